@@ -1,0 +1,9 @@
+//! Pure rules of Registrar. Nothing in this crate performs IO: every function takes the
+//! instant it judges against (`now`) so that boundaries can be tested exactly.
+
+pub mod catalog;
+pub mod ids;
+pub mod money;
+
+pub use ids::{CoursewareId, IdError, ReadableId};
+pub use money::{Money, MoneyError};
