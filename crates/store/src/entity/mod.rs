@@ -1,0 +1,20 @@
+//! SeaORM entities, one module per table. Relations are resolved in queries by id, so no
+//! relation enums are declared.
+
+pub mod catalog_link;
+pub mod catalog_revision;
+pub mod course;
+pub mod course_run;
+pub mod department;
+pub mod enrollment_mode;
+pub mod instructor;
+pub mod language;
+pub mod page;
+pub mod platform;
+pub mod product;
+pub mod product_version;
+pub mod program;
+pub mod program_requirement;
+pub mod program_run;
+pub mod staff_token;
+pub mod topic;

@@ -1,0 +1,14 @@
+//! Schema migrations, written in Rust so one definition yields the DDL of each backend.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_catalog;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_catalog::Migration)]
+    }
+}
