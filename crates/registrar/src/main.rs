@@ -1,1 +1,331 @@
-fn main() {}
+//! `registrar`: one binary, several roles (serve, migrate, demo, admin, catalog).
+
+mod config;
+mod seed;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use domain::catalog::import;
+use store::catalog::write::{Mode, apply};
+use store::{PoolSize, Store};
+
+use crate::config::{Config, LogFormat};
+
+#[derive(Parser)]
+#[command(
+    name = "registrar",
+    version,
+    about = "MITx Pro and MITx Online in one Rust system: catalog, catalog APIs and operations."
+)]
+struct Cli {
+    /// TOML settings file; REGISTRAR_* environment variables and DATABASE_URL override it.
+    #[arg(long, global = true, env = "REGISTRAR_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database, then serve HTTP until SIGTERM or Ctrl-C.
+    Serve {
+        /// Listen address, overriding the `bind` setting.
+        #[arg(long)]
+        bind: Option<std::net::SocketAddr>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Run the embedded demo: a SQLite database under ./registrar-data/, seeded with a
+    /// realistic catalog on first start, served on 127.0.0.1.
+    Demo {
+        /// Port to serve on.
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+    },
+    /// Administrative tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Move catalogs in and out.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a staff API token for EMAIL and print it (shown once).
+    CreateStaff {
+        /// Who the token belongs to.
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Import catalog JSON: a Registrar export, or payloads of the originals' public APIs
+    /// (xPRO /api/courses/ and /api/programs/, MITx Online /api/v2/courses/ and
+    /// /api/v2/programs/ pages). Files are applied in order, each in one transaction.
+    Import {
+        /// Files to import.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the whole catalog as Registrar JSON (ids and price history included).
+    Export {
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Print a synthetic catalog as Registrar JSON (the demo seed, at any size).
+    Generate {
+        /// Number of courses.
+        #[arg(long, default_value_t = 48)]
+        courses: usize,
+        /// Number of programs.
+        #[arg(long, default_value_t = 12)]
+        programs: usize,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+async fn open(config: &Config) -> Result<Store> {
+    if let Some(path) = config.database_url.strip_prefix("sqlite://") {
+        let file = path.split('?').next().unwrap_or(path);
+        if let Some(dir) = std::path::Path::new(file)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+    }
+    let store = Store::connect(&config.database_url, PoolSize(config.pool_size))
+        .await
+        .with_context(|| {
+            format!(
+                "connecting to the database (setting `database_url`, {})",
+                redact(&config.database_url)
+            )
+        })?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+/// The database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn serve(
+    config: &Config,
+    store: Store,
+    on_ready: impl FnOnce(std::net::SocketAddr),
+) -> Result<()> {
+    let state = web::AppState::new(
+        store,
+        web::Settings {
+            base_url: config.base_url.clone(),
+            catalog_refresh: Duration::from_millis(config.catalog_refresh_ms),
+        },
+        web::system_clock(),
+    );
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("binding {} (setting `bind`)", config.bind))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "listening");
+    on_ready(address);
+    axum::serve(listener, web::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn import_files(store: &Store, files: &[PathBuf]) -> Result<()> {
+    for file in files {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let (source, catalog) =
+            import::parse(&text).with_context(|| format!("{}", file.display()))?;
+        let txn = store.write().await?;
+        let report = apply(&txn, &catalog, Mode::Import).await.with_context(|| {
+            format!(
+                "{} ({}): nothing was imported",
+                file.display(),
+                source.describe()
+            )
+        })?;
+        txn.commit().await?;
+        println!(
+            "{}: {} — courses {} new / {} updated, runs {} new / {} updated, programs {} new / {} updated, {} price versions",
+            file.display(),
+            source.describe(),
+            report.courses_created,
+            report.courses_updated,
+            report.runs_created,
+            report.runs_updated,
+            report.programs_created,
+            report.programs_updated,
+            report.price_versions_added,
+        );
+        if !report.placeholders_created.is_empty() {
+            println!(
+                "  courses {:?} are referenced but not in the catalog yet: kept as unpublished placeholders until their course file is imported",
+                report.placeholders_created
+            );
+        }
+        for note in &report.ids_reassigned {
+            println!("  new id given to {note}");
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let mut config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("registrar: invalid configuration\n{message}");
+            std::process::exit(2);
+        }
+    };
+    init_logging(config.log_format);
+    match cli.command {
+        Command::Serve { bind } => {
+            if let Some(bind) = bind {
+                config.bind = bind;
+            }
+            let store = open(&config).await?;
+            serve(&config, store, |_| {}).await
+        }
+        Command::Migrate => {
+            open(&config).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Demo { port } => {
+            config.bind = ([127, 0, 0, 1], port).into();
+            if std::env::var("REGISTRAR_BASE_URL").is_err() {
+                config.base_url = format!("http://127.0.0.1:{port}");
+            }
+            let store = open(&config).await?;
+            if store::catalog::read::load(store.db())
+                .await?
+                .courses
+                .is_empty()
+            {
+                let catalog = seed::synthetic_catalog(chrono::Utc::now(), 48, 12);
+                let txn = store.write().await?;
+                apply(&txn, &catalog, Mode::Strict)
+                    .await
+                    .context("seeding the demo catalog")?;
+                txn.commit().await?;
+            }
+            let token = store::staff::create_token(store.db(), "demo-staff@example.edu").await?;
+            let base = config.base_url.clone();
+            serve(&config, store, move |_| {
+                println!("Registrar demo is running. Open:");
+                println!("  {base}/api/v2/courses/          MITx Online catalog API");
+                println!("  {base}/api/v2/programs/");
+                println!("  {base}/api/courses/             xPRO catalog API");
+                println!("  {base}/api/programs/");
+                println!("  {base}/api/schema/              OpenAPI document");
+                println!("  {base}/metrics                  Prometheus metrics");
+                println!("Staff API token (Authorization: Bearer …): {token}");
+            })
+            .await
+        }
+        Command::Admin {
+            command: AdminCommand::CreateStaff { email },
+        } => {
+            if !email.contains('@') {
+                bail!("EMAIL must be an email address, got {email:?}");
+            }
+            let store = open(&config).await?;
+            println!("{}", store::staff::create_token(store.db(), &email).await?);
+            Ok(())
+        }
+        Command::Catalog { command } => match command {
+            CatalogCommand::Import { files } => {
+                let store = open(&config).await?;
+                import_files(&store, &files).await
+            }
+            CatalogCommand::Export { output } => {
+                let store = open(&config).await?;
+                let json = serde_json::to_string_pretty(
+                    &store::catalog::read::load(store.db()).await?.export(),
+                )?;
+                match output {
+                    Some(path) => std::fs::write(&path, json)
+                        .with_context(|| format!("writing {}", path.display())),
+                    None => {
+                        println!("{json}");
+                        Ok(())
+                    }
+                }
+            }
+            CatalogCommand::Generate { courses, programs } => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&seed::synthetic_catalog(
+                        chrono::Utc::now(),
+                        courses,
+                        programs
+                    ))?
+                );
+                Ok(())
+            }
+        },
+    }
+}

@@ -1,1 +1,84 @@
+//! The HTTP edge: both catalog API dialects (MITx Online `/api/v1|v2/…`, xPRO `/api/…`),
+//! the staff catalog API, and the operations endpoints.
 
+pub mod api;
+mod cache;
+mod error;
+mod ops;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use chrono::{DateTime, Utc};
+use store::Store;
+
+pub use cache::CatalogCache;
+pub use error::ApiError;
+
+/// The instant the catalog predicates judge against; tests pin it.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    /// `https://mitxonline.example.edu` — absolute URLs in API bodies start with it.
+    pub base_url: String,
+    /// How long a process serves its cached catalog before checking for changes made by
+    /// other processes.
+    pub catalog_refresh: Duration,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub catalog: Arc<CatalogCache>,
+    pub settings: Arc<Settings>,
+    pub clock: Clock,
+}
+
+impl AppState {
+    pub fn new(store: Store, settings: Settings, clock: Clock) -> Self {
+        let catalog = Arc::new(CatalogCache::new(store.clone(), settings.catalog_refresh));
+        Self {
+            store,
+            catalog,
+            settings: Arc::new(settings),
+            clock,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// An absolute URL for a path on this site (kept as is when already absolute).
+    pub fn absolute(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!(
+                "{}/{}",
+                self.settings.base_url.trim_end_matches('/'),
+                path.trim_start_matches('/')
+            )
+        }
+    }
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let metrics = ops::install_metrics();
+    Router::new()
+        .merge(api::mitxonline::routes())
+        .merge(api::xpro::routes())
+        .merge(api::staff::routes())
+        .merge(ops::routes(metrics))
+        .fallback(error::not_found)
+        .with_state(state)
+        .layer(axum::middleware::from_fn(ops::track))
+        .layer(ops::request_id_layers())
+}

@@ -1,0 +1,117 @@
+//! Settings: `REGISTRAR_*` environment variables (and `DATABASE_URL`) over an optional TOML
+//! file over defaults. An unknown or malformed setting stops start-up with its name.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://…?mode=rwc` or `postgres://…`.
+    pub database_url: String,
+    /// Public base URL; absolute URLs in API bodies start with it.
+    pub base_url: String,
+    /// Address `serve` listens on.
+    pub bind: SocketAddr,
+    /// Database connections per process.
+    pub pool_size: u32,
+    /// Milliseconds a process serves its cached catalog before checking for changes made
+    /// by other processes.
+    pub catalog_refresh_ms: u64,
+    /// `json` (one object per line) or `pretty`.
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://registrar-data/registrar.db?mode=rwc";
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: DEFAULT_DATABASE_URL.to_string(),
+            base_url: "http://127.0.0.1:8000".to_string(),
+            bind: "127.0.0.1:8000".parse().expect("a socket address"),
+            pool_size: 8,
+            catalog_refresh_ms: 1000,
+            log_format: LogFormat::Json,
+        }
+    }
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>) -> Result<Self, String> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(format!("config file {} does not exist", file.display()));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment
+            .merge(Env::prefixed("REGISTRAR_"))
+            .merge(Env::raw().only(&["DATABASE_URL"]));
+        figment.extract().map_err(|e| {
+            e.into_iter()
+                .map(|e| {
+                    let name = e.path.join(".");
+                    let source = e
+                        .metadata
+                        .as_ref()
+                        .map(|m| m.name.to_string())
+                        .unwrap_or_default();
+                    format!("setting `{name}` ({source}): {}", e.kind)
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's signature, not ours
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file_and_unknown_settings_are_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "registrar.toml",
+                "base_url = \"https://file.example\"\npool_size = 3",
+            )?;
+            jail.set_env("REGISTRAR_BASE_URL", "https://env.example");
+            let config = Config::load(Some(Path::new("registrar.toml"))).unwrap();
+            assert_eq!(config.base_url, "https://env.example");
+            assert_eq!(config.pool_size, 3);
+            jail.set_env("DATABASE_URL", "postgres://db/registrar");
+            assert_eq!(
+                Config::load(None).unwrap().database_url,
+                "postgres://db/registrar"
+            );
+            jail.set_env("REGISTRAR_POOL_SIZ", "4");
+            let err = Config::load(None).unwrap_err();
+            assert!(err.contains("pool_siz"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn malformed_values_name_the_setting() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("REGISTRAR_BIND", "not an address");
+            let err = Config::load(None).unwrap_err();
+            assert!(err.contains("bind"), "{err}");
+            Ok(())
+        });
+    }
+}

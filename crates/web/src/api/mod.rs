@@ -1,0 +1,174 @@
+//! JSON APIs. The catalog dialects read the cached catalog view and compute every derived
+//! value (enrollable, next run, current price) against the request's instant.
+
+pub mod mitxonline;
+pub mod staff;
+pub mod xpro;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serializer;
+
+use crate::ApiError;
+
+/// Query parameters with repeats kept (`?id=1&id=2`).
+#[derive(Debug, Default)]
+pub struct Params(HashMap<String, Vec<String>>);
+
+impl Params {
+    pub fn parse(query: Option<&str>) -> Self {
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            map.entry(key.into_owned())
+                .or_default()
+                .push(value.into_owned());
+        }
+        Self(map)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.last()).map(String::as_str)
+    }
+
+    /// A boolean filter; DRF accepts `True`/`true`/`1` and `False`/`false`/`0`.
+    pub fn flag(&self, key: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(key) {
+            None | Some("") => Ok(None),
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" | "1" => Ok(Some(true)),
+                "false" | "0" => Ok(Some(false)),
+                _ => Err(ApiError::BadRequest(format!(
+                    "{key}: \"{v}\" is not a boolean (use true or false)"
+                ))),
+            },
+        }
+    }
+
+    /// Numeric ids, from repeats and comma lists (`?id=1,2&id=3`).
+    pub fn ids(&self, key: &str) -> Result<Option<Vec<i64>>, ApiError> {
+        let Some(values) = self.0.get(key) else {
+            return Ok(None);
+        };
+        let mut ids = Vec::new();
+        for part in values
+            .iter()
+            .flat_map(|v| v.split(','))
+            .filter(|p| !p.trim().is_empty())
+        {
+            ids.push(part.trim().parse().map_err(|_| {
+                ApiError::BadRequest(format!("{key}: \"{part}\" is not a whole number"))
+            })?);
+        }
+        Ok(Some(ids))
+    }
+
+    pub fn number(&self, key: &str) -> Result<Option<i64>, ApiError> {
+        self.get(key)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.parse().map_err(|_| {
+                    ApiError::BadRequest(format!("{key}: \"{v}\" is not a whole number"))
+                })
+            })
+            .transpose()
+    }
+
+    /// The query string with `key` set to `value` (or removed), other parameters kept.
+    pub fn with(&self, key: &str, value: Option<String>) -> String {
+        let mut keys: Vec<&String> = self.0.keys().collect();
+        keys.sort();
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        for k in keys {
+            if k != key {
+                for v in &self.0[k] {
+                    out.append_pair(k, v);
+                }
+            }
+        }
+        if let Some(value) = value {
+            out.append_pair(key, &value);
+        }
+        out.finish()
+    }
+}
+
+/// UTC with a `Z`, as DRF renders datetimes.
+pub fn utc<S: Serializer>(value: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(t) => s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+        None => s.serialize_none(),
+    }
+}
+
+/// DRF's page-number pagination: `page` from 1, `page_size` up to a maximum.
+pub struct Page {
+    pub number: usize,
+    pub size: usize,
+}
+
+impl Page {
+    pub fn from(params: &Params, default: usize, max: usize) -> Result<Self, ApiError> {
+        let number = match params.get("page") {
+            None => 1,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or(ApiError::NotFound)?,
+        };
+        let size = match params.number("page_size")? {
+            Some(n) if n >= 1 => (n as usize).min(max),
+            _ => default,
+        };
+        Ok(Self { number, size })
+    }
+}
+
+/// `{count, next, previous, results}` with absolute links that keep the caller's filters.
+/// Only the requested page's items are rendered.
+pub fn paginate<T>(
+    items: &[T],
+    page: &Page,
+    params: &Params,
+    url: &str,
+    render: impl Fn(&T) -> serde_json::Value,
+) -> Result<serde_json::Value, ApiError> {
+    let count = items.len();
+    let start = (page.number - 1) * page.size;
+    if start >= count && page.number > 1 {
+        return Err(ApiError::NotFound);
+    }
+    let link = |query: String| {
+        if query.is_empty() {
+            url.to_string()
+        } else {
+            format!("{url}?{query}")
+        }
+    };
+    let next = (start + page.size < count)
+        .then(|| link(params.with("page", Some((page.number + 1).to_string()))));
+    let previous = (page.number > 1).then(|| {
+        link(params.with(
+            "page",
+            (page.number > 2).then(|| (page.number - 1).to_string()),
+        ))
+    });
+    let results: Vec<serde_json::Value> = items
+        .iter()
+        .skip(start)
+        .take(page.size)
+        .map(render)
+        .collect();
+    Ok(serde_json::json!({
+        "count": count,
+        "next": next,
+        "previous": previous,
+        "results": results,
+    }))
+}
+
+/// A price as a JSON number (`999.0`), the way DRF encodes a Decimal property.
+pub fn price_number(money: Option<domain::Money>) -> Option<f64> {
+    money.map(domain::Money::as_f64)
+}
