@@ -58,7 +58,9 @@ impl Config {
             figment = figment.merge(Toml::file(file));
         }
         figment = figment
-            .merge(Env::prefixed("REGISTRAR_"))
+            // REGISTRAR_CONFIG names the file itself; REGISTRAR_TEST_DATABASE_URL is the
+            // test suite's, not a setting.
+            .merge(Env::prefixed("REGISTRAR_").ignore(&["config", "test_database_url"]))
             .merge(Env::raw().only(&["DATABASE_URL"]));
         figment.extract().map_err(|e| {
             e.into_iter()
@@ -97,6 +99,12 @@ mod tests {
             assert_eq!(
                 Config::load(None).unwrap().database_url,
                 "postgres://db/registrar"
+            );
+            jail.set_env("REGISTRAR_TEST_DATABASE_URL", "postgres://elsewhere/");
+            jail.set_env("REGISTRAR_CONFIG", "registrar.toml");
+            assert!(
+                Config::load(None).is_ok(),
+                "variables that are not settings are ignored"
             );
             jail.set_env("REGISTRAR_POOL_SIZ", "4");
             let err = Config::load(None).unwrap_err();

@@ -393,7 +393,8 @@ impl<'a> Ctx<'a> {
             "length": page.duration.clone().unwrap_or_default(),
             "effort": page.time_commitment,
             "price": page.price_text.clone().unwrap_or_default(),
-            "list_price": page.list_price.map(|m| m.to_string()),
+            // The schema does not allow null: without a list price, the program's price.
+            "list_price": page.list_price.or_else(|| program.product.as_ref().and_then(|p| p.price())).unwrap_or(domain::Money::ZERO).to_string(),
         })
     }
 
