@@ -795,6 +795,28 @@ async fn operations_endpoints() {
         .await
         .unwrap();
     assert!(response.headers().contains_key("x-request-id"));
+    let schema = app.ok("/api/schema/").await;
+    assert!(schema["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v2/courses/",
+        "/api/v2/programs/{id}/",
+        "/api/courses/",
+        "/api/staff/catalog",
+        "/api/v1/course_runs/",
+    ] {
+        assert!(
+            schema["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    let params = schema["paths"]["/api/v2/courses/"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    assert!(
+        params
+            .iter()
+            .any(|p| p["name"] == "courserun_is_enrollable")
+    );
     let (status, body) = app.get("/no/such/page").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["detail"], "Not found.");

@@ -2,6 +2,7 @@
 //! value (enrollable, next run, current price) against the request's instant.
 
 pub mod mitxonline;
+pub mod schema;
 pub mod staff;
 pub mod xpro;
 

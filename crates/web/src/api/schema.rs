@@ -1,0 +1,112 @@
+//! Our own OpenAPI document at `/api/schema/`: every public and staff JSON route with its
+//! parameters. Response bodies are described by the dialect documents they follow (the
+//! MITx Online schemas are checked against in tests; see docs/catalog-api.md).
+
+use axum::Json;
+use axum::Router;
+use axum::routing::get;
+use utoipa::OpenApi;
+
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Registrar API",
+        description = "MITx Online and xPRO catalog dialects, the staff catalog API and operations endpoints."
+    ),
+    paths(
+        v2_courses,
+        v2_course,
+        v2_programs,
+        v2_program,
+        v1_courses,
+        v1_course,
+        v1_course_runs,
+        v1_course_run,
+        v1_programs,
+        v1_program,
+        xpro_courses,
+        xpro_course,
+        xpro_programs,
+        xpro_program,
+        staff_catalog_export,
+        staff_catalog_upsert,
+        healthz,
+        readyz,
+        metrics,
+    )
+)]
+struct ApiDoc;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/schema/", get(|| async { Json(ApiDoc::openapi()) }))
+}
+
+/// Course list filters shared by the MITx Online course lists.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+// Fields are read by the derive only; names are the wire names.
+#[allow(dead_code, non_snake_case)]
+struct CourseFilters {
+    /// `True`/`true`/`1` or `False`/`false`/`0`.
+    live: Option<bool>,
+    page__live: Option<bool>,
+    courserun_is_enrollable: Option<bool>,
+    /// Repeated or comma-separated ids.
+    id: Option<String>,
+    readable_id: Option<String>,
+    org_id: Option<i64>,
+    contract_id: Option<i64>,
+    page: Option<u32>,
+    /// Default 12, at most 100.
+    page_size: Option<u32>,
+}
+
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, non_snake_case)]
+struct ProgramFilters {
+    live: Option<bool>,
+    page__live: Option<bool>,
+    id: Option<String>,
+    readable_id: Option<String>,
+    org_id: Option<i64>,
+    contract_id: Option<i64>,
+    page: Option<u32>,
+    page_size: Option<u32>,
+}
+
+macro_rules! documented {
+    ($($name:ident: $method:ident $path:literal, $tag:literal, $summary:literal $(, params($($p:tt)*))?;)*) => {$(
+        #[utoipa::path($method, path = $path, tag = $tag, summary = $summary,
+            $(params($($p)*),)?
+            responses((status = 200, description = "OK", content_type = "application/json"),
+                      (status = 400, description = "Invalid parameter or document"),
+                      (status = 404, description = "Not found")))]
+        #[allow(dead_code)]
+        fn $name() {}
+    )*};
+}
+
+documented! {
+    v2_courses: get "/api/v2/courses/", "mitxonline", "Courses with their runs, paginated", params(CourseFilters);
+    v2_course: get "/api/v2/courses/{id}/", "mitxonline", "One course by id or readable id", params(("id" = String, Path, description = "Numeric id or readable id"), CourseFilters);
+    v2_programs: get "/api/v2/programs/", "mitxonline", "Programs with requirement trees, paginated", params(ProgramFilters);
+    v2_program: get "/api/v2/programs/{id}/", "mitxonline", "One program by id or readable id", params(("id" = String, Path, description = "Numeric id or readable id"));
+    v1_courses: get "/api/v1/courses/", "mitxonline", "Courses (v1); paginated only when page is given", params(CourseFilters);
+    v1_course: get "/api/v1/courses/{id}/", "mitxonline", "One course (v1)", params(("id" = i64, Path));
+    v1_course_runs: get "/api/v1/course_runs/", "mitxonline", "Live course runs with their course", params(("live" = Option<bool>, Query), ("id" = Option<String>, Query));
+    v1_course_run: get "/api/v1/course_runs/{id}/", "mitxonline", "One course run (v1)", params(("id" = i64, Path));
+    v1_programs: get "/api/v1/programs/", "mitxonline", "Programs (v1); paginated only when page is given", params(ProgramFilters);
+    v1_program: get "/api/v1/programs/{id}/", "mitxonline", "One program (v1)", params(("id" = i64, Path));
+    xpro_courses: get "/api/courses/", "xpro", "Live xPRO courses with unexpired runs (bare array)";
+    xpro_course: get "/api/courses/{id}/", "xpro", "One xPRO course", params(("id" = i64, Path));
+    xpro_programs: get "/api/programs/", "xpro", "Live xPRO programs with their courses (bare array)";
+    xpro_program: get "/api/programs/{id}/", "xpro", "One xPRO program", params(("id" = i64, Path));
+    staff_catalog_export: get "/api/staff/catalog", "staff", "Export the catalog document (Authorization: Bearer <staff token>)";
+    staff_catalog_upsert: post "/api/staff/catalog", "staff", "Create or update what a catalog document holds; 400 lists errors per field";
+    healthz: get "/healthz", "operations", "Liveness";
+    readyz: get "/readyz", "operations", "Readiness: the database answers";
+    metrics: get "/metrics", "operations", "Prometheus metrics";
+}
