@@ -1,8 +1,5 @@
 //! `registrar`: one binary, several roles (serve, migrate, demo, admin, catalog).
 
-mod config;
-mod seed;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,7 +9,8 @@ use domain::catalog::import;
 use store::catalog::write::{Mode, apply};
 use store::{PoolSize, Store};
 
-use crate::config::{Config, LogFormat};
+use registrar::config::{Config, LogFormat};
+use registrar::seed;
 
 #[derive(Parser)]
 #[command(
