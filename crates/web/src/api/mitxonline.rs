@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::Response;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use domain::catalog::predicates::{RunChoice, mitxonline_first_unexpired_run};
@@ -17,7 +17,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use store::catalog::read::{CatalogView, CourseView, Node, NodeKind, ProgramView, RunView};
 
-use super::{Page, Params, paginate, price_number, utc};
+use axum::http::Uri;
+
+use super::{Page, Params, catalog_json, paginate, price_number, utc};
 use crate::{ApiError, AppState};
 
 const PAGE_SIZE: usize = 12;
@@ -609,15 +611,10 @@ fn pick<T>(
 
 async fn render(
     state: &AppState,
+    uri: &Uri,
     f: impl FnOnce(&Ctx<'_>) -> Result<Value, ApiError>,
 ) -> Result<Response, ApiError> {
-    let view = state.catalog.get().await?;
-    let ctx = Ctx {
-        state,
-        view: &view,
-        now: state.now(),
-    };
-    Ok(Json(f(&ctx)?).into_response())
+    catalog_json(state, uri, |view, now| f(&Ctx { state, view, now })).await
 }
 
 fn url(state: &AppState, path: &str) -> String {
@@ -626,11 +623,12 @@ fn url(state: &AppState, path: &str) -> String {
 
 async fn v2_courses(
     State(state): State<AppState>,
+    uri: Uri,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
     let page = Page::from(&params, PAGE_SIZE, MAX_PAGE_SIZE)?;
-    render(&state, |ctx| {
+    render(&state, &uri, |ctx| {
         let courses = filter_courses(ctx, &params, true)?;
         paginate(
             &courses,
@@ -645,11 +643,12 @@ async fn v2_courses(
 
 async fn v2_course(
     State(state): State<AppState>,
+    uri: Uri,
     Path(key): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
-    render(&state, |ctx| {
+    render(&state, &uri, |ctx| {
         let (course, runs) = pick(
             filter_courses(ctx, &params, true)?,
             &key,
@@ -663,12 +662,13 @@ async fn v2_course(
 
 async fn v2_programs(
     State(state): State<AppState>,
+    uri: Uri,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
     let page = Page::from(&params, PAGE_SIZE, MAX_PAGE_SIZE)?;
     let with_parents = params.get("readable_id").is_some();
-    render(&state, |ctx| {
+    render(&state, &uri, |ctx| {
         let programs = filter_programs(ctx, &params)?;
         paginate(
             &programs,
@@ -683,11 +683,12 @@ async fn v2_programs(
 
 async fn v2_program(
     State(state): State<AppState>,
+    uri: Uri,
     Path(key): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
-    render(&state, |ctx| {
+    render(&state, &uri, |ctx| {
         let program = pick(
             filter_programs(ctx, &params)?,
             &key,
@@ -716,11 +717,12 @@ fn v1_list<T>(
 
 async fn v1_courses(
     State(state): State<AppState>,
+    uri: Uri,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
     let with_programs = params.get("readable_id").is_some();
-    render(&state, |ctx| {
+    render(&state, &uri, |ctx| {
         let courses = filter_courses(ctx, &params, true)?;
         v1_list(
             &courses,
@@ -734,11 +736,12 @@ async fn v1_courses(
 
 async fn v1_course(
     State(state): State<AppState>,
+    uri: Uri,
     Path(id): Path<i64>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
-    render(&state, |ctx| {
+    render(&state, &uri, |ctx| {
         let (course, runs) = pick(
             filter_courses(ctx, &params, true)?,
             &id.to_string(),
@@ -773,14 +776,22 @@ fn v1_run_items(ctx: &Ctx<'_>, params: &Params) -> Result<Vec<Value>, ApiError> 
 
 async fn v1_runs(
     State(state): State<AppState>,
+    uri: Uri,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
-    render(&state, |ctx| Ok(Value::Array(v1_run_items(ctx, &params)?))).await
+    render(&state, &uri, |ctx| {
+        Ok(Value::Array(v1_run_items(ctx, &params)?))
+    })
+    .await
 }
 
-async fn v1_run(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    render(&state, |ctx| {
+async fn v1_run(
+    State(state): State<AppState>,
+    uri: Uri,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    render(&state, &uri, |ctx| {
         let params = Params::parse(Some(&format!("id={id}")));
         v1_run_items(ctx, &params)?
             .into_iter()
@@ -792,10 +803,11 @@ async fn v1_run(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Re
 
 async fn v1_programs(
     State(state): State<AppState>,
+    uri: Uri,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref());
-    render(&state, |ctx| {
+    render(&state, &uri, |ctx| {
         let programs = filter_programs(ctx, &params)?;
         v1_list(&programs, &params, &url(&state, "/api/v1/programs/"), |p| {
             ctx.v1_program(p)
@@ -806,9 +818,10 @@ async fn v1_programs(
 
 async fn v1_program(
     State(state): State<AppState>,
+    uri: Uri,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    render(&state, |ctx| {
+    render(&state, &uri, |ctx| {
         let program = pick(
             filter_programs(ctx, &Params::default())?,
             &id.to_string(),

@@ -11,7 +11,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serializer;
 
-use crate::ApiError;
+use axum::http::Uri;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use store::catalog::read::CatalogView;
+
+use crate::{ApiError, AppState};
 
 /// Query parameters with repeats kept (`?id=1&id=2`).
 #[derive(Debug, Default)]
@@ -167,6 +172,22 @@ pub fn paginate<T>(
         "previous": previous,
         "results": results,
     }))
+}
+
+/// A JSON body for `uri` rendered from the current catalog at the request's instant, reused
+/// from the render cache when nothing it depends on has changed.
+pub async fn catalog_json(
+    state: &AppState,
+    uri: &Uri,
+    render: impl FnOnce(&CatalogView, DateTime<Utc>) -> Result<serde_json::Value, ApiError>,
+) -> Result<Response, ApiError> {
+    let snapshot = state.catalog.get().await?;
+    let now = state.now();
+    let request = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    let body = snapshot.render(now, request, |view| {
+        render(view, now).map(|value| serde_json::to_vec(&value).expect("a JSON value serialises"))
+    })?;
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// A price as a JSON number (`999.0`), the way DRF encodes a Decimal property.

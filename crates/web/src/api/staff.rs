@@ -44,7 +44,7 @@ impl FromRequestParts<AppState> for Staff {
 }
 
 async fn export(_staff: Staff, State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(Json(state.catalog.get().await?.export()).into_response())
+    Ok(Json(state.catalog.get().await?.view.export()).into_response())
 }
 
 async fn upsert(

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::Response;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use domain::catalog::Site;
@@ -15,7 +15,9 @@ use domain::catalog::predicates::xpro_first_unexpired_run;
 use serde_json::{Value, json};
 use store::catalog::read::{CatalogView, CourseView, ProgramView, RunView};
 
-use super::{price_number, utc};
+use axum::http::Uri;
+
+use super::{catalog_json, price_number, utc};
 use crate::{ApiError, AppState};
 
 const DEFAULT_THUMBNAIL: &str = "/static/images/mit-dome.png";
@@ -207,19 +209,14 @@ fn listed_program(program: &ProgramView) -> bool {
 
 async fn with_ctx(
     state: &AppState,
+    uri: &Uri,
     f: impl FnOnce(&Ctx<'_>) -> Result<Value, ApiError>,
 ) -> Result<Response, ApiError> {
-    let view = state.catalog.get().await?;
-    let ctx = Ctx {
-        state,
-        view: &view,
-        now: state.now(),
-    };
-    Ok(Json(f(&ctx)?).into_response())
+    catalog_json(state, uri, |view, now| f(&Ctx { state, view, now })).await
 }
 
-async fn courses(State(state): State<AppState>) -> Result<Response, ApiError> {
-    with_ctx(&state, |ctx| {
+async fn courses(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    with_ctx(&state, &uri, |ctx| {
         Ok(Value::Array(
             ctx.view
                 .courses
@@ -232,8 +229,12 @@ async fn courses(State(state): State<AppState>) -> Result<Response, ApiError> {
     .await
 }
 
-async fn course(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    with_ctx(&state, |ctx| {
+async fn course(
+    State(state): State<AppState>,
+    uri: Uri,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    with_ctx(&state, &uri, |ctx| {
         let course = ctx
             .view
             .course(id)
@@ -244,8 +245,8 @@ async fn course(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Re
     .await
 }
 
-async fn programs(State(state): State<AppState>) -> Result<Response, ApiError> {
-    with_ctx(&state, |ctx| {
+async fn programs(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    with_ctx(&state, &uri, |ctx| {
         Ok(Value::Array(
             ctx.view
                 .programs
@@ -258,8 +259,12 @@ async fn programs(State(state): State<AppState>) -> Result<Response, ApiError> {
     .await
 }
 
-async fn program(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    with_ctx(&state, |ctx| {
+async fn program(
+    State(state): State<AppState>,
+    uri: Uri,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    with_ctx(&state, &uri, |ctx| {
         let program = ctx
             .view
             .program(id)
