@@ -197,6 +197,20 @@ async fn strict_mode_rejects_unknown_references() {
 }
 
 #[tokio::test]
+async fn a_readable_id_twice_in_one_document_is_rejected() {
+    let store = fresh_store().await;
+    let mut catalog = fixture("xpro_courses.json");
+    catalog.courses.push(catalog.courses[0].clone());
+    let err = import(&store, &catalog).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("courses[2].readable_id: appears twice"),
+        "{err}"
+    );
+    assert!(read::load(store.db()).await.unwrap().courses.is_empty());
+}
+
+#[tokio::test]
 async fn staff_tokens_authenticate_only_their_owner() {
     let store = fresh_store().await;
     let token = store::staff::create_token(store.db(), "staff@example.edu")

@@ -942,8 +942,15 @@ pub async fn apply(
 ) -> Result<Report, ApplyError> {
     let mut errors = FieldErrors::default();
     let mut readable = HashSet::new();
+    let mut courses_seen = HashSet::new();
     for (i, course) in catalog.courses.iter().enumerate() {
         errors.merge(&format!("courses[{i}]."), validate_course(course));
+        if !courses_seen.insert(course.readable_id.as_str()) {
+            errors.add(
+                format!("courses[{i}].readable_id"),
+                "appears twice in this document",
+            );
+        }
     }
     for (i, program) in catalog.programs.iter().enumerate() {
         errors.merge(&format!("programs[{i}]."), validate_program(program));
