@@ -76,6 +76,20 @@ fn slugify(name: &str) -> String {
     slug.trim_matches('-').to_string()
 }
 
+/// The id of the row whose `$column` is `$name`, inserting `$model` when there is none.
+macro_rules! find_or_insert {
+    ($db:expr, $entity:ident, $column:ident, $name:expr, $model:expr) => {
+        match $entity::Entity::find()
+            .filter($entity::Column::$column.eq($name))
+            .one($db)
+            .await?
+        {
+            Some(row) => row.id,
+            None => $model.insert($db).await?.id,
+        }
+    };
+}
+
 impl Vocabulary {
     async fn id(
         &mut self,
@@ -86,94 +100,65 @@ impl Vocabulary {
         if let Some(id) = self.ids.get(&(kind, name.to_string())) {
             return Ok(*id);
         }
+        let owned = || Set(name.to_string());
         let id = match kind {
-            "platform" => match platform::Entity::find()
-                .filter(platform::Column::Name.eq(name))
-                .one(db)
-                .await?
-            {
-                Some(row) => row.id,
-                None => {
-                    platform::ActiveModel {
-                        id: NotSet,
-                        name: Set(name.to_string()),
-                        enable_sync: Set(false),
-                    }
-                    .insert(db)
-                    .await?
-                    .id
+            "platform" => find_or_insert!(
+                db,
+                platform,
+                Name,
+                name,
+                platform::ActiveModel {
+                    id: NotSet,
+                    name: owned(),
+                    enable_sync: Set(false),
                 }
-            },
-            "language" => match language::Entity::find()
-                .filter(language::Column::Name.eq(name))
-                .one(db)
-                .await?
-            {
-                Some(row) => row.id,
-                None => {
-                    language::ActiveModel {
-                        id: NotSet,
-                        name: Set(name.to_string()),
-                        priority: Set(100),
-                        is_active: Set(true),
-                    }
-                    .insert(db)
-                    .await?
-                    .id
+            ),
+            "language" => find_or_insert!(
+                db,
+                language,
+                Name,
+                name,
+                language::ActiveModel {
+                    id: NotSet,
+                    name: owned(),
+                    priority: Set(100),
+                    is_active: Set(true),
                 }
-            },
-            "department" => match department::Entity::find()
-                .filter(department::Column::Name.eq(name))
-                .one(db)
-                .await?
-            {
-                Some(row) => row.id,
-                None => {
-                    department::ActiveModel {
-                        id: NotSet,
-                        name: Set(name.to_string()),
-                        slug: Set(slugify(name)),
-                    }
-                    .insert(db)
-                    .await?
-                    .id
+            ),
+            "department" => find_or_insert!(
+                db,
+                department,
+                Name,
+                name,
+                department::ActiveModel {
+                    id: NotSet,
+                    name: owned(),
+                    slug: Set(slugify(name)),
                 }
-            },
-            "topic" => match topic::Entity::find()
-                .filter(topic::Column::Name.eq(name))
-                .one(db)
-                .await?
-            {
-                Some(row) => row.id,
-                None => {
-                    topic::ActiveModel {
-                        id: NotSet,
-                        name: Set(name.to_string()),
-                        parent_id: Set(None),
-                    }
-                    .insert(db)
-                    .await?
-                    .id
+            ),
+            "topic" => find_or_insert!(
+                db,
+                topic,
+                Name,
+                name,
+                topic::ActiveModel {
+                    id: NotSet,
+                    name: owned(),
+                    parent_id: Set(None),
                 }
-            },
-            _ => match enrollment_mode::Entity::find()
-                .filter(enrollment_mode::Column::ModeSlug.eq(name))
-                .one(db)
-                .await?
-            {
-                Some(row) => row.id,
-                None => {
-                    enrollment_mode::ActiveModel {
-                        id: NotSet,
-                        mode_slug: Set(name.to_string()),
-                        mode_display_name: Set(name.to_string()),
-                        requires_payment: Set(name == "verified"),
-                    }
-                    .insert(db)
-                    .await?
-                    .id
+            ),
+            _ => find_or_insert!(
+                db,
+                enrollment_mode,
+                ModeSlug,
+                name,
+                enrollment_mode::ActiveModel {
+                    id: NotSet,
+                    mode_slug: owned(),
+                    mode_display_name: owned(),
+                    requires_payment: Set(name == "verified"),
                 }
-            },
+            ),
         };
         self.ids.insert((kind, name.to_string()), id);
         Ok(id)

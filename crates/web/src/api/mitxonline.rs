@@ -524,46 +524,64 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// The filters the course and program lists share.
+struct Filters<'p> {
+    live: Option<bool>,
+    page_live: Option<bool>,
+    ids: Option<Vec<i64>>,
+    readable_id: Option<&'p str>,
+    /// An organization or contract catalog was asked for: it needs a member, and without
+    /// accounts nobody is one, so it is empty.
+    organization_scoped: bool,
+}
+
+impl<'p> Filters<'p> {
+    fn parse(params: &'p Params) -> Result<Self, ApiError> {
+        params.number("org_id")?;
+        params.number("contract_id")?;
+        Ok(Self {
+            live: params.flag("live")?,
+            page_live: params.flag("page__live")?,
+            ids: params.ids("id")?,
+            readable_id: params.get("readable_id"),
+            organization_scoped: params.get("org_id").is_some()
+                || params.get("contract_id").is_some(),
+        })
+    }
+
+    fn admit(&self, id: i64, readable_id: &str, live: bool, page: Option<&PageRecord>) -> bool {
+        !self.organization_scoped
+            && self.live.is_none_or(|l| live == l)
+            && self
+                .page_live
+                .is_none_or(|l| page.is_some_and(|p| p.live) == l)
+            && self.ids.as_ref().is_none_or(|ids| ids.contains(&id))
+            && self.readable_id.is_none_or(|r| readable_id == r)
+    }
+}
+
 /// Courses of this dialect that pass the list filters, ordered by title, each with the runs
-/// the response shows.
+/// the response shows (`courserun_is_enrollable` filters both).
 fn filter_courses<'v>(
     ctx: &Ctx<'v>,
     params: &Params,
-    with_enrollable_filter: bool,
 ) -> Result<Vec<(&'v CourseView, Vec<&'v RunView>)>, ApiError> {
-    let live = params.flag("live")?;
-    let page_live = params.flag("page__live")?;
-    let enrollable = if with_enrollable_filter {
-        params.flag("courserun_is_enrollable")?
-    } else {
-        None
-    };
-    let ids = params.ids("id")?;
-    let readable_id = params.get("readable_id");
-    // Organization and contract catalogs need a member; without accounts nobody is one.
-    if params.get("org_id").is_some() || params.get("contract_id").is_some() {
-        params.number("org_id")?;
-        params.number("contract_id")?;
-        return Ok(Vec::new());
-    }
+    let filters = Filters::parse(params)?;
+    let enrollable = params.flag("courserun_is_enrollable")?;
     let mut courses: Vec<_> = ctx
         .view
         .courses
         .iter()
         .filter(|c| c.site == Site::Mitxonline && !c.placeholder)
-        .filter(|c| live.is_none_or(|l| c.live == l))
-        .filter(|c| page_live.is_none_or(|l| c.page.as_ref().is_some_and(|p| p.live) == l))
-        .filter(|c| ids.as_ref().is_none_or(|ids| ids.contains(&c.id)))
-        .filter(|c| readable_id.is_none_or(|r| c.readable_id == r))
+        .filter(|c| filters.admit(c.id, &c.readable_id, c.live, c.page.as_ref()))
         .filter_map(|c| {
-            let runs: Vec<&RunView> = match enrollable {
-                None => c.runs.iter().collect(),
-                Some(wanted) => c
-                    .runs
-                    .iter()
-                    .filter(|r| r.window.is_enrollable(ctx.now) == wanted)
-                    .collect(),
-            };
+            let runs: Vec<&RunView> = c
+                .runs
+                .iter()
+                .filter(|r| {
+                    enrollable.is_none_or(|wanted| r.window.is_enrollable(ctx.now) == wanted)
+                })
+                .collect();
             (enrollable.is_none() || !runs.is_empty()).then_some((c, runs))
         })
         .collect();
@@ -572,24 +590,13 @@ fn filter_courses<'v>(
 }
 
 fn filter_programs<'v>(ctx: &Ctx<'v>, params: &Params) -> Result<Vec<&'v ProgramView>, ApiError> {
-    let live = params.flag("live")?;
-    let page_live = params.flag("page__live")?;
-    let ids = params.ids("id")?;
-    let readable_id = params.get("readable_id");
-    if params.get("org_id").is_some() || params.get("contract_id").is_some() {
-        params.number("org_id")?;
-        params.number("contract_id")?;
-        return Ok(Vec::new());
-    }
+    let filters = Filters::parse(params)?;
     let mut programs: Vec<_> = ctx
         .view
         .programs
         .iter()
         .filter(|p| p.site == Site::Mitxonline && !p.b2b_only)
-        .filter(|p| live.is_none_or(|l| p.live == l))
-        .filter(|p| page_live.is_none_or(|l| p.page.as_ref().is_some_and(|pg| pg.live) == l))
-        .filter(|p| ids.as_ref().is_none_or(|ids| ids.contains(&p.id)))
-        .filter(|p| readable_id.is_none_or(|r| p.readable_id == r))
+        .filter(|p| filters.admit(p.id, &p.readable_id, p.live, p.page.as_ref()))
         .collect();
     programs.sort_by(|a, b| a.title.cmp(&b.title).then(a.id.cmp(&b.id)));
     Ok(programs)
@@ -629,7 +636,7 @@ async fn v2_courses(
     let params = Params::parse(query.as_deref());
     let page = Page::from(&params, PAGE_SIZE, MAX_PAGE_SIZE)?;
     render(&state, &uri, |ctx| {
-        let courses = filter_courses(ctx, &params, true)?;
+        let courses = filter_courses(ctx, &params)?;
         paginate(
             &courses,
             &page,
@@ -650,7 +657,7 @@ async fn v2_course(
     let params = Params::parse(query.as_deref());
     render(&state, &uri, |ctx| {
         let (course, runs) = pick(
-            filter_courses(ctx, &params, true)?,
+            filter_courses(ctx, &params)?,
             &key,
             |c| c.0.id,
             |c| &c.0.readable_id,
@@ -723,7 +730,7 @@ async fn v1_courses(
     let params = Params::parse(query.as_deref());
     let with_programs = params.get("readable_id").is_some();
     render(&state, &uri, |ctx| {
-        let courses = filter_courses(ctx, &params, true)?;
+        let courses = filter_courses(ctx, &params)?;
         v1_list(
             &courses,
             &params,
@@ -743,7 +750,7 @@ async fn v1_course(
     let params = Params::parse(query.as_deref());
     render(&state, &uri, |ctx| {
         let (course, runs) = pick(
-            filter_courses(ctx, &params, true)?,
+            filter_courses(ctx, &params)?,
             &id.to_string(),
             |c| c.0.id,
             |_| "",
