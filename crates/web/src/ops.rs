@@ -14,7 +14,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tower::ServiceBuilder;
 use tower::layer::util::{Identity, Stack};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::AppState;
 
@@ -77,6 +77,8 @@ type RequestIdLayers = Stack<
         TraceLayer<
             tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
             fn(&Request) -> tracing::Span,
+            tower_http::trace::DefaultOnRequest,
+            DefaultOnResponse,
         >,
         Stack<SetRequestIdLayer<MakeRequestUuid>, Identity>,
     >,
@@ -96,6 +98,11 @@ fn span(request: &Request) -> tracing::Span {
 pub fn request_id_layers() -> ServiceBuilder<RequestIdLayers> {
     ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .layer(TraceLayer::new_for_http().make_span_with(span as fn(&Request) -> tracing::Span))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(span as fn(&Request) -> tracing::Span)
+                // One line per request at info: status and latency, inside the request's span.
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
 }
