@@ -10,17 +10,29 @@ pub const TEST_DATABASE_URL: &str = "REGISTRAR_TEST_DATABASE_URL";
 
 /// A migrated, empty database for one test.
 pub async fn fresh_store() -> Store {
-    let store = match std::env::var(TEST_DATABASE_URL) {
-        Ok(url) if url.starts_with("postgres") => fresh_postgres(&url).await,
-        _ => Store::connect("sqlite::memory:", PoolSize(1))
-            .await
-            .expect("in-memory SQLite"),
-    };
-    store.migrate().await.expect("migrations apply");
-    store
+    fresh_database().await.0
 }
 
-async fn fresh_postgres(url: &str) -> Store {
+/// A migrated, empty database and, on PostgreSQL, its URL, so a test can open more
+/// connections to it as another process would.
+pub async fn fresh_database() -> (Store, Option<String>) {
+    let (store, url) = match std::env::var(TEST_DATABASE_URL) {
+        Ok(url) if url.starts_with("postgres") => {
+            let (store, url) = fresh_postgres(&url).await;
+            (store, Some(url))
+        }
+        _ => (
+            Store::connect("sqlite::memory:", PoolSize(1))
+                .await
+                .expect("in-memory SQLite"),
+            None,
+        ),
+    };
+    store.migrate().await.expect("migrations apply");
+    (store, url)
+}
+
+async fn fresh_postgres(url: &str) -> (Store, String) {
     let name = format!("registrar_test_{}", uuid::Uuid::new_v4().simple());
     let admin = Database::connect(url).await.expect("PostgreSQL reachable");
     admin
@@ -29,7 +41,9 @@ async fn fresh_postgres(url: &str) -> Store {
         .expect("create test database");
     admin.close().await.ok();
     let (base, _) = url.rsplit_once('/').expect("database URL has a path");
-    Store::connect(&format!("{base}/{name}"), PoolSize(4))
+    let url = format!("{base}/{name}");
+    let store = Store::connect(&url, PoolSize(4))
         .await
-        .expect("connect to test database")
+        .expect("connect to test database");
+    (store, url)
 }

@@ -9,6 +9,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_catalog::Migration)]
+        vec![
+            Box::new(m0001_catalog::Migration),
+            Box::new(jobs::migration::Migration),
+        ]
     }
 }

@@ -1,0 +1,245 @@
+//! The queue's operations on the `jobs` table. Times come from the caller, so tests and
+//! every process agree on one clock source per call.
+//!
+//! States: `queued` → `running` → `succeeded`; a failure goes to `failed` (waiting for its
+//! retry at `run_at`) or, when attempts are used up or the handler says the failure is
+//! permanent, to `dead` with the last error kept. A `running` job whose lease expired (its
+//! worker died) is claimable again, so handlers must be idempotent.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, QueryResult,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
+};
+use serde::Serialize;
+
+/// Writes `$1`-style SQL for the connection's backend (SQLite numbers parameters `?1`).
+fn statement(backend: DatabaseBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = match backend {
+        DatabaseBackend::Postgres => sql.to_string(),
+        _ => sql.replace('$', "?"),
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+async fn execute(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
+    Ok(db
+        .execute_raw(statement(db.get_database_backend(), sql, values))
+        .await?
+        .rows_affected())
+}
+
+async fn query_one(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Option<QueryResult>, DbErr> {
+    db.query_one_raw(statement(db.get_database_backend(), sql, values))
+        .await
+}
+
+/// Options of one enqueue.
+#[derive(Debug, Clone, Default)]
+pub struct Enqueue {
+    /// While a job of this kind with this key is queued, failed-awaiting-retry or running,
+    /// another enqueue with the key does nothing.
+    pub unique_key: Option<String>,
+    /// Not before this instant (default: now).
+    pub run_at: Option<DateTime<Utc>>,
+}
+
+/// Adds a job in the caller's transaction: it exists if and only if the caller commits.
+/// Returns the new job's id, or `None` when the unique key was already pending.
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    payload: &impl Serialize,
+    max_attempts: u32,
+    options: Enqueue,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, DbErr> {
+    let payload =
+        serde_json::to_string(payload).map_err(|e| DbErr::Custom(format!("job payload: {e}")))?;
+    let row = query_one(
+        db,
+        "INSERT INTO jobs (kind, payload, state, attempts, max_attempts, run_at, unique_key, created_at) \
+         VALUES ($1, $2, 'queued', 0, $3, $4, $5, $6) \
+         ON CONFLICT (kind, unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'failed', 'running') \
+         DO NOTHING RETURNING id",
+        vec![
+            kind.into(),
+            payload.into(),
+            (max_attempts as i32).into(),
+            options.run_at.unwrap_or(now).into(),
+            options.unique_key.into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    row.map(|r| r.try_get::<i64>("", "id")).transpose()
+}
+
+/// A job a worker holds until its lease ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+    /// Including this one.
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub run_at: DateTime<Utc>,
+    /// Fences late writes: only the holder of the current claim can finish the job.
+    pub token: String,
+}
+
+/// Takes the next due job (or one whose lease expired), leasing it for `lease`.
+/// PostgreSQL skips rows other workers have locked; SQLite serialises claimers with an
+/// immediate transaction.
+pub async fn claim(
+    db: &DatabaseConnection,
+    worker: &str,
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> Result<Option<Claimed>, DbErr> {
+    let backend = db.get_database_backend();
+    let lock = if backend == DatabaseBackend::Postgres {
+        "FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let token = format!("{worker}:{}", rand::rng().random::<u64>());
+    let lease_until =
+        now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await?;
+    let row = query_one(
+        &txn,
+        &format!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, locked_by = $2 \
+             WHERE id = (SELECT id FROM jobs \
+                         WHERE (state IN ('queued', 'failed') AND run_at <= $3) \
+                            OR (state = 'running' AND lease_until < $3) \
+                         ORDER BY run_at, id LIMIT 1 {lock}) \
+             RETURNING id, kind, payload, attempts, max_attempts, run_at"
+        ),
+        vec![lease_until.into(), token.clone().into(), now.into()],
+    )
+    .await?;
+    txn.commit().await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(Claimed {
+        id: row.try_get("", "id")?,
+        kind: row.try_get("", "kind")?,
+        payload: row.try_get("", "payload")?,
+        attempts: row.try_get::<i32>("", "attempts")? as u32,
+        max_attempts: row.try_get::<i32>("", "max_attempts")? as u32,
+        run_at: row.try_get("", "run_at")?,
+        token,
+    }))
+}
+
+/// Marks a claimed job done. False when the claim was lost (lease expired and taken).
+pub async fn succeed(
+    db: &impl ConnectionTrait,
+    job: &Claimed,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    Ok(execute(
+        db,
+        "UPDATE jobs SET state = 'succeeded', finished_at = $1, lease_until = NULL, last_error = NULL \
+         WHERE id = $2 AND locked_by = $3 AND state = 'running'",
+        vec![now.into(), job.id.into(), job.token.clone().into()],
+    )
+    .await?
+        == 1)
+}
+
+/// Exponential backoff with jitter: `base · 2^(attempt-1)`, capped, then scaled by a random
+/// factor in [0.5, 1.0] so retries of a burst do not arrive together.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_secs(10),
+            cap: Duration::from_secs(6 * 3600),
+        }
+    }
+}
+
+impl Backoff {
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exponential = self
+            .base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+        exponential
+            .min(self.cap)
+            .mul_f64(rand::rng().random_range(0.5..=1.0))
+    }
+}
+
+/// What happened to a failed job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Retrying {
+        at: DateTime<Utc>,
+    },
+    Dead,
+    /// The claim was lost meanwhile; another worker owns the job.
+    ClaimLost,
+}
+
+/// Records a failure: a retry after the backoff, or `dead` when attempts are used up or the
+/// failure is permanent.
+pub async fn fail(
+    db: &impl ConnectionTrait,
+    job: &Claimed,
+    error: &str,
+    permanent: bool,
+    backoff: Backoff,
+    now: DateTime<Utc>,
+) -> Result<Outcome, DbErr> {
+    let (sql, values, outcome) = if permanent || job.attempts >= job.max_attempts {
+        (
+            "UPDATE jobs SET state = 'dead', last_error = $1, finished_at = $2, lease_until = NULL \
+             WHERE id = $3 AND locked_by = $4 AND state = 'running'",
+            vec![
+                error.into(),
+                now.into(),
+                job.id.into(),
+                job.token.clone().into(),
+            ],
+            Outcome::Dead,
+        )
+    } else {
+        let at = now + chrono::Duration::from_std(backoff.delay(job.attempts)).unwrap_or_default();
+        (
+            "UPDATE jobs SET state = 'failed', last_error = $1, run_at = $2, lease_until = NULL \
+             WHERE id = $3 AND locked_by = $4 AND state = 'running'",
+            vec![
+                error.into(),
+                at.into(),
+                job.id.into(),
+                job.token.clone().into(),
+            ],
+            Outcome::Retrying { at },
+        )
+    };
+    Ok(if execute(db, sql, values).await? == 1 {
+        outcome
+    } else {
+        Outcome::ClaimLost
+    })
+}

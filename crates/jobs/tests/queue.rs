@@ -1,0 +1,295 @@
+//! The queue on the backend `REGISTRAR_TEST_DATABASE_URL` picks (SQLite by default).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use jobs::{Backoff, Enqueue, Outcome, claim, enqueue, fail, succeed};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
+use store::testing::fresh_database;
+
+fn t(seconds: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
+}
+
+const LEASE: Duration = Duration::from_secs(30);
+
+async fn state(db: &DatabaseConnection, id: i64) -> (String, i32, Option<String>) {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT state, attempts, last_error FROM jobs WHERE id = {id}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    (
+        row.try_get("", "state").unwrap(),
+        row.try_get("", "attempts").unwrap(),
+        row.try_get("", "last_error").unwrap(),
+    )
+}
+
+async fn count(db: &DatabaseConnection) -> i64 {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM jobs",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get("", "n").unwrap()
+}
+
+#[tokio::test]
+async fn a_job_exists_only_if_its_transaction_commits() {
+    let (store, _) = fresh_database().await;
+    let db = store.db();
+    let txn = db.begin().await.unwrap();
+    enqueue(&txn, "noop", &(), 3, Enqueue::default(), t(0))
+        .await
+        .unwrap()
+        .unwrap();
+    txn.rollback().await.unwrap();
+    assert_eq!(count(db).await, 0);
+    let txn = db.begin().await.unwrap();
+    let id = enqueue(&txn, "noop", &(), 3, Enqueue::default(), t(0))
+        .await
+        .unwrap()
+        .unwrap();
+    txn.commit().await.unwrap();
+    let job = claim(db, "w1", LEASE, t(0)).await.unwrap().unwrap();
+    assert_eq!((job.id, job.kind.as_str(), job.attempts), (id, "noop", 1));
+    assert!(
+        claim(db, "w2", LEASE, t(1)).await.unwrap().is_none(),
+        "a leased job is not handed out twice"
+    );
+    assert!(succeed(db, &job, t(2)).await.unwrap());
+    assert_eq!(state(db, id).await.0, "succeeded");
+    assert!(claim(db, "w1", LEASE, t(100)).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn run_at_delays_a_job() {
+    let (store, _) = fresh_database().await;
+    let db = store.db();
+    enqueue(
+        db,
+        "later",
+        &serde_json::json!({"x": 1}),
+        3,
+        Enqueue {
+            run_at: Some(t(60)),
+            ..Enqueue::default()
+        },
+        t(0),
+    )
+    .await
+    .unwrap();
+    assert!(claim(db, "w", LEASE, t(59)).await.unwrap().is_none());
+    let job = claim(db, "w", LEASE, t(60)).await.unwrap().unwrap();
+    assert_eq!(job.payload, r#"{"x":1}"#);
+}
+
+#[tokio::test]
+async fn unique_keys_coalesce_pending_jobs_only() {
+    let (store, _) = fresh_database().await;
+    let db = store.db();
+    let key = || Enqueue {
+        unique_key: Some("user:7".into()),
+        ..Enqueue::default()
+    };
+    let first = enqueue(db, "sync", &(), 3, key(), t(0)).await.unwrap();
+    assert!(first.is_some());
+    assert_eq!(
+        enqueue(db, "sync", &(), 3, key(), t(1)).await.unwrap(),
+        None,
+        "queued: no-op"
+    );
+    assert!(
+        enqueue(db, "other", &(), 3, key(), t(1))
+            .await
+            .unwrap()
+            .is_some(),
+        "keys are per kind"
+    );
+    let job = claim(db, "w", LEASE, t(2)).await.unwrap().unwrap();
+    assert_eq!(
+        enqueue(db, "sync", &(), 3, key(), t(3)).await.unwrap(),
+        None,
+        "running: no-op"
+    );
+    succeed(db, &job, t(4)).await.unwrap();
+    assert!(
+        enqueue(db, "sync", &(), 3, key(), t(5))
+            .await
+            .unwrap()
+            .is_some(),
+        "done: a new one may start"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_lease_makes_the_job_claimable_and_fences_the_old_holder() {
+    let (store, _) = fresh_database().await;
+    let db = store.db();
+    let id = enqueue(db, "slow", &(), 3, Enqueue::default(), t(0))
+        .await
+        .unwrap()
+        .unwrap();
+    let killed = claim(db, "w1", LEASE, t(0)).await.unwrap().unwrap();
+    assert!(
+        claim(db, "w2", LEASE, t(30)).await.unwrap().is_none(),
+        "the lease runs to its end"
+    );
+    let again = claim(db, "w2", LEASE, t(31)).await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempts), (id, 2));
+    assert!(
+        !succeed(db, &killed, t(32)).await.unwrap(),
+        "the old holder cannot finish it"
+    );
+    assert_eq!(
+        fail(db, &killed, "late", false, Backoff::default(), t(32))
+            .await
+            .unwrap(),
+        Outcome::ClaimLost
+    );
+    assert!(succeed(db, &again, t(33)).await.unwrap());
+    assert_eq!(state(db, id).await.0, "succeeded");
+}
+
+#[tokio::test]
+async fn failures_back_off_then_die_with_the_last_error() {
+    let (store, _) = fresh_database().await;
+    let db = store.db();
+    let backoff = Backoff {
+        base: Duration::from_secs(10),
+        cap: Duration::from_secs(3600),
+    };
+    let id = enqueue(db, "flaky", &(), 3, Enqueue::default(), t(0))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut now = t(0);
+    for attempt in 1..=2u32 {
+        let job = claim(db, "w", LEASE, now).await.unwrap().unwrap();
+        assert_eq!(job.attempts, attempt);
+        let Outcome::Retrying { at } =
+            fail(db, &job, &format!("boom {attempt}"), false, backoff, now)
+                .await
+                .unwrap()
+        else {
+            panic!("attempt {attempt} should retry");
+        };
+        let delay = (at - now).num_milliseconds();
+        let full = 10_000 * (1 << (attempt - 1));
+        assert!(
+            delay >= full / 2 && delay <= full,
+            "attempt {attempt}: {delay} ms"
+        );
+        assert_eq!(state(db, id).await.0, "failed");
+        assert!(
+            claim(db, "w", LEASE, at - chrono::Duration::milliseconds(1))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        now = at;
+    }
+    let job = claim(db, "w", LEASE, now).await.unwrap().unwrap();
+    assert_eq!(
+        fail(db, &job, "boom 3", false, backoff, now).await.unwrap(),
+        Outcome::Dead
+    );
+    assert_eq!(
+        state(db, id).await,
+        ("dead".to_string(), 3, Some("boom 3".to_string()))
+    );
+    assert!(
+        claim(db, "w", LEASE, now + chrono::Duration::days(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_permanent_failure_skips_retries() {
+    let (store, _) = fresh_database().await;
+    let db = store.db();
+    let id = enqueue(db, "bad", &(), 5, Enqueue::default(), t(0))
+        .await
+        .unwrap()
+        .unwrap();
+    let job = claim(db, "w", LEASE, t(0)).await.unwrap().unwrap();
+    assert_eq!(
+        fail(db, &job, "no such user", true, Backoff::default(), t(0))
+            .await
+            .unwrap(),
+        Outcome::Dead
+    );
+    assert_eq!(
+        state(db, id).await,
+        ("dead".to_string(), 1, Some("no such user".to_string()))
+    );
+}
+
+#[test]
+fn backoff_grows_is_capped_and_jittered() {
+    let backoff = Backoff {
+        base: Duration::from_secs(10),
+        cap: Duration::from_secs(60),
+    };
+    for _ in 0..100 {
+        let first = backoff.delay(1);
+        assert!(first >= Duration::from_secs(5) && first <= Duration::from_secs(10));
+        let capped = backoff.delay(30);
+        assert!(capped >= Duration::from_secs(30) && capped <= Duration::from_secs(60));
+    }
+}
+
+/// Workers in separate processes never run one job twice: on PostgreSQL each worker has its
+/// own connection pool, as separate processes would.
+#[tokio::test]
+async fn concurrent_workers_run_each_job_exactly_once() {
+    let (store, url) = fresh_database().await;
+    let total: i64 = if url.is_some() { 5_000 } else { 1_000 };
+    let txn = store.db().begin().await.unwrap();
+    for i in 0..total {
+        enqueue(&txn, "count", &i, 3, Enqueue::default(), t(0))
+            .await
+            .unwrap();
+    }
+    txn.commit().await.unwrap();
+    let mut pools = Vec::new();
+    for _ in 0..2 {
+        pools.push(match &url {
+            Some(url) => store::Store::connect(url, store::PoolSize(4))
+                .await
+                .unwrap(),
+            None => store.clone(),
+        });
+    }
+    let runs: Arc<Mutex<HashMap<i64, u32>>> = Arc::default();
+    let mut workers = Vec::new();
+    for (p, pool) in pools.into_iter().enumerate() {
+        for w in 0..4 {
+            let (pool, runs) = (pool.clone(), runs.clone());
+            workers.push(tokio::spawn(async move {
+                let name = format!("p{p}w{w}");
+                while let Some(job) = claim(pool.db(), &name, LEASE, t(1)).await.unwrap() {
+                    *runs.lock().unwrap().entry(job.id).or_default() += 1;
+                    assert!(succeed(pool.db(), &job, t(1)).await.unwrap());
+                }
+            }));
+        }
+    }
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let runs = runs.lock().unwrap();
+    assert_eq!(runs.len() as i64, total, "every job ran");
+    assert!(runs.values().all(|n| *n == 1), "no job ran twice");
+}
