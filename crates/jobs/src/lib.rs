@@ -5,3 +5,6 @@ pub mod migration;
 pub mod queue;
 
 pub use queue::{Backoff, Claimed, Enqueue, Outcome, claim, enqueue, fail, succeed};
+pub mod worker;
+
+pub use worker::{Job, JobError, Registry, Worker, WorkerSettings, push};
