@@ -3,8 +3,10 @@
 
 pub mod migration;
 pub mod queue;
+pub mod schedule;
 
 pub use queue::{Backoff, Claimed, Enqueue, Outcome, claim, enqueue, fail, succeed};
+pub use schedule::{Cadence, Schedule};
 pub mod worker;
 
 pub use worker::{Job, JobError, Registry, Worker, WorkerSettings, push};

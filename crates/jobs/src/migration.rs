@@ -1,4 +1,4 @@
-//! The `jobs` table. Included in the application's migrator by the store crate.
+//! The `jobs` and `cron_runs` tables. Included in the application's migrator by the store crate.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -32,6 +32,19 @@ impl MigrationTrait for Migration {
                     .col(string_null("unique_key"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone_null("finished_at"))
+                    .take(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("cron_runs")
+                    .if_not_exists()
+                    .col(string("schedule"))
+                    .col(timestamp_with_time_zone("slot"))
+                    .col(timestamp_with_time_zone("claimed_at"))
+                    .col(big_integer_null("job_id"))
+                    .primary_key(Index::create().col("schedule").col("slot"))
                     .take(),
             )
             .await?;

@@ -25,14 +25,18 @@ fn statement(backend: DatabaseBackend, sql: &str, values: Vec<Value>) -> Stateme
     Statement::from_sql_and_values(backend, sql, values)
 }
 
-async fn execute(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
+pub(crate) async fn execute(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<u64, DbErr> {
     Ok(db
         .execute_raw(statement(db.get_database_backend(), sql, values))
         .await?
         .rows_affected())
 }
 
-async fn query_one(
+pub(crate) async fn query_one(
     db: &impl ConnectionTrait,
     sql: &str,
     values: Vec<Value>,
