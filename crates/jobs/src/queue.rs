@@ -247,3 +247,23 @@ pub async fn fail(
         Outcome::ClaimLost
     })
 }
+
+/// Deletes succeeded jobs finished before `cutoff` and schedule slots claimed before it,
+/// keeping each schedule's latest slot (how a restart knows what already ran). Dead jobs
+/// stay until an operator acts on them. Returns (jobs, slots) deleted.
+pub async fn purge(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> Result<(u64, u64), DbErr> {
+    let jobs = execute(
+        db,
+        "DELETE FROM jobs WHERE state = 'succeeded' AND finished_at < $1",
+        vec![cutoff.into()],
+    )
+    .await?;
+    let slots = execute(
+        db,
+        "DELETE FROM cron_runs WHERE claimed_at < $1 \
+         AND slot < (SELECT MAX(c.slot) FROM cron_runs c WHERE c.schedule = cron_runs.schedule)",
+        vec![cutoff.into()],
+    )
+    .await?;
+    Ok((jobs, slots))
+}

@@ -1,0 +1,17 @@
+//! Use cases that join the domain, the store and the job queue. Holds the job handlers the
+//! worker runs and the recurring schedules both reference platforms declare.
+
+pub mod housekeeping;
+pub mod schedules;
+
+use store::Store;
+
+/// What job handlers get: the database now; peer clients as their issues arrive.
+pub struct Context {
+    pub store: Store,
+}
+
+/// Every job kind this build can run.
+pub fn registry() -> jobs::Registry<Context> {
+    jobs::Registry::default().register::<housekeeping::PurgeFinishedJobs>()
+}
