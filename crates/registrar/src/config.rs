@@ -1,6 +1,7 @@
 //! Settings: `REGISTRAR_*` environment variables (and `DATABASE_URL`) over an optional TOML
 //! file over defaults. An unknown or malformed setting stops start-up with its name.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -24,6 +25,10 @@ pub struct Config {
     pub catalog_refresh_ms: u64,
     /// `json` (one object per line) or `pretty`.
     pub log_format: LogFormat,
+    /// Jobs a worker process runs at once.
+    pub worker_concurrency: usize,
+    /// Cadence overrides by schedule name: `"off"`, `"every 30m"`, or a crontab line.
+    pub schedules: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -44,6 +49,8 @@ impl Default for Config {
             pool_size: 8,
             catalog_refresh_ms: 1000,
             log_format: LogFormat::Json,
+            worker_concurrency: 4,
+            schedules: BTreeMap::new(),
         }
     }
 }
@@ -60,7 +67,11 @@ impl Config {
         figment = figment
             // REGISTRAR_CONFIG names the file itself; REGISTRAR_TEST_DATABASE_URL is the
             // test suite's, not a setting.
-            .merge(Env::prefixed("REGISTRAR_").ignore(&["config", "test_database_url"]))
+            .merge(
+                Env::prefixed("REGISTRAR_")
+                    .ignore(&["config", "test_database_url"])
+                    .split("__"),
+            )
             .merge(Env::raw().only(&["DATABASE_URL"]));
         figment.extract().map_err(|e| {
             e.into_iter()
@@ -105,6 +116,15 @@ mod tests {
             assert!(
                 Config::load(None).is_ok(),
                 "variables that are not settings are ignored"
+            );
+            jail.set_env("REGISTRAR_SCHEDULES__PURGE_FINISHED_JOBS", "off");
+            let config = Config::load(None).unwrap();
+            assert_eq!(
+                config
+                    .schedules
+                    .get("purge_finished_jobs")
+                    .map(String::as_str),
+                Some("off")
             );
             jail.set_env("REGISTRAR_POOL_SIZ", "4");
             let err = Config::load(None).unwrap_err();

@@ -1,6 +1,7 @@
 //! `registrar`: one binary, several roles (serve, migrate, demo, admin, catalog).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -8,6 +9,7 @@ use clap::{Parser, Subcommand};
 use domain::catalog::import;
 use store::catalog::write::{Mode, apply};
 use store::{PoolSize, Store};
+use tokio::sync::{Notify, watch};
 
 use registrar::config::{Config, LogFormat};
 use registrar::seed;
@@ -33,7 +35,12 @@ enum Command {
         /// Listen address, overriding the `bind` setting.
         #[arg(long)]
         bind: Option<std::net::SocketAddr>,
+        /// Serve HTTP only: run no job worker or scheduler in this process.
+        #[arg(long)]
+        no_worker: bool,
     },
+    /// Run the job worker and the scheduler only (no HTTP) until SIGTERM or Ctrl-C.
+    Worker,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Run the embedded demo: a SQLite database under ./registrar-data/, seeded with a
@@ -141,6 +148,66 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// Turns true on SIGTERM or Ctrl-C.
+fn stop_on_signal() -> watch::Receiver<bool> {
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    stopped
+}
+
+/// Starts this process's job worker and scheduler; they stop when `stopped` turns true,
+/// running jobs first finishing (bounded).
+fn background(
+    config: &Config,
+    store: &Store,
+    stopped: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>> {
+    let registry = services::registry();
+    let kinds: Vec<&str> = registry.kinds().collect();
+    let schedules: Vec<jobs::Schedule> = services::schedules::resolve(&kinds, &config.schedules)
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?
+        .into_iter()
+        .map(|declared| declared.schedule)
+        .collect();
+    let wake = Arc::new(Notify::new());
+    let worker = jobs::Worker {
+        db: store.db().clone(),
+        registry: Arc::new(registry),
+        context: Arc::new(services::Context {
+            store: store.clone(),
+        }),
+        settings: jobs::WorkerSettings {
+            concurrency: config.worker_concurrency.max(1),
+            ..jobs::WorkerSettings::default()
+        },
+        name: format!("{}-{}", hostname(), std::process::id()),
+        wake: wake.clone(),
+    };
+    tracing::info!(
+        concurrency = config.worker_concurrency,
+        "job worker and scheduler started"
+    );
+    let scheduler = tokio::spawn(jobs::schedule::run(
+        store.db().clone(),
+        schedules,
+        stopped.clone(),
+        wake,
+    ));
+    Ok(tokio::spawn(async move {
+        worker.run(stopped).await;
+        let _ = scheduler.await;
+    }))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "registrar".to_string())
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         tokio::signal::ctrl_c().await.ok();
@@ -166,8 +233,15 @@ async fn shutdown_signal() {
 async fn serve(
     config: &Config,
     store: Store,
+    with_worker: bool,
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<()> {
+    let stopped = stop_on_signal();
+    let background = if with_worker {
+        Some(background(config, &store, stopped.clone())?)
+    } else {
+        None
+    };
     let state = web::AppState::new(
         store,
         web::Settings {
@@ -182,9 +256,15 @@ async fn serve(
     let address = listener.local_addr()?;
     tracing::info!(%address, "listening");
     on_ready(address);
+    let mut http_stopped = stopped.clone();
     axum::serve(listener, web::router(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            let _ = http_stopped.wait_for(|stop| *stop).await;
+        })
         .await?;
+    if let Some(background) = background {
+        background.await?;
+    }
     Ok(())
 }
 
@@ -240,12 +320,17 @@ async fn main() -> Result<()> {
     };
     init_logging(config.log_format);
     match cli.command {
-        Command::Serve { bind } => {
+        Command::Serve { bind, no_worker } => {
             if let Some(bind) = bind {
                 config.bind = bind;
             }
             let store = open(&config).await?;
-            serve(&config, store, |_| {}).await
+            serve(&config, store, !no_worker, |_| {}).await
+        }
+        Command::Worker => {
+            let store = open(&config).await?;
+            background(&config, &store, stop_on_signal())?.await?;
+            Ok(())
         }
         Command::Migrate => {
             open(&config).await?;
@@ -272,7 +357,7 @@ async fn main() -> Result<()> {
             }
             let token = store::staff::create_token(store.db(), "demo-staff@example.edu").await?;
             let base = config.base_url.clone();
-            serve(&config, store, move |_| {
+            serve(&config, store, true, move |_| {
                 println!("Registrar demo is running. Open:");
                 println!("  {base}/api/v2/courses/          MITx Online catalog API");
                 println!("  {base}/api/v2/programs/");

@@ -176,24 +176,28 @@ pub fn resolve(
     overrides: &BTreeMap<String, String>,
 ) -> Result<Vec<Declared>, ScheduleError> {
     let mut schedules = all();
-    for name in overrides.keys() {
+    // Environment variables cannot hold `-`, so `purge_finished_jobs` names `purge-finished-jobs`.
+    let mut by_name = BTreeMap::new();
+    for (key, value) in overrides {
+        let name = key.replace('_', "-");
         if !schedules.iter().any(|d| d.schedule.name == name) {
-            return Err(ScheduleError::Unknown(name.clone()));
+            return Err(ScheduleError::Unknown(key.clone()));
         }
+        by_name.insert(name, (key, value));
     }
     for declared in &mut schedules {
         let available = available_kinds.contains(&declared.schedule.kind);
         if !available {
             declared.schedule.cadence = Cadence::Off;
         }
-        if let Some(text) = overrides.get(declared.schedule.name) {
+        if let Some((key, text)) = by_name.get(declared.schedule.name) {
             let cadence = Cadence::from_str(text).map_err(|e| ScheduleError::BadCadence {
-                name: declared.schedule.name.to_string(),
+                name: key.to_string(),
                 message: e.to_string(),
             })?;
             if !available && !matches!(cadence, Cadence::Off) {
                 return Err(ScheduleError::NotAvailable {
-                    name: declared.schedule.name.to_string(),
+                    name: key.to_string(),
                     kind: declared.schedule.kind.to_string(),
                 });
             }
@@ -256,5 +260,11 @@ mod tests {
             Err(ScheduleError::NotAvailable { .. })
         ));
         assert!(resolve(&kinds(), &set("sync-keycloak", "off")).is_ok());
+        let from_env = resolve(&kinds(), &set("purge_finished_jobs", "every 2h")).unwrap();
+        assert_eq!(
+            from_env[0].schedule.cadence.describe(),
+            "every 7200s",
+            "underscores name the dashed schedule"
+        );
     }
 }
