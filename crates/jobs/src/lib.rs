@@ -1,6 +1,7 @@
 //! Registrar's durable job queue and scheduler, on the application's own database. Generic:
 //! it knows job kinds only as names and JSON payloads.
 
+pub mod admin;
 pub mod migration;
 pub mod queue;
 pub mod schedule;

@@ -36,6 +36,15 @@ pub(crate) async fn execute(
         .rows_affected())
 }
 
+pub(crate) async fn query_all(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<QueryResult>, DbErr> {
+    db.query_all_raw(statement(db.get_database_backend(), sql, values))
+        .await
+}
+
 pub(crate) async fn query_one(
     db: &impl ConnectionTrait,
     sql: &str,

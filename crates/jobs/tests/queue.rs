@@ -293,3 +293,76 @@ async fn concurrent_workers_run_each_job_exactly_once() {
     assert_eq!(runs.len() as i64, total, "every job ran");
     assert!(runs.values().all(|n| *n == 1), "no job ran twice");
 }
+
+#[tokio::test]
+async fn operators_list_retry_cancel_and_count() {
+    use jobs::admin;
+    let (store, _) = fresh_database().await;
+    let db = store.db();
+    let dead = enqueue(
+        db,
+        "sync",
+        &serde_json::json!({"user": 7}),
+        1,
+        Enqueue::default(),
+        t(0),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let job = claim(db, "w", LEASE, t(0)).await.unwrap().unwrap();
+    fail(db, &job, "peer said no", false, Backoff::default(), t(1))
+        .await
+        .unwrap();
+    let pending = enqueue(db, "sync", &(), 3, Enqueue::default(), t(2))
+        .await
+        .unwrap()
+        .unwrap();
+    enqueue(db, "other", &(), 3, Enqueue::default(), t(2))
+        .await
+        .unwrap();
+
+    let listed = admin::list(db, Some("dead"), None, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].payload, serde_json::json!({"user": 7}));
+    assert_eq!(listed[0].last_error.as_deref(), Some("peer said no"));
+    assert_eq!(
+        admin::list(db, None, Some("sync"), 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|j| j.id)
+            .collect::<Vec<_>>(),
+        vec![pending, dead]
+    );
+
+    let stats = admin::kind_stats(db, "sync").await.unwrap();
+    assert_eq!((stats.queue_depth, stats.running, stats.dead), (1, 0, 1));
+    assert_eq!(stats.last_error.as_deref(), Some("peer said no"));
+    assert_eq!(stats.last_run, Some(t(1)));
+    assert_eq!(stats.last_success, None);
+    assert_eq!(
+        admin::kind_stats(db, "never").await.unwrap(),
+        admin::KindStats::default()
+    );
+
+    assert!(admin::retry(db, dead, t(3)).await.unwrap());
+    assert!(
+        !admin::retry(db, dead, t(3)).await.unwrap(),
+        "only dead or waiting jobs are retried"
+    );
+    let shown = admin::show(db, dead).await.unwrap().unwrap();
+    assert_eq!((shown.state.as_str(), shown.attempts), ("queued", 0));
+    assert!(admin::cancel(db, pending, t(4)).await.unwrap());
+    let canceled = admin::show(db, pending).await.unwrap().unwrap();
+    assert_eq!(
+        (canceled.state.as_str(), canceled.last_error.as_deref()),
+        ("dead", Some("canceled by an operator"))
+    );
+    let running = claim(db, "w", LEASE, t(5)).await.unwrap().unwrap();
+    assert!(
+        !admin::cancel(db, running.id, t(5)).await.unwrap(),
+        "a running job is not canceled"
+    );
+    assert!(admin::show(db, 9999).await.unwrap().is_none());
+}

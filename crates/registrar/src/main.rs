@@ -55,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Inspect and act on background jobs.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// Move catalogs in and out.
     Catalog {
         #[command(subcommand)]
@@ -68,6 +73,37 @@ enum AdminCommand {
     CreateStaff {
         /// Who the token belongs to.
         email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// List jobs, newest first.
+    List {
+        /// Only jobs in this state: queued, running, failed, dead or succeeded.
+        #[arg(long, value_parser = jobs::admin::STATES)]
+        state: Option<String>,
+        /// Only jobs of this kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
+    /// Print one job as JSON (payload and last error included).
+    Show {
+        /// Job id.
+        id: i64,
+    },
+    /// Queue a dead (or retry-waiting) job again now, attempts reset.
+    Retry {
+        /// Job id.
+        id: i64,
+    },
+    /// Stop a queued (or retry-waiting) job from running; it becomes dead.
+    Cancel {
+        /// Job id.
+        id: i64,
     },
 }
 
@@ -308,6 +344,46 @@ async fn import_files(store: &Store, files: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
+async fn jobs_command(db: &sea_orm::DatabaseConnection, command: JobsCommand) -> Result<()> {
+    use jobs::admin;
+    let now = chrono::Utc::now();
+    let (id, done, action) = match command {
+        JobsCommand::List { state, kind, limit } => {
+            for job in admin::list(db, state.as_deref(), kind.as_deref(), limit).await? {
+                println!(
+                    "{:>8}  {:<9}  {:<40}  {}/{}  {}  {}",
+                    job.id,
+                    job.state,
+                    job.kind,
+                    job.attempts,
+                    job.max_attempts,
+                    job.run_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    job.last_error.unwrap_or_default()
+                );
+            }
+            return Ok(());
+        }
+        JobsCommand::Show { id } => {
+            let job = admin::show(db, id)
+                .await?
+                .with_context(|| format!("there is no job {id}"))?;
+            println!("{}", serde_json::to_string_pretty(&job)?);
+            return Ok(());
+        }
+        JobsCommand::Retry { id } => (id, admin::retry(db, id, now).await?, "retried"),
+        JobsCommand::Cancel { id } => (id, admin::cancel(db, id, now).await?, "canceled"),
+    };
+    let job = admin::show(db, id)
+        .await?
+        .with_context(|| format!("there is no job {id}"))?;
+    if !done {
+        bail!("job {id} is {}; it cannot be {action}", job.state);
+    }
+    println!("job {id} {action}: now {}", job.state);
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -378,6 +454,10 @@ async fn main() -> Result<()> {
             let store = open(&config).await?;
             println!("{}", store::staff::create_token(store.db(), &email).await?);
             Ok(())
+        }
+        Command::Jobs { command } => {
+            let store = open(&config).await?;
+            jobs_command(store.db(), command).await
         }
         Command::Catalog { command } => match command {
             CatalogCommand::Import { files } => {

@@ -16,6 +16,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("invalid: {0}")]
     Invalid(FieldErrors),
+    #[error("{0}")]
+    Conflict(String),
     #[error("authentication credentials were not provided or are invalid")]
     Unauthorized,
     #[error("database: {0}")]
@@ -36,6 +38,7 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::NotFound => (StatusCode::NOT_FOUND, Json(json!({"detail": "Not found."}))).into_response(),
             ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, Json(json!({"detail": message}))).into_response(),
+            ApiError::Conflict(message) => (StatusCode::CONFLICT, Json(json!({"detail": message}))).into_response(),
             ApiError::Invalid(errors) => (StatusCode::BAD_REQUEST, Json(json!({"errors": errors}))).into_response(),
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,

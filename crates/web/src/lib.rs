@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::mitxonline::routes())
         .merge(api::xpro::routes())
         .merge(api::staff::routes())
+        .merge(api::jobs::routes())
         .merge(api::schema::routes())
         .merge(ops::routes(metrics))
         .fallback(error::not_found)

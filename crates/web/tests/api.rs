@@ -821,3 +821,89 @@ async fn operations_endpoints() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["detail"], "Not found.");
 }
+
+#[tokio::test]
+async fn staff_jobs_api_lists_retries_and_cancels() {
+    let app = spawn_app("http://localhost", at(2024, 3, 10), &[]).await;
+    let db = app.store.db();
+    let now = at(2024, 3, 10);
+    let dead = jobs::enqueue(
+        db,
+        "demo.sync",
+        &json!({"user": 1}),
+        1,
+        jobs::Enqueue::default(),
+        now,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let claimed = jobs::claim(db, "w", Duration::from_secs(30), now)
+        .await
+        .unwrap()
+        .unwrap();
+    jobs::fail(
+        db,
+        &claimed,
+        "peer down",
+        false,
+        jobs::Backoff::default(),
+        now,
+    )
+    .await
+    .unwrap();
+    let queued = jobs::enqueue(
+        db,
+        "demo.sync",
+        &json!({"user": 2}),
+        3,
+        jobs::Enqueue::default(),
+        now,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(app.get("/api/staff/jobs").await.0, StatusCode::UNAUTHORIZED);
+    let token = staff_token(&app).await;
+    let authed = |method: &str, uri: &str| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("Authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, list) = app.send(authed("GET", "/api/staff/jobs?state=dead")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["last_error"], "peer down");
+    assert_eq!(
+        app.send(authed("GET", "/api/staff/jobs?state=sleeping"))
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    let (status, job) = app
+        .send(authed("POST", &format!("/api/staff/jobs/{dead}/retry")))
+        .await;
+    assert_eq!(
+        (status, job["state"].clone()),
+        (StatusCode::OK, json!("queued"))
+    );
+    let (status, body) = app
+        .send(authed("POST", &format!("/api/staff/jobs/{dead}/retry")))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(body["detail"].as_str().unwrap().contains("is queued"));
+    let (status, job) = app
+        .send(authed("POST", &format!("/api/staff/jobs/{queued}/cancel")))
+        .await;
+    assert_eq!(
+        (status, job["state"].clone()),
+        (StatusCode::OK, json!("dead"))
+    );
+    assert_eq!(
+        app.send(authed("GET", "/api/staff/jobs/999999")).await.0,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -106,6 +106,10 @@ documented! {
     xpro_program: get "/api/programs/{id}/", "xpro", "One xPRO program", params(("id" = i64, Path));
     staff_catalog_export: get "/api/staff/catalog", "staff", "Export the catalog document (Authorization: Bearer <staff token>)";
     staff_catalog_upsert: post "/api/staff/catalog", "staff", "Create or update what a catalog document holds; 400 lists errors per field";
+    staff_jobs: get "/api/staff/jobs", "staff", "Jobs, newest first", params(("state" = Option<String>, Query, description = "queued, running, failed, dead or succeeded"), ("kind" = Option<String>, Query), ("limit" = Option<u32>, Query));
+    staff_job: get "/api/staff/jobs/{id}", "staff", "One job", params(("id" = i64, Path));
+    staff_job_retry: post "/api/staff/jobs/{id}/retry", "staff", "Queue a dead or retry-waiting job again (409 otherwise)", params(("id" = i64, Path));
+    staff_job_cancel: post "/api/staff/jobs/{id}/cancel", "staff", "Stop a queued or retry-waiting job (409 otherwise)", params(("id" = i64, Path));
     healthz: get "/healthz", "operations", "Liveness";
     readyz: get "/readyz", "operations", "Readiness: the database answers";
     metrics: get "/metrics", "operations", "Prometheus metrics";
