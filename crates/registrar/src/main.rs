@@ -13,6 +13,7 @@ use tokio::sync::{Notify, watch};
 
 use registrar::config::{Config, LogFormat};
 use registrar::seed;
+use services::schedules::Declared;
 
 #[derive(Parser)]
 #[command(
@@ -55,6 +56,15 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Print a C4 dynamic diagram of the data flows this deployment has enabled.
+    Flows {
+        /// Diagram language.
+        #[arg(long, value_enum, default_value_t = DiagramFormat::Plantuml)]
+        format: DiagramFormat,
+        /// Include flows that are planned or switched off.
+        #[arg(long)]
+        all: bool,
+    },
     /// Inspect and act on background jobs.
     Jobs {
         #[command(subcommand)]
@@ -74,6 +84,12 @@ enum AdminCommand {
         /// Who the token belongs to.
         email: String,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DiagramFormat {
+    Plantuml,
+    Mermaid,
 }
 
 #[derive(Subcommand)]
@@ -199,19 +215,14 @@ fn stop_on_signal() -> watch::Receiver<bool> {
 fn background(
     config: &Config,
     store: &Store,
+    schedules: &[Declared],
     stopped: watch::Receiver<bool>,
-) -> Result<tokio::task::JoinHandle<()>> {
-    let registry = services::registry();
-    let kinds: Vec<&str> = registry.kinds().collect();
-    let schedules: Vec<jobs::Schedule> = services::schedules::resolve(&kinds, &config.schedules)
-        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?
-        .into_iter()
-        .map(|declared| declared.schedule)
-        .collect();
+) -> tokio::task::JoinHandle<()> {
+    let schedules: Vec<jobs::Schedule> = schedules.iter().map(|d| d.schedule.clone()).collect();
     let wake = Arc::new(Notify::new());
     let worker = jobs::Worker {
         db: store.db().clone(),
-        registry: Arc::new(registry),
+        registry: Arc::new(services::registry()),
         context: Arc::new(services::Context {
             store: store.clone(),
         }),
@@ -232,10 +243,16 @@ fn background(
         stopped.clone(),
         wake,
     ));
-    Ok(tokio::spawn(async move {
+    tokio::spawn(async move {
         worker.run(stopped).await;
         let _ = scheduler.await;
-    }))
+    })
+}
+
+/// The schedules this deployment runs; a bad override stops start-up naming the setting.
+fn schedules(config: &Config) -> Result<Vec<Declared>> {
+    services::schedules::for_this_build(&config.schedules)
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
 }
 
 fn hostname() -> String {
@@ -272,17 +289,15 @@ async fn serve(
     with_worker: bool,
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<()> {
+    let schedules = schedules(config)?;
     let stopped = stop_on_signal();
-    let background = if with_worker {
-        Some(background(config, &store, stopped.clone())?)
-    } else {
-        None
-    };
+    let background = with_worker.then(|| background(config, &store, &schedules, stopped.clone()));
     let state = web::AppState::new(
         store,
         web::Settings {
             base_url: config.base_url.clone(),
             catalog_refresh: Duration::from_millis(config.catalog_refresh_ms),
+            schedules,
         },
         web::system_clock(),
     );
@@ -404,8 +419,25 @@ async fn main() -> Result<()> {
             serve(&config, store, !no_worker, |_| {}).await
         }
         Command::Worker => {
+            let schedules = schedules(&config)?;
             let store = open(&config).await?;
-            background(&config, &store, stop_on_signal())?.await?;
+            background(&config, &store, &schedules, stop_on_signal()).await?;
+            Ok(())
+        }
+        Command::Flows { format, all } => {
+            let schedules = schedules(&config)?;
+            let declared = services::flows::all();
+            let shown: Vec<&services::flows::Flow> = declared
+                .iter()
+                .filter(|f| all || services::flows::enabled(f, &schedules))
+                .collect();
+            print!(
+                "{}",
+                match format {
+                    DiagramFormat::Plantuml => services::flows::plantuml(&shown),
+                    DiagramFormat::Mermaid => services::flows::mermaid(&shown),
+                }
+            );
             Ok(())
         }
         Command::Migrate => {

@@ -27,6 +27,7 @@ async fn demo_app() -> axum::Router {
     let settings = web::Settings {
         base_url: "https://registrar.example.edu".to_string(),
         catalog_refresh: Duration::from_secs(60),
+        schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
     };
     web::router(web::AppState::new(store, settings, Arc::new(move || now)))
 }

@@ -1,6 +1,7 @@
 //! Use cases that join the domain, the store and the job queue. Holds the job handlers the
 //! worker runs and the recurring schedules both reference platforms declare.
 
+pub mod flows;
 pub mod housekeeping;
 pub mod schedules;
 

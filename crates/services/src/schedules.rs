@@ -157,6 +157,15 @@ pub fn all() -> Vec<Declared> {
     ]
 }
 
+/// The schedules of this build's job kinds after the operator's overrides.
+pub fn for_this_build(
+    overrides: &BTreeMap<String, String>,
+) -> Result<Vec<Declared>, ScheduleError> {
+    let registry = crate::registry();
+    let kinds: Vec<&str> = registry.kinds().collect();
+    resolve(&kinds, overrides)
+}
+
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleError {
     #[error("setting `schedules.{0}`: no such schedule")]

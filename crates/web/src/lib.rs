@@ -30,6 +30,8 @@ pub struct Settings {
     /// How long a process serves its cached catalog before checking for changes made by
     /// other processes.
     pub catalog_refresh: Duration,
+    /// The schedules this deployment runs (as resolved at start-up), for the flows page.
+    pub schedules: Vec<services::schedules::Declared>,
 }
 
 #[derive(Clone)]
@@ -77,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::xpro::routes())
         .merge(api::staff::routes())
         .merge(api::jobs::routes())
+        .merge(api::flows::routes())
         .merge(api::schema::routes())
         .merge(ops::routes(metrics))
         .fallback(error::not_found)

@@ -40,6 +40,7 @@ async fn spawn_app(base_url: &str, now: DateTime<Utc>, files: &[&str]) -> App {
         web::Settings {
             base_url: base_url.to_string(),
             catalog_refresh: Duration::from_secs(60),
+            schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
         },
         Arc::new(move || now),
     );
@@ -905,5 +906,92 @@ async fn staff_jobs_api_lists_retries_and_cancels() {
     assert_eq!(
         app.send(authed("GET", "/api/staff/jobs/999999")).await.0,
         StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn staff_flows_report_each_flow_from_its_jobs() {
+    let app = spawn_app("http://localhost", at(2024, 3, 10), &[]).await;
+    let db = app.store.db();
+    let now = at(2024, 3, 10);
+    let kind = "registrar.purge_finished_jobs";
+    for outcome in ["ok", "dead"] {
+        jobs::enqueue(
+            db,
+            kind,
+            &json!({"keep_days": 14}),
+            1,
+            jobs::Enqueue::default(),
+            now,
+        )
+        .await
+        .unwrap();
+        let job = jobs::claim(db, "w", Duration::from_secs(30), now)
+            .await
+            .unwrap()
+            .unwrap();
+        if outcome == "ok" {
+            jobs::succeed(db, &job, now).await.unwrap();
+        } else {
+            jobs::fail(db, &job, "disk full", false, jobs::Backoff::default(), now)
+                .await
+                .unwrap();
+        }
+    }
+    jobs::enqueue(
+        db,
+        kind,
+        &json!({"keep_days": 14}),
+        1,
+        jobs::Enqueue::default(),
+        now,
+    )
+    .await
+    .unwrap();
+    let token = staff_token(&app).await;
+    let (status, flows) = app
+        .send(
+            Request::get("/api/staff/flows")
+                .header("Authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let housekeeping = pick(&flows, "id", &json!("worker-database"));
+    assert_eq!(housekeeping["enabled"], true);
+    assert_eq!(
+        (
+            housekeeping["queue_depth"].clone(),
+            housekeeping["dead"].clone()
+        ),
+        (json!(1), json!(1))
+    );
+    assert_eq!(housekeeping["last_error"], "disk full");
+    assert!(
+        housekeeping["last_success"]
+            .as_str()
+            .unwrap()
+            .starts_with("2024-03-10")
+    );
+    assert_eq!(
+        housekeeping["schedule_states"][0]["name"],
+        "purge-finished-jobs"
+    );
+    let hubspot = pick(&flows, "id", &json!("worker-hubspot"));
+    assert_eq!(
+        (
+            hubspot["enabled"].clone(),
+            hubspot["availability"]["status"].clone()
+        ),
+        (json!(false), json!("planned"))
+    );
+    assert_eq!(
+        pick(&flows, "id", &json!("mitlearn-catalog"))["mode"],
+        "async"
+    );
+    assert_eq!(
+        app.get("/api/staff/flows").await.0,
+        StatusCode::UNAUTHORIZED
     );
 }

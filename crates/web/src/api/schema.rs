@@ -110,6 +110,7 @@ documented! {
     staff_job: get "/api/staff/jobs/{id}", "staff", "One job", params(("id" = i64, Path));
     staff_job_retry: post "/api/staff/jobs/{id}/retry", "staff", "Queue a dead or retry-waiting job again (409 otherwise)", params(("id" = i64, Path));
     staff_job_cancel: post "/api/staff/jobs/{id}/cancel", "staff", "Stop a queued or retry-waiting job (409 otherwise)", params(("id" = i64, Path));
+    staff_flows: get "/api/staff/flows", "staff", "Each cross-system flow: enabled, schedules, last run and success, last error, queue depth, dead jobs";
     healthz: get "/healthz", "operations", "Liveness";
     readyz: get "/readyz", "operations", "Readiness: the database answers";
     metrics: get "/metrics", "operations", "Prometheus metrics";
