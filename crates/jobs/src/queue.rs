@@ -92,8 +92,19 @@ pub async fn enqueue(
         ],
     )
     .await?;
-    row.map(|r| r.try_get::<i64>("", "id")).transpose()
+    let id = row.map(|r| r.try_get::<i64>("", "id")).transpose()?;
+    if id.is_some() {
+        metrics::counter!("jobs_enqueued_total", "kind" => kind.to_string()).increment(1);
+        if db.get_database_backend() == DatabaseBackend::Postgres {
+            // Delivered when the caller's transaction commits, and only then.
+            execute(db, &format!("NOTIFY {WAKE_CHANNEL}"), Vec::new()).await?;
+        }
+    }
+    Ok(id)
 }
+
+/// The PostgreSQL channel an enqueue notifies, so idle workers in any process start at once.
+pub const WAKE_CHANNEL: &str = "registrar_jobs";
 
 /// A job a worker holds until its lease ends.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -145,6 +145,9 @@ impl<C: Send + Sync + 'static> Worker<C> {
             let (this, shutdown) = (this.clone(), shutdown.clone());
             loops.spawn(async move { this.slot(slot, shutdown).await });
         }
+        if this.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            loops.spawn(listen(this.db.clone(), this.wake.clone(), shutdown.clone()));
+        }
         let drain = this.settings.drain;
         let mut shutdown = shutdown;
         let _ = shutdown.wait_for(|stop| *stop).await;
@@ -237,5 +240,33 @@ impl<C: Send + Sync + 'static> Worker<C> {
                 tracing::warn!(job = job.id, %kind, attempt = job.attempts, %error, outcome, "job failed")
             }
         }
+    }
+}
+
+/// Wakes idle slots whenever any process enqueues (PostgreSQL `LISTEN`); polling covers
+/// the gaps while the listener reconnects.
+async fn listen(db: DatabaseConnection, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        tokio::select! {
+            Err(error) = relay_notifications(&db, &wake) => {
+                tracing::warn!(%error, "job wake-up listener lost; polling until it reconnects");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+async fn relay_notifications(
+    db: &DatabaseConnection,
+    wake: &Notify,
+) -> Result<std::convert::Infallible, sea_orm::sqlx::Error> {
+    let mut listener =
+        sea_orm::sqlx::postgres::PgListener::connect_with(db.get_postgres_connection_pool())
+            .await?;
+    listener.listen(queue::WAKE_CHANNEL).await?;
+    loop {
+        listener.recv().await?;
+        wake.notify_waiters();
     }
 }
