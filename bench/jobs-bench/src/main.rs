@@ -30,7 +30,7 @@ enum Mode {
         jobs: usize,
         #[arg(long, default_value_t = 1)]
         workers: usize,
-        #[arg(long, default_value_t = 8)]
+        #[arg(long, default_value_t = 32)]
         concurrency: usize,
     },
     /// With one idle worker process, enqueue one job at a time and report latency percentiles.
@@ -40,7 +40,7 @@ enum Mode {
     },
     /// A worker process (started by the other modes).
     Work {
-        #[arg(long, default_value_t = 8)]
+        #[arg(long, default_value_t = 32)]
         concurrency: usize,
     },
 }
@@ -99,11 +99,10 @@ async fn main() -> Result<()> {
                 db: store.db().clone(),
                 registry: Arc::new(Registry::default().register::<Noop>()),
                 context: Arc::new(()),
-                settings: WorkerSettings {
+                settings: WorkerSettings::for_backend(
+                    store.db().get_database_backend(),
                     concurrency,
-                    poll: Duration::from_millis(100),
-                    ..WorkerSettings::default()
-                },
+                ),
                 name: format!("bench-{}", std::process::id()),
                 wake: Arc::new(Notify::new()),
             }

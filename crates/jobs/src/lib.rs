@@ -6,7 +6,9 @@ pub mod migration;
 pub mod queue;
 pub mod schedule;
 
-pub use queue::{Backoff, Claimed, Enqueue, Outcome, claim, enqueue, fail, succeed};
+pub use queue::{
+    Backoff, Claimed, Enqueue, Outcome, claim, claim_batch, enqueue, fail, succeed, succeed_many,
+};
 pub use schedule::{Cadence, Schedule};
 pub mod worker;
 

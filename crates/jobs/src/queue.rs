@@ -121,14 +121,25 @@ pub struct Claimed {
 }
 
 /// Takes the next due job (or one whose lease expired), leasing it for `lease`.
-/// PostgreSQL skips rows other workers have locked; SQLite serialises claimers with an
-/// immediate transaction.
 pub async fn claim(
     db: &DatabaseConnection,
     worker: &str,
     lease: Duration,
     now: DateTime<Utc>,
 ) -> Result<Option<Claimed>, DbErr> {
+    Ok(claim_batch(db, worker, lease, now, 1).await?.pop())
+}
+
+/// Takes up to `limit` due jobs (or ones whose lease expired) in one statement, oldest due
+/// first, leasing them for `lease`. PostgreSQL skips rows other workers have locked; SQLite
+/// serialises claimers with an immediate transaction.
+pub async fn claim_batch(
+    db: &DatabaseConnection,
+    worker: &str,
+    lease: Duration,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<Claimed>, DbErr> {
     let backend = db.get_database_backend();
     let lock = if backend == DatabaseBackend::Postgres {
         "FOR UPDATE SKIP LOCKED"
@@ -144,30 +155,36 @@ pub async fn claim(
             ..TransactionOptions::default()
         })
         .await?;
-    let row = query_one(
+    let rows = query_all(
         &txn,
         &format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, locked_by = $2 \
-             WHERE id = (SELECT id FROM jobs \
-                         WHERE (state IN ('queued', 'failed') AND run_at <= $3) \
-                            OR (state = 'running' AND lease_until < $3) \
-                         ORDER BY run_at, id LIMIT 1 {lock}) \
+             WHERE id IN (SELECT id FROM jobs \
+                          WHERE (state IN ('queued', 'failed') AND run_at <= $3) \
+                             OR (state = 'running' AND lease_until < $3) \
+                          ORDER BY run_at, id LIMIT $4 {lock}) \
              RETURNING id, kind, payload, attempts, max_attempts, run_at"
         ),
-        vec![lease_until.into(), token.clone().into(), now.into()],
+        vec![lease_until.into(), token.clone().into(), now.into(), (limit.max(1) as i64).into()],
     )
     .await?;
     txn.commit().await?;
-    let Some(row) = row else { return Ok(None) };
-    Ok(Some(Claimed {
-        id: row.try_get("", "id")?,
-        kind: row.try_get("", "kind")?,
-        payload: row.try_get("", "payload")?,
-        attempts: row.try_get::<i32>("", "attempts")? as u32,
-        max_attempts: row.try_get::<i32>("", "max_attempts")? as u32,
-        run_at: row.try_get("", "run_at")?,
-        token,
-    }))
+    let mut claimed = rows
+        .into_iter()
+        .map(|row| {
+            Ok(Claimed {
+                id: row.try_get("", "id")?,
+                kind: row.try_get("", "kind")?,
+                payload: row.try_get("", "payload")?,
+                attempts: row.try_get::<i32>("", "attempts")? as u32,
+                max_attempts: row.try_get::<i32>("", "max_attempts")? as u32,
+                run_at: row.try_get("", "run_at")?,
+                token: token.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    claimed.sort_by_key(|job| (job.run_at, job.id));
+    Ok(claimed)
 }
 
 /// Marks a claimed job done. False when the claim was lost (lease expired and taken).
@@ -176,14 +193,43 @@ pub async fn succeed(
     job: &Claimed,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    Ok(execute(
-        db,
-        "UPDATE jobs SET state = 'succeeded', finished_at = $1, lease_until = NULL, last_error = NULL \
-         WHERE id = $2 AND locked_by = $3 AND state = 'running'",
-        vec![now.into(), job.id.into(), job.token.clone().into()],
-    )
-    .await?
+    Ok(succeed_many(db, std::slice::from_ref(job), now)
+        .await?
+        .len()
         == 1)
+}
+
+/// Marks claimed jobs done in one statement; returns the ids recorded (a job whose claim was
+/// lost is left to its new holder).
+pub async fn succeed_many(
+    db: &impl ConnectionTrait,
+    jobs: &[Claimed],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, DbErr> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut values: Vec<Value> = vec![now.into()];
+    let mut held = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        values.push(job.id.into());
+        values.push(job.token.clone().into());
+        held.push(format!(
+            "(id = ${} AND locked_by = ${})",
+            values.len() - 1,
+            values.len()
+        ));
+    }
+    let sql = format!(
+        "UPDATE jobs SET state = 'succeeded', finished_at = $1, lease_until = NULL, last_error = NULL \
+         WHERE state = 'running' AND ({}) RETURNING id",
+        held.join(" OR ")
+    );
+    query_all(db, &sql, values)
+        .await?
+        .iter()
+        .map(|row| row.try_get("", "id"))
+        .collect()
 }
 
 /// Exponential backoff with jitter: `base · 2^(attempt-1)`, capped, then scaled by a random

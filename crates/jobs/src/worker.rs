@@ -14,7 +14,7 @@ use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::queue::{self, Backoff, Claimed, Enqueue, Outcome};
@@ -114,12 +114,17 @@ pub struct WorkerSettings {
     pub drain: Duration,
 }
 
-impl Default for WorkerSettings {
-    fn default() -> Self {
+impl WorkerSettings {
+    /// PostgreSQL wakes idle workers on every enqueue, so polling is only a fallback there;
+    /// SQLite has no cross-process notification, so polling is what bounds pick-up latency.
+    pub fn for_backend(backend: sea_orm::DatabaseBackend, concurrency: usize) -> Self {
         Self {
-            concurrency: 4,
+            concurrency,
             lease: Duration::from_secs(300),
-            poll: Duration::from_millis(500),
+            poll: match backend {
+                sea_orm::DatabaseBackend::Postgres => Duration::from_secs(1),
+                _ => Duration::from_millis(40),
+            },
             backoff: Backoff::default(),
             drain: Duration::from_secs(30),
         }
@@ -136,62 +141,101 @@ pub struct Worker<C> {
     pub wake: Arc<Notify>,
 }
 
+/// A finished handler run, on its way to being recorded.
+struct Finished {
+    job: Claimed,
+    result: Result<(), JobError>,
+}
+
+/// Most successes recorded in one statement.
+const RECORD_BATCH: usize = 64;
+
 impl<C: Send + Sync + 'static> Worker<C> {
     /// Runs until `shutdown` turns true, then lets running jobs finish (up to `drain`).
-    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+    ///
+    /// One loop claims as many due jobs as there are free slots in one statement; handlers
+    /// run concurrently; a recorder writes their successes in batches. Batching keeps the
+    /// commits per job low, which is what bounds throughput on PostgreSQL.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let this = Arc::new(self);
-        let mut loops = JoinSet::new();
-        for slot in 0..this.settings.concurrency {
-            let (this, shutdown) = (this.clone(), shutdown.clone());
-            loops.spawn(async move { this.slot(slot, shutdown).await });
-        }
-        if this.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-            loops.spawn(listen(this.db.clone(), this.wake.clone(), shutdown.clone()));
-        }
-        let drain = this.settings.drain;
-        let mut shutdown = shutdown;
-        let _ = shutdown.wait_for(|stop| *stop).await;
-        if tokio::time::timeout(drain, async { while loops.join_next().await.is_some() {} })
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                "jobs still running after the drain period; their leases will expire and they will run again"
-            );
-            loops.abort_all();
-        }
-    }
-
-    async fn slot(&self, slot: usize, mut shutdown: watch::Receiver<bool>) {
-        let name = format!("{}#{slot}", self.name);
+        let slots = Arc::new(Semaphore::new(this.settings.concurrency.max(1)));
+        let (finished, outcomes) = mpsc::unbounded_channel();
+        let recorder = tokio::spawn(this.clone().record(outcomes));
+        let listener = (this.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres)
+            .then(|| tokio::spawn(listen(this.db.clone(), this.wake.clone(), shutdown.clone())));
+        let mut running = JoinSet::new();
         while !*shutdown.borrow() {
-            match queue::claim(&self.db, &name, self.settings.lease, Utc::now()).await {
-                Ok(Some(job)) => self.execute(job).await,
-                Ok(None) => {
+            let Ok(first) = slots.clone().acquire_owned().await else {
+                break;
+            };
+            let mut permits = vec![first];
+            while let Ok(permit) = slots.clone().try_acquire_owned() {
+                permits.push(permit);
+            }
+            match queue::claim_batch(
+                &this.db,
+                &this.name,
+                this.settings.lease,
+                Utc::now(),
+                permits.len() as u32,
+            )
+            .await
+            {
+                Ok(jobs) if !jobs.is_empty() => {
+                    for job in jobs {
+                        let (this, finished, permit) =
+                            (this.clone(), finished.clone(), permits.pop());
+                        running.spawn(async move {
+                            let result = this.execute(&job).await;
+                            let _ = finished.send(Finished { job, result });
+                            drop(permit);
+                        });
+                    }
+                }
+                Ok(_) => {
+                    drop(permits);
                     tokio::select! {
-                        _ = tokio::time::sleep(self.settings.poll) => {}
-                        _ = self.wake.notified() => {}
+                        _ = tokio::time::sleep(this.settings.poll) => {}
+                        _ = this.wake.notified() => {}
                         _ = shutdown.changed() => {}
                     }
                 }
                 Err(error) => {
-                    tracing::error!(%error, "claiming a job failed");
-                    tokio::time::sleep(self.settings.poll).await;
+                    drop(permits);
+                    tracing::error!(%error, "claiming jobs failed");
+                    tokio::time::sleep(this.settings.poll).await;
                 }
             }
+            while running.try_join_next().is_some() {}
+        }
+        if tokio::time::timeout(this.settings.drain, async {
+            while running.join_next().await.is_some() {}
+        })
+        .await
+        .is_err()
+        {
+            tracing::warn!(
+                "jobs still running after the drain period; their leases will expire and they will run again"
+            );
+            running.abort_all();
+        }
+        drop(finished);
+        let _ = recorder.await;
+        if let Some(listener) = listener {
+            let _ = listener.await;
         }
     }
 
-    async fn execute(&self, job: Claimed) {
+    /// Runs a handler, bounded by the lease so it cannot outlive its claim.
+    async fn execute(&self, job: &Claimed) -> Result<(), JobError> {
         let kind = job.kind.clone();
         let waited = (Utc::now() - job.run_at).num_milliseconds().max(0) as f64 / 1000.0;
         metrics::histogram!("jobs_start_delay_seconds", "kind" => kind.clone()).record(waited);
         metrics::counter!("jobs_started_total", "kind" => kind.clone()).increment(1);
         let started = Instant::now();
-        // A handler must not outlive its lease, or a second worker would run it alongside.
         let result = match tokio::time::timeout(
             self.settings.lease,
-            self.registry.run(&job, self.context.clone()),
+            self.registry.run(job, self.context.clone()),
         )
         .await
         {
@@ -201,16 +245,40 @@ impl<C: Send + Sync + 'static> Worker<C> {
                 self.settings.lease
             ))),
         };
-        metrics::histogram!("jobs_duration_seconds", "kind" => kind.clone())
+        metrics::histogram!("jobs_duration_seconds", "kind" => kind)
             .record(started.elapsed().as_secs_f64());
-        let now = Utc::now();
-        let recorded = match &result {
-            Ok(()) => queue::succeed(&self.db, &job, now)
-                .await
-                .map(|held| if held { None } else { Some(Outcome::ClaimLost) }),
-            Err(error) => {
+        result
+    }
+
+    /// Records outcomes: successes in batches, failures one by one (each has its own error
+    /// and backoff).
+    async fn record(self: Arc<Self>, mut outcomes: mpsc::UnboundedReceiver<Finished>) {
+        let mut batch = Vec::with_capacity(RECORD_BATCH);
+        while outcomes.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+            let now = Utc::now();
+            let (succeeded, failed): (Vec<Finished>, Vec<Finished>) =
+                batch.drain(..).partition(|f| f.result.is_ok());
+            let jobs: Vec<Claimed> = succeeded.into_iter().map(|f| f.job).collect();
+            match queue::succeed_many(&self.db, &jobs, now).await {
+                Ok(recorded) => {
+                    for job in &jobs {
+                        let outcome = if recorded.contains(&job.id) {
+                            "succeeded"
+                        } else {
+                            "claim_lost"
+                        };
+                        metrics::counter!("jobs_finished_total", "kind" => job.kind.clone(), "outcome" => outcome).increment(1);
+                        tracing::debug!(job = job.id, kind = %job.kind, attempt = job.attempts, outcome, "job finished");
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, jobs = jobs.len(), "recording successes failed; their leases will expire and they will run again")
+                }
+            }
+            for Finished { job, result } in failed {
+                let Err(error) = result else { continue };
                 let permanent = matches!(error, JobError::Permanent(_));
-                queue::fail(
+                let outcome = match queue::fail(
                     &self.db,
                     &job,
                     &error.to_string(),
@@ -219,25 +287,17 @@ impl<C: Send + Sync + 'static> Worker<C> {
                     now,
                 )
                 .await
-                .map(Some)
-            }
-        };
-        let outcome = match recorded {
-            Ok(None) => "succeeded",
-            Ok(Some(Outcome::Retrying { .. })) => "failed",
-            Ok(Some(Outcome::Dead)) => "dead",
-            Ok(Some(Outcome::ClaimLost)) => "claim_lost",
-            Err(error) => {
-                tracing::error!(%error, job = job.id, %kind, "recording a job's outcome failed; its lease will expire and it will run again");
-                return;
-            }
-        };
-        metrics::counter!("jobs_finished_total", "kind" => kind.clone(), "outcome" => outcome)
-            .increment(1);
-        match result {
-            Ok(()) => tracing::info!(job = job.id, %kind, attempt = job.attempts, "job succeeded"),
-            Err(error) => {
-                tracing::warn!(job = job.id, %kind, attempt = job.attempts, %error, outcome, "job failed")
+                {
+                    Ok(Outcome::Retrying { .. }) => "failed",
+                    Ok(Outcome::Dead) => "dead",
+                    Ok(Outcome::ClaimLost) => "claim_lost",
+                    Err(db_error) => {
+                        tracing::error!(error = %db_error, job = job.id, "recording a failure failed; its lease will expire and it will run again");
+                        continue;
+                    }
+                };
+                metrics::counter!("jobs_finished_total", "kind" => job.kind.clone(), "outcome" => outcome).increment(1);
+                tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, %error, outcome, "job failed");
             }
         }
     }

@@ -49,7 +49,7 @@ impl Default for Config {
             pool_size: 8,
             catalog_refresh_ms: 1000,
             log_format: LogFormat::Json,
-            worker_concurrency: 4,
+            worker_concurrency: 16,
             schedules: BTreeMap::new(),
         }
     }

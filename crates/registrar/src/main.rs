@@ -226,10 +226,10 @@ fn background(
         context: Arc::new(services::Context {
             store: store.clone(),
         }),
-        settings: jobs::WorkerSettings {
-            concurrency: config.worker_concurrency.max(1),
-            ..jobs::WorkerSettings::default()
-        },
+        settings: jobs::WorkerSettings::for_backend(
+            store.db().get_database_backend(),
+            config.worker_concurrency.max(1),
+        ),
         name: format!("{}-{}", hostname(), std::process::id()),
         wake: wake.clone(),
     };
