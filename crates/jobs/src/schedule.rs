@@ -209,7 +209,7 @@ pub async fn run(
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = shutdown.changed() => {}
+            changed = shutdown.changed() => if changed.is_err() { return },
         }
     }
 }

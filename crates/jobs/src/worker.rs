@@ -161,12 +161,20 @@ impl<C: Send + Sync + 'static> Worker<C> {
         let slots = Arc::new(Semaphore::new(this.settings.concurrency.max(1)));
         let (finished, outcomes) = mpsc::unbounded_channel();
         let recorder = tokio::spawn(this.clone().record(outcomes));
-        let listener = (this.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres)
-            .then(|| tokio::spawn(listen(this.db.clone(), this.wake.clone(), shutdown.clone())));
+        // Owned here, so dropping the worker (an aborted task) stops the listener too.
+        let mut listener = JoinSet::new();
+        if this.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            listener.spawn(listen(this.db.clone(), this.wake.clone(), shutdown.clone()));
+        }
         let mut running = JoinSet::new();
         while !*shutdown.borrow() {
-            let Ok(first) = slots.clone().acquire_owned().await else {
-                break;
+            // Waiting for a free slot must not hold up shutdown.
+            let first = tokio::select! {
+                permit = slots.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+                changed = shutdown.changed() => if changed.is_err() { break } else { continue },
             };
             let mut permits = vec![first];
             while let Ok(permit) = slots.clone().try_acquire_owned() {
@@ -197,7 +205,8 @@ impl<C: Send + Sync + 'static> Worker<C> {
                     tokio::select! {
                         _ = tokio::time::sleep(this.settings.poll) => {}
                         _ = this.wake.notified() => {}
-                        _ = shutdown.changed() => {}
+                        // A dropped sender means nobody can ask us to stop any more: stop.
+                        changed = shutdown.changed() => if changed.is_err() { break },
                     }
                 }
                 Err(error) => {
@@ -221,9 +230,7 @@ impl<C: Send + Sync + 'static> Worker<C> {
         }
         drop(finished);
         let _ = recorder.await;
-        if let Some(listener) = listener {
-            let _ = listener.await;
-        }
+        listener.shutdown().await;
     }
 
     /// Runs a handler, bounded by the lease so it cannot outlive its claim.
@@ -312,7 +319,7 @@ async fn listen(db: DatabaseConnection, wake: Arc<Notify>, mut shutdown: watch::
                 tracing::warn!(%error, "job wake-up listener lost; polling until it reconnects");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            _ = shutdown.changed() => {}
+            changed = shutdown.changed() => if changed.is_err() { return },
         }
     }
 }

@@ -202,7 +202,7 @@ async fn a_job_whose_worker_died_runs_again_after_its_lease() {
     push(db, &Slow, Enqueue::default()).await.unwrap();
     let counters = Arc::new(Counters::default());
     let lease = Duration::from_millis(300);
-    let (_, killed) = start(db, counters.clone(), lease);
+    let (_keep_running, killed) = start(db, counters.clone(), lease);
     until(db, |s| s.iter().all(|(_, state)| state == "running")).await;
     killed.abort();
     let (stop, worker) = start(db, counters.clone(), lease);
