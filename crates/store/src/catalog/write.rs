@@ -91,6 +91,18 @@ macro_rules! find_or_insert {
 }
 
 impl Vocabulary {
+    async fn optional_id(
+        &mut self,
+        db: &impl ConnectionTrait,
+        kind: &'static str,
+        name: &Option<String>,
+    ) -> Result<Option<i64>, DbErr> {
+        match name {
+            Some(name) => Ok(Some(self.id(db, kind, name).await?)),
+            None => Ok(None),
+        }
+    }
+
     async fn id(
         &mut self,
         db: &impl ConnectionTrait,
@@ -409,14 +421,14 @@ impl<C: ConnectionTrait> Writer<'_, C> {
                 .await?
                 .filter(|c| c.placeholder);
         }
-        let platform = match &record.platform {
-            Some(name) => Some(self.vocabulary.id(db, "platform", name).await?),
-            None => None,
-        };
-        let language = match &record.language {
-            Some(name) => Some(self.vocabulary.id(db, "language", name).await?),
-            None => None,
-        };
+        let platform = self
+            .vocabulary
+            .optional_id(db, "platform", &record.platform)
+            .await?;
+        let language = self
+            .vocabulary
+            .optional_id(db, "language", &record.language)
+            .await?;
         let course_id = match existing {
             Some(row) => {
                 if row.site != record.site.as_str() && !row.placeholder {
@@ -584,14 +596,14 @@ impl<C: ConnectionTrait> Writer<'_, C> {
             .filter(program::Column::ReadableId.eq(record.readable_id.as_str()))
             .one(db)
             .await?;
-        let platform = match &record.platform {
-            Some(name) => Some(self.vocabulary.id(db, "platform", name).await?),
-            None => None,
-        };
-        let language = match &record.language {
-            Some(name) => Some(self.vocabulary.id(db, "language", name).await?),
-            None => None,
-        };
+        let platform = self
+            .vocabulary
+            .optional_id(db, "platform", &record.platform)
+            .await?;
+        let language = self
+            .vocabulary
+            .optional_id(db, "language", &record.language)
+            .await?;
         let (id, page_id, created_on) = match &existing {
             Some(row) => {
                 if row.site != record.site.as_str() {
