@@ -54,6 +54,14 @@ impl IntoResponse for ApiError {
     }
 }
 
-pub async fn not_found() -> ApiError {
-    ApiError::NotFound
+/// Unknown paths: JSON under `/api/`, a page elsewhere.
+pub async fn not_found(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    uri: axum::http::Uri,
+) -> Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::NotFound.into_response()
+    } else {
+        crate::pages::error_page(&state, StatusCode::NOT_FOUND, None)
+    }
 }

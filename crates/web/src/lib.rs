@@ -5,6 +5,7 @@ pub mod api;
 mod cache;
 mod error;
 mod ops;
+mod pages;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::jobs::routes())
         .merge(api::flows::routes())
         .merge(api::schema::routes())
+        .merge(pages::routes())
         .merge(ops::routes(metrics))
         .fallback(error::not_found)
         .with_state(state)

@@ -1,0 +1,115 @@
+//! Server-rendered pages (askama templates, assets embedded in the binary): the learner
+//! catalog, course and program pages, and the frame they share.
+
+mod assets;
+mod catalog;
+mod detail;
+mod text;
+
+use askama::Template;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+use crate::AppState;
+
+pub use assets::ASSET_ROUTE;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::permanent("/catalog/") }),
+        )
+        .route("/catalog/", get(catalog::page))
+        .route("/courses/{readable_id}/", get(detail::course))
+        .route("/programs/{readable_id}/", get(detail::program))
+        .route(ASSET_ROUTE, get(assets::serve))
+}
+
+pub struct Flash {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// What every page's head and frame need.
+pub struct Meta {
+    pub title: String,
+    pub description: String,
+    pub url: String,
+    pub image: Option<String>,
+    pub og_type: &'static str,
+    pub signed_in: Option<String>,
+    pub flash: Option<Flash>,
+}
+
+impl Meta {
+    pub fn new(
+        state: &AppState,
+        path: &str,
+        title: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Self {
+            title: title.into(),
+            description: description.into(),
+            url: state.absolute(path),
+            image: None,
+            og_type: "website",
+            signed_in: None,
+            flash: None,
+        }
+    }
+}
+
+/// Renders a template with the status given.
+pub fn render(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "template failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<h1>Something went wrong</h1>".to_string()),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    heading: &'static str,
+    message: String,
+}
+
+/// An error as a page: 404 and 400 say what is wrong; a 500 says nothing of internals.
+pub fn error_page(state: &AppState, status: StatusCode, message: Option<String>) -> Response {
+    let (heading, message) = match status {
+        StatusCode::NOT_FOUND => (
+            "Page not found",
+            message.unwrap_or_else(|| "There is nothing at this address.".into()),
+        ),
+        StatusCode::BAD_REQUEST => (
+            "That request could not be understood",
+            message.unwrap_or_default(),
+        ),
+        _ => (
+            "Something went wrong",
+            "The problem has been logged. Please try again in a moment.".to_string(),
+        ),
+    };
+    let page = ErrorPage {
+        meta: Meta::new(state, "/", heading, heading),
+        asset_css: assets::CSS,
+        asset_htmx: assets::HTMX,
+        heading,
+        message,
+    };
+    render(status, &page)
+}
