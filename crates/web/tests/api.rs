@@ -818,7 +818,7 @@ async fn operations_endpoints() {
             .iter()
             .any(|p| p["name"] == "courserun_is_enrollable")
     );
-    let (status, body) = app.get("/no/such/page").await;
+    let (status, body) = app.get("/api/no/such").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["detail"], "Not found.");
 }
