@@ -6,6 +6,7 @@ pub mod import;
 pub mod predicates;
 pub mod requirements;
 pub mod snapshot;
+pub mod tree_text;
 pub mod validate;
 
 pub use predicates::RunWindow;
