@@ -581,82 +581,86 @@ impl CatalogView {
             .collect()
     }
 
+    /// One course as an interchange record, ids and price history included.
+    pub fn course_record(&self, course: &CourseView) -> CourseRecord {
+        CourseRecord {
+            id: Some(course.id),
+            site: course.site,
+            readable_id: course.readable_id.clone(),
+            title: course.title.clone(),
+            live: course.live,
+            platform: course.platform.clone(),
+            language: course.language.clone(),
+            is_external: course.is_external,
+            departments: course.departments.clone(),
+            topics: course.topics.clone(),
+            instructors: course.instructors.clone(),
+            page: course.page.clone(),
+            runs: course
+                .runs
+                .iter()
+                .map(|r| RunRecord {
+                    id: Some(r.id),
+                    courseware_id: r.courseware_id.clone(),
+                    run_tag: r.run_tag.clone(),
+                    title: r.title.clone(),
+                    start_date: r.window.start,
+                    end_date: r.window.end,
+                    enrollment_start: r.window.enrollment_start,
+                    enrollment_end: r.window.enrollment_end,
+                    upgrade_deadline: r.window.upgrade_deadline,
+                    expiration_date: r.expiration_date,
+                    certificate_available_date: r.certificate_available_date,
+                    is_self_paced: r.is_self_paced,
+                    live: r.window.live,
+                    courseware_url: r.courseware_url.clone(),
+                    language: r.language.clone(),
+                    enrollment_modes: r.modes.iter().map(|m| m.slug.clone()).collect(),
+                    instructors: r.instructors.clone(),
+                    product: r.product.as_ref().map(product_record),
+                })
+                .collect(),
+        }
+    }
+
+    /// One program as an interchange record; requirement leaves name readable ids.
+    pub fn program_record(&self, p: &ProgramView) -> ProgramRecord {
+        ProgramRecord {
+            id: Some(p.id),
+            site: p.site,
+            readable_id: p.readable_id.clone(),
+            title: p.title.clone(),
+            live: p.live,
+            program_type: p.program_type.clone(),
+            platform: p.platform.clone(),
+            language: p.language.clone(),
+            is_external: p.is_external,
+            availability: p.availability.clone(),
+            display_mode: p.display_mode.clone(),
+            b2b_only: p.b2b_only,
+            start_date: p.start_date,
+            end_date: p.end_date,
+            enrollment_start: p.enrollment_start,
+            enrollment_end: p.enrollment_end,
+            enrollment_modes: p.modes.iter().map(|m| m.slug.clone()).collect(),
+            departments: p.departments.clone(),
+            instructors: p.instructors.clone(),
+            page: p.page.clone(),
+            product: p.product.as_ref().map(product_record),
+            runs: p.runs.clone(),
+            requirements: self.reference_tree(&p.requirements),
+        }
+    }
+
     /// The interchange document of everything stored, ids and price history included.
     pub fn export(&self) -> Catalog {
-        let courses = self
-            .courses
-            .iter()
-            .map(|c| CourseRecord {
-                id: Some(c.id),
-                site: c.site,
-                readable_id: c.readable_id.clone(),
-                title: c.title.clone(),
-                live: c.live,
-                platform: c.platform.clone(),
-                language: c.language.clone(),
-                is_external: c.is_external,
-                departments: c.departments.clone(),
-                topics: c.topics.clone(),
-                instructors: c.instructors.clone(),
-                page: c.page.clone(),
-                runs: c
-                    .runs
-                    .iter()
-                    .map(|r| RunRecord {
-                        id: Some(r.id),
-                        courseware_id: r.courseware_id.clone(),
-                        run_tag: r.run_tag.clone(),
-                        title: r.title.clone(),
-                        start_date: r.window.start,
-                        end_date: r.window.end,
-                        enrollment_start: r.window.enrollment_start,
-                        enrollment_end: r.window.enrollment_end,
-                        upgrade_deadline: r.window.upgrade_deadline,
-                        expiration_date: r.expiration_date,
-                        certificate_available_date: r.certificate_available_date,
-                        is_self_paced: r.is_self_paced,
-                        live: r.window.live,
-                        courseware_url: r.courseware_url.clone(),
-                        language: r.language.clone(),
-                        enrollment_modes: r.modes.iter().map(|m| m.slug.clone()).collect(),
-                        instructors: r.instructors.clone(),
-                        product: r.product.as_ref().map(product_record),
-                    })
-                    .collect(),
-            })
-            .collect();
-        let programs = self
-            .programs
-            .iter()
-            .map(|p| ProgramRecord {
-                id: Some(p.id),
-                site: p.site,
-                readable_id: p.readable_id.clone(),
-                title: p.title.clone(),
-                live: p.live,
-                program_type: p.program_type.clone(),
-                platform: p.platform.clone(),
-                language: p.language.clone(),
-                is_external: p.is_external,
-                availability: p.availability.clone(),
-                display_mode: p.display_mode.clone(),
-                b2b_only: p.b2b_only,
-                start_date: p.start_date,
-                end_date: p.end_date,
-                enrollment_start: p.enrollment_start,
-                enrollment_end: p.enrollment_end,
-                enrollment_modes: p.modes.iter().map(|m| m.slug.clone()).collect(),
-                departments: p.departments.clone(),
-                instructors: p.instructors.clone(),
-                page: p.page.clone(),
-                product: p.product.as_ref().map(product_record),
-                runs: p.runs.clone(),
-                requirements: self.reference_tree(&p.requirements),
-            })
-            .collect();
         Catalog {
-            courses,
-            programs,
+            courses: self.courses.iter().map(|c| self.course_record(c)).collect(),
+            programs: self
+                .programs
+                .iter()
+                .map(|p| self.program_record(p))
+                .collect(),
             ..Catalog::default()
         }
     }

@@ -4,13 +4,14 @@
 mod assets;
 mod catalog;
 mod detail;
+mod staff;
 mod text;
 
 use askama::Template;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::AppState;
 
@@ -26,6 +27,21 @@ pub fn routes() -> Router<AppState> {
         .route("/courses/{readable_id}/", get(detail::course))
         .route("/programs/{readable_id}/", get(detail::program))
         .route(ASSET_ROUTE, get(assets::serve))
+        .route("/staff/", get(staff::home))
+        .route("/staff/sign-in", post(staff::sign_in))
+        .route("/staff/sign-out", post(staff::sign_out))
+        .route("/staff/courses/", get(staff::courses))
+        .route(
+            "/staff/courses/{readable_id}",
+            get(staff::course).post(staff::save_course),
+        )
+        .route("/staff/programs/", get(staff::programs))
+        .route(
+            "/staff/programs/{readable_id}",
+            get(staff::program).post(staff::save_program),
+        )
+        .route("/staff/jobs/", get(staff::jobs_page))
+        .route("/staff/jobs/{id}/{action}", post(staff::job_action))
 }
 
 pub struct Flash {

@@ -1,0 +1,1034 @@
+//! The staff area (`/staff`): sign-in with a staff token (until accounts exist), catalog
+//! editing (courses, runs, prices, programs and their requirement trees) and the jobs and
+//! data-flows page. Every edit goes through the same catalog write as the staff API, so the
+//! same checks apply; a rejected form comes back with its values and a message per field.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use domain::Money;
+use domain::catalog::validate::FieldErrors;
+use domain::catalog::{
+    Catalog, CourseRecord, PageRecord, PriceVersion, ProductRecord, ProgramRecord, RunRecord, Site,
+    tree_text,
+};
+use store::catalog::write::{ApplyError, Mode, apply};
+
+use super::{Flash, Meta, assets, error_page, render, text};
+use crate::AppState;
+use crate::api::Params;
+
+const COOKIE: &str = "registrar_staff";
+
+fn token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+/// The signed-in staff member, or where to send the visitor instead.
+async fn staff(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
+    let Some(token) = token(headers) else {
+        return Err(Redirect::to("/staff/").into_response());
+    };
+    match store::staff::authenticate(state.store.db(), &token).await {
+        Ok(Some(email)) => Ok(email),
+        Ok(None) => Err(Redirect::to("/staff/").into_response()),
+        Err(_) => Err(error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None)),
+    }
+}
+
+/// Cross-site form posts are refused: the cookie is SameSite=Strict, and a browser's
+/// `Origin` must name this host.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    origin.split_once("://").map(|(_, rest)| rest) == Some(host)
+}
+
+fn meta(state: &AppState, path: &str, title: &str, who: Option<String>, saved: bool) -> Meta {
+    let mut meta = Meta::new(state, path, title, "Registrar staff area");
+    meta.signed_in = who;
+    if saved {
+        meta.flash = Some(Flash {
+            kind: "ok",
+            message: "Saved.".to_string(),
+        });
+    }
+    meta
+}
+
+#[derive(Template)]
+#[template(path = "staff/signin.html")]
+struct SignIn {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "staff/home.html")]
+struct Home {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    courses: usize,
+    runs: usize,
+    programs: usize,
+    dead: i64,
+}
+
+pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Ok(who) = staff(&state, &headers).await else {
+        return render(
+            StatusCode::OK,
+            &SignIn {
+                meta: meta(&state, "/staff/", "Staff sign-in", None, false),
+                asset_css: assets::CSS,
+                asset_htmx: assets::HTMX,
+                error: None,
+            },
+        );
+    };
+    let Ok(snapshot) = state.catalog.get().await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let dead = jobs::admin::list(state.store.db(), Some("dead"), None, 10_000)
+        .await
+        .map(|j| j.len() as i64)
+        .unwrap_or(0);
+    let view = &snapshot.view;
+    render(
+        StatusCode::OK,
+        &Home {
+            meta: meta(&state, "/staff/", "Staff", Some(who), false),
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            courses: view.courses.iter().filter(|c| !c.placeholder).count(),
+            runs: view.courses.iter().map(|c| c.runs.len()).sum(),
+            programs: view.programs.len(),
+            dead,
+        },
+    )
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !same_origin(&headers) {
+        return error_page(&state, StatusCode::FORBIDDEN, None);
+    }
+    let token = form
+        .get("token")
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
+    match store::staff::authenticate(state.store.db(), &token).await {
+        Ok(Some(email)) => {
+            tracing::info!(staff = %email, "staff signed in");
+            let secure = if state.settings.base_url.starts_with("https://") {
+                "; Secure"
+            } else {
+                ""
+            };
+            (
+                [(
+                    header::SET_COOKIE,
+                    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"),
+                )],
+                Redirect::to("/staff/"),
+            )
+                .into_response()
+        }
+        Ok(None) => render(
+            StatusCode::BAD_REQUEST,
+            &SignIn {
+                meta: meta(&state, "/staff/", "Staff sign-in", None, false),
+                asset_css: assets::CSS,
+                asset_htmx: assets::HTMX,
+                error: Some("That token is not a staff token.".to_string()),
+            },
+        ),
+        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    }
+}
+
+pub async fn sign_out() -> Response {
+    (
+        [(
+            header::SET_COOKIE,
+            format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        )],
+        Redirect::to("/staff/"),
+    )
+        .into_response()
+}
+
+pub struct Row {
+    pub title: String,
+    pub readable_id: String,
+    pub site: &'static str,
+    pub runs: usize,
+    pub live: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff/courses.html")]
+struct Courses {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    rows: Vec<Row>,
+}
+
+pub async fn courses(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let who = match staff(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    let Ok(snapshot) = state.catalog.get().await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let mut rows: Vec<Row> = snapshot
+        .view
+        .courses
+        .iter()
+        .filter(|c| !c.placeholder)
+        .map(|c| Row {
+            title: c.title.clone(),
+            readable_id: c.readable_id.clone(),
+            site: c.site.as_str(),
+            runs: c.runs.len(),
+            live: c.live,
+        })
+        .collect();
+    rows.sort_by(|a, b| a.title.cmp(&b.title));
+    render(
+        StatusCode::OK,
+        &Courses {
+            meta: meta(&state, "/staff/courses/", "Courses", Some(who), false),
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            rows,
+        },
+    )
+}
+
+fn when_text(value: Option<DateTime<Utc>>) -> String {
+    value
+        .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
+        .unwrap_or_default()
+}
+
+fn parse_when(text: &str) -> Result<Option<DateTime<Utc>>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+        .map(|t| Some(t.and_utc()))
+        .map_err(|_| format!("\"{text}\" is not a date and time (YYYY-MM-DDTHH:MM, UTC)"))
+}
+
+fn parse_price(text: &str) -> Result<Option<Money>, String> {
+    let text = text.trim().trim_start_matches('$');
+    if text.is_empty() {
+        return Ok(None);
+    }
+    Money::parse(text)
+        .map(Some)
+        .map_err(|e| format!("\"{text}\" {e}"))
+}
+
+fn history(product: &Option<ProductRecord>) -> Vec<String> {
+    product
+        .iter()
+        .flat_map(|p| &p.prices)
+        .map(|v| match v.created_on {
+            Some(at) => format!("{} from {}", text::price(Some(v.price)), text::date(at)),
+            None => text::price(Some(v.price)),
+        })
+        .collect()
+}
+
+fn current_price(product: &Option<ProductRecord>) -> String {
+    text::price(
+        product
+            .as_ref()
+            .and_then(|p| p.prices.last())
+            .map(|v| v.price),
+    )
+}
+
+/// Adds a price as the product's new current version (creating the product if needed),
+/// unless it already is the current price.
+fn set_price(product: &mut Option<ProductRecord>, price: Money, description: &str) {
+    match product {
+        Some(p) if p.prices.last().map(|v| v.price) == Some(price) => {}
+        Some(p) => p.prices.push(PriceVersion {
+            price,
+            created_on: None,
+        }),
+        None => *product = Some(ProductRecord::priced(price, description)),
+    }
+}
+
+pub struct RunForm {
+    pub index: usize,
+    pub courseware_id: String,
+    pub title: String,
+    pub start_date: String,
+    pub end_date: String,
+    pub enrollment_start: String,
+    pub enrollment_end: String,
+    pub upgrade_deadline: String,
+    pub live: bool,
+    pub is_self_paced: bool,
+    pub price: String,
+    pub current_price: String,
+    pub history: Vec<String>,
+}
+
+impl RunForm {
+    pub fn dates(&self) -> Vec<(&'static str, &'static str, &str)> {
+        vec![
+            ("start_date", "Starts", &self.start_date),
+            ("end_date", "Ends", &self.end_date),
+            (
+                "enrollment_start",
+                "Enrollment opens",
+                &self.enrollment_start,
+            ),
+            ("enrollment_end", "Enrollment closes", &self.enrollment_end),
+            (
+                "upgrade_deadline",
+                "Upgrade deadline",
+                &self.upgrade_deadline,
+            ),
+        ]
+    }
+}
+
+pub struct CourseForm {
+    pub is_new: bool,
+    pub site: String,
+    pub readable_id: String,
+    pub title: String,
+    pub live: bool,
+    pub description: String,
+    pub duration: String,
+    pub time_commitment: String,
+    pub runs: Vec<RunForm>,
+    pub new_run_id: String,
+    pub errors: FieldErrors,
+}
+
+impl CourseForm {
+    pub fn error(&self, field: &str) -> Option<String> {
+        self.errors.get(field).map(|m| m.join("; "))
+    }
+
+    pub fn run_error(&self, index: &usize, field: &str) -> Option<String> {
+        self.error(&format!("runs[{index}].{field}"))
+    }
+
+    fn from_record(record: &CourseRecord, is_new: bool) -> Self {
+        let page = record.page.clone().unwrap_or_default();
+        Self {
+            is_new,
+            site: record.site.as_str().to_string(),
+            readable_id: record.readable_id.clone(),
+            title: record.title.clone(),
+            live: record.live,
+            description: page.description.unwrap_or_default(),
+            duration: page.duration.unwrap_or_default(),
+            time_commitment: page.time_commitment.unwrap_or_default(),
+            runs: record
+                .runs
+                .iter()
+                .enumerate()
+                .map(|(index, r)| RunForm {
+                    index,
+                    courseware_id: r.courseware_id.clone(),
+                    title: r.title.clone(),
+                    start_date: when_text(r.start_date),
+                    end_date: when_text(r.end_date),
+                    enrollment_start: when_text(r.enrollment_start),
+                    enrollment_end: when_text(r.enrollment_end),
+                    upgrade_deadline: when_text(r.upgrade_deadline),
+                    live: r.live,
+                    is_self_paced: r.is_self_paced,
+                    price: String::new(),
+                    current_price: current_price(&r.product),
+                    history: history(&r.product),
+                })
+                .collect(),
+            new_run_id: String::new(),
+            errors: FieldErrors::default(),
+        }
+    }
+
+    /// Overwrites the form with what was submitted, so a rejected form shows it again.
+    fn take(&mut self, fields: &HashMap<String, String>) {
+        let get = |key: &str| fields.get(key).cloned().unwrap_or_default();
+        if self.is_new {
+            self.site = get("site");
+            self.readable_id = get("readable_id").trim().to_string();
+        }
+        self.title = get("title");
+        self.live = fields.contains_key("live");
+        self.description = get("description");
+        self.duration = get("duration");
+        self.time_commitment = get("time_commitment");
+        self.new_run_id = get("new_run.courseware_id").trim().to_string();
+        for run in &mut self.runs {
+            let key = |name: &str| format!("runs[{}].{name}", run.index);
+            run.title = get(&key("title"));
+            run.start_date = get(&key("start_date"));
+            run.end_date = get(&key("end_date"));
+            run.enrollment_start = get(&key("enrollment_start"));
+            run.enrollment_end = get(&key("enrollment_end"));
+            run.upgrade_deadline = get(&key("upgrade_deadline"));
+            run.live = fields.contains_key(&key("live"));
+            run.is_self_paced = fields.contains_key(&key("is_self_paced"));
+            run.price = get(&key("price"));
+        }
+    }
+
+    /// The record the form describes, on top of the stored one; field errors for what does
+    /// not parse.
+    fn record(&mut self, base: CourseRecord) -> Option<CourseRecord> {
+        let mut record = base;
+        if self.is_new {
+            record.site = Site::parse(&self.site).unwrap_or_default();
+            record.readable_id = self.readable_id.clone();
+        }
+        record.title = self.title.trim().to_string();
+        record.live = self.live;
+        let page = record.page.get_or_insert_with(|| PageRecord {
+            live: true,
+            ..PageRecord::default()
+        });
+        let optional = |text: &str| Some(text.trim().to_string()).filter(|t| !t.is_empty());
+        page.description = optional(&self.description);
+        page.duration = optional(&self.duration);
+        page.time_commitment = optional(&self.time_commitment);
+        for run in &self.runs {
+            let Some(stored) = record
+                .runs
+                .iter_mut()
+                .find(|r| r.courseware_id == run.courseware_id)
+            else {
+                continue;
+            };
+            stored.title = run.title.trim().to_string();
+            for (key, _, value) in run.dates() {
+                match parse_when(value) {
+                    Ok(when) => match key {
+                        "start_date" => stored.start_date = when,
+                        "end_date" => stored.end_date = when,
+                        "enrollment_start" => stored.enrollment_start = when,
+                        "enrollment_end" => stored.enrollment_end = when,
+                        _ => stored.upgrade_deadline = when,
+                    },
+                    Err(message) => self
+                        .errors
+                        .add(format!("runs[{}].{key}", run.index), message),
+                }
+            }
+            stored.live = run.live;
+            stored.is_self_paced = run.is_self_paced;
+            match parse_price(&run.price) {
+                Ok(Some(price)) => set_price(&mut stored.product, price, &run.courseware_id),
+                Ok(None) => {}
+                Err(message) => self
+                    .errors
+                    .add(format!("runs[{}].price", run.index), message),
+            }
+        }
+        if !self.new_run_id.is_empty() {
+            let tag = self
+                .new_run_id
+                .rsplit('+')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            record.runs.push(RunRecord {
+                id: None,
+                courseware_id: self.new_run_id.clone(),
+                run_tag: tag,
+                title: record.title.clone(),
+                start_date: None,
+                end_date: None,
+                enrollment_start: None,
+                enrollment_end: None,
+                upgrade_deadline: None,
+                expiration_date: None,
+                certificate_available_date: None,
+                is_self_paced: false,
+                live: false,
+                courseware_url: None,
+                language: "en".to_string(),
+                enrollment_modes: if record.site == Site::Mitxonline {
+                    vec!["audit".into(), "verified".into()]
+                } else {
+                    Vec::new()
+                },
+                instructors: Vec::new(),
+                product: None,
+            });
+        }
+        self.errors.is_empty().then_some(record)
+    }
+
+    /// Field errors of the catalog write, keyed as this form names its fields.
+    fn absorb(&mut self, errors: FieldErrors) {
+        let new_index = format!("runs[{}].", self.runs.len());
+        for (field, messages) in errors.fields() {
+            let field = field.strip_prefix("courses[0].").unwrap_or(field);
+            let field = match field.strip_prefix(&new_index) {
+                Some(rest) => format!("new_run.{rest}"),
+                None => field.to_string(),
+            };
+            for message in messages {
+                self.errors.add(field.clone(), message.clone());
+            }
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/course.html")]
+struct CoursePage {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    form: CourseForm,
+}
+
+fn course_page(
+    state: &AppState,
+    who: String,
+    form: CourseForm,
+    status: StatusCode,
+    saved: bool,
+) -> Response {
+    let path = if form.is_new {
+        "/staff/courses/new".to_string()
+    } else {
+        format!("/staff/courses/{}", form.readable_id)
+    };
+    let title = if form.is_new {
+        "New course".to_string()
+    } else {
+        form.title.clone()
+    };
+    render(
+        status,
+        &CoursePage {
+            meta: meta(state, &path, &title, Some(who), saved),
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            form,
+        },
+    )
+}
+
+fn blank_course() -> CourseRecord {
+    serde_json::from_value(serde_json::json!({"readable_id": "", "title": ""}))
+        .expect("a minimal course record")
+}
+
+pub async fn course(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(readable_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let who = match staff(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    if readable_id == "new" {
+        return course_page(
+            &state,
+            who,
+            CourseForm::from_record(&blank_course(), true),
+            StatusCode::OK,
+            false,
+        );
+    }
+    let Ok(snapshot) = state.catalog.get().await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let Some(course) = snapshot.view.course_by_readable_id(&readable_id) else {
+        return error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            Some(format!("There is no course {readable_id}.")),
+        );
+    };
+    let saved = Params::parse(query.as_deref()).get("saved").is_some();
+    course_page(
+        &state,
+        who,
+        CourseForm::from_record(&snapshot.view.course_record(course), false),
+        StatusCode::OK,
+        saved,
+    )
+}
+
+/// Writes a one-record catalog document in its own transaction.
+async fn save(state: &AppState, catalog: Catalog) -> Result<(), ApplyError> {
+    let txn = state.store.write().await?;
+    apply(&txn, &catalog, Mode::Strict).await?;
+    txn.commit().await?;
+    state.catalog.invalidate();
+    Ok(())
+}
+
+pub async fn save_course(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(readable_id): Path<String>,
+    Form(fields): Form<HashMap<String, String>>,
+) -> Response {
+    let who = match staff(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    if !same_origin(&headers) {
+        return error_page(&state, StatusCode::FORBIDDEN, None);
+    }
+    let is_new = readable_id == "new";
+    let Ok(snapshot) = state.catalog.get().await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let base = if is_new {
+        blank_course()
+    } else {
+        match snapshot.view.course_by_readable_id(&readable_id) {
+            Some(course) => snapshot.view.course_record(course),
+            None => {
+                return error_page(
+                    &state,
+                    StatusCode::NOT_FOUND,
+                    Some(format!("There is no course {readable_id}.")),
+                );
+            }
+        }
+    };
+    if is_new
+        && snapshot
+            .view
+            .course_by_readable_id(fields.get("readable_id").map(|s| s.trim()).unwrap_or(""))
+            .is_some()
+    {
+        let mut form = CourseForm::from_record(&base, true);
+        form.take(&fields);
+        form.errors.add(
+            "readable_id",
+            "a course with this readable id already exists",
+        );
+        return course_page(&state, who, form, StatusCode::BAD_REQUEST, false);
+    }
+    let mut form = CourseForm::from_record(&base, is_new);
+    form.take(&fields);
+    let Some(record) = form.record(base) else {
+        return course_page(&state, who, form, StatusCode::BAD_REQUEST, false);
+    };
+    let target = record.readable_id.clone();
+    match save(
+        &state,
+        Catalog {
+            courses: vec![record],
+            ..Catalog::default()
+        },
+    )
+    .await
+    {
+        Ok(()) => {
+            tracing::info!(staff = %who, course = %target, "course saved from the staff area");
+            Redirect::to(&format!("/staff/courses/{target}?saved=1")).into_response()
+        }
+        Err(ApplyError::Invalid(errors)) => {
+            form.absorb(errors);
+            course_page(&state, who, form, StatusCode::BAD_REQUEST, false)
+        }
+        Err(ApplyError::Db(error)) => {
+            tracing::error!(%error, "saving a course failed");
+            error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/programs.html")]
+struct Programs {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    rows: Vec<Row>,
+}
+
+pub async fn programs(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let who = match staff(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    let Ok(snapshot) = state.catalog.get().await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let mut rows: Vec<Row> = snapshot
+        .view
+        .programs
+        .iter()
+        .map(|p| Row {
+            title: p.title.clone(),
+            readable_id: p.readable_id.clone(),
+            site: p.site.as_str(),
+            runs: 0,
+            live: p.live,
+        })
+        .collect();
+    rows.sort_by(|a, b| a.title.cmp(&b.title));
+    render(
+        StatusCode::OK,
+        &Programs {
+            meta: meta(&state, "/staff/programs/", "Programs", Some(who), false),
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            rows,
+        },
+    )
+}
+
+pub struct ProgramForm {
+    pub readable_id: String,
+    pub title: String,
+    pub live: bool,
+    pub program_type: String,
+    pub price: String,
+    pub current_price: String,
+    pub history: Vec<String>,
+    pub requirements: String,
+    pub errors: FieldErrors,
+}
+
+impl ProgramForm {
+    pub fn error(&self, field: &str) -> Option<String> {
+        self.errors.get(field).map(|m| m.join("; "))
+    }
+
+    fn from_record(record: &ProgramRecord) -> Self {
+        Self {
+            readable_id: record.readable_id.clone(),
+            title: record.title.clone(),
+            live: record.live,
+            program_type: record.program_type.clone(),
+            price: String::new(),
+            current_price: current_price(&record.product),
+            history: history(&record.product),
+            requirements: tree_text::format(&record.requirements),
+            errors: FieldErrors::default(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/program.html")]
+struct ProgramPage {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    form: ProgramForm,
+}
+
+fn program_page(
+    state: &AppState,
+    who: String,
+    form: ProgramForm,
+    status: StatusCode,
+    saved: bool,
+) -> Response {
+    let path = format!("/staff/programs/{}", form.readable_id);
+    let title = form.title.clone();
+    render(
+        status,
+        &ProgramPage {
+            meta: meta(state, &path, &title, Some(who), saved),
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            form,
+        },
+    )
+}
+
+pub async fn program(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(readable_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let who = match staff(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    let Ok(snapshot) = state.catalog.get().await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let Some(program) = snapshot.view.program_by_readable_id(&readable_id) else {
+        return error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            Some(format!("There is no program {readable_id}.")),
+        );
+    };
+    let saved = Params::parse(query.as_deref()).get("saved").is_some();
+    program_page(
+        &state,
+        who,
+        ProgramForm::from_record(&snapshot.view.program_record(program)),
+        StatusCode::OK,
+        saved,
+    )
+}
+
+pub async fn save_program(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(readable_id): Path<String>,
+    Form(fields): Form<HashMap<String, String>>,
+) -> Response {
+    let who = match staff(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    if !same_origin(&headers) {
+        return error_page(&state, StatusCode::FORBIDDEN, None);
+    }
+    let Ok(snapshot) = state.catalog.get().await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let Some(program) = snapshot.view.program_by_readable_id(&readable_id) else {
+        return error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            Some(format!("There is no program {readable_id}.")),
+        );
+    };
+    let mut record = snapshot.view.program_record(program);
+    let mut form = ProgramForm::from_record(&record);
+    let get = |key: &str| fields.get(key).cloned().unwrap_or_default();
+    form.title = get("title");
+    form.live = fields.contains_key("live");
+    form.program_type = get("program_type");
+    form.price = get("price");
+    form.requirements = get("requirements");
+    record.title = form.title.trim().to_string();
+    record.live = form.live;
+    record.program_type = form.program_type.trim().to_string();
+    match parse_price(&form.price) {
+        Ok(Some(price)) => set_price(&mut record.product, price, &record.readable_id.clone()),
+        Ok(None) => {}
+        Err(message) => form.errors.add("price", message),
+    }
+    match tree_text::parse(&form.requirements) {
+        Ok(tree) => record.requirements = tree,
+        Err(error) => form.errors.add("requirements", error.to_string()),
+    }
+    if !form.errors.is_empty() {
+        return program_page(&state, who, form, StatusCode::BAD_REQUEST, false);
+    }
+    match save(
+        &state,
+        Catalog {
+            programs: vec![record],
+            ..Catalog::default()
+        },
+    )
+    .await
+    {
+        Ok(()) => {
+            tracing::info!(staff = %who, program = %readable_id, "program saved from the staff area");
+            Redirect::to(&format!("/staff/programs/{readable_id}?saved=1")).into_response()
+        }
+        Err(ApplyError::Invalid(errors)) => {
+            for (field, messages) in errors.fields() {
+                let field = field.strip_prefix("programs[0].").unwrap_or(field);
+                // Tree errors carry a node path; the editor has one field for the tree.
+                let field = if field.starts_with("requirements") {
+                    "requirements"
+                } else {
+                    field
+                };
+                for message in messages {
+                    form.errors.add(field, message.clone());
+                }
+            }
+            program_page(&state, who, form, StatusCode::BAD_REQUEST, false)
+        }
+        Err(ApplyError::Db(error)) => {
+            tracing::error!(%error, "saving a program failed");
+            error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None)
+        }
+    }
+}
+
+pub struct FlowRow {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub route: String,
+    pub enabled: &'static str,
+    pub schedules: String,
+    pub queue: i64,
+    pub dead: i64,
+    pub last_success: String,
+    pub last_error: String,
+}
+
+pub struct JobRow {
+    pub id: i64,
+    pub kind: String,
+    pub state: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at: String,
+    pub last_error: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/jobs.html")]
+struct JobsPage {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    flows: Vec<FlowRow>,
+    jobs: Vec<JobRow>,
+}
+
+pub async fn jobs_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let who = match staff(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    let db = state.store.db();
+    let mut flows = Vec::new();
+    for flow in services::flows::all() {
+        let (mut queue, mut dead, mut last_success, mut last_error) = (0, 0, None, None);
+        for kind in flow.job_kinds {
+            let Ok(stats) = jobs::admin::kind_stats(db, kind).await else {
+                return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+            };
+            queue += stats.queue_depth;
+            dead += stats.dead;
+            last_success = last_success.max(stats.last_success);
+            last_error = last_error.or(stats.last_error);
+        }
+        let schedules = state
+            .settings
+            .schedules
+            .iter()
+            .filter(|d| flow.schedules.contains(&d.schedule.name))
+            .map(|d| format!("{}: {}", d.schedule.name, d.schedule.cadence.describe()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        flows.push(FlowRow {
+            id: flow.id,
+            label: flow.label,
+            route: format!("{} → {}", flow.source.name, flow.target.name),
+            enabled: if services::flows::enabled(&flow, &state.settings.schedules) {
+                "yes"
+            } else {
+                "no"
+            },
+            schedules,
+            queue,
+            dead,
+            last_success: last_success.map(text::date).unwrap_or_default(),
+            last_error: last_error.unwrap_or_default(),
+        });
+    }
+    let Ok(recent) = jobs::admin::list(db, None, None, 50).await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let jobs = recent
+        .into_iter()
+        .map(|j| JobRow {
+            id: j.id,
+            kind: j.kind,
+            state: j.state,
+            attempts: j.attempts,
+            max_attempts: j.max_attempts,
+            run_at: j.run_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            last_error: j.last_error.unwrap_or_default(),
+        })
+        .collect();
+    render(
+        StatusCode::OK,
+        &JobsPage {
+            meta: meta(
+                &state,
+                "/staff/jobs/",
+                "Jobs and data flows",
+                Some(who),
+                false,
+            ),
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            flows,
+            jobs,
+        },
+    )
+}
+
+pub async fn job_action(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(i64, String)>,
+) -> Response {
+    let who = match staff(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    if !same_origin(&headers) {
+        return error_page(&state, StatusCode::FORBIDDEN, None);
+    }
+    let result = match action.as_str() {
+        "retry" => jobs::admin::retry(state.store.db(), id, state.now()).await,
+        "cancel" => jobs::admin::cancel(state.store.db(), id, state.now()).await,
+        _ => return error_page(&state, StatusCode::NOT_FOUND, None),
+    };
+    match result {
+        Ok(true) => {
+            tracing::info!(staff = %who, job = id, %action, "job changed from the staff area");
+            Redirect::to("/staff/jobs/").into_response()
+        }
+        Ok(false) => error_page(
+            &state,
+            StatusCode::CONFLICT,
+            Some(format!(
+                "Job {id} cannot be {action}ed in its current state."
+            )),
+        ),
+        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    }
+}

@@ -1,0 +1,418 @@
+//! The staff area through the full router.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chrono::{TimeZone, Utc};
+use domain::catalog::import::parse;
+use http_body_util::BodyExt;
+use store::Store;
+use store::catalog::write::{Mode, apply};
+use tower::ServiceExt;
+
+struct App {
+    router: axum::Router,
+    store: Store,
+}
+
+async fn app() -> App {
+    let store = store::testing::fresh_store().await;
+    for name in [
+        "xpro_courses.json",
+        "mitxonline_courses.json",
+        "mitxonline_programs.json",
+    ] {
+        let path = format!(
+            "{}/../../fixtures/originals/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let (_, catalog) = parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let txn = store.write().await.unwrap();
+        apply(&txn, &catalog, Mode::Import).await.unwrap();
+        txn.commit().await.unwrap();
+    }
+    let settings = web::Settings {
+        base_url: "http://registrar.test".to_string(),
+        catalog_refresh: Duration::from_secs(60),
+        schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
+    };
+    let now = Utc.with_ymd_and_hms(2024, 3, 10, 12, 0, 0).unwrap();
+    App {
+        router: web::router(web::AppState::new(
+            store.clone(),
+            settings,
+            Arc::new(move || now),
+        )),
+        store,
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    location: Option<String>,
+    cookie: Option<String>,
+    body: String,
+}
+
+impl App {
+    async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .map(|v: &axum::http::HeaderValue| v.to_str().unwrap().to_string())
+        };
+        let (status, location, cookie) = (
+            response.status(),
+            header(header::LOCATION),
+            header(header::SET_COOKIE),
+        );
+        let body = String::from_utf8(
+            response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec(),
+        )
+        .unwrap();
+        Reply {
+            status,
+            location,
+            cookie,
+            body,
+        }
+    }
+
+    async fn get(&self, uri: &str, cookie: Option<&str>) -> Reply {
+        let mut request = Request::get(uri);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    async fn post(&self, uri: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Reply {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let mut request = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::HOST, "registrar.test");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::from(body)).unwrap()).await
+    }
+
+    async fn signed_in(&self) -> String {
+        let token = store::staff::create_token(self.store.db(), "staff@example.edu")
+            .await
+            .unwrap();
+        let reply = self
+            .post("/staff/sign-in", None, &[("token", &token)])
+            .await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER);
+        let cookie = reply.cookie.expect("a session cookie");
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+        cookie.split(';').next().unwrap().to_string()
+    }
+}
+
+/// The submitted form of the course edit page, as a browser would send it unchanged.
+fn course_form(html: &str) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    for tag in html
+        .split('<')
+        .filter(|t| t.starts_with("input ") || t.starts_with("textarea "))
+    {
+        let attr = |name: &str| {
+            tag.split(&format!(" {name}=\""))
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .map(|v| v.replace("&#43;", "+").replace("&#58;", ":"))
+        };
+        let Some(name) = attr("name") else { continue };
+        if tag.contains("type=\"checkbox\"") {
+            if tag.contains(" checked") {
+                fields.push((name, "on".to_string()));
+            }
+        } else if tag.starts_with("textarea") {
+            let text = tag
+                .split_once('>')
+                .map(|(_, t)| t.to_string())
+                .unwrap_or_default();
+            fields.push((name, text));
+        } else {
+            fields.push((name, attr("value").unwrap_or_default()));
+        }
+    }
+    fields
+}
+
+fn with(fields: &[(String, String)], changes: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = fields.to_vec();
+    for (name, value) in changes {
+        match out.iter_mut().find(|(n, _)| n == name) {
+            Some(field) => field.1 = value.to_string(),
+            None => out.push((name.to_string(), value.to_string())),
+        }
+    }
+    out
+}
+
+fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn sign_in_guards_the_staff_area() {
+    let app = app().await;
+    let reply = app.get("/staff/", None).await;
+    assert!(reply.body.contains("Staff sign-in"));
+    assert_eq!(
+        app.get("/staff/courses/", None).await.location.as_deref(),
+        Some("/staff/")
+    );
+    let bad = app
+        .post("/staff/sign-in", None, &[("token", "guess")])
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("That token is not a staff token."));
+    let cookie = app.signed_in().await;
+    let home = app.get("/staff/", Some(&cookie)).await;
+    assert!(home.body.contains("Signed in as staff@example.edu"));
+    let list = app.get("/staff/courses/", Some(&cookie)).await;
+    assert!(list.body.contains("Introduction to Differential Equations"));
+}
+
+#[tokio::test]
+async fn a_title_edit_shows_on_the_public_page_and_a_bad_form_keeps_its_values() {
+    let app = app().await;
+    let cookie = app.signed_in().await;
+    let page = app
+        .get("/staff/courses/course-v1:xPRO+LASERx3", Some(&cookie))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let form = course_form(&page.body);
+    assert!(
+        form.iter().any(|(n, _)| n == "runs[0].start_date"),
+        "{form:?}"
+    );
+
+    let bad = with(
+        &form,
+        &[
+            ("title", "Culture, Renamed"),
+            ("runs[0].end_date", "2020-01-01T00:00"),
+            ("runs[1].price", "lots"),
+        ],
+    );
+    let reply = app
+        .post(
+            "/staff/courses/course-v1:xPRO+LASERx3",
+            Some(&cookie),
+            &pairs(&bad),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(
+        reply.body.contains("is not a decimal amount"),
+        "the price error is shown"
+    );
+    assert!(
+        reply.body.contains("value=\"Culture, Renamed\""),
+        "the typed title stays"
+    );
+    let public = app.get("/courses/course-v1:xPRO+LASERx3/", None).await;
+    assert!(
+        public
+            .body
+            .contains("Navigating and Leveraging Culture and Networks"),
+        "nothing was saved"
+    );
+
+    let dates = with(&form, &[("runs[0].end_date", "2020-01-01T00:00")]);
+    let reply = app
+        .post(
+            "/staff/courses/course-v1:xPRO+LASERx3",
+            Some(&cookie),
+            &pairs(&dates),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(
+        reply.body.contains("must not be before start_date"),
+        "the write's own check is shown next to the field"
+    );
+    assert!(reply.body.contains("value=\"2020-01-01T00:00\""));
+
+    let good = with(
+        &form,
+        &[
+            ("title", "Culture and Networks for Engineers"),
+            ("runs[0].price", "1099"),
+        ],
+    );
+    let reply = app
+        .post(
+            "/staff/courses/course-v1:xPRO+LASERx3",
+            Some(&cookie),
+            &pairs(&good),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let saved = app
+        .get(reply.location.as_deref().unwrap(), Some(&cookie))
+        .await;
+    assert!(saved.body.contains("Saved."));
+    assert!(
+        saved.body.contains("$999.00; $1,099.00") || saved.body.contains("$1,099.00"),
+        "price history shows the new version"
+    );
+    let public = app.get("/courses/course-v1:xPRO+LASERx3/", None).await;
+    assert!(
+        public
+            .body
+            .contains("<title>Culture and Networks for Engineers · Registrar</title>")
+    );
+}
+
+#[tokio::test]
+async fn a_new_course_and_run_are_checked_and_created() {
+    let app = app().await;
+    let cookie = app.signed_in().await;
+    let form = [
+        ("site", "mitxonline"),
+        ("readable_id", "bad id"),
+        ("title", ""),
+        ("new_run.courseware_id", "nope"),
+    ];
+    let reply = app.post("/staff/courses/new", Some(&cookie), &form).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(
+        reply.body.contains("may contain only letters"),
+        "{}",
+        reply.body
+    );
+    assert!(reply.body.contains("must not be blank"));
+    assert!(
+        reply.body.contains("course-v1:ORG+NUMBER+RUN"),
+        "the new run's key is checked"
+    );
+    assert!(reply.body.contains("value=\"bad id\""));
+    let duplicate = [
+        ("site", "mitxonline"),
+        ("readable_id", "course-v1:MITxT+18.03.1x"),
+        ("title", "Again"),
+    ];
+    let reply = app
+        .post("/staff/courses/new", Some(&cookie), &duplicate)
+        .await;
+    assert!(reply.body.contains("already exists"));
+    let good = [
+        ("site", "mitxonline"),
+        ("readable_id", "course-v1:MITxT+6.002x"),
+        ("title", "Circuits"),
+        ("live", "on"),
+        ("new_run.courseware_id", "course-v1:MITxT+6.002x+1T2027"),
+    ];
+    let reply = app.post("/staff/courses/new", Some(&cookie), &good).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let edit = app
+        .get("/staff/courses/course-v1:MITxT+6.002x", Some(&cookie))
+        .await;
+    assert!(edit.body.contains("course-v1:MITxT+6.002x+1T2027"));
+}
+
+#[tokio::test]
+async fn the_requirement_tree_editor_checks_lines_and_references() {
+    let app = app().await;
+    let cookie = app.signed_in().await;
+    let page = app
+        .get("/staff/programs/program-v1:MITxT+18.03x", Some(&cookie))
+        .await;
+    assert!(
+        page.body.contains("all_of &#34;Required Courses&#34;")
+            || page.body.contains("all_of &quot;Required Courses&quot;"),
+        "{}",
+        page.body
+    );
+    let base = [
+        ("title", "18.03x Differential Equations"),
+        ("live", "on"),
+        ("program_type", "Series"),
+    ];
+    let bad_text = [&base[..], &[("requirements", "all_of\n   course x")]].concat();
+    let reply = app
+        .post(
+            "/staff/programs/program-v1:MITxT+18.03x",
+            Some(&cookie),
+            &bad_text,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(
+        reply
+            .body
+            .contains("line 2: indent with two spaces per level")
+    );
+    let unknown = [
+        &base[..],
+        &[("requirements", "all_of\n  course course-v1:Nope+X")],
+    ]
+    .concat();
+    let reply = app
+        .post(
+            "/staff/programs/program-v1:MITxT+18.03x",
+            Some(&cookie),
+            &unknown,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.body.contains("unknown course course-v1:Nope+X"));
+    let good = [
+        &base[..],
+        &[("requirements", "all_of \"Core\"\n  course course-v1:MITxT+18.03.1x\nmin_number_of 1 elective \"Pick one\"\n  course course-v1:MITxT+18.03.2x\n  course course-v1:MITxT+18.03.3x\n"), ("price", "175")],
+    ]
+    .concat();
+    let reply = app
+        .post(
+            "/staff/programs/program-v1:MITxT+18.03x",
+            Some(&cookie),
+            &good,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let public = app.get("/programs/program-v1:MITxT+18.03x/", None).await;
+    assert!(
+        public.body.contains("Pick one")
+            && public.body.contains("at least 1 of")
+            && public.body.contains("$175.00")
+    );
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused_and_jobs_page_renders() {
+    let app = app().await;
+    let cookie = app.signed_in().await;
+    let request = Request::post("/staff/programs/program-v1:MITxT+18.03x")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::HOST, "registrar.test")
+        .header(header::ORIGIN, "https://evil.example")
+        .header(header::COOKIE, &cookie)
+        .body(Body::from("title=Hacked"))
+        .unwrap();
+    assert_eq!(app.send(request).await.status, StatusCode::FORBIDDEN);
+    let jobs = app.get("/staff/jobs/", Some(&cookie)).await;
+    assert_eq!(jobs.status, StatusCode::OK);
+    assert!(jobs.body.contains("Pull course/program catalog"));
+    assert!(jobs.body.contains("purge-finished-jobs: cron"));
+}
