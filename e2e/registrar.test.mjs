@@ -1,0 +1,148 @@
+// Browser tests: Debian's chromium, driven by playwright-core, against `registrar demo` on a
+// random port with a fresh SQLite database. Screenshots of the key pages go to
+// e2e/artifacts/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import net from 'node:net';
+import { chromium } from 'playwright-core';
+
+const here = resolve(import.meta.dirname);
+const artifacts = join(here, 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+const binary = process.env.E2E_BINARY ?? resolve(here, '..', 'target', 'debug', 'registrar');
+
+let server, browser, page, base, token;
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const probe = net.createServer();
+    probe.once('error', fail);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => ok(port));
+    });
+  });
+}
+
+before(async () => {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const cwd = mkdtempSync(join(tmpdir(), 'registrar-e2e-'));
+  // The demo's own SQLite file, whatever database the caller's environment names.
+  const env = { ...process.env, RUST_LOG: 'warn', REGISTRAR_BASE_URL: base };
+  delete env.DATABASE_URL;
+  delete env.REGISTRAR_DATABASE_URL;
+  server = spawn(binary, ['demo', '--port', String(port)], {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`demo did not start:\n${output}`)), 60_000);
+    server.stdout.on('data', (chunk) => {
+      output += chunk;
+      const match = output.match(/Staff API token \(Authorization: Bearer …\): ([0-9a-f]{64})/);
+      if (match) {
+        token = match[1];
+        clearTimeout(timer);
+        ok();
+      }
+    });
+    server.once('exit', (code) => fail(new Error(`demo exited with ${code}:\n${output}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+});
+
+const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+
+test('browse the catalog', async () => {
+  await page.goto(`${base}/catalog/`);
+  assert.equal(await page.title(), 'Catalog · Registrar');
+  const cards = await page.locator('.card').count();
+  assert.ok(cards >= 10, `expected a page of cards, got ${cards}`);
+  assert.match(await page.locator('#results').innerText(), /^\d+ results$/);
+  await shot('catalog');
+});
+
+test('filter the catalog by storefront and search', async () => {
+  await page.goto(`${base}/catalog/`);
+  await page.selectOption('#platform', 'xpro');
+  await page.selectOption('#kind', 'course');
+  await page.click('form.filters button[type=submit]');
+  await page.waitForURL(/platform=xpro/);
+  const badges = await page.locator('.card .badge.xpro').count();
+  const cards = await page.locator('.card').count();
+  assert.ok(cards > 0);
+  assert.equal(badges, cards, 'every card is an xPRO course');
+  assert.equal(await page.locator('.card .badge.mitxonline').count(), 0);
+  await page.fill('#price_min', 'abc');
+  await page.click('form.filters button[type=submit]');
+  assert.match(await page.locator('.field-error').innerText(), /is not a decimal amount/);
+  assert.equal(await page.inputValue('#price_min'), 'abc', 'the typed value stays');
+  await shot('catalog-filtered');
+});
+
+test('open a course and a program', async () => {
+  await page.goto(`${base}/catalog/?kind=course`);
+  const first = page.locator('.card h3 a').first();
+  const title = await first.innerText();
+  await first.click();
+  await page.waitForURL(/\/courses\//);
+  assert.equal(await page.locator('h1').innerText(), title);
+  assert.ok(await page.locator('h2', { hasText: 'Runs' }).isVisible());
+  assert.ok(await page.locator('button[disabled]', { hasText: 'Enroll' }).isVisible());
+  assert.ok((await page.locator('#enroll-reason').innerText()).length > 0);
+  await shot('course');
+  await page.goto(`${base}/catalog/?kind=program`);
+  await page.locator('.card h3 a').first().click();
+  await page.waitForURL(/\/programs\//);
+  assert.ok(await page.locator('h2', { hasText: 'Requirements' }).isVisible());
+  assert.ok((await page.locator('.tree a').count()) > 0, 'the tree links its courses');
+  await shot('program');
+});
+
+test('staff edits a course title and the public page shows it; a bad form shows its error', async () => {
+  await page.goto(`${base}/staff/`);
+  await page.fill('#token', token);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${base}/staff/`);
+  await page.click('text=Courses and runs');
+  await page.locator('table a').first().click();
+  await page.waitForURL(/\/staff\/courses\/course-v1/);
+  const path = new URL(page.url()).pathname.replace('/staff/courses/', '');
+  const renamed = `Renamed in a browser ${Date.now()}`;
+  await page.fill('#title', renamed);
+  await page.click('form.stack button[type=submit]');
+  await page.waitForURL(/saved=1/);
+  assert.ok(await page.locator('.flash.ok').isVisible());
+  await page.goto(`${base}/courses/${path}/`);
+  assert.equal(await page.locator('h1').innerText(), renamed);
+  await shot('course-renamed');
+
+  await page.goto(`${base}/staff/courses/${path}`);
+  const start = page.locator('input[name="runs[0].start_date"]');
+  await start.fill('2030-01-10T00:00');
+  await page.fill('input[name="runs[0].end_date"]', '2030-01-01T00:00');
+  await page.fill('#title', 'Not saved');
+  await page.click('form.stack button[type=submit]');
+  assert.ok(await page.locator('.flash.error').isVisible());
+  assert.match(await page.locator('.field-error').first().innerText(), /must not be before start_date/);
+  assert.equal(await page.inputValue('#title'), 'Not saved', 'the rejected values stay filled');
+  await shot('staff-form-error');
+  await page.goto(`${base}/courses/${path}/`);
+  assert.equal(await page.locator('h1').innerText(), renamed, 'the rejected form saved nothing');
+});
