@@ -416,3 +416,53 @@ async fn cross_site_posts_are_refused_and_jobs_page_renders() {
     assert!(jobs.body.contains("Pull course/program catalog"));
     assert!(jobs.body.contains("purge-finished-jobs: cron"));
 }
+
+#[tokio::test]
+async fn a_new_program_is_created_with_its_tree() {
+    let app = app().await;
+    let cookie = app.signed_in().await;
+    assert!(
+        app.get("/staff/programs/new", Some(&cookie))
+            .await
+            .body
+            .contains("New program")
+    );
+    let duplicate = [
+        ("site", "mitxonline"),
+        ("readable_id", "program-v1:MITxT+18.03x"),
+        ("title", "Again"),
+        ("requirements", ""),
+    ];
+    let reply = app
+        .post("/staff/programs/new", Some(&cookie), &duplicate)
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.body.contains("already exists"));
+    let good = [
+        ("site", "mitxonline"),
+        ("readable_id", "program-v1:MITxT+ODE"),
+        ("title", "Ordinary Differential Equations"),
+        ("live", "on"),
+        ("program_type", "Series"),
+        ("price", "250"),
+        (
+            "requirements",
+            "all_of \"Required\"\n  course course-v1:MITxT+18.03.1x\n  course course-v1:MITxT+18.03.2x\n",
+        ),
+    ];
+    let reply = app.post("/staff/programs/new", Some(&cookie), &good).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert_eq!(
+        reply.location.as_deref(),
+        Some("/staff/programs/program-v1:MITxT+ODE?saved=1")
+    );
+    let public = app.get("/programs/program-v1:MITxT+ODE/", None).await;
+    assert!(
+        public.body.contains("Ordinary Differential Equations") && public.body.contains("$250.00")
+    );
+    assert!(
+        public
+            .body
+            .contains("href=\"/courses/course-v1:MITxT+18.03.2x/\"")
+    );
+}

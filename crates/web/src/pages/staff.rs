@@ -552,6 +552,11 @@ fn course_page(
     )
 }
 
+fn blank_program() -> ProgramRecord {
+    serde_json::from_value(serde_json::json!({"readable_id": "", "title": ""}))
+        .expect("a minimal program record")
+}
+
 fn blank_course() -> CourseRecord {
     serde_json::from_value(serde_json::json!({"readable_id": "", "title": ""}))
         .expect("a minimal course record")
@@ -722,6 +727,8 @@ pub async fn programs(State(state): State<AppState>, headers: HeaderMap) -> Resp
 }
 
 pub struct ProgramForm {
+    pub is_new: bool,
+    pub site: String,
     pub readable_id: String,
     pub title: String,
     pub live: bool,
@@ -738,8 +745,10 @@ impl ProgramForm {
         self.errors.get(field).map(|m| m.join("; "))
     }
 
-    fn from_record(record: &ProgramRecord) -> Self {
+    fn from_record(record: &ProgramRecord, is_new: bool) -> Self {
         Self {
+            is_new,
+            site: record.site.as_str().to_string(),
             readable_id: record.readable_id.clone(),
             title: record.title.clone(),
             live: record.live,
@@ -792,6 +801,15 @@ pub async fn program(
         Ok(who) => who,
         Err(response) => return response,
     };
+    if readable_id == "new" {
+        return program_page(
+            &state,
+            who,
+            ProgramForm::from_record(&blank_program(), true),
+            StatusCode::OK,
+            false,
+        );
+    }
     let Ok(snapshot) = state.catalog.get().await else {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
     };
@@ -806,7 +824,7 @@ pub async fn program(
     program_page(
         &state,
         who,
-        ProgramForm::from_record(&snapshot.view.program_record(program)),
+        ProgramForm::from_record(&snapshot.view.program_record(program), false),
         StatusCode::OK,
         saved,
     )
@@ -828,16 +846,37 @@ pub async fn save_program(
     let Ok(snapshot) = state.catalog.get().await else {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
     };
-    let Some(program) = snapshot.view.program_by_readable_id(&readable_id) else {
-        return error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some(format!("There is no program {readable_id}.")),
-        );
-    };
-    let mut record = snapshot.view.program_record(program);
-    let mut form = ProgramForm::from_record(&record);
+    let is_new = readable_id == "new";
     let get = |key: &str| fields.get(key).cloned().unwrap_or_default();
+    let mut record = if is_new {
+        let mut record = blank_program();
+        record.site = Site::parse(&get("site")).unwrap_or_default();
+        record.readable_id = get("readable_id").trim().to_string();
+        record
+    } else {
+        match snapshot.view.program_by_readable_id(&readable_id) {
+            Some(program) => snapshot.view.program_record(program),
+            None => {
+                return error_page(
+                    &state,
+                    StatusCode::NOT_FOUND,
+                    Some(format!("There is no program {readable_id}.")),
+                );
+            }
+        }
+    };
+    let mut form = ProgramForm::from_record(&record, is_new);
+    if is_new
+        && snapshot
+            .view
+            .program_by_readable_id(&record.readable_id)
+            .is_some()
+    {
+        form.errors.add(
+            "readable_id",
+            "a program with this readable id already exists",
+        );
+    }
     form.title = get("title");
     form.live = fields.contains_key("live");
     form.program_type = get("program_type");
@@ -858,6 +897,7 @@ pub async fn save_program(
     if !form.errors.is_empty() {
         return program_page(&state, who, form, StatusCode::BAD_REQUEST, false);
     }
+    let target = record.readable_id.clone();
     match save(
         &state,
         Catalog {
@@ -868,8 +908,8 @@ pub async fn save_program(
     .await
     {
         Ok(()) => {
-            tracing::info!(staff = %who, program = %readable_id, "program saved from the staff area");
-            Redirect::to(&format!("/staff/programs/{readable_id}?saved=1")).into_response()
+            tracing::info!(staff = %who, program = %target, "program saved from the staff area");
+            Redirect::to(&format!("/staff/programs/{target}?saved=1")).into_response()
         }
         Err(ApplyError::Invalid(errors)) => {
             for (field, messages) in errors.fields() {
