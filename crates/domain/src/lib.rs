@@ -1,6 +1,7 @@
 //! Pure rules of Registrar. Nothing in this crate performs IO: every function takes the
 //! instant it judges against (`now`) so that boundaries can be tested exactly.
 
+pub mod accounts;
 pub mod catalog;
 pub mod ids;
 pub mod money;

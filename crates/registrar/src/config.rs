@@ -29,6 +29,8 @@ pub struct Config {
     pub worker_concurrency: usize,
     /// Cadence overrides by schedule name: `"off"`, `"every 30m"`, or a crontab line.
     pub schedules: BTreeMap<String, String>,
+    /// Folder outgoing mail is written to, one `.eml` file per message.
+    pub mail_outbox: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -51,6 +53,7 @@ impl Default for Config {
             log_format: LogFormat::Json,
             worker_concurrency: 16,
             schedules: BTreeMap::new(),
+            mail_outbox: "registrar-data/mail".into(),
         }
     }
 }

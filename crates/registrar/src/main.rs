@@ -225,6 +225,7 @@ fn background(
         registry: Arc::new(services::registry()),
         context: Arc::new(services::Context {
             store: store.clone(),
+            mail_outbox: config.mail_outbox.clone(),
         }),
         settings: jobs::WorkerSettings::for_backend(
             store.db().get_database_backend(),

@@ -1,18 +1,23 @@
 //! Use cases that join the domain, the store and the job queue. Holds the job handlers the
 //! worker runs and the recurring schedules both reference platforms declare.
 
+pub mod accounts;
 pub mod flows;
 pub mod housekeeping;
+pub mod mail;
 pub mod schedules;
 
 use store::Store;
 
-/// What job handlers get: the database now; peer clients as their issues arrive.
+/// What job handlers get: the database, where mail goes; peer clients as their issues arrive.
 pub struct Context {
     pub store: Store,
+    pub mail_outbox: std::path::PathBuf,
 }
 
 /// Every job kind this build can run.
 pub fn registry() -> jobs::Registry<Context> {
-    jobs::Registry::default().register::<housekeeping::PurgeFinishedJobs>()
+    jobs::Registry::default()
+        .register::<housekeeping::PurgeFinishedJobs>()
+        .register::<mail::Mail>()
 }

@@ -2,9 +2,11 @@
 //! backend comes from the database URL; the few statements a backend needs of its own are
 //! branched on `DatabaseBackend` where they are used.
 
+pub mod accounts;
 pub mod catalog;
 pub mod entity;
 mod migration;
+pub mod secret;
 pub mod staff;
 pub mod testing;
 

@@ -2,27 +2,17 @@
 //! database dump does not hand out staff access.
 
 use chrono::Utc;
-use rand::RngCore;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, Set,
 };
-use sha2::{Digest, Sha256};
 
 use crate::entity::staff_token;
-
-fn digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+use crate::secret::{digest, new_token};
 
 /// Creates a token for `email` and returns it; it cannot be recovered later.
 pub async fn create_token(db: &impl ConnectionTrait, email: &str) -> Result<String, DbErr> {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = new_token();
     staff_token::ActiveModel {
         id: NotSet,
         email: Set(email.to_string()),

@@ -3,6 +3,7 @@
 
 pub mod api;
 mod cache;
+mod csrf;
 mod error;
 mod ops;
 mod pages;
@@ -86,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes(metrics))
         .fallback(error::not_found)
         .with_state(state)
+        .layer(axum::middleware::from_fn(csrf::protect))
         .layer(axum::middleware::from_fn(ops::track))
         .layer(ops::request_id_layers())
 }

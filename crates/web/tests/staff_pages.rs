@@ -49,6 +49,8 @@ async fn app() -> App {
     }
 }
 
+const CSRF: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
 struct Reply {
     status: StatusCode,
     location: Option<String>,
@@ -96,16 +98,23 @@ impl App {
         self.send(request.body(Body::empty()).unwrap()).await
     }
 
+    /// Posts a form as a browser would: with the CSRF cookie and the same token in the form.
     async fn post(&self, uri: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Reply {
+        let fields = form
+            .iter()
+            .filter(|(name, _)| *name != "csrf")
+            .chain([&("csrf", CSRF)]);
         let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
+            .extend_pairs(fields)
             .finish();
-        let mut request = Request::post(uri)
+        let cookies = match cookie {
+            Some(cookie) => format!("{cookie}; registrar_csrf={CSRF}"),
+            None => format!("registrar_csrf={CSRF}"),
+        };
+        let request = Request::post(uri)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::HOST, "registrar.test");
-        if let Some(cookie) = cookie {
-            request = request.header(header::COOKIE, cookie);
-        }
+            .header(header::HOST, "registrar.test")
+            .header(header::COOKIE, cookies);
         self.send(request.body(Body::from(body)).unwrap()).await
     }
 
@@ -118,6 +127,7 @@ impl App {
             .await;
         assert_eq!(reply.status, StatusCode::SEE_OTHER);
         let cookie = reply.cookie.expect("a session cookie");
+        assert!(cookie.starts_with("registrar_staff="), "{cookie}");
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
         cookie.split(';').next().unwrap().to_string()
     }
@@ -184,7 +194,7 @@ async fn sign_in_guards_the_staff_area() {
     let bad = app
         .post("/staff/sign-in", None, &[("token", "guess")])
         .await;
-    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
     assert!(bad.body.contains("That token is not a staff token."));
     let cookie = app.signed_in().await;
     let home = app.get("/staff/", Some(&cookie)).await;
@@ -407,10 +417,20 @@ async fn cross_site_posts_are_refused_and_jobs_page_renders() {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::HOST, "registrar.test")
         .header(header::ORIGIN, "https://evil.example")
-        .header(header::COOKIE, &cookie)
-        .body(Body::from("title=Hacked"))
+        .header(header::COOKIE, format!("{cookie}; registrar_csrf={CSRF}"))
+        .body(Body::from(format!("title=Hacked&csrf={CSRF}")))
         .unwrap();
     assert_eq!(app.send(request).await.status, StatusCode::FORBIDDEN);
+    let forged = Request::post("/staff/programs/program-v1:MITxT+18.03x")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, format!("{cookie}; registrar_csrf={CSRF}"))
+        .body(Body::from("title=Hacked"))
+        .unwrap();
+    assert_eq!(
+        app.send(forged).await.status,
+        StatusCode::FORBIDDEN,
+        "a form without the CSRF field is refused"
+    );
     let jobs = app.get("/staff/jobs/", Some(&cookie)).await;
     assert_eq!(jobs.status, StatusCode::OK);
     assert!(jobs.body.contains("Pull course/program catalog"));

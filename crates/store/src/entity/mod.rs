@@ -1,14 +1,17 @@
 //! SeaORM entities, one module per table. Relations are resolved in queries by id, so no
 //! relation enums are declared.
 
+pub mod blocklist_entry;
 pub mod catalog_link;
 pub mod catalog_revision;
 pub mod course;
 pub mod course_run;
 pub mod department;
+pub mod email_token;
 pub mod enrollment_mode;
 pub mod instructor;
 pub mod language;
+pub mod legal_address;
 pub mod page;
 pub mod platform;
 pub mod product;
@@ -16,5 +19,7 @@ pub mod product_version;
 pub mod program;
 pub mod program_requirement;
 pub mod program_run;
+pub mod session;
 pub mod staff_token;
 pub mod topic;
+pub mod user;

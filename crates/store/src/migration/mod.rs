@@ -3,6 +3,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m0001_catalog;
+mod m0003_accounts;
 
 pub struct Migrator;
 
@@ -12,6 +13,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_catalog::Migration),
             Box::new(jobs::migration::Migration),
+            Box::new(m0003_accounts::Migration),
         ]
     }
 }

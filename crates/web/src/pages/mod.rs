@@ -58,6 +58,8 @@ pub struct Meta {
     pub og_type: &'static str,
     pub signed_in: Option<String>,
     pub flash: Option<Flash>,
+    /// Repeated by every form in a hidden `csrf` field.
+    pub csrf: String,
 }
 
 impl Meta {
@@ -75,6 +77,7 @@ impl Meta {
             og_type: "website",
             signed_in: None,
             flash: None,
+            csrf: crate::csrf::current(),
         }
     }
 }

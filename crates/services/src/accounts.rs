@@ -1,0 +1,306 @@
+//! Account use cases: sign-up with email verification, sign-in, password reset and change
+//! of email. Each write and the mail it causes commit together.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::{DateTime, Duration, Utc};
+use domain::accounts::{Email, LegalAddress, Password, Username};
+use domain::catalog::validate::FieldErrors;
+use jobs::Enqueue;
+use sea_orm::{ConnectionTrait, DbErr};
+use store::accounts::{self, AccountsError, NewUser, Purpose, User};
+
+use crate::mail::Mail;
+
+/// Email links last a day, as the references' change-of-email requests do.
+const LINK_LIFETIME: Duration = Duration::hours(24);
+
+pub fn hash_password(password: &Password) -> String {
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).expect("16 bytes make a salt");
+    Argon2::default()
+        .hash_password(password.expose().as_bytes(), &salt)
+        .expect("argon2 hashes any password")
+        .to_string()
+}
+
+pub fn password_matches(hash: &str, candidate: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(candidate.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// What the sign-up form submits, unparsed.
+#[derive(Debug, Default, Clone)]
+pub struct SignUp {
+    pub email: String,
+    pub username: String,
+    pub name: String,
+    pub password: String,
+    pub address: LegalAddress,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FormError {
+    #[error("invalid: {0}")]
+    Invalid(FieldErrors),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> FormError {
+    let mut errors = FieldErrors::default();
+    errors.add(field, message);
+    FormError::Invalid(errors)
+}
+
+async fn send(db: &impl ConnectionTrait, mail: Mail) -> Result<(), DbErr> {
+    jobs::push(db, &mail, Enqueue::default()).await.map(|_| ())
+}
+
+/// Creates an unverified account and mails the verification link, in the caller's
+/// transaction. Blocked addresses are refused without saying they are blocked.
+pub async fn sign_up(
+    db: &impl ConnectionTrait,
+    form: &SignUp,
+    base_url: &str,
+    now: DateTime<Utc>,
+) -> Result<User, FormError> {
+    let mut errors = form.address.validate();
+    let email = Email::parse(&form.email)
+        .map_err(|e| errors.add("email", e.to_string()))
+        .ok();
+    let username = Username::parse(&form.username)
+        .map_err(|e| errors.add("username", e.to_string()))
+        .ok();
+    let password = Password::parse(&form.password)
+        .map_err(|e| errors.add("password", e.to_string()))
+        .ok();
+    if form.name.trim().is_empty() {
+        errors.add("name", "must not be blank");
+    }
+    let (Some(email), Some(username), Some(password)) = (email, username, password) else {
+        return Err(FormError::Invalid(errors));
+    };
+    if !errors.is_empty() {
+        return Err(FormError::Invalid(errors));
+    }
+    if accounts::is_blocked(db, &email).await? {
+        tracing::warn!(email = %email.as_str(), "sign-up refused: blocklisted");
+        return Err(invalid(
+            "email",
+            "this address cannot be used to register; contact support",
+        ));
+    }
+    let user = accounts::create_user(
+        db,
+        NewUser {
+            email: &email,
+            username: &username,
+            name: &form.name,
+            password_hash: Some(hash_password(&password)),
+            address: &form.address,
+            email_verified: false,
+            global_id: None,
+        },
+        now,
+    )
+    .await
+    .map_err(|e| match e {
+        AccountsError::EmailTaken => invalid("email", e.to_string()),
+        AccountsError::UsernameTaken => invalid("username", e.to_string()),
+        AccountsError::Db(db) => FormError::Db(db),
+    })?;
+    let token =
+        accounts::issue_token(db, user.id, Purpose::Verify, None, LINK_LIFETIME, now).await?;
+    send(
+        db,
+        Mail {
+            to: email.as_str().to_string(),
+            subject: "Confirm your email address".to_string(),
+            text: format!(
+                "Hello {},\n\nConfirm your email address to finish creating your account:\n\n{}/verify/{token}\n\nThe link works once, for 24 hours.\n",
+                user.name,
+                base_url.trim_end_matches('/')
+            ),
+        },
+    )
+    .await?;
+    Ok(user)
+}
+
+/// Marks the email verified; the user it belongs to.
+pub async fn verify(
+    db: &impl ConnectionTrait,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<User>, DbErr> {
+    let Some((user_id, _)) = accounts::use_token(db, token, Purpose::Verify, now).await? else {
+        return Ok(None);
+    };
+    let Some(user) = accounts::find(db, user_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        accounts::update(db, user, |u| u.email_verified = sea_orm::Set(true)).await?,
+    ))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SignIn {
+    Ok(User),
+    /// The password was right but the address is not verified yet.
+    Unverified,
+    Refused,
+}
+
+pub async fn sign_in(
+    db: &impl ConnectionTrait,
+    email: &str,
+    password: &str,
+) -> Result<SignIn, DbErr> {
+    let Ok(email) = Email::parse(email) else {
+        return Ok(SignIn::Refused);
+    };
+    let Some(user) = accounts::find_by_email(db, &email).await? else {
+        // Spend the same time as a real check, so timing does not tell which emails exist.
+        let _ = password_matches(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$5mO8Xc+Ue3hbqk28Si4xnE2l0w26sLdT9TxlZ5bMGsY",
+            password,
+        );
+        return Ok(SignIn::Refused);
+    };
+    let matches = user
+        .password_hash
+        .as_deref()
+        .is_some_and(|hash| password_matches(hash, password));
+    Ok(match (matches, user.is_active, user.email_verified) {
+        (true, true, true) => SignIn::Ok(user),
+        (true, true, false) => SignIn::Unverified,
+        _ => SignIn::Refused,
+    })
+}
+
+/// Mails a reset link if the address has an account; says nothing either way.
+pub async fn request_reset(
+    db: &impl ConnectionTrait,
+    email: &str,
+    base_url: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let Ok(email) = Email::parse(email) else {
+        return Ok(());
+    };
+    let Some(user) = accounts::find_by_email(db, &email).await? else {
+        return Ok(());
+    };
+    let token =
+        accounts::issue_token(db, user.id, Purpose::Reset, None, LINK_LIFETIME, now).await?;
+    send(
+        db,
+        Mail {
+            to: user.email.clone(),
+            subject: "Reset your password".to_string(),
+            text: format!(
+                "Someone asked to reset the password of this account. If it was you, choose a new one here:\n\n{}/reset/{token}\n\nIf not, ignore this message.\n",
+                base_url.trim_end_matches('/')
+            ),
+        },
+    )
+    .await
+}
+
+/// Sets a new password with a reset link, signing the user out everywhere. Using the link
+/// also proves the address, so it verifies it.
+pub async fn reset(
+    db: &impl ConnectionTrait,
+    token: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<User, FormError> {
+    let password = Password::parse(password).map_err(|e| invalid("password", e.to_string()))?;
+    let Some((user_id, _)) = accounts::use_token(db, token, Purpose::Reset, now).await? else {
+        return Err(invalid(
+            "token",
+            "this link has expired or was already used; ask for a new one",
+        ));
+    };
+    let user = accounts::find(db, user_id)
+        .await?
+        .ok_or_else(|| invalid("token", "the account is gone"))?;
+    let hash = hash_password(&password);
+    let user = accounts::update(db, user, |u| {
+        u.password_hash = sea_orm::Set(Some(hash));
+        u.email_verified = sea_orm::Set(true);
+    })
+    .await?;
+    accounts::end_sessions(db, user.id).await?;
+    Ok(user)
+}
+
+/// Mails a confirmation link to the new address; the change happens when it is used.
+pub async fn request_email_change(
+    db: &impl ConnectionTrait,
+    user: &User,
+    new_email: &str,
+    base_url: &str,
+    now: DateTime<Utc>,
+) -> Result<(), FormError> {
+    let email = Email::parse(new_email).map_err(|e| invalid("email", e.to_string()))?;
+    if accounts::find_by_email(db, &email).await?.is_some() {
+        return Err(invalid(
+            "email",
+            "an account with this email already exists",
+        ));
+    }
+    let token = accounts::issue_token(
+        db,
+        user.id,
+        Purpose::ChangeEmail,
+        Some(&email),
+        LINK_LIFETIME,
+        now,
+    )
+    .await?;
+    send(
+        db,
+        Mail {
+            to: email.as_str().to_string(),
+            subject: "Confirm your new email address".to_string(),
+            text: format!(
+                "Confirm this address for your account:\n\n{}/change-email/{token}\n",
+                base_url.trim_end_matches('/')
+            ),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn confirm_email_change(
+    db: &impl ConnectionTrait,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<User>, DbErr> {
+    let Some((user_id, Some(new_email))) =
+        accounts::use_token(db, token, Purpose::ChangeEmail, now).await?
+    else {
+        return Ok(None);
+    };
+    let Ok(email) = Email::parse(&new_email) else {
+        return Ok(None);
+    };
+    if accounts::find_by_email(db, &email).await?.is_some() {
+        return Ok(None);
+    }
+    let Some(user) = accounts::find(db, user_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        accounts::update(db, user, |u| {
+            u.email = sea_orm::Set(email.as_str().to_string())
+        })
+        .await?,
+    ))
+}
