@@ -299,6 +299,7 @@ async fn serve(
             base_url: config.base_url.clone(),
             catalog_refresh: Duration::from_millis(config.catalog_refresh_ms),
             schedules,
+            mail_outbox: Some(config.mail_outbox.clone()),
         },
         web::system_clock(),
     );

@@ -28,6 +28,7 @@ async fn demo_app() -> axum::Router {
         base_url: "https://registrar.example.edu".to_string(),
         catalog_refresh: Duration::from_secs(60),
         schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
+        mail_outbox: None,
     };
     web::router(web::AppState::new(store, settings, Arc::new(move || now)))
 }

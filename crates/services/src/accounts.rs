@@ -304,3 +304,30 @@ pub async fn confirm_email_change(
         .await?,
     ))
 }
+
+/// Saves name and legal address; a new email address is only requested (confirmed from
+/// its own inbox). Checked first, so nothing is half-saved.
+pub async fn update_profile(
+    db: &impl ConnectionTrait,
+    user: User,
+    name: &str,
+    address: &LegalAddress,
+    new_email: Option<&str>,
+    base_url: &str,
+    now: DateTime<Utc>,
+) -> Result<User, FormError> {
+    let mut errors = address.validate();
+    if name.trim().is_empty() {
+        errors.add("name", "must not be blank");
+    }
+    if !errors.is_empty() {
+        return Err(FormError::Invalid(errors));
+    }
+    accounts::save_address(db, user.id, address).await?;
+    let name = name.trim().to_string();
+    let user = accounts::update(db, user, |u| u.name = sea_orm::Set(name)).await?;
+    if let Some(email) = new_email {
+        request_email_change(db, &user, email, base_url, now).await?;
+    }
+    Ok(user)
+}

@@ -34,6 +34,8 @@ pub struct Settings {
     pub catalog_refresh: Duration,
     /// The schedules this deployment runs (as resolved at start-up), for the flows page.
     pub schedules: Vec<services::schedules::Declared>,
+    /// Where mail is delivered when it goes to a folder; shown at `/_dev/mail`.
+    pub mail_outbox: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone)]
@@ -42,6 +44,7 @@ pub struct AppState {
     pub catalog: Arc<CatalogCache>,
     pub settings: Arc<Settings>,
     pub clock: Clock,
+    pub limits: Arc<pages::account::Limits>,
 }
 
 impl AppState {
@@ -52,6 +55,7 @@ impl AppState {
             catalog,
             settings: Arc::new(settings),
             clock,
+            limits: Arc::new(pages::account::Limits::default()),
         }
     }
 

@@ -41,6 +41,7 @@ async fn spawn_app(base_url: &str, now: DateTime<Utc>, files: &[&str]) -> App {
             base_url: base_url.to_string(),
             catalog_refresh: Duration::from_secs(60),
             schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
+            mail_outbox: None,
         },
         Arc::new(move || now),
     );

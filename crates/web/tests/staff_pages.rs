@@ -37,6 +37,7 @@ async fn app() -> App {
         base_url: "http://registrar.test".to_string(),
         catalog_refresh: Duration::from_secs(60),
         schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
+        mail_outbox: None,
     };
     let now = Utc.with_ymd_and_hms(2024, 3, 10, 12, 0, 0).unwrap();
     App {

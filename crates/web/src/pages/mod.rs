@@ -1,6 +1,7 @@
 //! Server-rendered pages (askama templates, assets embedded in the binary): the learner
 //! catalog, course and program pages, and the frame they share.
 
+pub mod account;
 mod assets;
 mod catalog;
 mod detail;
@@ -27,6 +28,25 @@ pub fn routes() -> Router<AppState> {
         .route("/courses/{readable_id}/", get(detail::course))
         .route("/programs/{readable_id}/", get(detail::program))
         .route(ASSET_ROUTE, get(assets::serve))
+        .route("/signup", get(account::signup_form).post(account::signup))
+        .route("/verify/{token}", get(account::verify))
+        .route("/signin", get(account::signin_form).post(account::signin))
+        .route("/signout", post(account::signout))
+        .route(
+            "/reset",
+            get(account::reset_form).post(account::reset_request),
+        )
+        .route(
+            "/reset/{token}",
+            get(account::new_password_form).post(account::new_password),
+        )
+        .route("/change-email/{token}", get(account::confirm_email))
+        .route("/dashboard", get(account::dashboard))
+        .route(
+            "/profile",
+            get(account::profile_form).post(account::profile),
+        )
+        .route("/_dev/mail", get(account::outbox))
         .route("/staff/", get(staff::home))
         .route("/staff/sign-in", post(staff::sign_in))
         .route("/staff/sign-out", post(staff::sign_out))

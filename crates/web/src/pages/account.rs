@@ -1,0 +1,797 @@
+//! Learner account pages: sign-up, email verification, sign-in and out, password reset,
+//! profile and legal address, change of email, the dashboard, and the demo's mail outbox.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Duration as Span;
+use domain::accounts::{COUNTRIES, LegalAddress};
+use domain::catalog::validate::FieldErrors;
+use services::accounts::{self as use_cases, FormError, SignIn, SignUp};
+use store::accounts::{self, User};
+
+use super::{Meta, assets, error_page, render};
+use crate::AppState;
+use crate::csrf::cookie_value;
+
+const SESSION: &str = "registrar_session";
+const SESSION_LIFETIME: Span = Span::days(14);
+
+/// Failed attempts per key in a sliding window. Limits are per process: with N web
+/// processes an attacker gets N times as many tries, still far too few to guess passwords.
+pub struct Limiter {
+    window: Duration,
+    allowed: usize,
+    attempts: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl Limiter {
+    pub fn new(allowed: usize, window: Duration) -> Self {
+        Self {
+            window,
+            allowed,
+            attempts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn recent(&self, key: &str) -> usize {
+        let mut attempts = self.attempts.lock().expect("limiter lock");
+        let entry = attempts.entry(key.to_string()).or_default();
+        while entry.front().is_some_and(|t| t.elapsed() > self.window) {
+            entry.pop_front();
+        }
+        entry.len()
+    }
+
+    pub fn blocked(&self, key: &str) -> bool {
+        self.recent(key) >= self.allowed
+    }
+
+    pub fn record(&self, key: &str) {
+        self.attempts
+            .lock()
+            .expect("limiter lock")
+            .entry(key.to_string())
+            .or_default()
+            .push_back(Instant::now());
+    }
+}
+
+pub struct Limits {
+    pub sign_in: Limiter,
+    pub reset: Limiter,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            sign_in: Limiter::new(5, Duration::from_secs(15 * 60)),
+            reset: Limiter::new(3, Duration::from_secs(60 * 60)),
+        }
+    }
+}
+
+/// The signed-in learner, if any.
+pub async fn current_user(state: &AppState, headers: &HeaderMap) -> Option<User> {
+    let id = cookie_value(headers, SESSION)?;
+    accounts::session_user(state.store.db(), &id, state.now())
+        .await
+        .ok()
+        .flatten()
+}
+
+pub struct Field {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub kind: &'static str,
+    pub value: String,
+    pub autocomplete: &'static str,
+    pub error: Option<String>,
+}
+
+fn field(
+    name: &'static str,
+    label: &'static str,
+    kind: &'static str,
+    autocomplete: &'static str,
+    values: &HashMap<String, String>,
+    errors: &FieldErrors,
+) -> Field {
+    Field {
+        name,
+        label,
+        kind,
+        // Passwords are never echoed back.
+        value: if kind == "password" {
+            String::new()
+        } else {
+            values.get(name).cloned().unwrap_or_default()
+        },
+        autocomplete,
+        error: errors.get(name).map(|m| m.join("; ")),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account/form.html")]
+struct FormPage {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    heading: &'static str,
+    intro: Option<String>,
+    form_error: Option<String>,
+    action: String,
+    fields: Vec<Field>,
+    with_address: bool,
+    address: LegalAddress,
+    address_errors: (Option<String>, Option<String>),
+    countries: &'static [&'static str],
+    states: Vec<String>,
+    submit: &'static str,
+    links: Vec<(&'static str, &'static str)>,
+}
+
+impl FormPage {
+    fn new(
+        state: &AppState,
+        path: &str,
+        heading: &'static str,
+        submit: &'static str,
+        fields: Vec<Field>,
+    ) -> Self {
+        Self {
+            meta: Meta::new(state, path, heading, heading),
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            heading,
+            intro: None,
+            form_error: None,
+            action: path.to_string(),
+            fields,
+            with_address: false,
+            address: LegalAddress::default(),
+            address_errors: (None, None),
+            countries: COUNTRIES,
+            states: [
+                LegalAddress::subdivisions("US"),
+                LegalAddress::subdivisions("CA"),
+            ]
+            .concat(),
+            submit,
+            links: Vec::new(),
+        }
+    }
+
+    fn with_address(mut self, address: LegalAddress, errors: &FieldErrors) -> Self {
+        self.with_address = true;
+        self.address = address;
+        self.address_errors = (
+            errors.get("country").map(|m| m.join("; ")),
+            errors.get("state").map(|m| m.join("; ")),
+        );
+        self
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account/message.html")]
+struct MessagePage {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    heading: &'static str,
+    message: String,
+    links: Vec<(&'static str, &'static str)>,
+}
+
+fn message(
+    state: &AppState,
+    status: StatusCode,
+    heading: &'static str,
+    message: impl Into<String>,
+    links: Vec<(&'static str, &'static str)>,
+) -> Response {
+    render(
+        status,
+        &MessagePage {
+            meta: Meta::new(state, "/", heading, heading),
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            heading,
+            message: message.into(),
+            links,
+        },
+    )
+}
+
+fn address_from(values: &HashMap<String, String>) -> LegalAddress {
+    let get = |k: &str| {
+        values
+            .get(k)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    LegalAddress {
+        first_name: get("first_name"),
+        last_name: get("last_name"),
+        country: get("country"),
+        state: Some(get("state")).filter(|s| !s.is_empty()),
+    }
+}
+
+fn signup_page(
+    state: &AppState,
+    values: &HashMap<String, String>,
+    errors: &FieldErrors,
+    status: StatusCode,
+) -> Response {
+    let fields = vec![
+        field("email", "Email", "email", "email", values, errors),
+        field("name", "Full name", "text", "name", values, errors),
+        field(
+            "username",
+            "Username (also your Open edX username)",
+            "text",
+            "username",
+            values,
+            errors,
+        ),
+        field(
+            "password",
+            "Password (at least 8 characters, not only digits)",
+            "password",
+            "new-password",
+            values,
+            errors,
+        ),
+        field(
+            "first_name",
+            "Legal first name",
+            "text",
+            "given-name",
+            values,
+            errors,
+        ),
+        field(
+            "last_name",
+            "Legal last name",
+            "text",
+            "family-name",
+            values,
+            errors,
+        ),
+    ];
+    let mut page = FormPage::new(
+        state,
+        "/signup",
+        "Create an account",
+        "Create account",
+        fields,
+    )
+    .with_address(address_from(values), errors);
+    if !errors.is_empty() {
+        page.form_error =
+            Some("Your account was not created: correct the fields marked below.".to_string());
+    }
+    page.links = vec![("/signin", "Already have an account? Sign in")];
+    render(status, &page)
+}
+
+pub async fn signup_form(State(state): State<AppState>) -> Response {
+    signup_page(
+        &state,
+        &HashMap::new(),
+        &FieldErrors::default(),
+        StatusCode::OK,
+    )
+}
+
+pub async fn signup(
+    State(state): State<AppState>,
+    Form(values): Form<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| values.get(k).cloned().unwrap_or_default();
+    let form = SignUp {
+        email: get("email"),
+        username: get("username"),
+        name: get("name"),
+        password: get("password"),
+        address: address_from(&values),
+    };
+    let result = async {
+        let txn = state.store.write().await?;
+        let user = use_cases::sign_up(&txn, &form, &state.settings.base_url, state.now()).await?;
+        txn.commit().await?;
+        Ok::<_, FormError>(user)
+    }
+    .await;
+    match result {
+        Ok(user) => {
+            tracing::info!(user = user.id, "account created; verification mailed");
+            message(
+                &state,
+                StatusCode::OK,
+                "Check your email",
+                format!(
+                    "We sent a link to {} to confirm the address. Follow it to finish creating your account.",
+                    user.email
+                ),
+                vec![("/signin", "Sign in")],
+            )
+        }
+        Err(FormError::Invalid(errors)) => {
+            signup_page(&state, &values, &errors, StatusCode::BAD_REQUEST)
+        }
+        Err(FormError::Db(error)) => {
+            tracing::error!(%error, "sign-up failed");
+            error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None)
+        }
+    }
+}
+
+pub async fn verify(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match use_cases::verify(state.store.db(), &token, state.now()).await {
+        Ok(Some(_)) => message(
+            &state,
+            StatusCode::OK,
+            "Email confirmed",
+            "Your email address is confirmed. You can sign in now.",
+            vec![("/signin", "Sign in")],
+        ),
+        Ok(None) => message(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "This link does not work",
+            "It has expired or was already used. Sign in to have a new one sent, or reset your password.",
+            vec![("/reset", "Reset your password")],
+        ),
+        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    }
+}
+
+fn signin_page(
+    state: &AppState,
+    values: &HashMap<String, String>,
+    form_error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let none = FieldErrors::default();
+    let fields = vec![
+        field("email", "Email", "email", "email", values, &none),
+        field(
+            "password",
+            "Password",
+            "password",
+            "current-password",
+            values,
+            &none,
+        ),
+    ];
+    let mut page = FormPage::new(state, "/signin", "Sign in", "Sign in", fields);
+    page.form_error = form_error;
+    page.links = vec![
+        ("/signup", "Create an account"),
+        ("/reset", "Forgot your password?"),
+    ];
+    render(status, &page)
+}
+
+pub async fn signin_form(State(state): State<AppState>) -> Response {
+    signin_page(&state, &HashMap::new(), None, StatusCode::OK)
+}
+
+pub async fn signin(
+    State(state): State<AppState>,
+    Form(values): Form<HashMap<String, String>>,
+) -> Response {
+    let email = values
+        .get("email")
+        .map(|e| e.trim().to_lowercase())
+        .unwrap_or_default();
+    let password = values.get("password").cloned().unwrap_or_default();
+    if state.limits.sign_in.blocked(&email) {
+        tracing::warn!(%email, "sign-in rate-limited");
+        return signin_page(
+            &state,
+            &values,
+            Some("Too many failed attempts. Wait 15 minutes or reset your password.".to_string()),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    match use_cases::sign_in(state.store.db(), &email, &password).await {
+        Ok(SignIn::Ok(user)) => {
+            match accounts::start_session(state.store.db(), user.id, SESSION_LIFETIME, state.now())
+                .await
+            {
+                Ok(session) => {
+                    let secure = if state.settings.base_url.starts_with("https://") {
+                        "; Secure"
+                    } else {
+                        ""
+                    };
+                    let cookie = format!(
+                        "{SESSION}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+                        SESSION_LIFETIME.num_seconds()
+                    );
+                    ([(header::SET_COOKIE, cookie)], Redirect::to("/dashboard")).into_response()
+                }
+                Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+            }
+        }
+        Ok(SignIn::Unverified) => signin_page(
+            &state,
+            &values,
+            Some("Confirm your email address first: follow the link we sent you.".to_string()),
+            StatusCode::BAD_REQUEST,
+        ),
+        Ok(SignIn::Refused) => {
+            state.limits.sign_in.record(&email);
+            signin_page(
+                &state,
+                &values,
+                Some("That email and password do not match an account.".to_string()),
+                StatusCode::BAD_REQUEST,
+            )
+        }
+        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    }
+}
+
+pub async fn signout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(id) = cookie_value(&headers, SESSION) {
+        let _ = accounts::end_session(state.store.db(), &id).await;
+    }
+    (
+        [(
+            header::SET_COOKIE,
+            format!("{SESSION}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        )],
+        Redirect::to("/catalog/"),
+    )
+        .into_response()
+}
+
+pub async fn reset_form(State(state): State<AppState>) -> Response {
+    let fields = vec![field(
+        "email",
+        "Email",
+        "email",
+        "email",
+        &HashMap::new(),
+        &FieldErrors::default(),
+    )];
+    let mut page = FormPage::new(
+        &state,
+        "/reset",
+        "Reset your password",
+        "Send a reset link",
+        fields,
+    );
+    page.intro = Some("We will email you a link to choose a new password.".to_string());
+    render(StatusCode::OK, &page)
+}
+
+pub async fn reset_request(
+    State(state): State<AppState>,
+    Form(values): Form<HashMap<String, String>>,
+) -> Response {
+    let email = values
+        .get("email")
+        .map(|e| e.trim().to_lowercase())
+        .unwrap_or_default();
+    if state.limits.reset.blocked(&email) {
+        return message(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests",
+            "Several reset links were sent to this address recently. Check your email, or try again in an hour.",
+            vec![],
+        );
+    }
+    state.limits.reset.record(&email);
+    let result = async {
+        let txn = state.store.write().await?;
+        use_cases::request_reset(&txn, &email, &state.settings.base_url, state.now()).await?;
+        txn.commit().await
+    }
+    .await;
+    match result {
+        Ok(()) => message(
+            &state,
+            StatusCode::OK,
+            "Check your email",
+            "If an account uses this address, a link to reset its password is on its way.",
+            vec![("/signin", "Sign in")],
+        ),
+        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    }
+}
+
+fn new_password_page(
+    state: &AppState,
+    token: &str,
+    errors: &FieldErrors,
+    status: StatusCode,
+) -> Response {
+    let fields = vec![field(
+        "password",
+        "New password",
+        "password",
+        "new-password",
+        &HashMap::new(),
+        errors,
+    )];
+    let mut page = FormPage::new(
+        state,
+        &format!("/reset/{token}"),
+        "Choose a new password",
+        "Save password",
+        fields,
+    );
+    page.form_error = errors.get("token").map(|m| m.join("; "));
+    render(status, &page)
+}
+
+pub async fn new_password_form(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Response {
+    new_password_page(&state, &token, &FieldErrors::default(), StatusCode::OK)
+}
+
+pub async fn new_password(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Form(values): Form<HashMap<String, String>>,
+) -> Response {
+    let password = values.get("password").cloned().unwrap_or_default();
+    let result = async {
+        let txn = state.store.write().await?;
+        let user = use_cases::reset(&txn, &token, &password, state.now()).await?;
+        txn.commit().await?;
+        Ok::<_, FormError>(user)
+    }
+    .await;
+    match result {
+        Ok(_) => message(
+            &state,
+            StatusCode::OK,
+            "Password changed",
+            "Your password is changed and you are signed out everywhere. Sign in with the new one.",
+            vec![("/signin", "Sign in")],
+        ),
+        Err(FormError::Invalid(errors)) => {
+            new_password_page(&state, &token, &errors, StatusCode::BAD_REQUEST)
+        }
+        Err(FormError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account/dashboard.html")]
+struct Dashboard {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    user: User,
+}
+
+pub async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(user) = current_user(&state, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    let mut meta = Meta::new(&state, "/dashboard", "Your dashboard", "Your enrollments");
+    meta.signed_in = Some(user.email.clone());
+    render(
+        StatusCode::OK,
+        &Dashboard {
+            meta,
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            user,
+        },
+    )
+}
+
+async fn profile_page(
+    state: &AppState,
+    user: &User,
+    values: Option<&HashMap<String, String>>,
+    errors: &FieldErrors,
+    status: StatusCode,
+    notice: Option<&str>,
+) -> Response {
+    let stored = accounts::address(state.store.db(), user.id)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let mut current = HashMap::from([
+        ("name".to_string(), user.name.clone()),
+        ("first_name".to_string(), stored.first_name.clone()),
+        ("last_name".to_string(), stored.last_name.clone()),
+        ("email".to_string(), String::new()),
+    ]);
+    let address = match values {
+        Some(values) => {
+            current.extend(values.clone());
+            address_from(values)
+        }
+        None => stored,
+    };
+    let fields = vec![
+        field("name", "Full name", "text", "name", &current, errors),
+        field(
+            "first_name",
+            "Legal first name",
+            "text",
+            "given-name",
+            &current,
+            errors,
+        ),
+        field(
+            "last_name",
+            "Legal last name",
+            "text",
+            "family-name",
+            &current,
+            errors,
+        ),
+        field(
+            "email",
+            "New email address (leave empty to keep yours; we will ask you to confirm it)",
+            "email",
+            "email",
+            &current,
+            errors,
+        ),
+    ];
+    let mut page = FormPage::new(state, "/profile", "Profile and address", "Save", fields)
+        .with_address(address, errors);
+    page.meta.signed_in = Some(user.email.clone());
+    page.intro = Some(format!("Signed in as {} ({}).", user.email, user.username));
+    if let Some(notice) = notice {
+        page.meta.flash = Some(super::Flash {
+            kind: "ok",
+            message: notice.to_string(),
+        });
+    }
+    if !errors.is_empty() {
+        page.form_error = Some("Nothing was saved: correct the fields marked below.".to_string());
+    }
+    page.links = vec![("/dashboard", "Back to your dashboard")];
+    render(status, &page)
+}
+
+pub async fn profile_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(user) = current_user(&state, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    profile_page(
+        &state,
+        &user,
+        None,
+        &FieldErrors::default(),
+        StatusCode::OK,
+        None,
+    )
+    .await
+}
+
+pub async fn profile(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(values): Form<HashMap<String, String>>,
+) -> Response {
+    let Some(user) = current_user(&state, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    let address = address_from(&values);
+    let name = values.get("name").cloned().unwrap_or_default();
+    let new_email = values
+        .get("email")
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty());
+    let result = async {
+        let txn = state.store.write().await?;
+        let user = use_cases::update_profile(
+            &txn,
+            user.clone(),
+            &name,
+            &address,
+            new_email.as_deref(),
+            &state.settings.base_url,
+            state.now(),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok::<_, FormError>(user)
+    }
+    .await;
+    match result {
+        Ok(updated) => {
+            let notice = if new_email.is_some() {
+                "Saved. Confirm your new email address from the link we sent to it."
+            } else {
+                "Saved."
+            };
+            profile_page(
+                &state,
+                &updated,
+                None,
+                &FieldErrors::default(),
+                StatusCode::OK,
+                Some(notice),
+            )
+            .await
+        }
+        Err(FormError::Invalid(errors)) => {
+            profile_page(
+                &state,
+                &user,
+                Some(&values),
+                &errors,
+                StatusCode::BAD_REQUEST,
+                None,
+            )
+            .await
+        }
+        Err(FormError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    }
+}
+
+pub async fn confirm_email(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match use_cases::confirm_email_change(state.store.db(), &token, state.now()).await {
+        Ok(Some(user)) => message(
+            &state,
+            StatusCode::OK,
+            "Email changed",
+            format!("Your account now uses {}.", user.email),
+            vec![("/dashboard", "Your dashboard")],
+        ),
+        Ok(None) => message(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "This link does not work",
+            "It has expired, was already used, or the address is now taken.",
+            vec![("/profile", "Profile")],
+        ),
+        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dev/mail.html")]
+struct Outbox {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    messages: Vec<services::mail::Delivered>,
+}
+
+pub async fn outbox(State(state): State<AppState>) -> Response {
+    let Some(dir) = &state.settings.mail_outbox else {
+        return error_page(&state, StatusCode::NOT_FOUND, None);
+    };
+    render(
+        StatusCode::OK,
+        &Outbox {
+            meta: Meta::new(
+                &state,
+                "/_dev/mail",
+                "Mail outbox",
+                "Mail sent by this deployment",
+            ),
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            messages: services::mail::outbox(dir),
+        },
+    )
+}

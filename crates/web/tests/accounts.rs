@@ -1,0 +1,410 @@
+//! Learner accounts through the full router: sign-up, verification, sign-in, reset, profile,
+//! and the guards (CSRF, rate limits).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use store::Store;
+use tower::ServiceExt;
+
+const CSRF: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+
+struct App {
+    router: axum::Router,
+    store: Store,
+}
+
+struct Reply {
+    status: StatusCode,
+    location: Option<String>,
+    cookie: Option<String>,
+    body: String,
+}
+
+async fn app() -> App {
+    let store = store::testing::fresh_store().await;
+    let settings = web::Settings {
+        base_url: "http://registrar.test".to_string(),
+        catalog_refresh: Duration::from_secs(60),
+        schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
+        mail_outbox: None,
+    };
+    App {
+        router: web::router(web::AppState::new(
+            store.clone(),
+            settings,
+            Arc::new(chrono::Utc::now),
+        )),
+        store,
+    }
+}
+
+impl App {
+    async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .map(|v: &axum::http::HeaderValue| v.to_str().unwrap().to_string())
+        };
+        let (status, location, cookie) = (
+            response.status(),
+            header(header::LOCATION),
+            header(header::SET_COOKIE),
+        );
+        let body = String::from_utf8(
+            response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec(),
+        )
+        .unwrap();
+        Reply {
+            status,
+            location,
+            cookie,
+            body,
+        }
+    }
+
+    async fn get(&self, uri: &str, session: Option<&str>) -> Reply {
+        let mut request = Request::get(uri);
+        if let Some(session) = session {
+            request = request.header(header::COOKIE, session);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    async fn post(&self, uri: &str, session: Option<&str>, form: &[(&str, &str)]) -> Reply {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.iter().chain([&("csrf", CSRF)]))
+            .finish();
+        let cookies = match session {
+            Some(s) => format!("{s}; registrar_csrf={CSRF}"),
+            None => format!("registrar_csrf={CSRF}"),
+        };
+        let request = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, cookies)
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// The link in the newest queued mail to `to`.
+    async fn mailed_link(&self, to: &str, path: &str) -> String {
+        let mails = jobs::admin::list(self.store.db(), None, Some("mail.send"), 50)
+            .await
+            .unwrap();
+        let mail = mails
+            .iter()
+            .find(|m| m.payload["to"] == to)
+            .unwrap_or_else(|| panic!("no mail to {to}: {mails:?}"));
+        let text = mail.payload["text"].as_str().unwrap();
+        let start = text
+            .find(path)
+            .unwrap_or_else(|| panic!("no {path} link in {text}"));
+        text[start..].split_whitespace().next().unwrap().to_string()
+    }
+}
+
+fn signup_form<'a>(email: &'a str, username: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("email", email),
+        ("name", "Ada Lovelace"),
+        ("username", username),
+        ("password", "analytical engine"),
+        ("first_name", "Ada"),
+        ("last_name", "Lovelace"),
+        ("country", "US"),
+        ("state", "US-MA"),
+    ]
+}
+
+async fn signed_up_and_verified(app: &App, email: &str, username: &str) -> String {
+    let reply = app
+        .post("/signup", None, &signup_form(email, username))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let link = app.mailed_link(email, "/verify/").await;
+    assert!(app.get(&link, None).await.body.contains("Email confirmed"));
+    let reply = app
+        .post(
+            "/signin",
+            None,
+            &[("email", email), ("password", "analytical engine")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let cookie = reply.cookie.unwrap();
+    cookie.split(';').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn sign_up_verify_sign_in_and_out() {
+    let app = app().await;
+    let reply = app
+        .post("/signup", None, &signup_form("ada@example.edu", "ada"))
+        .await;
+    assert!(reply.body.contains("Check your email"));
+    let early = app
+        .post(
+            "/signin",
+            None,
+            &[
+                ("email", "ada@example.edu"),
+                ("password", "analytical engine"),
+            ],
+        )
+        .await;
+    assert_eq!(early.status, StatusCode::BAD_REQUEST);
+    assert!(early.body.contains("Confirm your email address first"));
+    let link = app.mailed_link("ada@example.edu", "/verify/").await;
+    let path = link.trim_start_matches("http://registrar.test");
+    assert!(app.get(path, None).await.body.contains("Email confirmed"));
+    assert_eq!(
+        app.get(path, None).await.status,
+        StatusCode::BAD_REQUEST,
+        "a link works once"
+    );
+    let reply = app
+        .post(
+            "/signin",
+            None,
+            &[
+                ("email", "ADA@example.edu"),
+                ("password", "analytical engine"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.location.as_deref(), Some("/dashboard"));
+    let cookie = reply.cookie.unwrap();
+    assert!(cookie.contains("HttpOnly"));
+    let session = cookie.split(';').next().unwrap();
+    let dashboard = app.get("/dashboard", Some(session)).await;
+    assert!(
+        dashboard
+            .body
+            .contains("Signed in as <strong>ada@example.edu</strong>")
+    );
+    app.post("/signout", Some(session), &[]).await;
+    assert_eq!(
+        app.get("/dashboard", Some(session))
+            .await
+            .location
+            .as_deref(),
+        Some("/signin"),
+        "the session ended"
+    );
+}
+
+#[tokio::test]
+async fn sign_up_checks_fields_keeps_values_and_refuses_blocked_addresses() {
+    let app = app().await;
+    let mut form = signup_form("not-an-email", "a");
+    form.retain(|(k, _)| *k != "state");
+    let reply = app.post("/signup", None, &form).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    for message in [
+        "is not an email address",
+        "must be 3 to 30 characters",
+        "required for the United States and Canada",
+    ] {
+        assert!(reply.body.contains(message), "{message}");
+    }
+    assert!(
+        reply.body.contains("value=\"not-an-email\""),
+        "typed values stay"
+    );
+    assert!(
+        !reply.body.contains("analytical engine"),
+        "the password is never echoed"
+    );
+    store::accounts::block(app.store.db(), "@spam.example")
+        .await
+        .unwrap();
+    let reply = app
+        .post("/signup", None, &signup_form("x@spam.example", "spammer"))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.body.contains("cannot be used to register"));
+    signed_up_and_verified(&app, "grace@example.edu", "grace").await;
+    let reply = app
+        .post("/signup", None, &signup_form("grace@example.edu", "grace2"))
+        .await;
+    assert!(reply.body.contains("already exists"));
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_rate_limited() {
+    let app = app().await;
+    signed_up_and_verified(&app, "ada@example.edu", "ada").await;
+    for _ in 0..5 {
+        let reply = app
+            .post(
+                "/signin",
+                None,
+                &[("email", "ada@example.edu"), ("password", "wrong password")],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    }
+    let reply = app
+        .post(
+            "/signin",
+            None,
+            &[
+                ("email", "ada@example.edu"),
+                ("password", "analytical engine"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    assert!(reply.body.contains("Too many failed attempts"));
+}
+
+#[tokio::test]
+async fn a_form_without_its_csrf_token_is_refused() {
+    let app = app().await;
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(signup_form("ada@example.edu", "ada"))
+        .finish();
+    let request = Request::post("/signup")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body.clone()))
+        .unwrap();
+    assert_eq!(app.send(request).await.status, StatusCode::FORBIDDEN);
+    let wrong =
+        format!("{body}&csrf=0000000000000000000000000000000000000000000000000000000000000000");
+    let request = Request::post("/signup")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, format!("registrar_csrf={CSRF}"))
+        .body(Body::from(wrong))
+        .unwrap();
+    assert_eq!(app.send(request).await.status, StatusCode::FORBIDDEN);
+    assert!(
+        store::accounts::find_by_email(
+            app.store.db(),
+            &domain::accounts::Email::parse("ada@example.edu").unwrap()
+        )
+        .await
+        .unwrap()
+        .is_none()
+    );
+    let page = app.get("/signup", None).await;
+    assert!(
+        page.cookie.unwrap().starts_with("registrar_csrf="),
+        "a page hands out the token"
+    );
+    assert!(page.body.contains("name=\"csrf\""));
+}
+
+#[tokio::test]
+async fn password_reset_signs_out_everywhere() {
+    let app = app().await;
+    let session = signed_up_and_verified(&app, "ada@example.edu", "ada").await;
+    let reply = app
+        .post("/reset", None, &[("email", "ada@example.edu")])
+        .await;
+    assert!(reply.body.contains("If an account uses this address"));
+    let unknown = app
+        .post("/reset", None, &[("email", "nobody@example.edu")])
+        .await;
+    assert_eq!(
+        unknown.body.replace("nobody", ""),
+        unknown.body,
+        "the same answer for unknown addresses"
+    );
+    let link = app.mailed_link("ada@example.edu", "/reset/").await;
+    let path = link.trim_start_matches("http://registrar.test");
+    let weak = app.post(path, None, &[("password", "short")]).await;
+    assert_eq!(weak.status, StatusCode::BAD_REQUEST);
+    let done = app
+        .post(path, None, &[("password", "difference engine")])
+        .await;
+    assert!(done.body.contains("Password changed"), "{}", done.body);
+    assert_eq!(
+        app.get("/dashboard", Some(&session))
+            .await
+            .location
+            .as_deref(),
+        Some("/signin")
+    );
+    let reply = app
+        .post(
+            "/signin",
+            None,
+            &[
+                ("email", "ada@example.edu"),
+                ("password", "difference engine"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn profile_address_and_change_of_email() {
+    let app = app().await;
+    let session = signed_up_and_verified(&app, "ada@example.edu", "ada").await;
+    let page = app.get("/profile", Some(&session)).await;
+    assert!(page.body.contains("value=\"Lovelace\""));
+    let bad = app
+        .post(
+            "/profile",
+            Some(&session),
+            &[
+                ("name", "Ada"),
+                ("first_name", "Ada"),
+                ("last_name", "Lovelace"),
+                ("country", "CA"),
+                ("state", ""),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body
+            .contains("required for the United States and Canada")
+    );
+    let good = app
+        .post(
+            "/profile",
+            Some(&session),
+            &[
+                ("name", "Ada King"),
+                ("first_name", "Ada"),
+                ("last_name", "King"),
+                ("country", "CA"),
+                ("state", "CA-ON"),
+                ("email", "countess@example.edu"),
+            ],
+        )
+        .await;
+    assert_eq!(good.status, StatusCode::OK, "{}", good.body);
+    assert!(good.body.contains("Confirm your new email address"));
+    let link = app
+        .mailed_link("countess@example.edu", "/change-email/")
+        .await;
+    let changed = app
+        .get(link.trim_start_matches("http://registrar.test"), None)
+        .await;
+    assert!(
+        changed
+            .body
+            .contains("Your account now uses countess@example.edu")
+    );
+    let dashboard = app.get("/dashboard", Some(&session)).await;
+    assert!(dashboard.body.contains("countess@example.edu"));
+}
