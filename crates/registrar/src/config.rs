@@ -31,6 +31,11 @@ pub struct Config {
     pub schedules: BTreeMap<String, String>,
     /// Folder outgoing mail is written to, one `.eml` file per message.
     pub mail_outbox: std::path::PathBuf,
+    /// The Open edX LMS accounts are provisioned into; none, no provisioning (the demo
+    /// uses its in-process simulator).
+    pub openedx_url: Option<String>,
+    pub openedx_client_id: String,
+    pub openedx_client_secret: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -54,6 +59,9 @@ impl Default for Config {
             worker_concurrency: 16,
             schedules: BTreeMap::new(),
             mail_outbox: "registrar-data/mail".into(),
+            openedx_url: None,
+            openedx_client_id: String::new(),
+            openedx_client_secret: String::new(),
         }
     }
 }

@@ -218,6 +218,15 @@ fn background(
     schedules: &[Declared],
     stopped: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
+    let openedx = config.openedx_url.as_ref().map(|url| {
+        Arc::new(integrations::openedx::OpenEdx::new(
+            integrations::openedx::Config {
+                base_url: url.clone(),
+                client_id: config.openedx_client_id.clone(),
+                client_secret: config.openedx_client_secret.clone(),
+            },
+        ))
+    });
     let schedules: Vec<jobs::Schedule> = schedules.iter().map(|d| d.schedule.clone()).collect();
     let wake = Arc::new(Notify::new());
     let worker = jobs::Worker {
@@ -226,6 +235,7 @@ fn background(
         context: Arc::new(services::Context {
             store: store.clone(),
             mail_outbox: config.mail_outbox.clone(),
+            openedx,
         }),
         settings: jobs::WorkerSettings::for_backend(
             store.db().get_database_backend(),
@@ -284,10 +294,12 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+/// Serves HTTP (with `extra` routes, the demo's simulators) until a signal.
 async fn serve(
     config: &Config,
     store: Store,
     with_worker: bool,
+    extra: axum::Router,
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<()> {
     let schedules = schedules(config)?;
@@ -300,6 +312,7 @@ async fn serve(
             catalog_refresh: Duration::from_millis(config.catalog_refresh_ms),
             schedules,
             mail_outbox: Some(config.mail_outbox.clone()),
+            provision_openedx: config.openedx_url.is_some(),
         },
         web::system_clock(),
     );
@@ -310,7 +323,7 @@ async fn serve(
     tracing::info!(%address, "listening");
     on_ready(address);
     let mut http_stopped = stopped.clone();
-    axum::serve(listener, web::router(state))
+    axum::serve(listener, web::router(state).merge(extra))
         .with_graceful_shutdown(async move {
             let _ = http_stopped.wait_for(|stop| *stop).await;
         })
@@ -418,7 +431,7 @@ async fn main() -> Result<()> {
                 config.bind = bind;
             }
             let store = open(&config).await?;
-            serve(&config, store, !no_worker, |_| {}).await
+            serve(&config, store, !no_worker, axum::Router::new(), |_| {}).await
         }
         Command::Worker => {
             let schedules = schedules(&config)?;
@@ -467,7 +480,19 @@ async fn main() -> Result<()> {
             }
             let token = store::staff::create_token(store.db(), "demo-staff@example.edu").await?;
             let base = config.base_url.clone();
-            serve(&config, store, true, move |_| {
+            // Without a real LMS, accounts are provisioned into the in-process simulator.
+            let simulators = if config.openedx_url.is_none() {
+                config.openedx_url = Some(format!("{base}/_simulators/openedx"));
+                config.openedx_client_id = simulators::openedx::CLIENT_ID.to_string();
+                config.openedx_client_secret = simulators::openedx::CLIENT_SECRET.to_string();
+                axum::Router::new().nest(
+                    "/_simulators/openedx",
+                    simulators::openedx::router(Default::default()),
+                )
+            } else {
+                axum::Router::new()
+            };
+            serve(&config, store, true, simulators, move |_| {
                 println!("Registrar demo is running. Open:");
                 println!("  {base}/api/v2/courses/          MITx Online catalog API");
                 println!("  {base}/api/v2/programs/");
@@ -475,6 +500,10 @@ async fn main() -> Result<()> {
                 println!("  {base}/api/programs/");
                 println!("  {base}/api/schema/              OpenAPI document");
                 println!("  {base}/metrics                  Prometheus metrics");
+                println!("  {base}/catalog/                 learner catalog; /signup to create an account");
+                println!("  {base}/_dev/mail                mail the demo sent");
+                println!("  {base}/_simulators/openedx      the simulated Open edX and its users");
+                println!("  {base}/staff/                   staff area (sign in with the token below)");
                 println!("Staff API token (Authorization: Bearer …): {token}");
             })
             .await

@@ -29,6 +29,7 @@ async fn demo_app() -> axum::Router {
         catalog_refresh: Duration::from_secs(60),
         schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
         mail_outbox: None,
+        provision_openedx: false,
     };
     web::router(web::AppState::new(store, settings, Arc::new(move || now)))
 }

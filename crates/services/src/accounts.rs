@@ -59,12 +59,14 @@ async fn send(db: &impl ConnectionTrait, mail: Mail) -> Result<(), DbErr> {
     jobs::push(db, &mail, Enqueue::default()).await.map(|_| ())
 }
 
-/// Creates an unverified account and mails the verification link, in the caller's
-/// transaction. Blocked addresses are refused without saying they are blocked.
+/// Creates an unverified account, mails the verification link and (with `provision`)
+/// enqueues its Open edX account, all in the caller's transaction. Blocked addresses are
+/// refused without saying they are blocked.
 pub async fn sign_up(
     db: &impl ConnectionTrait,
     form: &SignUp,
     base_url: &str,
+    provision: bool,
     now: DateTime<Utc>,
 ) -> Result<User, FormError> {
     let mut errors = form.address.validate();
@@ -112,6 +114,9 @@ pub async fn sign_up(
         AccountsError::UsernameTaken => invalid("username", e.to_string()),
         AccountsError::Db(db) => FormError::Db(db),
     })?;
+    if provision {
+        crate::openedx::CreateEdxUser::enqueue(db, user.id).await?;
+    }
     let token =
         accounts::issue_token(db, user.id, Purpose::Verify, None, LINK_LIFETIME, now).await?;
     send(

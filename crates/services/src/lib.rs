@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod flows;
 pub mod housekeeping;
 pub mod mail;
+pub mod openedx;
 pub mod schedules;
 
 use store::Store;
@@ -13,6 +14,8 @@ use store::Store;
 pub struct Context {
     pub store: Store,
     pub mail_outbox: std::path::PathBuf,
+    /// The LMS, when this deployment provisions into one.
+    pub openedx: Option<std::sync::Arc<integrations::openedx::OpenEdx>>,
 }
 
 /// Every job kind this build can run.
@@ -20,4 +23,6 @@ pub fn registry() -> jobs::Registry<Context> {
     jobs::Registry::default()
         .register::<housekeeping::PurgeFinishedJobs>()
         .register::<mail::Mail>()
+        .register::<openedx::CreateEdxUser>()
+        .register::<openedx::RepairEdxUsers>()
 }

@@ -232,11 +232,18 @@ mod tests {
             let on = !matches!(d.schedule.cadence, Cadence::Off);
             assert_eq!(
                 on,
-                d.schedule.kind == PurgeFinishedJobs::KIND,
+                kinds().contains(&d.schedule.kind),
                 "{}",
                 d.schedule.name
             );
         }
+        let on = |name: &str| {
+            resolved
+                .iter()
+                .any(|d| d.schedule.name == name && !matches!(d.schedule.cadence, Cadence::Off))
+        };
+        assert!(on("purge-finished-jobs") && on("repair-faulty-edx-users"));
+        assert!(!on("sync-keycloak"), "its job arrives with the B2B work");
         let repair = resolved
             .iter()
             .find(|d| d.schedule.name == "repair-faulty-edx-users")

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod entity;
 mod migration;
+pub mod openedx;
 pub mod secret;
 pub mod staff;
 pub mod testing;

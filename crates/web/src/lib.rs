@@ -36,6 +36,8 @@ pub struct Settings {
     pub schedules: Vec<services::schedules::Declared>,
     /// Where mail is delivered when it goes to a folder; shown at `/_dev/mail`.
     pub mail_outbox: Option<std::path::PathBuf>,
+    /// Whether new accounts are provisioned into Open edX.
+    pub provision_openedx: bool,
 }
 
 #[derive(Clone)]

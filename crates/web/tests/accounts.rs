@@ -31,6 +31,7 @@ async fn app() -> App {
         catalog_refresh: Duration::from_secs(60),
         schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
         mail_outbox: None,
+        provision_openedx: false,
     };
     App {
         router: web::router(web::AppState::new(

@@ -42,6 +42,7 @@ async fn spawn_app(base_url: &str, now: DateTime<Utc>, files: &[&str]) -> App {
             catalog_refresh: Duration::from_secs(60),
             schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
             mail_outbox: None,
+            provision_openedx: false,
         },
         Arc::new(move || now),
     );

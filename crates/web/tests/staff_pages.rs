@@ -38,6 +38,7 @@ async fn app() -> App {
         catalog_refresh: Duration::from_secs(60),
         schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
         mail_outbox: None,
+        provision_openedx: false,
     };
     let now = Utc.with_ymd_and_hms(2024, 3, 10, 12, 0, 0).unwrap();
     App {

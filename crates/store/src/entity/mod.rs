@@ -12,6 +12,7 @@ pub mod enrollment_mode;
 pub mod instructor;
 pub mod language;
 pub mod legal_address;
+pub mod openedx_user;
 pub mod page;
 pub mod platform;
 pub mod product;

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_catalog;
 mod m0003_accounts;
+mod m0004_openedx;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_catalog::Migration),
             Box::new(jobs::migration::Migration),
             Box::new(m0003_accounts::Migration),
+            Box::new(m0004_openedx::Migration),
         ]
     }
 }

@@ -307,7 +307,14 @@ pub async fn signup(
     };
     let result = async {
         let txn = state.store.write().await?;
-        let user = use_cases::sign_up(&txn, &form, &state.settings.base_url, state.now()).await?;
+        let user = use_cases::sign_up(
+            &txn,
+            &form,
+            &state.settings.base_url,
+            state.settings.provision_openedx,
+            state.now(),
+        )
+        .await?;
         txn.commit().await?;
         Ok::<_, FormError>(user)
     }

@@ -1,0 +1,118 @@
+//! Open edX provisioning: every account gets an edX account, created by a job enqueued with
+//! the account itself, and a repair schedule re-enqueues any that failed (reference
+//! `repair_faulty_openedx_users`, every 30 minutes, 5 minutes' grace).
+
+use chrono::{Duration, Utc};
+use integrations::openedx::{EdxError, NewUser};
+use jobs::{Enqueue, Job, JobError};
+use sea_orm::ConnectionTrait;
+use serde::{Deserialize, Serialize};
+
+use crate::Context;
+
+/// Creates the edX account of one user. Idempotent: a user already synced is left alone,
+/// and edX answering "this email and username exist" counts as done.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CreateEdxUser {
+    pub user_id: i64,
+}
+
+impl CreateEdxUser {
+    /// Enqueues the job (in the caller's transaction); a pending one for the user suffices.
+    pub async fn enqueue(db: &impl ConnectionTrait, user_id: i64) -> Result<(), sea_orm::DbErr> {
+        jobs::push(
+            db,
+            &CreateEdxUser { user_id },
+            Enqueue {
+                unique_key: Some(format!("user:{user_id}")),
+                run_at: None,
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+fn retry(e: impl std::fmt::Display) -> JobError {
+    JobError::Retry(e.to_string())
+}
+
+impl Job for CreateEdxUser {
+    const KIND: &'static str = "openedx.create_user";
+    const MAX_ATTEMPTS: u32 = 8;
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        let db = ctx.store.db();
+        let Some(edx) = &ctx.openedx else {
+            return Err(JobError::Permanent("no Open edX is configured".to_string()));
+        };
+        if store::openedx::account(db, self.user_id)
+            .await
+            .map_err(retry)?
+            .is_some_and(|a| a.has_been_synced)
+        {
+            return Ok(());
+        }
+        let user = store::accounts::find(db, self.user_id)
+            .await
+            .map_err(retry)?
+            .ok_or_else(|| JobError::Permanent(format!("user {} is gone", self.user_id)))?;
+        let country = store::accounts::address(db, user.id)
+            .await
+            .map_err(retry)?
+            .map(|a| a.country)
+            .unwrap_or_default();
+        let new = NewUser {
+            username: &user.username,
+            email: &user.email,
+            name: &user.name,
+            country: &country,
+        };
+        match edx.create_user(&new).await {
+            Ok(username) => {
+                store::openedx::record_synced(db, user.id, &username, Utc::now())
+                    .await
+                    .map_err(retry)?;
+                tracing::info!(user = user.id, edx_username = %username, "edX account created");
+                Ok(())
+            }
+            Err(error) => {
+                store::openedx::record_error(db, user.id, &error.to_string(), Utc::now())
+                    .await
+                    .map_err(retry)?;
+                Err(match error {
+                    EdxError::Transient(message) => JobError::Retry(message),
+                    EdxError::Permanent(message) => JobError::Permanent(message),
+                })
+            }
+        }
+    }
+}
+
+/// Re-enqueues edX account creation for users still missing from edX after the grace
+/// period; the unique key makes a user's pending job absorb the repeat.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RepairEdxUsers {}
+
+impl Job for RepairEdxUsers {
+    const KIND: &'static str = "openedx.repair_faulty_users";
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        if ctx.openedx.is_none() {
+            return Ok(());
+        }
+        let db = ctx.store.db();
+        let users = store::openedx::unsynced_users(db, Utc::now(), Duration::minutes(5))
+            .await
+            .map_err(retry)?;
+        for user_id in &users {
+            CreateEdxUser::enqueue(db, *user_id).await.map_err(retry)?;
+        }
+        if !users.is_empty() {
+            tracing::info!(count = users.len(), "re-enqueued edX account creation");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,220 @@
+//! Open edX provisioning against the simulator over real HTTP, on the backend
+//! `REGISTRAR_TEST_DATABASE_URL` picks.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chrono::Utc;
+use domain::accounts::{Email, LegalAddress, Username};
+use integrations::openedx::{Config, EdxError, NewUser, OpenEdx};
+use jobs::{Backoff, Registry, Worker, WorkerSettings};
+use services::Context;
+use services::openedx::{CreateEdxUser, RepairEdxUsers};
+use simulators::openedx as sim;
+use store::Store;
+use tokio::sync::{Notify, watch};
+
+async fn simulator() -> (Arc<sim::OpenEdx>, String) {
+    let state = Arc::new(sim::OpenEdx::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(axum::serve(listener, sim::router(state.clone())).into_future());
+    (state, url)
+}
+
+fn client(url: &str) -> OpenEdx {
+    OpenEdx::new(Config {
+        base_url: url.to_string(),
+        client_id: sim::CLIENT_ID.into(),
+        client_secret: sim::CLIENT_SECRET.into(),
+    })
+}
+
+async fn user(store: &Store, email: &str, username: &str, created: chrono::DateTime<Utc>) -> i64 {
+    let address = LegalAddress {
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        country: "GB".into(),
+        state: None,
+    };
+    let new = store::accounts::NewUser {
+        email: &Email::parse(email).unwrap(),
+        username: &Username::parse(username).unwrap(),
+        name: "Ada Lovelace",
+        password_hash: None,
+        address: &address,
+        email_verified: true,
+        global_id: None,
+    };
+    store::accounts::create_user(store.db(), new, created)
+        .await
+        .unwrap()
+        .id
+}
+
+/// Runs a worker with quick retries until every job has settled.
+async fn drain(store: &Store, edx: OpenEdx) {
+    let context = Context {
+        store: store.clone(),
+        mail_outbox: std::env::temp_dir(),
+        openedx: Some(Arc::new(edx)),
+    };
+    let (stop, stopped) = watch::channel(false);
+    let worker = Worker {
+        db: store.db().clone(),
+        registry: Arc::new(
+            Registry::default()
+                .register::<CreateEdxUser>()
+                .register::<RepairEdxUsers>(),
+        ),
+        context: Arc::new(context),
+        settings: WorkerSettings {
+            backoff: Backoff {
+                base: Duration::from_millis(10),
+                cap: Duration::from_millis(20),
+            },
+            poll: Duration::from_millis(10),
+            ..WorkerSettings::for_backend(store.db().get_database_backend(), 2)
+        },
+        name: "test".into(),
+        wake: Arc::new(Notify::new()),
+    };
+    let handle = tokio::spawn(worker.run(stopped));
+    for _ in 0..500 {
+        let pending = jobs::admin::list(store.db(), Some("queued"), None, 10)
+            .await
+            .unwrap()
+            .len()
+            + jobs::admin::list(store.db(), Some("failed"), None, 10)
+                .await
+                .unwrap()
+                .len()
+            + jobs::admin::list(store.db(), Some("running"), None, 10)
+                .await
+                .unwrap()
+                .len();
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.send(true).unwrap();
+    handle.await.unwrap();
+}
+
+#[tokio::test]
+async fn an_outage_delays_the_edx_account_which_then_arrives_exactly_once() {
+    let store = store::testing::fresh_store().await;
+    let (sim, url) = simulator().await;
+    sim.knobs.fail_next.store(3, Ordering::SeqCst);
+    let id = user(&store, "ada@example.edu", "ada", Utc::now()).await;
+    CreateEdxUser::enqueue(store.db(), id).await.unwrap();
+    CreateEdxUser::enqueue(store.db(), id).await.unwrap();
+    drain(&store, client(&url)).await;
+    assert_eq!(
+        sim.users().len(),
+        1,
+        "one edX account, despite two enqueues and three failures"
+    );
+    assert_eq!(sim.users()[0].email, "ada@example.edu");
+    let account = store::openedx::account(store.db(), id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(account.has_been_synced);
+    assert_eq!(account.edx_username.as_deref(), Some("ada"));
+    let calls = sim
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| c.contains("registration"))
+        .count();
+    assert!(calls >= 1);
+}
+
+#[tokio::test]
+async fn a_taken_username_gets_a_suffix_and_a_rerun_is_idempotent() {
+    let (sim, url) = simulator().await;
+    let edx = client(&url);
+    let other = NewUser {
+        username: "ada",
+        email: "other@example.edu",
+        name: "Someone Else",
+        country: "US",
+    };
+    assert_eq!(edx.create_user(&other).await, Ok("ada".to_string()));
+    let ours = NewUser {
+        username: "ada",
+        email: "ada@example.edu",
+        name: "Ada",
+        country: "GB",
+    };
+    assert_eq!(edx.create_user(&ours).await, Ok("ada1".to_string()));
+    assert_eq!(
+        edx.create_user(&ours).await,
+        Ok("ada1".to_string()),
+        "a rerun finds the account it made"
+    );
+    assert_eq!(sim.users().len(), 2);
+    let existing = NewUser {
+        username: "lovelace",
+        email: "ada@example.edu",
+        name: "Ada",
+        country: "GB",
+    };
+    assert_eq!(
+        edx.create_user(&existing).await,
+        Ok("ada1".to_string()),
+        "an address with an edX account links to it"
+    );
+    sim.knobs.outage.store(true, Ordering::SeqCst);
+    let new = NewUser {
+        username: "hopper",
+        email: "hopper@example.edu",
+        name: "Grace Hopper",
+        country: "US",
+    };
+    assert!(matches!(
+        edx.create_user(&new).await,
+        Err(EdxError::Transient(_))
+    ));
+}
+
+#[tokio::test]
+async fn repair_enqueues_users_missing_from_edx_after_the_grace_period() {
+    let store = store::testing::fresh_store().await;
+    let (sim, url) = simulator().await;
+    let old = user(
+        &store,
+        "old@example.edu",
+        "old",
+        Utc::now() - chrono::Duration::hours(1),
+    )
+    .await;
+    let fresh = user(&store, "fresh@example.edu", "fresh", Utc::now()).await;
+    jobs::push(store.db(), &RepairEdxUsers {}, jobs::Enqueue::default())
+        .await
+        .unwrap();
+    drain(&store, client(&url)).await;
+    let emails: Vec<String> = sim.users().into_iter().map(|u| u.email).collect();
+    assert_eq!(
+        emails,
+        vec!["old@example.edu"],
+        "the fresh user is still within its grace period"
+    );
+    assert!(
+        store::openedx::account(store.db(), old)
+            .await
+            .unwrap()
+            .unwrap()
+            .has_been_synced
+    );
+    assert!(
+        store::openedx::account(store.db(), fresh)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

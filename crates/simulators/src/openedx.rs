@@ -1,0 +1,263 @@
+//! An Open edX LMS fake: the OAuth2 client-credentials token endpoint and the account
+//! registration API, with in-memory users, plus knobs for latency and outages and a page
+//! listing what it holds. Mounted in-process by the demo under `/_simulators/openedx`.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub const CLIENT_ID: &str = "registrar-demo";
+pub const CLIENT_SECRET: &str = "registrar-demo-secret";
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct EdxUser {
+    pub username: String,
+    pub email: String,
+    pub name: String,
+    pub country: String,
+}
+
+/// Fault injection, settable in tests and through `POST /_control`.
+#[derive(Default)]
+pub struct Knobs {
+    /// Answer the next N API calls with 503.
+    pub fail_next: AtomicU32,
+    pub latency_ms: AtomicU64,
+    /// Answer every API call with 503 until turned off.
+    pub outage: AtomicBool,
+}
+
+#[derive(Default)]
+pub struct OpenEdx {
+    pub users: Mutex<BTreeMap<String, EdxUser>>,
+    pub knobs: Knobs,
+    /// Every API call received, as `METHOD path`, for tests that count calls.
+    pub calls: Mutex<Vec<String>>,
+}
+
+impl OpenEdx {
+    pub fn users(&self) -> Vec<EdxUser> {
+        self.users
+            .lock()
+            .expect("simulator lock")
+            .values()
+            .cloned()
+            .collect()
+    }
+}
+
+pub fn router(state: Arc<OpenEdx>) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/oauth2/access_token", post(token))
+        .route("/user_api/v1/account/registration/", post(register))
+        .route("/api/user/v1/accounts", get(accounts))
+        .route("/_control", post(control))
+        .with_state(state)
+}
+
+/// Applies latency and injected failures; `Some` is the failure to answer with.
+async fn faults(state: &OpenEdx, call: &str) -> Option<Response> {
+    state
+        .calls
+        .lock()
+        .expect("simulator lock")
+        .push(call.to_string());
+    let latency = state.knobs.latency_ms.load(Ordering::Relaxed);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let injected = state
+        .knobs
+        .fail_next
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    (injected || state.knobs.outage.load(Ordering::Relaxed)).then(|| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable (simulated)",
+        )
+            .into_response()
+    })
+}
+
+#[derive(Deserialize)]
+struct TokenRequest {
+    grant_type: String,
+    client_id: String,
+    client_secret: String,
+}
+
+async fn token(State(state): State<Arc<OpenEdx>>, Form(request): Form<TokenRequest>) -> Response {
+    if let Some(failure) = faults(&state, "POST /oauth2/access_token").await {
+        return failure;
+    }
+    if request.grant_type != "client_credentials"
+        || request.client_id != CLIENT_ID
+        || request.client_secret != CLIENT_SECRET
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
+    }
+    Json(json!({"access_token": format!("sim-{}", request.client_id), "token_type": "Bearer", "expires_in": 36000, "scope": "read write"})).into_response()
+}
+
+#[derive(Deserialize)]
+struct Registration {
+    username: String,
+    email: String,
+    name: String,
+    #[serde(default)]
+    country: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn authorized(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer sim-{CLIENT_ID}"))
+}
+
+/// Open edX answers a taken username or email with 409 and per-field messages.
+async fn register(
+    State(state): State<Arc<OpenEdx>>,
+    headers: HeaderMap,
+    Form(form): Form<Registration>,
+) -> Response {
+    if let Some(failure) = faults(&state, "POST /user_api/v1/account/registration/").await {
+        return failure;
+    }
+    if !authorized(&headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"detail": "Authentication credentials were not provided."})),
+        )
+            .into_response();
+    }
+    if form.password.len() < 8 || form.email.is_empty() || form.username.is_empty() {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"password": [{"user_message": "This password is too short."}]})),
+        )
+            .into_response();
+    }
+    let mut users = state.users.lock().expect("simulator lock");
+    let username_taken = users.contains_key(&form.username);
+    let email_taken = users.values().any(|u| u.email == form.email);
+    if username_taken || email_taken {
+        let mut body = serde_json::Map::new();
+        if email_taken {
+            body.insert("email".into(), json!([{"user_message": format!("It looks like {} belongs to an existing account.", form.email)}]));
+        }
+        if username_taken {
+            body.insert("username".into(), json!([{"user_message": format!("It looks like {} belongs to an existing account.", form.username)}]));
+            body.insert("error_code".into(), json!("duplicate-username"));
+        } else {
+            body.insert("error_code".into(), json!("duplicate-email"));
+        }
+        return (StatusCode::CONFLICT, Json(serde_json::Value::Object(body))).into_response();
+    }
+    users.insert(
+        form.username.clone(),
+        EdxUser {
+            username: form.username,
+            email: form.email,
+            name: form.name,
+            country: form.country,
+        },
+    );
+    Json(json!({"success": true, "redirect_url": "/dashboard"})).into_response()
+}
+
+#[derive(Deserialize)]
+struct AccountQuery {
+    email: Option<String>,
+    username: Option<String>,
+}
+
+/// The accounts API's lookup by `email` or `username` (a list, as edX answers).
+async fn accounts(
+    State(state): State<Arc<OpenEdx>>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<AccountQuery>,
+) -> Response {
+    if let Some(failure) = faults(&state, "GET /api/user/v1/accounts").await {
+        return failure;
+    }
+    if !authorized(&headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"detail": "Authentication credentials were not provided."})),
+        )
+            .into_response();
+    }
+    let found: Vec<serde_json::Value> = state
+        .users()
+        .into_iter()
+        .filter(|u| query.email.as_ref().is_none_or(|e| &u.email == e) && query.username.as_ref().is_none_or(|n| &u.username == n))
+        .map(|u| json!({"username": u.username, "email": u.email, "name": u.name, "country": u.country}))
+        .collect();
+    Json(found).into_response()
+}
+
+#[derive(Deserialize)]
+struct Control {
+    fail_next: Option<u32>,
+    latency_ms: Option<u64>,
+    outage: Option<bool>,
+}
+
+async fn control(State(state): State<Arc<OpenEdx>>, Json(control): Json<Control>) -> Response {
+    if let Some(n) = control.fail_next {
+        state.knobs.fail_next.store(n, Ordering::SeqCst);
+    }
+    if let Some(ms) = control.latency_ms {
+        state.knobs.latency_ms.store(ms, Ordering::SeqCst);
+    }
+    if let Some(outage) = control.outage {
+        state.knobs.outage.store(outage, Ordering::SeqCst);
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+async fn page(State(state): State<Arc<OpenEdx>>) -> Html<String> {
+    let rows: String = state
+        .users()
+        .iter()
+        .map(|u| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&u.username),
+                escape(&u.email),
+                escape(&u.name),
+                escape(&u.country)
+            )
+        })
+        .collect();
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Open edX simulator</title></head><body>\
+         <h1>Open edX simulator</h1><p>Users this simulated LMS holds ({}).</p>\
+         <table><thead><tr><th>Username</th><th>Email</th><th>Name</th><th>Country</th></tr></thead><tbody>{rows}</tbody></table></body></html>",
+        state.users().len()
+    ))
+}
