@@ -146,3 +146,49 @@ test('staff edits a course title and the public page shows it; a bad form shows 
   await page.goto(`${base}/courses/${path}/`);
   assert.equal(await page.locator('h1').innerText(), renamed, 'the rejected form saved nothing');
 });
+
+test('sign up, verify from the mail outbox, and the Open edX simulator has the user', async () => {
+  const stamp = Date.now();
+  const email = `learner${stamp}@example.edu`;
+  const learner = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  await learner.goto(`${base}/signup`);
+  await learner.fill('#email', email);
+  await learner.fill('#name', 'Ada Lovelace');
+  await learner.fill('#username', `ada${stamp}`);
+  await learner.fill('#password', 'analytical engine');
+  await learner.fill('#first_name', 'Ada');
+  await learner.fill('#last_name', 'Lovelace');
+  await learner.selectOption('#country', 'US');
+  await learner.click('form.stack button[type=submit]');
+  assert.match(await learner.locator('.flash.error').innerText(), /not created/, 'the US needs a state');
+  assert.equal(await learner.inputValue('#email'), email, 'typed values stay');
+  await learner.fill('#password', 'analytical engine');
+  await learner.selectOption('#state', 'US-MA');
+  await learner.click('form.stack button[type=submit]');
+  assert.equal(await learner.locator('h1').innerText(), 'Check your email');
+
+  await learner.goto(`${base}/_dev/mail`);
+  const mail = learner.locator('article', { hasText: email }).first();
+  const link = (await mail.locator('pre').innerText()).match(/http\S+\/verify\/[0-9a-f]+/)[0];
+  await learner.goto(link);
+  assert.equal(await learner.locator('h1').innerText(), 'Email confirmed');
+
+  await learner.goto(`${base}/signin`);
+  await learner.fill('#email', email);
+  await learner.fill('#password', 'analytical engine');
+  await learner.click('form.stack button[type=submit]');
+  await learner.waitForURL(`${base}/dashboard`);
+  assert.match(await learner.locator('main').innerText(), new RegExp(email));
+  await learner.screenshot({ path: join(artifacts, 'dashboard.png'), fullPage: true });
+
+  // The worker provisions the account in the background.
+  let present = false;
+  for (let i = 0; i < 50 && !present; i++) {
+    await learner.goto(`${base}/_simulators/openedx`);
+    present = (await learner.locator('td', { hasText: email }).count()) > 0;
+    if (!present) await new Promise((ok) => setTimeout(ok, 200));
+  }
+  assert.ok(present, 'the simulated Open edX has the new user');
+  await learner.screenshot({ path: join(artifacts, 'openedx-simulator.png'), fullPage: true });
+  await learner.close();
+});
