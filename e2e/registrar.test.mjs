@@ -147,7 +147,7 @@ test('staff edits a course title and the public page shows it; a bad form shows 
   assert.equal(await page.locator('h1').innerText(), renamed, 'the rejected form saved nothing');
 });
 
-test('sign up, verify from the mail outbox, and the Open edX simulator has the user', async () => {
+test('sign up, verify from the mail outbox, enroll free; the Open edX simulator has the user and the enrollment', async () => {
   const stamp = Date.now();
   const email = `learner${stamp}@example.edu`;
   const learner = await browser.newPage({ viewport: { width: 1100, height: 900 } });
@@ -189,6 +189,23 @@ test('sign up, verify from the mail outbox, and the Open edX simulator has the u
     if (!present) await new Promise((ok) => setTimeout(ok, 200));
   }
   assert.ok(present, 'the simulated Open edX has the new user');
+
+  // Enroll for free in a MITx Online course that is enrolling now.
+  await learner.goto(`${base}/catalog/?kind=course&platform=mitxonline&when=enrollable`);
+  await learner.locator('.card h3 a').first().click();
+  await learner.waitForURL(/\/courses\//);
+  await learner.click('button:has-text("Enroll for free (audit)")');
+  await learner.waitForURL(`${base}/dashboard`);
+  const courseKey = await learner.locator('table code').first().innerText();
+  let enrolled = false;
+  for (let i = 0; i < 50 && !enrolled; i++) {
+    await learner.goto(`${base}/_simulators/openedx`);
+    enrolled = (await learner.locator('td', { hasText: courseKey }).count()) > 0;
+    if (!enrolled) await new Promise((ok) => setTimeout(ok, 200));
+  }
+  assert.ok(enrolled, `the simulated Open edX has the enrollment in ${courseKey}`);
   await learner.screenshot({ path: join(artifacts, 'openedx-simulator.png'), fullPage: true });
+  await learner.goto(`${base}/dashboard`);
+  await learner.screenshot({ path: join(artifacts, 'dashboard-enrolled.png'), fullPage: true });
   await learner.close();
 });

@@ -198,4 +198,36 @@ impl OpenEdx {
                 ))
             })
     }
+
+    /// Enrolls (or, with `active` false, unenrolls) an edX user in a course run. Enrollment
+    /// is forced past edX's own enrollment window, as both references force it.
+    pub async fn set_enrollment(
+        &self,
+        edx_username: &str,
+        course_id: &str,
+        mode: &str,
+        active: bool,
+    ) -> Result<(), EdxError> {
+        let token = self.service_token().await?;
+        let response = self
+            .http
+            .post(self.url("/api/enrollment/v1/enrollment"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({
+                "user": edx_username,
+                "mode": mode,
+                "is_active": active,
+                "course_details": {"course_id": course_id},
+                "force_enrollment": true,
+            }))
+            .send()
+            .await
+            .map_err(network)?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = response.text().await.map_err(network)?;
+        Err(classify(status, &body))
+    }
 }

@@ -179,8 +179,8 @@ pub fn all() -> Vec<Flow> {
             schedules [], kinds [], Available),
         flow!("web-openedx-sso", ["xpro:django-openedx-oauth", "mitxonline:django-openedx"], WEB, OPENEDX, "SSO and user provisioning", Sync, "OAuth2/HTTPS", "edX user, per-user token", "on login / signup",
             schedules [], kinds [], Planned("5")),
-        flow!("worker-openedx-enroll", ["xpro:django-openedx-enroll", "mitxonline:django-openedx"], WORKER, OPENEDX, "Enroll learner", Async, "REST", "Course-run enrollment", "on order fulfilled",
-            schedules [], kinds [], Planned("5")),
+        flow!("worker-openedx-enroll", ["xpro:django-openedx-enroll", "mitxonline:django-openedx"], WORKER, OPENEDX, "Enroll learner", Async, "REST", "Course-run enrollment", "on enrollment / unenrollment",
+            schedules [], kinds ["openedx.sync_enrollment"], Available),
         flow!("worker-openedx-users", ["xpro:django-openedx-oauth", "xpro:celery-openedx-repair", "mitxonline:django-openedx", "mitxonline:celery-openedx"], WORKER, OPENEDX, "Create edX users, repair faulty ones", Async, "REST OAuth2", "edX accounts", "on sign-up; schedule",
             schedules ["repair-faulty-edx-users"], kinds ["openedx.create_user", "openedx.repair_faulty_users"], Available),
         flow!(

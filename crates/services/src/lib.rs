@@ -2,6 +2,7 @@
 //! worker runs and the recurring schedules both reference platforms declare.
 
 pub mod accounts;
+pub mod enrollments;
 pub mod flows;
 pub mod housekeeping;
 pub mod mail;
@@ -25,4 +26,6 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<mail::Mail>()
         .register::<openedx::CreateEdxUser>()
         .register::<openedx::RepairEdxUsers>()
+        .register::<enrollments::SyncEdxEnrollment>()
+        .register::<enrollments::RetryFailedEdxEnrollments>()
 }

@@ -9,7 +9,9 @@ use chrono::Utc;
 use domain::accounts::{Email, LegalAddress, Username};
 use integrations::openedx::{Config, EdxError, NewUser, OpenEdx};
 use jobs::{Backoff, Registry, Worker, WorkerSettings};
+use sea_orm::{ConnectionTrait, Statement};
 use services::Context;
+use services::enrollments::SyncEdxEnrollment;
 use services::openedx::{CreateEdxUser, RepairEdxUsers};
 use simulators::openedx as sim;
 use store::Store;
@@ -66,7 +68,8 @@ async fn drain(store: &Store, edx: OpenEdx) {
         registry: Arc::new(
             Registry::default()
                 .register::<CreateEdxUser>()
-                .register::<RepairEdxUsers>(),
+                .register::<RepairEdxUsers>()
+                .register::<SyncEdxEnrollment>(),
         ),
         context: Arc::new(context),
         settings: WorkerSettings {
@@ -81,20 +84,15 @@ async fn drain(store: &Store, edx: OpenEdx) {
         wake: Arc::new(Notify::new()),
     };
     let handle = tokio::spawn(worker.run(stopped));
+    // One statement, so a job enqueued by another job is never missed between counts.
+    let db = store.db();
+    let pending = Statement::from_string(
+        db.get_database_backend(),
+        "SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'failed', 'running')",
+    );
     for _ in 0..500 {
-        let pending = jobs::admin::list(store.db(), Some("queued"), None, 10)
-            .await
-            .unwrap()
-            .len()
-            + jobs::admin::list(store.db(), Some("failed"), None, 10)
-                .await
-                .unwrap()
-                .len()
-            + jobs::admin::list(store.db(), Some("running"), None, 10)
-                .await
-                .unwrap()
-                .len();
-        if pending == 0 {
+        let row = db.query_one_raw(pending.clone()).await.unwrap().unwrap();
+        if row.try_get::<i64>("", "n").unwrap() == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -216,5 +214,69 @@ async fn repair_enqueues_users_missing_from_edx_after_the_grace_period() {
             .await
             .unwrap()
             .is_none()
+    );
+}
+
+#[tokio::test]
+async fn an_enrollment_waits_for_the_edx_account_and_arrives_once_after_an_outage() {
+    let store = store::testing::fresh_store().await;
+    let (_, catalog) = domain::catalog::import::parse(
+        &std::fs::read_to_string(format!(
+            "{}/../../fixtures/originals/mitxonline_courses.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let txn = store.write().await.unwrap();
+    store::catalog::write::apply(&txn, &catalog, store::catalog::write::Mode::Import)
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    let (sim, url) = simulator().await;
+    sim.knobs.fail_next.store(2, Ordering::SeqCst);
+    let id = user(&store, "ada@example.edu", "ada", Utc::now()).await;
+    // The enrollment's job is queued before the user's edX account exists.
+    let enrollment = store::enrollments::activate(store.db(), id, 256, "audit", Utc::now())
+        .await
+        .unwrap();
+    SyncEdxEnrollment::enqueue(store.db(), enrollment.id)
+        .await
+        .unwrap();
+    CreateEdxUser::enqueue(store.db(), id).await.unwrap();
+    drain(&store, client(&url)).await;
+    let enrollments = sim.enrollments();
+    let jobs = jobs::admin::list(store.db(), None, None, 20).await.unwrap();
+    assert_eq!(enrollments.len(), 1, "{jobs:#?}");
+    assert_eq!(
+        (
+            enrollments[0].course_id.as_str(),
+            enrollments[0].mode.as_str(),
+            enrollments[0].is_active
+        ),
+        ("course-v1:MITxT+18.03.1x+2T2024", "audit", true)
+    );
+    assert!(
+        store::enrollments::find(store.db(), enrollment.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .edx_enrolled
+    );
+
+    let row = store::enrollments::find(store.db(), enrollment.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let row = store::enrollments::deactivate(store.db(), row, "unenrolled", Utc::now())
+        .await
+        .unwrap();
+    SyncEdxEnrollment::enqueue(store.db(), row.id)
+        .await
+        .unwrap();
+    drain(&store, client(&url)).await;
+    assert!(
+        !sim.enrollments()[0].is_active,
+        "unenrollment reaches edX too"
     );
 }

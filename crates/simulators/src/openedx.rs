@@ -36,9 +36,19 @@ pub struct Knobs {
     pub outage: AtomicBool,
 }
 
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct EdxEnrollment {
+    pub username: String,
+    pub course_id: String,
+    pub mode: String,
+    pub is_active: bool,
+}
+
 #[derive(Default)]
 pub struct OpenEdx {
     pub users: Mutex<BTreeMap<String, EdxUser>>,
+    /// Keyed by (username, course id), as edX keeps one enrollment per pair.
+    pub enrollments: Mutex<BTreeMap<(String, String), EdxEnrollment>>,
     pub knobs: Knobs,
     /// Every API call received, as `METHOD path`, for tests that count calls.
     pub calls: Mutex<Vec<String>>,
@@ -53,6 +63,15 @@ impl OpenEdx {
             .cloned()
             .collect()
     }
+
+    pub fn enrollments(&self) -> Vec<EdxEnrollment> {
+        self.enrollments
+            .lock()
+            .expect("simulator lock")
+            .values()
+            .cloned()
+            .collect()
+    }
 }
 
 pub fn router(state: Arc<OpenEdx>) -> Router {
@@ -61,6 +80,7 @@ pub fn router(state: Arc<OpenEdx>) -> Router {
         .route("/oauth2/access_token", post(token))
         .route("/user_api/v1/account/registration/", post(register))
         .route("/api/user/v1/accounts", get(accounts))
+        .route("/api/enrollment/v1/enrollment", post(enroll))
         .route("/_control", post(control))
         .with_state(state)
 }
@@ -215,6 +235,71 @@ async fn accounts(
 }
 
 #[derive(Deserialize)]
+struct CourseDetails {
+    course_id: String,
+}
+
+#[derive(Deserialize)]
+struct EnrollmentRequest {
+    user: String,
+    #[serde(default = "audit")]
+    mode: String,
+    #[serde(default = "active")]
+    is_active: bool,
+    course_details: CourseDetails,
+}
+
+fn audit() -> String {
+    "audit".to_string()
+}
+
+fn active() -> bool {
+    true
+}
+
+/// The enrollment API: creates, updates (mode) or deactivates the user's enrollment.
+/// Unknown users are refused as edX refuses them.
+async fn enroll(
+    State(state): State<Arc<OpenEdx>>,
+    headers: HeaderMap,
+    Json(request): Json<EnrollmentRequest>,
+) -> Response {
+    if let Some(failure) = faults(&state, "POST /api/enrollment/v1/enrollment").await {
+        return failure;
+    }
+    if !authorized(&headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"detail": "Authentication credentials were not provided."})),
+        )
+            .into_response();
+    }
+    if !state
+        .users
+        .lock()
+        .expect("simulator lock")
+        .contains_key(&request.user)
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": format!("The user {} does not exist.", request.user)})),
+        )
+            .into_response();
+    }
+    let enrollment = EdxEnrollment {
+        username: request.user.clone(),
+        course_id: request.course_details.course_id.clone(),
+        mode: request.mode,
+        is_active: request.is_active,
+    };
+    state.enrollments.lock().expect("simulator lock").insert(
+        (request.user, request.course_details.course_id),
+        enrollment.clone(),
+    );
+    Json(json!({"user": enrollment.username, "mode": enrollment.mode, "is_active": enrollment.is_active, "course_details": {"course_id": enrollment.course_id}})).into_response()
+}
+
+#[derive(Deserialize)]
 struct Control {
     fail_next: Option<u32>,
     latency_ms: Option<u64>,
@@ -254,10 +339,24 @@ async fn page(State(state): State<Arc<OpenEdx>>) -> Html<String> {
             )
         })
         .collect();
+    let enrollments: String = state
+        .enrollments()
+        .iter()
+        .map(|e| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&e.username),
+                escape(&e.course_id),
+                escape(&e.mode),
+                e.is_active
+            )
+        })
+        .collect();
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Open edX simulator</title></head><body>\
          <h1>Open edX simulator</h1><p>Users this simulated LMS holds ({}).</p>\
-         <table><thead><tr><th>Username</th><th>Email</th><th>Name</th><th>Country</th></tr></thead><tbody>{rows}</tbody></table></body></html>",
+         <table><thead><tr><th>Username</th><th>Email</th><th>Name</th><th>Country</th></tr></thead><tbody>{rows}</tbody></table>\
+         <h2>Enrollments</h2><table><thead><tr><th>Username</th><th>Course</th><th>Mode</th><th>Active</th></tr></thead><tbody>{enrollments}</tbody></table></body></html>",
         state.users().len()
     ))
 }

@@ -18,6 +18,8 @@ pub enum ApiError {
     Invalid(FieldErrors),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("authentication credentials were not provided or are invalid")]
     Unauthorized,
     #[error("database: {0}")]
@@ -38,6 +40,7 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::NotFound => (StatusCode::NOT_FOUND, Json(json!({"detail": "Not found."}))).into_response(),
             ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, Json(json!({"detail": message}))).into_response(),
+            ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, Json(json!({"detail": message}))).into_response(),
             ApiError::Conflict(message) => (StatusCode::CONFLICT, Json(json!({"detail": message}))).into_response(),
             ApiError::Invalid(errors) => (StatusCode::BAD_REQUEST, Json(json!({"errors": errors}))).into_response(),
             ApiError::Unauthorized => (

@@ -88,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::staff::routes())
         .merge(api::jobs::routes())
         .merge(api::flows::routes())
+        .merge(api::enrollments::routes())
         .merge(api::schema::routes())
         .merge(pages::routes())
         .merge(ops::routes(metrics))

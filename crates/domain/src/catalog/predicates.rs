@@ -70,6 +70,15 @@ impl RunWindow {
     }
 }
 
+/// Whether a run takes enrollments now, by its storefront's rule: MITx Online's
+/// `is_enrollable`; for xPRO, a live, dated, unexpired run (what its catalog lists).
+pub fn open_for_enrollment(site: super::Site, run: &RunWindow, now: Instant) -> bool {
+    match site {
+        super::Site::Mitxonline => run.is_enrollable(now),
+        super::Site::Xpro => run.live && run.start.is_some() && run.is_unexpired(now),
+    }
+}
+
 /// xPRO: a course (or a program, through its courses) is in the catalog when any of its
 /// runs is catalog-visible.
 pub fn in_catalog<'a>(runs: impl IntoIterator<Item = &'a RunWindow>, now: Instant) -> bool {

@@ -8,6 +8,7 @@ pub mod course;
 pub mod course_run;
 pub mod department;
 pub mod email_token;
+pub mod enrollment;
 pub mod enrollment_mode;
 pub mod instructor;
 pub mod language;

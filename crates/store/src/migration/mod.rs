@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_catalog;
 mod m0003_accounts;
 mod m0004_openedx;
+mod m0005_enrollments;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(jobs::migration::Migration),
             Box::new(m0003_accounts::Migration),
             Box::new(m0004_openedx::Migration),
+            Box::new(m0005_enrollments::Migration),
         ]
     }
 }

@@ -581,6 +581,18 @@ pub async fn new_password(
     }
 }
 
+pub struct EnrollmentRow {
+    pub id: i64,
+    pub course_title: String,
+    pub course_url: String,
+    pub courseware_id: String,
+    pub dates: String,
+    pub mode: String,
+    pub status: String,
+    pub edx: String,
+    pub active: bool,
+}
+
 #[derive(Template)]
 #[template(path = "account/dashboard.html")]
 struct Dashboard {
@@ -588,12 +600,57 @@ struct Dashboard {
     asset_css: &'static str,
     asset_htmx: &'static str,
     user: User,
+    enrollments: Vec<EnrollmentRow>,
 }
 
 pub async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(user) = current_user(&state, &headers).await else {
         return Redirect::to("/signin").into_response();
     };
+    let (Ok(snapshot), Ok(rows)) = (
+        state.catalog.get().await,
+        store::enrollments::of_user(state.store.db(), user.id).await,
+    ) else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let enrollments = rows
+        .into_iter()
+        .filter_map(|e| {
+            let (course, run) = snapshot.view.run(e.run_id)?;
+            let dates = match (run.window.start, run.window.end) {
+                (Some(s), Some(end)) => {
+                    format!("{} – {}", super::text::date(s), super::text::date(end))
+                }
+                (Some(s), None) => format!("From {}", super::text::date(s)),
+                _ => "Dates to be announced".to_string(),
+            };
+            Some(EnrollmentRow {
+                id: e.id,
+                course_title: course.title.clone(),
+                course_url: format!("/courses/{}/", course.readable_id),
+                courseware_id: run.courseware_id.clone(),
+                dates,
+                mode: e.mode.clone(),
+                status: if e.active {
+                    "Enrolled".to_string()
+                } else {
+                    format!(
+                        "Not enrolled ({})",
+                        e.change_status.clone().unwrap_or_default()
+                    )
+                },
+                edx: match (e.edx_enrolled, &e.edx_error, e.active) {
+                    (true, _, _) => "In Open edX".to_string(),
+                    (false, Some(error), _) => {
+                        format!("Waiting for Open edX (last error: {error})")
+                    }
+                    (false, None, true) => "Waiting for Open edX".to_string(),
+                    (false, None, false) => "Removed".to_string(),
+                },
+                active: e.active,
+            })
+        })
+        .collect();
     let mut meta = Meta::new(&state, "/dashboard", "Your dashboard", "Your enrollments");
     meta.signed_in = Some(user.email.clone());
     render(
@@ -603,8 +660,79 @@ pub async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Res
             asset_css: assets::CSS,
             asset_htmx: assets::HTMX,
             user,
+            enrollments,
         },
     )
+}
+
+/// Commits what `action` did, or maps its error to a page.
+async fn enrollment_outcome(
+    state: &AppState,
+    txn: sea_orm::DatabaseTransaction,
+    result: Result<(), services::enrollments::EnrollError>,
+) -> Response {
+    let outcome = match result {
+        Ok(()) => txn
+            .commit()
+            .await
+            .map_err(services::enrollments::EnrollError::from),
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(()) => Redirect::to("/dashboard").into_response(),
+        Err(services::enrollments::EnrollError::Db(_)) => {
+            error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None)
+        }
+        Err(error) => message(
+            state,
+            StatusCode::BAD_REQUEST,
+            "That did not work",
+            error.to_string(),
+            vec![("/dashboard", "Your dashboard")],
+        ),
+    }
+}
+
+pub async fn enroll(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(values): Form<HashMap<String, String>>,
+) -> Response {
+    let Some(user) = current_user(&state, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    let Some(run_id) = values.get("run_id").and_then(|v| v.parse::<i64>().ok()) else {
+        return error_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            Some("The form did not name a course run.".to_string()),
+        );
+    };
+    let (Ok(snapshot), Ok(txn)) = (state.catalog.get().await, state.store.write().await) else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let result =
+        services::enrollments::enroll_free(&txn, &snapshot.view, user.id, run_id, state.now())
+            .await
+            .map(|_| ());
+    enrollment_outcome(&state, txn, result).await
+}
+
+pub async fn unenroll(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let Some(user) = current_user(&state, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    let Ok(txn) = state.store.write().await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let result = services::enrollments::unenroll(&txn, user.id, id, state.now())
+        .await
+        .map(|_| ());
+    enrollment_outcome(&state, txn, result).await
 }
 
 async fn profile_page(

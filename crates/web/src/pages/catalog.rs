@@ -59,10 +59,7 @@ pub fn next_run(course: &CourseView, now: DateTime<Utc>) -> Option<&RunView> {
 
 /// Whether a run takes enrollments now, by its storefront's rule.
 pub fn run_open(site: Site, run: &RunView, now: DateTime<Utc>) -> bool {
-    match site {
-        Site::Mitxonline => run.window.is_enrollable(now),
-        Site::Xpro => run.window.live && run.window.start.is_some() && run.window.is_unexpired(now),
-    }
+    domain::catalog::predicates::open_for_enrollment(site, &run.window, now)
 }
 
 /// One catalog entry with what the filters and sorts read.

@@ -33,6 +33,7 @@ struct CoursePage {
     platform: Option<String>,
     price: String,
     pacing: String,
+    free_run: Option<i64>,
     enroll_reason: String,
     topics: Vec<String>,
     programs: Vec<(String, String)>,
@@ -103,7 +104,11 @@ fn course_facts(course: &CourseView) -> Vec<String> {
     facts
 }
 
-pub async fn course(State(state): State<AppState>, Path(readable_id): Path<String>) -> Response {
+pub async fn course(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path(readable_id): Path<String>,
+) -> Response {
     let view = match state.catalog.get().await {
         Ok(snapshot) => snapshot.view.clone(),
         Err(_) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
@@ -145,6 +150,43 @@ pub async fn course(State(state): State<AppState>, Path(readable_id): Path<Strin
             .collect();
         instructors.dedup();
     }
+    // A signed-in learner can take the audit track of an open run here; paid tracks wait
+    // for checkout.
+    let learner = super::account::current_user(&state, &headers).await;
+    let open_audit = next
+        .filter(|r| r.has_mode("audit") && run_open(course.site, r, now))
+        .or_else(|| {
+            course
+                .runs
+                .iter()
+                .find(|r| r.has_mode("audit") && run_open(course.site, r, now))
+        });
+    let mut enroll_reason = enroll_reason(course.site, &course.runs, now);
+    let mut free_run = None;
+    if let Some(run) = open_audit {
+        match &learner {
+            Some(user) => {
+                match store::enrollments::for_run(state.store.db(), user.id, run.id).await {
+                    Ok(Some(e)) if e.active => {
+                        enroll_reason =
+                            format!("You are enrolled in {}. See your dashboard.", run.run_tag)
+                    }
+                    Ok(_) => {
+                        free_run = Some(run.id);
+                        enroll_reason = format!(
+                            "Free audit track of {}; the verified certificate track comes with checkout.",
+                            run.run_tag
+                        );
+                    }
+                    Err(_) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+                }
+            }
+            None => enroll_reason = "Sign in to enroll for free (audit track).".to_string(),
+        }
+    }
+    if let Some(user) = &learner {
+        meta.signed_in = Some(user.email.clone());
+    }
     let page = CoursePage {
         meta,
         asset_css: assets::CSS,
@@ -162,7 +204,8 @@ pub async fn course(State(state): State<AppState>, Path(readable_id): Path<Strin
             Some(_) => "Instructor-led".to_string(),
             None => "No upcoming run".to_string(),
         },
-        enroll_reason: enroll_reason(course.site, &course.runs, now),
+        free_run,
+        enroll_reason,
         topics: course.topics.clone(),
         programs: course
             .programs

@@ -42,6 +42,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/change-email/{token}", get(account::confirm_email))
         .route("/dashboard", get(account::dashboard))
+        .route("/enroll", post(account::enroll))
+        .route("/unenroll/{id}", post(account::unenroll))
         .route(
             "/profile",
             get(account::profile_form).post(account::profile),

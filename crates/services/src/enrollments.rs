@@ -1,0 +1,184 @@
+//! Free (audit) enrollment and unenrollment, and pushing both to Open edX from jobs: the
+//! local record is written first, with its edX job in the same transaction; a failed
+//! push is retried by the job and, after that, by the retry schedule (reference
+//! `retry_failed_edx_enrollments`, every 30 minutes).
+
+use chrono::{DateTime, Utc};
+use domain::catalog::predicates::open_for_enrollment;
+use integrations::openedx::EdxError;
+use jobs::{Enqueue, Job, JobError};
+use sea_orm::{ConnectionTrait, DbErr};
+use serde::{Deserialize, Serialize};
+use store::catalog::read::CatalogView;
+use store::enrollments::{self, Enrollment};
+
+use crate::Context;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EnrollError {
+    #[error("there is no such course run")]
+    NoSuchRun,
+    #[error("this run is not open for enrollment")]
+    Closed,
+    #[error("this run has no free (audit) track; paid enrollment is not available yet")]
+    NotFree,
+    #[error("you are already enrolled in this run")]
+    AlreadyEnrolled,
+    #[error("there is no such enrollment")]
+    NoSuchEnrollment,
+    #[error("database: {0}")]
+    Db(String),
+}
+
+impl From<DbErr> for EnrollError {
+    fn from(error: DbErr) -> Self {
+        EnrollError::Db(error.to_string())
+    }
+}
+
+/// Tells Open edX about one enrollment's current state (active or not).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SyncEdxEnrollment {
+    pub enrollment_id: i64,
+}
+
+impl SyncEdxEnrollment {
+    pub async fn enqueue(db: &impl ConnectionTrait, enrollment_id: i64) -> Result<(), DbErr> {
+        let key = Some(format!("enrollment:{enrollment_id}"));
+        jobs::push(
+            db,
+            &SyncEdxEnrollment { enrollment_id },
+            Enqueue {
+                unique_key: key,
+                run_at: None,
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+/// Enrolls a learner for free (audit) in an open run that offers audit.
+pub async fn enroll_free(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    user_id: i64,
+    run_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Enrollment, EnrollError> {
+    let (course, run) = view.run(run_id).ok_or(EnrollError::NoSuchRun)?;
+    if !course.live || !open_for_enrollment(course.site, &run.window, now) {
+        return Err(EnrollError::Closed);
+    }
+    if !run.has_mode("audit") {
+        return Err(EnrollError::NotFree);
+    }
+    if enrollments::for_run(db, user_id, run_id)
+        .await?
+        .is_some_and(|e| e.active)
+    {
+        return Err(EnrollError::AlreadyEnrolled);
+    }
+    let enrollment = enrollments::activate(db, user_id, run_id, "audit", now).await?;
+    SyncEdxEnrollment::enqueue(db, enrollment.id).await?;
+    Ok(enrollment)
+}
+
+/// Unenrolls (change status `unenrolled`); the learner's own enrollments only.
+pub async fn unenroll(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    enrollment_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Enrollment, EnrollError> {
+    let enrollment = enrollments::find(db, enrollment_id)
+        .await?
+        .filter(|e| e.user_id == user_id && e.active)
+        .ok_or(EnrollError::NoSuchEnrollment)?;
+    let enrollment = enrollments::deactivate(db, enrollment, "unenrolled", now).await?;
+    SyncEdxEnrollment::enqueue(db, enrollment.id).await?;
+    Ok(enrollment)
+}
+
+fn retry(e: impl std::fmt::Display) -> JobError {
+    JobError::Retry(e.to_string())
+}
+
+impl Job for SyncEdxEnrollment {
+    const KIND: &'static str = "openedx.sync_enrollment";
+    const MAX_ATTEMPTS: u32 = 8;
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        let db = ctx.store.db();
+        let Some(edx) = &ctx.openedx else {
+            return Err(JobError::Permanent("no Open edX is configured".to_string()));
+        };
+        let enrollment = enrollments::find(db, self.enrollment_id)
+            .await
+            .map_err(retry)?
+            .ok_or_else(|| {
+                JobError::Permanent(format!("enrollment {} is gone", self.enrollment_id))
+            })?;
+        let account = store::openedx::account(db, enrollment.user_id)
+            .await
+            .map_err(retry)?;
+        let Some(username) = account
+            .filter(|a| a.has_been_synced)
+            .and_then(|a| a.edx_username)
+        else {
+            // Its edX account is still being created; try again after the backoff.
+            return Err(JobError::Retry(
+                "the learner has no edX account yet".to_string(),
+            ));
+        };
+        let course_id = enrollments::courseware_id(db, enrollment.run_id)
+            .await
+            .map_err(retry)?
+            .ok_or_else(|| JobError::Permanent(format!("run {} is gone", enrollment.run_id)))?;
+        let now = Utc::now();
+        match edx
+            .set_enrollment(&username, &course_id, &enrollment.mode, enrollment.active)
+            .await
+        {
+            Ok(()) => {
+                enrollments::record_edx(db, enrollment.id, enrollment.active, None, now)
+                    .await
+                    .map_err(retry)?;
+                tracing::info!(enrollment = enrollment.id, %course_id, active = enrollment.active, "edX enrollment updated");
+                Ok(())
+            }
+            Err(error) => {
+                enrollments::record_edx(db, enrollment.id, false, Some(&error.to_string()), now)
+                    .await
+                    .map_err(retry)?;
+                Err(match error {
+                    EdxError::Transient(message) => JobError::Retry(message),
+                    EdxError::Permanent(message) => JobError::Permanent(message),
+                })
+            }
+        }
+    }
+}
+
+/// Re-enqueues every active enrollment Open edX does not have.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RetryFailedEdxEnrollments {}
+
+impl Job for RetryFailedEdxEnrollments {
+    const KIND: &'static str = "openedx.retry_failed_enrollments";
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        if ctx.openedx.is_none() {
+            return Ok(());
+        }
+        let db = ctx.store.db();
+        for enrollment in enrollments::not_in_edx(db).await.map_err(retry)? {
+            SyncEdxEnrollment::enqueue(db, enrollment.id)
+                .await
+                .map_err(retry)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,126 @@
+//! Course-run enrollments: one row per user and run, deactivated rather than deleted, with
+//! the reason (`change_status`: unenrolled, refunded, deferred, transferred) and whether
+//! Open edX has it.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
+
+use crate::entity::enrollment;
+
+pub use crate::entity::enrollment::Model as Enrollment;
+
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<Enrollment>, DbErr> {
+    enrollment::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn of_user(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Enrollment>, DbErr> {
+    enrollment::Entity::find()
+        .filter(enrollment::Column::UserId.eq(user_id))
+        .order_by_desc(enrollment::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn for_run(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    run_id: i64,
+) -> Result<Option<Enrollment>, DbErr> {
+    enrollment::Entity::find()
+        .filter(enrollment::Column::UserId.eq(user_id))
+        .filter(enrollment::Column::RunId.eq(run_id))
+        .one(db)
+        .await
+}
+
+/// Enrolls (or re-activates a past enrollment), waiting for Open edX to be told.
+pub async fn activate(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    run_id: i64,
+    mode: &str,
+    now: DateTime<Utc>,
+) -> Result<Enrollment, DbErr> {
+    match for_run(db, user_id, run_id).await? {
+        Some(existing) => {
+            let mut row = existing.into_active_model();
+            row.active = Set(true);
+            row.change_status = Set(None);
+            row.mode = Set(mode.to_string());
+            row.edx_enrolled = Set(false);
+            row.edx_error = Set(None);
+            row.updated_on = Set(now);
+            row.update(db).await
+        }
+        None => {
+            enrollment::ActiveModel {
+                id: NotSet,
+                user_id: Set(user_id),
+                run_id: Set(run_id),
+                mode: Set(mode.to_string()),
+                active: Set(true),
+                change_status: Set(None),
+                edx_enrolled: Set(false),
+                edx_error: Set(None),
+                created_on: Set(now),
+                updated_on: Set(now),
+            }
+            .insert(db)
+            .await
+        }
+    }
+}
+
+pub async fn deactivate(
+    db: &impl ConnectionTrait,
+    row: Enrollment,
+    change_status: &str,
+    now: DateTime<Utc>,
+) -> Result<Enrollment, DbErr> {
+    let mut row = row.into_active_model();
+    row.active = Set(false);
+    row.change_status = Set(Some(change_status.to_string()));
+    row.updated_on = Set(now);
+    row.update(db).await
+}
+
+/// Records what Open edX answered for an enrollment.
+pub async fn record_edx(
+    db: &impl ConnectionTrait,
+    id: i64,
+    enrolled: bool,
+    error: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if let Some(row) = find(db, id).await? {
+        let mut row = row.into_active_model();
+        row.edx_enrolled = Set(enrolled);
+        row.edx_error = Set(error.map(str::to_string));
+        row.updated_on = Set(now);
+        row.update(db).await?;
+    }
+    Ok(())
+}
+
+/// The Open edX course key of a run.
+pub async fn courseware_id(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+) -> Result<Option<String>, DbErr> {
+    Ok(crate::entity::course_run::Entity::find_by_id(run_id)
+        .one(db)
+        .await?
+        .map(|r| r.courseware_id))
+}
+
+/// Active enrollments Open edX does not have yet, for the retry job.
+pub async fn not_in_edx(db: &impl ConnectionTrait) -> Result<Vec<Enrollment>, DbErr> {
+    enrollment::Entity::find()
+        .filter(enrollment::Column::Active.eq(true))
+        .filter(enrollment::Column::EdxEnrolled.eq(false))
+        .all(db)
+        .await
+}

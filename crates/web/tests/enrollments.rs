@@ -1,0 +1,302 @@
+//! Free enrollment and unenrollment through pages and the v1 enrollments API.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chrono::{TimeZone, Utc};
+use domain::accounts::{Email, LegalAddress, Username};
+use domain::catalog::import::parse;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use store::Store;
+use store::catalog::write::{Mode, apply};
+use tower::ServiceExt;
+
+const CSRF: &str = "abcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcd";
+
+async fn app() -> (axum::Router, Store) {
+    let store = store::testing::fresh_store().await;
+    let path = format!(
+        "{}/../../fixtures/originals/mitxonline_courses.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (_, catalog) = parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let txn = store.write().await.unwrap();
+    apply(&txn, &catalog, Mode::Import).await.unwrap();
+    txn.commit().await.unwrap();
+    let settings = web::Settings {
+        base_url: "http://registrar.test".to_string(),
+        catalog_refresh: Duration::from_secs(60),
+        schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
+        mail_outbox: None,
+        provision_openedx: true,
+    };
+    // 2T2024 of 18.03.1x (run 256) is open on this day and offers audit.
+    let now = Utc.with_ymd_and_hms(2024, 9, 10, 12, 0, 0).unwrap();
+    (
+        web::router(web::AppState::new(
+            store.clone(),
+            settings,
+            Arc::new(move || now),
+        )),
+        store,
+    )
+}
+
+/// A verified learner with a session cookie.
+async fn learner(store: &Store, name: &str) -> String {
+    let address = LegalAddress {
+        first_name: "A".into(),
+        last_name: "B".into(),
+        country: "GB".into(),
+        state: None,
+    };
+    let email = Email::parse(&format!("{name}@example.edu")).unwrap();
+    let username = Username::parse(name).unwrap();
+    let new = store::accounts::NewUser {
+        email: &email,
+        username: &username,
+        name,
+        password_hash: None,
+        address: &address,
+        email_verified: true,
+        global_id: None,
+    };
+    let user = store::accounts::create_user(store.db(), new, Utc::now())
+        .await
+        .unwrap();
+    let session = store::accounts::start_session(
+        store.db(),
+        user.id,
+        chrono::Duration::days(1),
+        Utc.with_ymd_and_hms(2024, 9, 10, 0, 0, 0).unwrap(),
+    )
+    .await
+    .unwrap();
+    format!("registrar_session={session}; registrar_csrf={CSRF}")
+}
+
+async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, String) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    (
+        status,
+        String::from_utf8(
+            response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec(),
+        )
+        .unwrap(),
+    )
+}
+
+fn api(method: &str, uri: &str, cookies: &str, body: Option<Value>, csrf: bool) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::COOKIE, cookies)
+        .header(header::CONTENT_TYPE, "application/json");
+    if csrf {
+        request = request.header("X-CSRFToken", CSRF);
+    }
+    request
+        .body(body.map(|b| Body::from(b.to_string())).unwrap_or_default())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_learner_enrolls_free_from_the_course_page_and_unenrolls_from_the_dashboard() {
+    let (app, store) = app().await;
+    let (_, anonymous) = send(
+        &app,
+        Request::get("/courses/course-v1:MITxT+18.03.1x/")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(anonymous.contains("Sign in to enroll for free"));
+    let ada = learner(&store, "ada").await;
+    let (_, page) = send(
+        &app,
+        Request::get("/courses/course-v1:MITxT+18.03.1x/")
+            .header(header::COOKIE, &ada)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(page.contains("Enroll for free (audit)"), "{page}");
+    assert!(page.contains("name=\"run_id\" value=\"256\""));
+    let enroll = Request::post("/enroll")
+        .header(header::COOKIE, &ada)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("run_id=256&csrf={CSRF}")))
+        .unwrap();
+    let response = app.clone().oneshot(enroll).await.unwrap();
+    assert_eq!(response.headers()["location"], "/dashboard");
+    let (_, dashboard) = send(
+        &app,
+        Request::get("/dashboard")
+            .header(header::COOKIE, &ada)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        dashboard.contains("course-v1:MITxT+18.03.1x+2T2024")
+            && dashboard.contains("Waiting for Open edX")
+    );
+    let jobs = jobs::admin::list(
+        store.db(),
+        Some("queued"),
+        Some("openedx.sync_enrollment"),
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        jobs.len(),
+        1,
+        "the edX enrollment was enqueued with the enrollment"
+    );
+    let (_, page) = send(
+        &app,
+        Request::get("/courses/course-v1:MITxT+18.03.1x/")
+            .header(header::COOKIE, &ada)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(page.contains("You are enrolled in 2T2024"));
+
+    let id = store::enrollments::of_user(store.db(), 1).await.unwrap()[0].id;
+    let unenroll = Request::post(format!("/unenroll/{id}"))
+        .header(header::COOKIE, &ada)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("csrf={CSRF}")))
+        .unwrap();
+    app.clone().oneshot(unenroll).await.unwrap();
+    let row = store::enrollments::find(store.db(), id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!row.active);
+    assert_eq!(row.change_status.as_deref(), Some("unenrolled"));
+}
+
+#[tokio::test]
+async fn the_enrollments_api_is_per_learner_and_checks_csrf_and_windows() {
+    let (app, store) = app().await;
+    let ada = learner(&store, "ada").await;
+    let grace = learner(&store, "grace").await;
+    assert_eq!(
+        send(
+            &app,
+            Request::get("/api/v1/enrollments/")
+                .body(Body::empty())
+                .unwrap()
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(
+            &app,
+            api(
+                "POST",
+                "/api/v1/enrollments/",
+                &ada,
+                Some(json!({"run_id": 256})),
+                false
+            )
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, body) = send(
+        &app,
+        api(
+            "POST",
+            "/api/v1/enrollments/",
+            &ada,
+            Some(json!({"run_id": 256})),
+            true,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let created: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        created["run"]["courseware_id"],
+        "course-v1:MITxT+18.03.1x+2T2024"
+    );
+    assert_eq!(created["enrollment_mode"], "audit");
+    let (status, body) = send(
+        &app,
+        api(
+            "POST",
+            "/api/v1/enrollments/",
+            &ada,
+            Some(json!({"run_id": 256})),
+            true,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("already enrolled"));
+    let (status, body) = send(
+        &app,
+        api(
+            "POST",
+            "/api/v1/enrollments/",
+            &ada,
+            Some(json!({"run_id": 195})),
+            true,
+        ),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "18.03.2x's run closed in 2023: {body}"
+    );
+    assert!(body.contains("not open for enrollment"));
+    let (_, listed) = send(&app, api("GET", "/api/v1/enrollments/", &ada, None, false)).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&listed)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let (_, theirs) = send(
+        &app,
+        api("GET", "/api/v1/enrollments/", &grace, None, false),
+    )
+    .await;
+    assert_eq!(
+        theirs, "[]",
+        "one learner does not see another's enrollments"
+    );
+    let id = created["id"].as_i64().unwrap();
+    let path = format!("/api/v1/enrollments/{id}/");
+    assert_eq!(
+        send(&app, api("DELETE", &path, &grace, None, true)).await.0,
+        StatusCode::NOT_FOUND,
+        "nor unenroll them"
+    );
+    assert_eq!(
+        send(&app, api("DELETE", &path, &ada, None, true)).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, after) = send(&app, api("GET", "/api/v1/enrollments/", &ada, None, false)).await;
+    assert_eq!(after, "[]");
+}
