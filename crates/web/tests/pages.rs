@@ -134,7 +134,10 @@ async fn course_page_shows_runs_price_programs_and_why_enrollment_is_not_open() 
     assert!(html.contains("David Jerison"));
     assert!(html.contains("href=\"/programs/program-v1:MITxT+18.03x/\""));
     assert!(html.contains("<button type=\"button\" disabled"));
-    assert!(html.contains("Sign in to enroll for free (audit track)."), "an open audit run invites signing in");
+    assert!(
+        html.contains("Sign in to enroll for free (audit track)."),
+        "an open audit run invites signing in"
+    );
     let (_, closed) = get(&app, "/courses/course-v1:MITxT+18.03.3x/").await;
     assert!(closed.contains("Enrollment closed."), "{closed}");
     let later = self::app(Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap()).await;
