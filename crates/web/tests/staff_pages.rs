@@ -488,3 +488,66 @@ async fn a_new_program_is_created_with_its_tree() {
             .contains("href=\"/courses/course-v1:MITxT+18.03.2x/\"")
     );
 }
+
+#[tokio::test]
+async fn staff_see_users_with_their_edx_state_and_can_queue_a_resync() {
+    let app = app().await;
+    let cookie = app.signed_in().await;
+    let address = domain::accounts::LegalAddress {
+        first_name: "Ada".into(),
+        last_name: "L".into(),
+        country: "GB".into(),
+        state: None,
+    };
+    let email = domain::accounts::Email::parse("ada@example.edu").unwrap();
+    let username = domain::accounts::Username::parse("ada").unwrap();
+    let new = store::accounts::NewUser {
+        email: &email,
+        username: &username,
+        name: "Ada",
+        password_hash: None,
+        address: &address,
+        email_verified: true,
+        global_id: None,
+    };
+    let user = store::accounts::create_user(app.store.db(), new, Utc::now())
+        .await
+        .unwrap();
+    store::openedx::record_error(
+        app.store.db(),
+        user.id,
+        "Open edX unavailable: 503",
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let list = app.get("/staff/users/", Some(&cookie)).await;
+    assert!(
+        list.body.contains("ada@example.edu")
+            && list
+                .body
+                .contains("not in Open edX: Open edX unavailable: 503")
+    );
+    let reply = app
+        .post(
+            &format!("/staff/users/{}/resync", user.id),
+            Some(&cookie),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let queued = jobs::admin::list(
+        app.store.db(),
+        Some("queued"),
+        Some("openedx.create_user"),
+        5,
+    )
+    .await
+    .unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].payload["user_id"], user.id);
+    let detail = app
+        .get(reply.location.as_deref().unwrap(), Some(&cookie))
+        .await;
+    assert!(detail.body.contains("Re-sync queued."));
+}

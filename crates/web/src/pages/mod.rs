@@ -63,6 +63,9 @@ pub fn routes() -> Router<AppState> {
             get(staff::program).post(staff::save_program),
         )
         .route("/staff/jobs/", get(staff::jobs_page))
+        .route("/staff/users/", get(staff::users))
+        .route("/staff/users/{id}", get(staff::user))
+        .route("/staff/users/{id}/resync", post(staff::resync))
         .route("/staff/jobs/{id}/{action}", post(staff::job_action))
 }
 

@@ -1072,3 +1072,192 @@ pub async fn job_action(
         Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
     }
 }
+
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub username: String,
+    pub verified: &'static str,
+    pub edx: String,
+    pub joined: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/users.html")]
+struct UsersPage {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    users: Vec<UserRow>,
+}
+
+fn edx_state(account: Option<store::openedx::EdxAccount>) -> String {
+    match account {
+        Some(a) if a.has_been_synced => {
+            format!("in Open edX as {}", a.edx_username.unwrap_or_default())
+        }
+        Some(a) => format!("not in Open edX: {}", a.sync_error.unwrap_or_default()),
+        None => "not in Open edX yet".to_string(),
+    }
+}
+
+pub async fn users(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let who = match staff(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    let db = state.store.db();
+    let Ok(list) = store::accounts::list(db, 500).await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let mut users = Vec::with_capacity(list.len());
+    for user in list {
+        let Ok(account) = store::openedx::account(db, user.id).await else {
+            return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+        };
+        users.push(UserRow {
+            id: user.id,
+            email: user.email,
+            username: user.username,
+            verified: if user.email_verified { "yes" } else { "no" },
+            edx: edx_state(account),
+            joined: text::date(user.created_on),
+        });
+    }
+    render(
+        StatusCode::OK,
+        &UsersPage {
+            meta: meta(&state, "/staff/users/", "Users", Some(who), false),
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            users,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "staff/user.html")]
+struct UserPage {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    user: store::accounts::User,
+    verified: &'static str,
+    edx: String,
+    enrollments: Vec<String>,
+}
+
+pub async fn user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let who = match staff(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    let db = state.store.db();
+    let (Ok(Some(user)), Ok(account), Ok(rows), Ok(snapshot)) = (
+        store::accounts::find(db, id).await,
+        store::openedx::account(db, id).await,
+        store::enrollments::of_user(db, id).await,
+        state.catalog.get().await,
+    ) else {
+        return error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            Some(format!("There is no user {id}.")),
+        );
+    };
+    let enrollments = rows
+        .iter()
+        .map(|e| {
+            let run = snapshot
+                .view
+                .run(e.run_id)
+                .map(|(_, r)| r.courseware_id.clone())
+                .unwrap_or_default();
+            let edx = if e.edx_enrolled {
+                "in Open edX".to_string()
+            } else {
+                format!(
+                    "not in Open edX{}",
+                    e.edx_error
+                        .as_ref()
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
+                )
+            };
+            let status = if e.active {
+                "enrolled".to_string()
+            } else {
+                e.change_status.clone().unwrap_or_default()
+            };
+            format!("{run} · {} · {status} · {edx}", e.mode)
+        })
+        .collect();
+    let saved = Params::parse(query.as_deref()).get("resynced").is_some();
+    let mut page_meta = meta(
+        &state,
+        &format!("/staff/users/{id}"),
+        &user.email,
+        Some(who),
+        false,
+    );
+    if saved {
+        page_meta.flash = Some(Flash {
+            kind: "ok",
+            message: "Re-sync queued.".to_string(),
+        });
+    }
+    render(
+        StatusCode::OK,
+        &UserPage {
+            meta: page_meta,
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            verified: if user.email_verified {
+                "email verified"
+            } else {
+                "email not verified"
+            },
+            edx: edx_state(account),
+            enrollments,
+            user,
+        },
+    )
+}
+
+/// Queues the user's edX account and every active enrollment edX lacks; the jobs'
+/// unique keys make repeated clicks harmless.
+pub async fn resync(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let who = match staff(&state, &headers).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    let result = async {
+        let txn = state.store.write().await?;
+        services::openedx::CreateEdxUser::enqueue(&txn, id).await?;
+        for e in store::enrollments::of_user(&txn, id)
+            .await?
+            .into_iter()
+            .filter(|e| e.active && !e.edx_enrolled)
+        {
+            services::enrollments::SyncEdxEnrollment::enqueue(&txn, e.id).await?;
+        }
+        txn.commit().await
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            tracing::info!(staff = %who, user = id, "edX re-sync queued");
+            Redirect::to(&format!("/staff/users/{id}?resynced=1")).into_response()
+        }
+        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    }
+}
