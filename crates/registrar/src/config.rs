@@ -36,6 +36,9 @@ pub struct Config {
     pub openedx_url: Option<String>,
     pub openedx_client_id: String,
     pub openedx_client_secret: String,
+    /// Proxy addresses (the APISIX gateway) whose `X-Userinfo` header is trusted to sign
+    /// users in; empty turns gateway sign-in off.
+    pub gateway_trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -62,6 +65,7 @@ impl Default for Config {
             openedx_url: None,
             openedx_client_id: String::new(),
             openedx_client_secret: String::new(),
+            gateway_trusted_proxies: Vec::new(),
         }
     }
 }

@@ -313,6 +313,7 @@ async fn serve(
             schedules,
             mail_outbox: Some(config.mail_outbox.clone()),
             provision_openedx: config.openedx_url.is_some(),
+            gateway_proxies: config.gateway_trusted_proxies.clone(),
         },
         web::system_clock(),
     );
@@ -323,11 +324,16 @@ async fn serve(
     tracing::info!(%address, "listening");
     on_ready(address);
     let mut http_stopped = stopped.clone();
-    axum::serve(listener, web::router(state).merge(extra))
-        .with_graceful_shutdown(async move {
-            let _ = http_stopped.wait_for(|stop| *stop).await;
-        })
-        .await?;
+    axum::serve(
+        listener,
+        web::router(state)
+            .merge(extra)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = http_stopped.wait_for(|stop| *stop).await;
+    })
+    .await?;
     if let Some(background) = background {
         background.await?;
     }

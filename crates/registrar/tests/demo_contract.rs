@@ -30,6 +30,7 @@ async fn demo_app() -> axum::Router {
         schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
         mail_outbox: None,
         provision_openedx: false,
+        gateway_proxies: Vec::new(),
     };
     web::router(web::AppState::new(store, settings, Arc::new(move || now)))
 }

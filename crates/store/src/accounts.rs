@@ -280,3 +280,104 @@ pub async fn block(db: &impl ConnectionTrait, entry: &str) -> Result<(), DbErr> 
     .await?;
     Ok(())
 }
+
+/// What an identity gateway (APISIX with Keycloak) says about a user.
+#[derive(Debug, Clone)]
+pub struct GatewayIdentity {
+    pub sub: String,
+    pub email: Email,
+    pub username: String,
+    pub name: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+/// Finds the user by the gateway's `sub` (or, the first time, by email), creating it if
+/// needed; names are only filled in where blank, as MITx Online's gateway backend does.
+pub async fn upsert_gateway_user(
+    db: &impl ConnectionTrait,
+    identity: &GatewayIdentity,
+    now: DateTime<Utc>,
+) -> Result<User, DbErr> {
+    let existing = match user::Entity::find()
+        .filter(user::Column::GlobalId.eq(identity.sub.as_str()))
+        .one(db)
+        .await?
+    {
+        Some(found) => Some(found),
+        None => find_by_email(db, &identity.email).await?,
+    };
+    let user = match existing {
+        Some(found) => {
+            let (sub, name) = (identity.sub.clone(), identity.name.clone());
+            let blank_name = found.name.trim().is_empty();
+            update(db, found, |u| {
+                u.global_id = Set(Some(sub));
+                if blank_name {
+                    u.name = Set(name);
+                }
+            })
+            .await?
+        }
+        None => {
+            let mut username = identity.username.clone();
+            let mut suffix = 0;
+            while Username::parse(&username).is_err()
+                || user::Entity::find()
+                    .filter(user::Column::Username.eq(username.as_str()))
+                    .one(db)
+                    .await?
+                    .is_some()
+            {
+                suffix += 1;
+                let base: String = identity
+                    .username
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                    .take(24)
+                    .collect();
+                username = format!(
+                    "{}{suffix}",
+                    if base.len() >= 3 {
+                        base
+                    } else {
+                        "learner".to_string()
+                    }
+                );
+            }
+            user::ActiveModel {
+                id: NotSet,
+                email: Set(identity.email.as_str().to_string()),
+                username: Set(username),
+                name: Set(identity.name.clone()),
+                password_hash: Set(None),
+                is_active: Set(true),
+                is_staff: Set(false),
+                // The gateway's identity provider verified the address.
+                email_verified: Set(true),
+                global_id: Set(Some(identity.sub.clone())),
+                created_on: Set(now),
+                updated_on: Set(now),
+            }
+            .insert(db)
+            .await?
+        }
+    };
+    if legal_address::Entity::find_by_id(user.id)
+        .one(db)
+        .await?
+        .is_none()
+        && !identity.first_name.is_empty()
+    {
+        legal_address::ActiveModel {
+            user_id: Set(user.id),
+            first_name: Set(identity.first_name.clone()),
+            last_name: Set(identity.last_name.clone()),
+            country: Set(String::new()),
+            state: Set(None),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(user)
+}

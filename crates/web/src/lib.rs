@@ -5,6 +5,7 @@ pub mod api;
 mod cache;
 mod csrf;
 mod error;
+mod gateway;
 mod ops;
 mod pages;
 
@@ -38,6 +39,8 @@ pub struct Settings {
     pub mail_outbox: Option<std::path::PathBuf>,
     /// Whether new accounts are provisioned into Open edX.
     pub provision_openedx: bool,
+    /// Proxy addresses whose `X-Userinfo` header signs users in (empty: gateway sign-in off).
+    pub gateway_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Clone)]
@@ -82,6 +85,7 @@ impl AppState {
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     let metrics = ops::install_metrics();
+    let gateway = axum::middleware::from_fn_with_state(state.clone(), gateway::identify);
     Router::new()
         .merge(api::mitxonline::routes())
         .merge(api::xpro::routes())
@@ -94,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes(metrics))
         .fallback(error::not_found)
         .with_state(state)
+        .layer(gateway)
         .layer(axum::middleware::from_fn(csrf::protect))
         .layer(axum::middleware::from_fn(ops::track))
         .layer(ops::request_id_layers())

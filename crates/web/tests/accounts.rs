@@ -32,6 +32,7 @@ async fn app() -> App {
         schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
         mail_outbox: None,
         provision_openedx: false,
+        gateway_proxies: Vec::new(),
     };
     App {
         router: web::router(web::AppState::new(

@@ -43,6 +43,7 @@ async fn spawn_app(base_url: &str, now: DateTime<Utc>, files: &[&str]) -> App {
             schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
             mail_outbox: None,
             provision_openedx: false,
+            gateway_proxies: Vec::new(),
         },
         Arc::new(move || now),
     );

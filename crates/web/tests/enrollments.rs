@@ -32,6 +32,7 @@ async fn app() -> (axum::Router, Store) {
         schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
         mail_outbox: None,
         provision_openedx: true,
+        gateway_proxies: Vec::new(),
     };
     // 2T2024 of 18.03.1x (run 256) is open on this day and offers audit.
     let now = Utc.with_ymd_and_hms(2024, 9, 10, 12, 0, 0).unwrap();

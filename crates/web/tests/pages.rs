@@ -34,6 +34,7 @@ async fn app(now: DateTime<Utc>) -> axum::Router {
         schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
         mail_outbox: None,
         provision_openedx: false,
+        gateway_proxies: Vec::new(),
     };
     web::router(web::AppState::new(store, settings, Arc::new(move || now)))
 }

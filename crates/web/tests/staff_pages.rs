@@ -39,6 +39,7 @@ async fn app() -> App {
         schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
         mail_outbox: None,
         provision_openedx: false,
+        gateway_proxies: Vec::new(),
     };
     let now = Utc.with_ymd_and_hms(2024, 3, 10, 12, 0, 0).unwrap();
     App {

@@ -79,6 +79,9 @@ impl Default for Limits {
 
 /// The signed-in learner, if any.
 pub async fn current_user(state: &AppState, headers: &HeaderMap) -> Option<User> {
+    if let Some(user) = crate::gateway::current() {
+        return Some(user);
+    }
     let id = cookie_value(headers, SESSION)?;
     accounts::session_user(state.store.db(), &id, state.now())
         .await
