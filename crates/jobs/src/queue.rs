@@ -17,7 +17,7 @@ use sea_orm::{
 use serde::Serialize;
 
 /// Writes `$1`-style SQL for the connection's backend (SQLite numbers parameters `?1`).
-fn statement(backend: DatabaseBackend, sql: &str, values: Vec<Value>) -> Statement {
+pub fn statement(backend: DatabaseBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = match backend {
         DatabaseBackend::Postgres => sql.to_string(),
         _ => sql.replace('$', "?"),

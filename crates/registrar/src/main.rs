@@ -84,6 +84,26 @@ enum AdminCommand {
         /// Who the token belongs to.
         email: String,
     },
+    /// Manage the OAuth2 applications (Open edX) that sign learners in through Registrar.
+    OauthApp {
+        #[command(subcommand)]
+        command: OauthAppCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OauthAppCommand {
+    /// Register an application and print its client id and secret (the secret is shown once).
+    Create {
+        /// A name for people, e.g. "Open edX LMS".
+        name: String,
+        /// Allowed redirect URI (repeat for several), e.g.
+        /// https://courses.example.edu/auth/complete/mitxpro-oauth2/
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+    },
+    /// List registered applications.
+    List,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -522,6 +542,42 @@ async fn main() -> Result<()> {
             }
             let store = open(&config).await?;
             println!("{}", store::staff::create_token(store.db(), &email).await?);
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::OauthApp { command },
+        } => {
+            let store = open(&config).await?;
+            match command {
+                OauthAppCommand::Create {
+                    name,
+                    redirect_uris,
+                } => {
+                    for uri in &redirect_uris {
+                        if !(uri.starts_with("https://") || uri.starts_with("http://")) {
+                            bail!("--redirect-uri must be an absolute http(s) URL, got {uri:?}");
+                        }
+                    }
+                    let (app, secret) = store::oauth2::create_application(
+                        store.db(),
+                        &name,
+                        &redirect_uris,
+                        chrono::Utc::now(),
+                    )
+                    .await?;
+                    println!("client_id:     {}\nclient_secret: {secret}", app.client_id);
+                }
+                OauthAppCommand::List => {
+                    for app in store::oauth2::applications(store.db()).await? {
+                        println!(
+                            "{}  {}  {}",
+                            app.client_id,
+                            app.name,
+                            app.redirect_uris.join(" ")
+                        );
+                    }
+                }
+            }
             Ok(())
         }
         Command::Jobs { command } => {

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod enrollments;
 pub mod entity;
 mod migration;
+pub mod oauth2;
 pub mod openedx;
 pub mod secret;
 pub mod staff;

@@ -93,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::jobs::routes())
         .merge(api::flows::routes())
         .merge(api::enrollments::routes())
+        .merge(api::oauth2::routes())
         .merge(api::schema::routes())
         .merge(pages::routes())
         .merge(ops::routes(metrics))

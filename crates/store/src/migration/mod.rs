@@ -6,6 +6,7 @@ mod m0001_catalog;
 mod m0003_accounts;
 mod m0004_openedx;
 mod m0005_enrollments;
+mod m0006_oauth2;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_accounts::Migration),
             Box::new(m0004_openedx::Migration),
             Box::new(m0005_enrollments::Migration),
+            Box::new(m0006_oauth2::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ pub mod enrollments;
 pub mod flows;
 pub mod jobs;
 pub mod mitxonline;
+pub mod oauth2;
 pub mod schema;
 pub mod staff;
 pub mod xpro;

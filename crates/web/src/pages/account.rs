@@ -384,7 +384,17 @@ fn signin_page(
             &none,
         ),
     ];
+    let next = values.get("next").cloned().unwrap_or_default();
+    let action = if next.is_empty() {
+        "/signin".to_string()
+    } else {
+        format!(
+            "/signin?next={}",
+            form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+        )
+    };
     let mut page = FormPage::new(state, "/signin", "Sign in", "Sign in", fields);
+    page.action = action;
     page.form_error = form_error;
     page.links = vec![
         ("/signup", "Create an account"),
@@ -393,8 +403,22 @@ fn signin_page(
     render(status, &page)
 }
 
-pub async fn signin_form(State(state): State<AppState>) -> Response {
-    signin_page(&state, &HashMap::new(), None, StatusCode::OK)
+pub async fn signin_form(
+    State(state): State<AppState>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let params = crate::api::Params::parse(query.as_deref());
+    let values = params
+        .get("next")
+        .map(|n| HashMap::from([("next".to_string(), n.to_string())]))
+        .unwrap_or_default();
+    signin_page(&state, &values, None, StatusCode::OK)
+}
+
+/// Where to go after signing in: a path on this site only, never another host.
+fn local_next(next: Option<&str>) -> &str {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or("/dashboard")
 }
 
 pub async fn signin(
@@ -430,7 +454,11 @@ pub async fn signin(
                         "{SESSION}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
                         SESSION_LIFETIME.num_seconds()
                     );
-                    ([(header::SET_COOKIE, cookie)], Redirect::to("/dashboard")).into_response()
+                    (
+                        [(header::SET_COOKIE, cookie)],
+                        Redirect::to(local_next(values.get("next").map(String::as_str))),
+                    )
+                        .into_response()
                 }
                 Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
             }
