@@ -319,6 +319,7 @@ async fn serve(
     config: &Config,
     store: Store,
     with_worker: bool,
+    demo: bool,
     extra: axum::Router,
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<()> {
@@ -331,7 +332,8 @@ async fn serve(
             base_url: config.base_url.clone(),
             catalog_refresh: Duration::from_millis(config.catalog_refresh_ms),
             schedules,
-            mail_outbox: Some(config.mail_outbox.clone()),
+            // Mail holds sign-in and reset links: only the demo shows the outbox.
+            mail_outbox: demo.then(|| config.mail_outbox.clone()),
             provision_openedx: config.openedx_url.is_some(),
             gateway_proxies: config.gateway_trusted_proxies.clone(),
         },
@@ -457,7 +459,15 @@ async fn main() -> Result<()> {
                 config.bind = bind;
             }
             let store = open(&config).await?;
-            serve(&config, store, !no_worker, axum::Router::new(), |_| {}).await
+            serve(
+                &config,
+                store,
+                !no_worker,
+                false,
+                axum::Router::new(),
+                |_| {},
+            )
+            .await
         }
         Command::Worker => {
             let schedules = schedules(&config)?;
@@ -518,7 +528,7 @@ async fn main() -> Result<()> {
             } else {
                 axum::Router::new()
             };
-            serve(&config, store, true, simulators, move |_| {
+            serve(&config, store, true, true, simulators, move |_| {
                 println!("Registrar demo is running. Open:");
                 println!("  {base}/api/v2/courses/          MITx Online catalog API");
                 println!("  {base}/api/v2/programs/");
