@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Utc};
 use domain::catalog::predicates::open_for_enrollment;
-use integrations::openedx::EdxError;
 use jobs::{Enqueue, Job, JobError};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
@@ -13,6 +12,7 @@ use store::catalog::read::CatalogView;
 use store::enrollments::{self, Enrollment};
 
 use crate::Context;
+use crate::openedx::{edx_outcome, retry};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EnrollError {
@@ -100,10 +100,6 @@ pub async fn unenroll(
     Ok(enrollment)
 }
 
-fn retry(e: impl std::fmt::Display) -> JobError {
-    JobError::Retry(e.to_string())
-}
-
 impl Job for SyncEdxEnrollment {
     const KIND: &'static str = "openedx.sync_enrollment";
     const MAX_ATTEMPTS: u32 = 8;
@@ -152,10 +148,7 @@ impl Job for SyncEdxEnrollment {
                 enrollments::record_edx(db, enrollment.id, false, Some(&error.to_string()), now)
                     .await
                     .map_err(retry)?;
-                Err(match error {
-                    EdxError::Transient(message) => JobError::Retry(message),
-                    EdxError::Permanent(message) => JobError::Permanent(message),
-                })
+                Err(edx_outcome(error))
             }
         }
     }

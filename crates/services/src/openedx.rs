@@ -33,8 +33,17 @@ impl CreateEdxUser {
     }
 }
 
-fn retry(e: impl std::fmt::Display) -> JobError {
+/// A database hiccup inside a job: worth another attempt.
+pub(crate) fn retry(e: impl std::fmt::Display) -> JobError {
     JobError::Retry(e.to_string())
+}
+
+/// An Open edX failure as a job outcome: transient ones retry, permanent ones go dead.
+pub(crate) fn edx_outcome(error: EdxError) -> JobError {
+    match error {
+        EdxError::Transient(message) => JobError::Retry(message),
+        EdxError::Permanent(message) => JobError::Permanent(message),
+    }
 }
 
 impl Job for CreateEdxUser {
@@ -81,10 +90,7 @@ impl Job for CreateEdxUser {
                 store::openedx::record_error(db, user.id, &error.to_string(), Utc::now())
                     .await
                     .map_err(retry)?;
-                Err(match error {
-                    EdxError::Transient(message) => JobError::Retry(message),
-                    EdxError::Permanent(message) => JobError::Permanent(message),
-                })
+                Err(edx_outcome(error))
             }
         }
     }

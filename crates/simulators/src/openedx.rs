@@ -145,6 +145,20 @@ struct Registration {
     password: String,
 }
 
+/// What every API call passes first: injected faults, then the service token.
+async fn guard(state: &OpenEdx, headers: &HeaderMap, call: &str) -> Option<Response> {
+    if let Some(failure) = faults(state, call).await {
+        return Some(failure);
+    }
+    (!authorized(headers)).then(|| {
+        (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"detail": "Authentication credentials were not provided."})),
+        )
+            .into_response()
+    })
+}
+
 fn authorized(headers: &HeaderMap) -> bool {
     headers
         .get(header::AUTHORIZATION)
@@ -158,15 +172,9 @@ async fn register(
     headers: HeaderMap,
     Form(form): Form<Registration>,
 ) -> Response {
-    if let Some(failure) = faults(&state, "POST /user_api/v1/account/registration/").await {
-        return failure;
-    }
-    if !authorized(&headers) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"detail": "Authentication credentials were not provided."})),
-        )
-            .into_response();
+    if let Some(refused) = guard(&state, &headers, "POST /user_api/v1/account/registration/").await
+    {
+        return refused;
     }
     if form.password.len() < 8 || form.email.is_empty() || form.username.is_empty() {
         return (
@@ -215,15 +223,8 @@ async fn accounts(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<AccountQuery>,
 ) -> Response {
-    if let Some(failure) = faults(&state, "GET /api/user/v1/accounts").await {
-        return failure;
-    }
-    if !authorized(&headers) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"detail": "Authentication credentials were not provided."})),
-        )
-            .into_response();
+    if let Some(refused) = guard(&state, &headers, "GET /api/user/v1/accounts").await {
+        return refused;
     }
     let found: Vec<serde_json::Value> = state
         .users()
@@ -264,15 +265,8 @@ async fn enroll(
     headers: HeaderMap,
     Json(request): Json<EnrollmentRequest>,
 ) -> Response {
-    if let Some(failure) = faults(&state, "POST /api/enrollment/v1/enrollment").await {
-        return failure;
-    }
-    if !authorized(&headers) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"detail": "Authentication credentials were not provided."})),
-        )
-            .into_response();
+    if let Some(refused) = guard(&state, &headers, "POST /api/enrollment/v1/enrollment").await {
+        return refused;
     }
     if !state
         .users

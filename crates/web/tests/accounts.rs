@@ -1,8 +1,9 @@
 //! Learner accounts through the full router: sign-up, verification, sign-in, reset, profile,
 //! and the guards (CSRF, rate limits).
 
+mod common;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -26,14 +27,7 @@ struct Reply {
 
 async fn app() -> App {
     let store = store::testing::fresh_store().await;
-    let settings = web::Settings {
-        base_url: "http://registrar.test".to_string(),
-        catalog_refresh: Duration::from_secs(60),
-        schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
-        mail_outbox: None,
-        provision_openedx: false,
-        gateway_proxies: Vec::new(),
-    };
+    let settings = common::settings("http://registrar.test");
     App {
         router: web::router(web::AppState::new(
             store.clone(),

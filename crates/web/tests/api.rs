@@ -1,5 +1,7 @@
 //! The HTTP API through the full router, on the backend `REGISTRAR_TEST_DATABASE_URL` picks.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,14 +39,7 @@ async fn spawn_app(base_url: &str, now: DateTime<Utc>, files: &[&str]) -> App {
     }
     let state = web::AppState::new(
         store.clone(),
-        web::Settings {
-            base_url: base_url.to_string(),
-            catalog_refresh: Duration::from_secs(60),
-            schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
-            mail_outbox: None,
-            provision_openedx: false,
-            gateway_proxies: Vec::new(),
-        },
+        common::settings(base_url),
         Arc::new(move || now),
     );
     App {

@@ -1,7 +1,8 @@
 //! Free enrollment and unenrollment through pages and the v1 enrollments API.
 
+mod common;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -27,12 +28,8 @@ async fn app() -> (axum::Router, Store) {
     apply(&txn, &catalog, Mode::Import).await.unwrap();
     txn.commit().await.unwrap();
     let settings = web::Settings {
-        base_url: "http://registrar.test".to_string(),
-        catalog_refresh: Duration::from_secs(60),
-        schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
-        mail_outbox: None,
         provision_openedx: true,
-        gateway_proxies: Vec::new(),
+        ..common::settings("http://registrar.test")
     };
     // 2T2024 of 18.03.1x (run 256) is open on this day and offers audit.
     let now = Utc.with_ymd_and_hms(2024, 9, 10, 12, 0, 0).unwrap();

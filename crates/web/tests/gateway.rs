@@ -1,9 +1,10 @@
 //! Gateway sign-in through the full router: the `X-Userinfo` header counts only from the
 //! configured proxy.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -17,12 +18,8 @@ use tower::ServiceExt;
 async fn app() -> (axum::Router, Store) {
     let store = store::testing::fresh_store().await;
     let settings = web::Settings {
-        base_url: "http://registrar.test".to_string(),
-        catalog_refresh: Duration::from_secs(60),
-        schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
-        mail_outbox: None,
-        provision_openedx: false,
         gateway_proxies: vec!["10.0.0.5".parse().unwrap()],
+        ..common::settings("http://registrar.test")
     };
     (
         web::router(web::AppState::new(

@@ -1,8 +1,9 @@
 //! The OAuth2 provider Open edX signs in through: authorization code, token, refresh and
 //! user info, through the full router.
 
+mod common;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -17,14 +18,7 @@ const REDIRECT: &str = "https://lms.example.edu/auth/complete/registrar/";
 
 async fn app() -> (axum::Router, Store) {
     let store = store::testing::fresh_store().await;
-    let settings = web::Settings {
-        base_url: "http://registrar.test".to_string(),
-        catalog_refresh: Duration::from_secs(60),
-        schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
-        mail_outbox: None,
-        provision_openedx: false,
-        gateway_proxies: Vec::new(),
-    };
+    let settings = common::settings("http://registrar.test");
     (
         web::router(web::AppState::new(
             store.clone(),

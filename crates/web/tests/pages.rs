@@ -1,7 +1,8 @@
 //! Learner pages through the full router.
 
+mod common;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -28,14 +29,7 @@ async fn app(now: DateTime<Utc>) -> axum::Router {
         apply(&txn, &catalog, Mode::Import).await.unwrap();
         txn.commit().await.unwrap();
     }
-    let settings = web::Settings {
-        base_url: "https://registrar.example.edu".to_string(),
-        catalog_refresh: Duration::from_secs(60),
-        schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
-        mail_outbox: None,
-        provision_openedx: false,
-        gateway_proxies: Vec::new(),
-    };
+    let settings = common::settings("https://registrar.example.edu");
     web::router(web::AppState::new(store, settings, Arc::new(move || now)))
 }
 

@@ -1,7 +1,8 @@
 //! The staff area through the full router.
 
+mod common;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -33,14 +34,7 @@ async fn app() -> App {
         apply(&txn, &catalog, Mode::Import).await.unwrap();
         txn.commit().await.unwrap();
     }
-    let settings = web::Settings {
-        base_url: "http://registrar.test".to_string(),
-        catalog_refresh: Duration::from_secs(60),
-        schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
-        mail_outbox: None,
-        provision_openedx: false,
-        gateway_proxies: Vec::new(),
-    };
+    let settings = common::settings("http://registrar.test");
     let now = Utc.with_ymd_and_hms(2024, 3, 10, 12, 0, 0).unwrap();
     App {
         router: web::router(web::AppState::new(
