@@ -2,6 +2,7 @@
 //! API; the `simulators` crate fakes the same APIs for the demo and tests.
 
 pub mod openedx;
+pub mod recaptcha;
 
 /// TLS for every client uses rustls with the ring provider; installing it twice is harmless.
 pub fn install_tls_provider() {

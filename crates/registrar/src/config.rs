@@ -39,6 +39,10 @@ pub struct Config {
     /// Proxy addresses (the APISIX gateway) whose `X-Userinfo` header is trusted to sign
     /// users in; empty turns gateway sign-in off.
     pub gateway_trusted_proxies: Vec<std::net::IpAddr>,
+    /// reCAPTCHA on sign-up: off unless a site key is set (the demo uses its simulator).
+    pub recaptcha_site_key: Option<String>,
+    pub recaptcha_secret: String,
+    pub recaptcha_verify_url: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -66,6 +70,9 @@ impl Default for Config {
             openedx_client_id: String::new(),
             openedx_client_secret: String::new(),
             gateway_trusted_proxies: Vec::new(),
+            recaptcha_site_key: None,
+            recaptcha_secret: String::new(),
+            recaptcha_verify_url: "https://www.google.com/recaptcha/api/siteverify".to_string(),
         }
     }
 }

@@ -336,6 +336,19 @@ async fn serve(
             mail_outbox: demo.then(|| config.mail_outbox.clone()),
             provision_openedx: config.openedx_url.is_some(),
             gateway_proxies: config.gateway_trusted_proxies.clone(),
+            recaptcha: config
+                .recaptcha_site_key
+                .clone()
+                .map(|site_key| web::Recaptcha {
+                    verifier: Arc::new(integrations::recaptcha::Recaptcha::new(
+                        integrations::recaptcha::Config {
+                            verify_url: config.recaptcha_verify_url.clone(),
+                            secret: config.recaptcha_secret.clone(),
+                        },
+                    )),
+                    simulated: demo && site_key == simulators::recaptcha::SITE_KEY,
+                    site_key,
+                }),
         },
         web::system_clock(),
     );
@@ -516,19 +529,25 @@ async fn main() -> Result<()> {
             }
             let token = store::staff::create_token(store.db(), "demo-staff@example.edu").await?;
             let base = config.base_url.clone();
-            // Without a real LMS, accounts are provisioned into the in-process simulator.
-            let simulators = if config.openedx_url.is_none() {
+            // Without real peers, the demo answers as them from in-process simulators.
+            let mut fakes = axum::Router::new();
+            if config.recaptcha_site_key.is_none() {
+                config.recaptcha_site_key = Some(simulators::recaptcha::SITE_KEY.to_string());
+                config.recaptcha_secret = simulators::recaptcha::SECRET.to_string();
+                config.recaptcha_verify_url =
+                    format!("{base}/_simulators/recaptcha/recaptcha/api/siteverify");
+                fakes = fakes.nest("/_simulators/recaptcha", simulators::recaptcha::router());
+            }
+            if config.openedx_url.is_none() {
                 config.openedx_url = Some(format!("{base}/_simulators/openedx"));
                 config.openedx_client_id = simulators::openedx::CLIENT_ID.to_string();
                 config.openedx_client_secret = simulators::openedx::CLIENT_SECRET.to_string();
-                axum::Router::new().nest(
+                fakes = fakes.nest(
                     "/_simulators/openedx",
                     simulators::openedx::router(Default::default()),
-                )
-            } else {
-                axum::Router::new()
-            };
-            serve(&config, store, true, true, simulators, move |_| {
+                );
+            }
+            serve(&config, store, true, true, fakes, move |_| {
                 println!("Registrar demo is running. Open:");
                 println!("  {base}/api/v2/courses/          MITx Online catalog API");
                 println!("  {base}/api/v2/programs/");

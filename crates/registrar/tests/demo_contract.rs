@@ -31,6 +31,7 @@ async fn demo_app() -> axum::Router {
         mail_outbox: None,
         provision_openedx: false,
         gateway_proxies: Vec::new(),
+        recaptcha: None,
     };
     web::router(web::AppState::new(store, settings, Arc::new(move || now)))
 }

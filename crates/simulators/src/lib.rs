@@ -1,1 +1,2 @@
 pub mod openedx;
+pub mod recaptcha;

@@ -41,6 +41,17 @@ pub struct Settings {
     pub provision_openedx: bool,
     /// Proxy addresses whose `X-Userinfo` header signs users in (empty: gateway sign-in off).
     pub gateway_proxies: Vec<std::net::IpAddr>,
+    /// The sign-up bot check, when configured.
+    pub recaptcha: Option<Recaptcha>,
+}
+
+/// reCAPTCHA on sign-up: the verifier, and what the form renders.
+#[derive(Clone)]
+pub struct Recaptcha {
+    pub verifier: Arc<integrations::recaptcha::Recaptcha>,
+    pub site_key: String,
+    /// The demo's simulator: a checkbox instead of Google's widget.
+    pub simulated: bool,
 }
 
 #[derive(Clone)]

@@ -404,3 +404,45 @@ async fn profile_address_and_change_of_email() {
     let dashboard = app.get("/dashboard", Some(&session)).await;
     assert!(dashboard.body.contains("countess@example.edu"));
 }
+
+#[tokio::test]
+async fn sign_up_needs_the_robot_check_when_it_is_configured() {
+    let store = store::testing::fresh_store().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/recaptcha/api/siteverify",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(axum::serve(listener, simulators::recaptcha::router()).into_future());
+    let verifier = integrations::recaptcha::Recaptcha::new(integrations::recaptcha::Config {
+        verify_url: url,
+        secret: simulators::recaptcha::SECRET.into(),
+    });
+    let settings = web::Settings {
+        recaptcha: Some(web::Recaptcha {
+            verifier: Arc::new(verifier),
+            site_key: simulators::recaptcha::SITE_KEY.into(),
+            simulated: true,
+        }),
+        ..common::settings("http://registrar.test")
+    };
+    let app = App {
+        router: web::router(web::AppState::new(
+            store.clone(),
+            settings,
+            Arc::new(chrono::Utc::now),
+        )),
+        store,
+    };
+    let page = app.get("/signup", None).await;
+    assert!(page.body.contains("I am not a robot"));
+    let reply = app
+        .post("/signup", None, &signup_form("ada@example.edu", "ada"))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.body.contains("please confirm you are not a robot"));
+    let mut form = signup_form("ada@example.edu", "ada");
+    form.push(("g-recaptcha-response", "pass"));
+    let reply = app.post("/signup", None, &form).await;
+    assert!(reply.body.contains("Check your email"), "{}", reply.body);
+}

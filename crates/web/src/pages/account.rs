@@ -139,6 +139,13 @@ struct FormPage {
     states: Vec<String>,
     submit: &'static str,
     links: Vec<(&'static str, &'static str)>,
+    captcha: Option<Captcha>,
+}
+
+pub struct Captcha {
+    pub simulated: bool,
+    pub site_key: String,
+    pub error: Option<String>,
 }
 
 impl FormPage {
@@ -169,6 +176,7 @@ impl FormPage {
             .concat(),
             submit,
             links: Vec::new(),
+            captcha: None,
         }
     }
 
@@ -284,6 +292,11 @@ fn signup_page(
             Some("Your account was not created: correct the fields marked below.".to_string());
     }
     page.links = vec![("/signin", "Already have an account? Sign in")];
+    page.captcha = state.settings.recaptcha.as_ref().map(|r| Captcha {
+        simulated: r.simulated,
+        site_key: r.site_key.clone(),
+        error: errors.get("captcha").map(|m| m.join("; ")),
+    });
     render(status, &page)
 }
 
@@ -301,6 +314,29 @@ pub async fn signup(
     Form(values): Form<HashMap<String, String>>,
 ) -> Response {
     let get = |k: &str| values.get(k).cloned().unwrap_or_default();
+    if let Some(recaptcha) = &state.settings.recaptcha {
+        let token = values
+            .get("g-recaptcha-response")
+            .map(String::as_str)
+            .unwrap_or_default();
+        match recaptcha.verifier.verify(token, None).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let mut errors = FieldErrors::default();
+                errors.add("captcha", "please confirm you are not a robot");
+                return signup_page(&state, &values, &errors, StatusCode::BAD_REQUEST);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "reCAPTCHA unavailable; sign-up refused");
+                let mut errors = FieldErrors::default();
+                errors.add(
+                    "captcha",
+                    "the robot check is unavailable; try again in a minute",
+                );
+                return signup_page(&state, &values, &errors, StatusCode::SERVICE_UNAVAILABLE);
+            }
+        }
+    }
     let form = SignUp {
         email: get("email"),
         username: get("username"),

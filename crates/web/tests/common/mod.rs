@@ -18,6 +18,7 @@ pub fn settings(base_url: &str) -> web::Settings {
         mail_outbox: None,
         provision_openedx: false,
         gateway_proxies: Vec::new(),
+        recaptcha: None,
     }
 }
 
