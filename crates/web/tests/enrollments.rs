@@ -298,3 +298,42 @@ async fn the_enrollments_api_is_per_learner_and_checks_csrf_and_windows() {
     let (_, after) = send(&app, api("GET", "/api/v1/enrollments/", &ada, None, false)).await;
     assert_eq!(after, "[]");
 }
+
+#[tokio::test]
+async fn the_xpro_dashboard_api_splits_current_and_past_enrollments() {
+    let (app, store) = app().await;
+    let ada = learner(&store, "ada").await;
+    let user = store::accounts::list(store.db(), 1).await.unwrap()[0].id;
+    // 2T2024 (run 256) is current on the test day; 2T2023 (run 174) ended in 2023.
+    store::enrollments::activate(store.db(), user, 256, "audit", Utc::now())
+        .await
+        .unwrap();
+    store::enrollments::activate(store.db(), user, 174, "audit", Utc::now())
+        .await
+        .unwrap();
+    let (status, body) = send(&app, api("GET", "/api/enrollments/", &ada, None, false)).await;
+    assert_eq!(status, StatusCode::OK);
+    let dashboard: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(dashboard["course_run_enrollments"][0]["run"]["id"], 256);
+    assert_eq!(
+        dashboard["course_run_enrollments"][0]["run"]["course"]["readable_id"],
+        "course-v1:MITxT+18.03.1x"
+    );
+    assert_eq!(
+        dashboard["past_course_run_enrollments"][0]["run"]["courseware_id"],
+        "course-v1:MITxT+18.03.1x+2T2023"
+    );
+    assert_eq!(dashboard["program_enrollments"], json!([]));
+    assert!(dashboard["course_run_enrollments"][0]["certificate"].is_null());
+    assert_eq!(
+        send(
+            &app,
+            Request::get("/api/enrollments/")
+                .body(Body::empty())
+                .unwrap()
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -1,6 +1,7 @@
-//! `/api/v1/enrollments/`: the signed-in learner's own run enrollments (MITx Online v1
-//! routes): list, create (free audit track), and delete (unenroll). Session-authenticated,
-//! so unsafe methods must repeat the CSRF cookie in an `X-CSRFToken` header, as DRF asks.
+//! The signed-in learner's own enrollments. `/api/v1/enrollments/` (MITx Online v1): list,
+//! create (free audit track), and delete (unenroll); session-authenticated, so unsafe
+//! methods must repeat the CSRF cookie in an `X-CSRFToken` header, as DRF asks.
+//! `/api/enrollments/` is the xPRO dashboard shape (current and past, active only).
 
 use axum::Json;
 use axum::Router;
@@ -20,6 +21,7 @@ use crate::{ApiError, AppState};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/enrollments/", get(xpro_dashboard))
         .route("/api/v1/enrollments/", get(list).post(create))
         .route("/api/v1/enrollments/{id}/", delete(remove))
 }
@@ -127,4 +129,64 @@ async fn remove(
         .map_err(refused)?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// xPRO's dashboard payload. Program enrollments come with program purchases (commerce);
+/// until then their lists are empty. Company, certificate and receipt are null until B2B,
+/// certificates and orders exist.
+async fn xpro_dashboard(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let user = current_user(&state, &headers)
+        .await
+        .ok_or(ApiError::Unauthorized)?;
+    let snapshot = state.catalog.get().await?;
+    let now = state.now();
+    let (mut current, mut past) = (Vec::new(), Vec::new());
+    for e in store::enrollments::of_user(state.store.db(), user.id)
+        .await?
+        .into_iter()
+        .filter(|e| e.active)
+    {
+        let Some((course, run)) = snapshot.view.run(e.run_id) else {
+            continue;
+        };
+        let page = course.page.clone().unwrap_or_default();
+        let item = json!({
+            "run": {
+                "course": {
+                    "id": course.id,
+                    "title": course.title,
+                    "description": page.description,
+                    "thumbnail_url": page.feature_image.as_deref().map(|i| state.absolute(i)),
+                    "readable_id": course.readable_id,
+                },
+                "title": run.title,
+                "start_date": run.window.start,
+                "end_date": run.window.end,
+                "enrollment_start": run.window.enrollment_start,
+                "enrollment_end": run.window.enrollment_end,
+                "expiration_date": run.expiration_date,
+                "courseware_url": run.courseware_url,
+                "courseware_id": run.courseware_id,
+                "id": run.id,
+            },
+            "company": null,
+            "certificate": null,
+            "receipt": null,
+        });
+        if run.window.is_past(now) {
+            past.push(item)
+        } else {
+            current.push(item)
+        }
+    }
+    Ok(Json(json!({
+        "program_enrollments": [],
+        "course_run_enrollments": current,
+        "past_course_run_enrollments": past,
+        "past_program_enrollments": [],
+    }))
+    .into_response())
 }
