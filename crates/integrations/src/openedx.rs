@@ -230,4 +230,32 @@ impl OpenEdx {
         let body = response.text().await.map_err(network)?;
         Err(classify(status, &body))
     }
+
+    /// Updates the name and email of an edX account (the accounts API's merge patch).
+    pub async fn update_user(
+        &self,
+        edx_username: &str,
+        name: &str,
+        email: &str,
+    ) -> Result<(), EdxError> {
+        let token = self.service_token().await?;
+        let response = self
+            .http
+            .patch(self.url(&format!("/api/user/v1/accounts/{edx_username}")))
+            .bearer_auth(&token)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/merge-patch+json",
+            )
+            .body(serde_json::json!({"name": name, "email": email}).to_string())
+            .send()
+            .await
+            .map_err(network)?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = response.text().await.map_err(network)?;
+        Err(classify(status, &body))
+    }
 }

@@ -302,12 +302,12 @@ pub async fn confirm_email_change(
     let Some(user) = accounts::find(db, user_id).await? else {
         return Ok(None);
     };
-    Ok(Some(
-        accounts::update(db, user, |u| {
-            u.email = sea_orm::Set(email.as_str().to_string())
-        })
-        .await?,
-    ))
+    let user = accounts::update(db, user, |u| {
+        u.email = sea_orm::Set(email.as_str().to_string())
+    })
+    .await?;
+    crate::openedx::UpdateEdxUser::enqueue(db, user.id).await?;
+    Ok(Some(user))
 }
 
 /// Saves name and legal address; a new email address is only requested (confirmed from
@@ -330,7 +330,11 @@ pub async fn update_profile(
     }
     accounts::save_address(db, user.id, address).await?;
     let name = name.trim().to_string();
+    let renamed = name != user.name;
     let user = accounts::update(db, user, |u| u.name = sea_orm::Set(name)).await?;
+    if renamed {
+        crate::openedx::UpdateEdxUser::enqueue(db, user.id).await?;
+    }
     if let Some(email) = new_email {
         request_email_change(db, &user, email, base_url, now).await?;
     }

@@ -182,7 +182,7 @@ pub fn all() -> Vec<Flow> {
         flow!("worker-openedx-enroll", ["xpro:django-openedx-enroll", "mitxonline:django-openedx"], WORKER, OPENEDX, "Enroll learner", Async, "REST", "Course-run enrollment", "on enrollment / unenrollment",
             schedules [], kinds ["openedx.sync_enrollment"], Available),
         flow!("worker-openedx-users", ["xpro:django-openedx-oauth", "xpro:celery-openedx-repair", "mitxonline:django-openedx", "mitxonline:celery-openedx"], WORKER, OPENEDX, "Create edX users, repair faulty ones", Async, "REST OAuth2", "edX accounts", "on sign-up; schedule",
-            schedules ["repair-faulty-edx-users"], kinds ["openedx.create_user", "openedx.repair_faulty_users"], Available),
+            schedules ["repair-faulty-edx-users"], kinds ["openedx.create_user", "openedx.repair_faulty_users", "openedx.update_user"], Available),
         flow!(
             "worker-openedx-retry-enrollments",
             ["xpro:celery-openedx-repair", "mitxonline:celery-openedx"],

@@ -26,6 +26,7 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<mail::Mail>()
         .register::<openedx::CreateEdxUser>()
         .register::<openedx::RepairEdxUsers>()
+        .register::<openedx::UpdateEdxUser>()
         .register::<enrollments::SyncEdxEnrollment>()
         .register::<enrollments::RetryFailedEdxEnrollments>()
 }

@@ -122,3 +122,54 @@ impl Job for RepairEdxUsers {
         Ok(())
     }
 }
+
+/// Pushes a changed name or email to the learner's edX account (reference
+/// `change_edx_user_name_async` / `change_edx_user_email_async`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UpdateEdxUser {
+    pub user_id: i64,
+}
+
+impl UpdateEdxUser {
+    pub async fn enqueue(db: &impl ConnectionTrait, user_id: i64) -> Result<(), sea_orm::DbErr> {
+        jobs::push(
+            db,
+            &UpdateEdxUser { user_id },
+            Enqueue {
+                unique_key: Some(format!("user:{user_id}")),
+                run_at: None,
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+impl Job for UpdateEdxUser {
+    const KIND: &'static str = "openedx.update_user";
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        let Some(edx) = &ctx.openedx else {
+            return Ok(());
+        };
+        let db = ctx.store.db();
+        let Some(username) = store::openedx::account(db, self.user_id)
+            .await
+            .map_err(retry)?
+            .filter(|a| a.has_been_synced)
+            .and_then(|a| a.edx_username)
+        else {
+            return Err(JobError::Retry(
+                "the learner has no edX account yet".to_string(),
+            ));
+        };
+        let user = store::accounts::find(db, self.user_id)
+            .await
+            .map_err(retry)?
+            .ok_or_else(|| JobError::Permanent(format!("user {} is gone", self.user_id)))?;
+        edx.update_user(&username, &user.name, &user.email)
+            .await
+            .map_err(edx_outcome)
+    }
+}

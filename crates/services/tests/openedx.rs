@@ -12,7 +12,7 @@ use jobs::{Backoff, Registry, Worker, WorkerSettings};
 use sea_orm::{ConnectionTrait, Statement};
 use services::Context;
 use services::enrollments::SyncEdxEnrollment;
-use services::openedx::{CreateEdxUser, RepairEdxUsers};
+use services::openedx::{CreateEdxUser, RepairEdxUsers, UpdateEdxUser};
 use simulators::openedx as sim;
 use store::Store;
 use tokio::sync::{Notify, watch};
@@ -69,7 +69,8 @@ async fn drain(store: &Store, edx: OpenEdx) {
             Registry::default()
                 .register::<CreateEdxUser>()
                 .register::<RepairEdxUsers>()
-                .register::<SyncEdxEnrollment>(),
+                .register::<SyncEdxEnrollment>()
+                .register::<UpdateEdxUser>(),
         ),
         context: Arc::new(context),
         settings: WorkerSettings {
@@ -279,4 +280,29 @@ async fn an_enrollment_waits_for_the_edx_account_and_arrives_once_after_an_outag
         !sim.enrollments()[0].is_active,
         "unenrollment reaches edX too"
     );
+}
+
+#[tokio::test]
+async fn a_changed_email_reaches_the_edx_account() {
+    let store = store::testing::fresh_store().await;
+    let (sim, url) = simulator().await;
+    let id = user(&store, "ada@example.edu", "ada", Utc::now()).await;
+    CreateEdxUser::enqueue(store.db(), id).await.unwrap();
+    drain(&store, client(&url)).await;
+    let token = store::accounts::issue_token(
+        store.db(),
+        id,
+        store::accounts::Purpose::ChangeEmail,
+        Some(&Email::parse("countess@example.edu").unwrap()),
+        chrono::Duration::hours(1),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let changed = services::accounts::confirm_email_change(store.db(), &token, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(changed.unwrap().email, "countess@example.edu");
+    drain(&store, client(&url)).await;
+    assert_eq!(sim.users()[0].email, "countess@example.edu");
 }

@@ -80,6 +80,10 @@ pub fn router(state: Arc<OpenEdx>) -> Router {
         .route("/oauth2/access_token", post(token))
         .route("/user_api/v1/account/registration/", post(register))
         .route("/api/user/v1/accounts", get(accounts))
+        .route(
+            "/api/user/v1/accounts/{username}",
+            axum::routing::patch(update_account),
+        )
         .route("/api/enrollment/v1/enrollment", post(enroll))
         .route("/_control", post(control))
         .with_state(state)
@@ -233,6 +237,46 @@ async fn accounts(
         .map(|u| json!({"username": u.username, "email": u.email, "name": u.name, "country": u.country}))
         .collect();
     Json(found).into_response()
+}
+
+#[derive(Deserialize)]
+struct AccountPatch {
+    name: Option<String>,
+    email: Option<String>,
+}
+
+/// The accounts API's merge patch of name and email.
+async fn update_account(
+    State(state): State<Arc<OpenEdx>>,
+    headers: HeaderMap,
+    axum::extract::Path(username): axum::extract::Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(refused) = guard(&state, &headers, "PATCH /api/user/v1/accounts/{username}").await {
+        return refused;
+    }
+    let Ok(patch) = serde_json::from_slice::<AccountPatch>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"developer_message": "not a JSON merge patch"})),
+        )
+            .into_response();
+    };
+    let mut users = state.users.lock().expect("simulator lock");
+    let Some(user) = users.get_mut(&username) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"developer_message": format!("no user {username}")})),
+        )
+            .into_response();
+    };
+    if let Some(name) = patch.name {
+        user.name = name;
+    }
+    if let Some(email) = patch.email {
+        user.email = email;
+    }
+    Json(json!({"username": user.username, "name": user.name, "email": user.email})).into_response()
 }
 
 #[derive(Deserialize)]
