@@ -37,6 +37,20 @@ fn token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The signed-in staff member, or where to send the visitor instead.
+/// A signed-in staff member (their email); anyone else is sent to the sign-in page.
+pub struct StaffMember(pub String);
+
+impl axum::extract::FromRequestParts<AppState> for StaffMember {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        staff(state, &parts.headers).await.map(StaffMember)
+    }
+}
+
 async fn staff(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
     let Some(token) = token(headers) else {
         return Err(Redirect::to("/staff/").into_response());
@@ -198,11 +212,7 @@ struct Courses {
     rows: Vec<Row>,
 }
 
-pub async fn courses(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let who = match staff(&state, &headers).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
+pub async fn courses(State(state): State<AppState>, StaffMember(who): StaffMember) -> Response {
     let Ok(snapshot) = state.catalog.get().await else {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
     };
@@ -564,14 +574,10 @@ fn blank_course() -> CourseRecord {
 
 pub async fn course(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    StaffMember(who): StaffMember,
     Path(readable_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let who = match staff(&state, &headers).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
     if readable_id == "new" {
         return course_page(
             &state,
@@ -612,14 +618,11 @@ async fn save(state: &AppState, catalog: Catalog) -> Result<(), ApplyError> {
 
 pub async fn save_course(
     State(state): State<AppState>,
+    StaffMember(who): StaffMember,
     headers: HeaderMap,
     Path(readable_id): Path<String>,
     Form(fields): Form<HashMap<String, String>>,
 ) -> Response {
-    let who = match staff(&state, &headers).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
     if !same_origin(&headers) {
         return error_page(&state, StatusCode::FORBIDDEN, None);
     }
@@ -694,11 +697,7 @@ struct Programs {
     rows: Vec<Row>,
 }
 
-pub async fn programs(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let who = match staff(&state, &headers).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
+pub async fn programs(State(state): State<AppState>, StaffMember(who): StaffMember) -> Response {
     let Ok(snapshot) = state.catalog.get().await else {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
     };
@@ -793,14 +792,10 @@ fn program_page(
 
 pub async fn program(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    StaffMember(who): StaffMember,
     Path(readable_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let who = match staff(&state, &headers).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
     if readable_id == "new" {
         return program_page(
             &state,
@@ -832,14 +827,11 @@ pub async fn program(
 
 pub async fn save_program(
     State(state): State<AppState>,
+    StaffMember(who): StaffMember,
     headers: HeaderMap,
     Path(readable_id): Path<String>,
     Form(fields): Form<HashMap<String, String>>,
 ) -> Response {
-    let who = match staff(&state, &headers).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
     if !same_origin(&headers) {
         return error_page(&state, StatusCode::FORBIDDEN, None);
     }
@@ -965,11 +957,7 @@ struct JobsPage {
     jobs: Vec<JobRow>,
 }
 
-pub async fn jobs_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let who = match staff(&state, &headers).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
+pub async fn jobs_page(State(state): State<AppState>, StaffMember(who): StaffMember) -> Response {
     let db = state.store.db();
     let mut flows = Vec::new();
     for flow in services::flows::all() {
@@ -1042,13 +1030,10 @@ pub async fn jobs_page(State(state): State<AppState>, headers: HeaderMap) -> Res
 
 pub async fn job_action(
     State(state): State<AppState>,
+    StaffMember(who): StaffMember,
     headers: HeaderMap,
     Path((id, action)): Path<(i64, String)>,
 ) -> Response {
-    let who = match staff(&state, &headers).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
     if !same_origin(&headers) {
         return error_page(&state, StatusCode::FORBIDDEN, None);
     }
@@ -1101,11 +1086,7 @@ fn edx_state(account: Option<store::openedx::EdxAccount>) -> String {
     }
 }
 
-pub async fn users(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let who = match staff(&state, &headers).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
+pub async fn users(State(state): State<AppState>, StaffMember(who): StaffMember) -> Response {
     let db = state.store.db();
     let Ok(list) = store::accounts::list(db, 500).await else {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
@@ -1149,14 +1130,10 @@ struct UserPage {
 
 pub async fn user(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    StaffMember(who): StaffMember,
     Path(id): Path<i64>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let who = match staff(&state, &headers).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
     let db = state.store.db();
     let (Ok(Some(user)), Ok(account), Ok(rows), Ok(snapshot)) = (
         store::accounts::find(db, id).await,
@@ -1233,13 +1210,9 @@ pub async fn user(
 /// unique keys make repeated clicks harmless.
 pub async fn resync(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    StaffMember(who): StaffMember,
     Path(id): Path<i64>,
 ) -> Response {
-    let who = match staff(&state, &headers).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
     let result = async {
         let txn = state.store.write().await?;
         services::openedx::CreateEdxUser::enqueue(&txn, id).await?;
