@@ -302,7 +302,7 @@ async fn a_new_course_and_run_are_checked_and_created() {
         ("title", ""),
         ("new_run.courseware_id", "nope"),
     ];
-    let reply = app.post("/staff/courses/new", Some(&cookie), &form).await;
+    let reply = app.post("/staff/courses/", Some(&cookie), &form).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(
         reply.body.contains("may contain only letters"),
@@ -320,9 +320,7 @@ async fn a_new_course_and_run_are_checked_and_created() {
         ("readable_id", "course-v1:MITxT+18.03.1x"),
         ("title", "Again"),
     ];
-    let reply = app
-        .post("/staff/courses/new", Some(&cookie), &duplicate)
-        .await;
+    let reply = app.post("/staff/courses/", Some(&cookie), &duplicate).await;
     assert!(reply.body.contains("already exists"));
     let good = [
         ("site", "mitxonline"),
@@ -331,12 +329,38 @@ async fn a_new_course_and_run_are_checked_and_created() {
         ("live", "on"),
         ("new_run.courseware_id", "course-v1:MITxT+6.002x+1T2027"),
     ];
-    let reply = app.post("/staff/courses/new", Some(&cookie), &good).await;
+    let reply = app.post("/staff/courses/", Some(&cookie), &good).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     let edit = app
         .get("/staff/courses/course-v1:MITxT+6.002x", Some(&cookie))
         .await;
     assert!(edit.body.contains("course-v1:MITxT+6.002x+1T2027"));
+}
+
+#[tokio::test]
+async fn a_course_whose_readable_id_is_new_can_still_be_edited() {
+    let app = app().await;
+    let cookie = app.signed_in().await;
+    let blank = app.get("/staff/courses/?new", Some(&cookie)).await;
+    assert!(blank.body.contains("<h1>New course</h1>"), "{}", blank.body);
+    let create = [
+        ("site", "mitxonline"),
+        ("readable_id", "new"),
+        ("title", "Novelty"),
+    ];
+    let reply = app.post("/staff/courses/", Some(&cookie), &create).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let edit = app.get("/staff/courses/new", Some(&cookie)).await;
+    assert!(edit.body.contains("<h1>Novelty</h1>"), "{}", edit.body);
+    let rename = [("title", "Novelty, revised")];
+    let reply = app.post("/staff/courses/new", Some(&cookie), &rename).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let edit = app.get("/staff/courses/new", Some(&cookie)).await;
+    assert!(
+        edit.body.contains("<h1>Novelty, revised</h1>"),
+        "{}",
+        edit.body
+    );
 }
 
 #[tokio::test]
@@ -439,7 +463,7 @@ async fn a_new_program_is_created_with_its_tree() {
     let app = app().await;
     let cookie = app.signed_in().await;
     assert!(
-        app.get("/staff/programs/new", Some(&cookie))
+        app.get("/staff/programs/?new", Some(&cookie))
             .await
             .body
             .contains("New program")
@@ -451,7 +475,7 @@ async fn a_new_program_is_created_with_its_tree() {
         ("requirements", ""),
     ];
     let reply = app
-        .post("/staff/programs/new", Some(&cookie), &duplicate)
+        .post("/staff/programs/?new", Some(&cookie), &duplicate)
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.body.contains("already exists"));
@@ -467,7 +491,7 @@ async fn a_new_program_is_created_with_its_tree() {
             "all_of \"Required\"\n  course course-v1:MITxT+18.03.1x\n  course course-v1:MITxT+18.03.2x\n",
         ),
     ];
-    let reply = app.post("/staff/programs/new", Some(&cookie), &good).await;
+    let reply = app.post("/staff/programs/?new", Some(&cookie), &good).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     assert_eq!(
         reply.location.as_deref(),

@@ -52,12 +52,18 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/", get(staff::home))
         .route("/staff/sign-in", post(staff::sign_in))
         .route("/staff/sign-out", post(staff::sign_out))
-        .route("/staff/courses/", get(staff::courses))
+        .route(
+            "/staff/courses/",
+            get(staff::courses).post(staff::create_course),
+        )
         .route(
             "/staff/courses/{readable_id}",
             get(staff::course).post(staff::save_course),
         )
-        .route("/staff/programs/", get(staff::programs))
+        .route(
+            "/staff/programs/",
+            get(staff::programs).post(staff::create_program),
+        )
         .route(
             "/staff/programs/{readable_id}",
             get(staff::program).post(staff::save_program),

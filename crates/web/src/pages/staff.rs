@@ -212,7 +212,20 @@ struct Courses {
     rows: Vec<Row>,
 }
 
-pub async fn courses(State(state): State<AppState>, StaffMember(who): StaffMember) -> Response {
+pub async fn courses(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if asks_for_new(query) {
+        return course_page(
+            &state,
+            who,
+            CourseForm::from_record(&blank_course(), true),
+            StatusCode::OK,
+            false,
+        );
+    }
     let Ok(snapshot) = state.catalog.get().await else {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
     };
@@ -534,6 +547,21 @@ struct CoursePage {
     form: CourseForm,
 }
 
+/// `?new` on a collection page shows the empty creation form.
+fn asks_for_new(query: Option<String>) -> bool {
+    Params::parse(query.as_deref()).get("new").is_some()
+}
+
+/// New records are created by posting to the collection, so a readable id such as `new`
+/// never collides with the creation form.
+fn form_path(collection: &str, is_new: bool, readable_id: &str) -> String {
+    if is_new {
+        format!("/staff/{collection}/?new")
+    } else {
+        format!("/staff/{collection}/{readable_id}")
+    }
+}
+
 fn course_page(
     state: &AppState,
     who: String,
@@ -541,11 +569,7 @@ fn course_page(
     status: StatusCode,
     saved: bool,
 ) -> Response {
-    let path = if form.is_new {
-        "/staff/courses/new".to_string()
-    } else {
-        format!("/staff/courses/{}", form.readable_id)
-    };
+    let path = form_path("courses", form.is_new, &form.readable_id);
     let title = if form.is_new {
         "New course".to_string()
     } else {
@@ -578,15 +602,6 @@ pub async fn course(
     Path(readable_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if readable_id == "new" {
-        return course_page(
-            &state,
-            who,
-            CourseForm::from_record(&blank_course(), true),
-            StatusCode::OK,
-            false,
-        );
-    }
     let Ok(snapshot) = state.catalog.get().await else {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
     };
@@ -616,6 +631,15 @@ async fn save(state: &AppState, catalog: Catalog) -> Result<(), ApplyError> {
     Ok(())
 }
 
+pub async fn create_course(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+    headers: HeaderMap,
+    Form(fields): Form<HashMap<String, String>>,
+) -> Response {
+    store_course(&state, who, &headers, None, fields).await
+}
+
 pub async fn save_course(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
@@ -623,26 +647,36 @@ pub async fn save_course(
     Path(readable_id): Path<String>,
     Form(fields): Form<HashMap<String, String>>,
 ) -> Response {
-    if !same_origin(&headers) {
-        return error_page(&state, StatusCode::FORBIDDEN, None);
+    store_course(&state, who, &headers, Some(readable_id), fields).await
+}
+
+/// Creates the course (`existing` is `None`) or updates the one named `existing`.
+async fn store_course(
+    state: &AppState,
+    who: String,
+    headers: &HeaderMap,
+    existing: Option<String>,
+    fields: HashMap<String, String>,
+) -> Response {
+    if !same_origin(headers) {
+        return error_page(state, StatusCode::FORBIDDEN, None);
     }
-    let is_new = readable_id == "new";
     let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None);
     };
-    let base = if is_new {
-        blank_course()
-    } else {
-        match snapshot.view.course_by_readable_id(&readable_id) {
+    let is_new = existing.is_none();
+    let base = match &existing {
+        None => blank_course(),
+        Some(readable_id) => match snapshot.view.course_by_readable_id(readable_id) {
             Some(course) => snapshot.view.course_record(course),
             None => {
                 return error_page(
-                    &state,
+                    state,
                     StatusCode::NOT_FOUND,
                     Some(format!("There is no course {readable_id}.")),
                 );
             }
-        }
+        },
     };
     if is_new
         && snapshot
@@ -656,16 +690,16 @@ pub async fn save_course(
             "readable_id",
             "a course with this readable id already exists",
         );
-        return course_page(&state, who, form, StatusCode::BAD_REQUEST, false);
+        return course_page(state, who, form, StatusCode::BAD_REQUEST, false);
     }
     let mut form = CourseForm::from_record(&base, is_new);
     form.take(&fields);
     let Some(record) = form.record(base) else {
-        return course_page(&state, who, form, StatusCode::BAD_REQUEST, false);
+        return course_page(state, who, form, StatusCode::BAD_REQUEST, false);
     };
     let target = record.readable_id.clone();
     match save(
-        &state,
+        state,
         Catalog {
             courses: vec![record],
             ..Catalog::default()
@@ -679,11 +713,11 @@ pub async fn save_course(
         }
         Err(ApplyError::Invalid(errors)) => {
             form.absorb(errors);
-            course_page(&state, who, form, StatusCode::BAD_REQUEST, false)
+            course_page(state, who, form, StatusCode::BAD_REQUEST, false)
         }
         Err(ApplyError::Db(error)) => {
             tracing::error!(%error, "saving a course failed");
-            error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None)
+            error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None)
         }
     }
 }
@@ -697,7 +731,20 @@ struct Programs {
     rows: Vec<Row>,
 }
 
-pub async fn programs(State(state): State<AppState>, StaffMember(who): StaffMember) -> Response {
+pub async fn programs(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if asks_for_new(query) {
+        return program_page(
+            &state,
+            who,
+            ProgramForm::from_record(&blank_program(), true),
+            StatusCode::OK,
+            false,
+        );
+    }
     let Ok(snapshot) = state.catalog.get().await else {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
     };
@@ -777,7 +824,7 @@ fn program_page(
     status: StatusCode,
     saved: bool,
 ) -> Response {
-    let path = format!("/staff/programs/{}", form.readable_id);
+    let path = form_path("programs", form.is_new, &form.readable_id);
     let title = form.title.clone();
     render(
         status,
@@ -796,15 +843,6 @@ pub async fn program(
     Path(readable_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if readable_id == "new" {
-        return program_page(
-            &state,
-            who,
-            ProgramForm::from_record(&blank_program(), true),
-            StatusCode::OK,
-            false,
-        );
-    }
     let Ok(snapshot) = state.catalog.get().await else {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
     };
@@ -825,6 +863,15 @@ pub async fn program(
     )
 }
 
+pub async fn create_program(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+    headers: HeaderMap,
+    Form(fields): Form<HashMap<String, String>>,
+) -> Response {
+    store_program(&state, who, &headers, None, fields).await
+}
+
 pub async fn save_program(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
@@ -832,30 +879,42 @@ pub async fn save_program(
     Path(readable_id): Path<String>,
     Form(fields): Form<HashMap<String, String>>,
 ) -> Response {
-    if !same_origin(&headers) {
-        return error_page(&state, StatusCode::FORBIDDEN, None);
+    store_program(&state, who, &headers, Some(readable_id), fields).await
+}
+
+/// Creates the program (`existing` is `None`) or updates the one named `existing`.
+async fn store_program(
+    state: &AppState,
+    who: String,
+    headers: &HeaderMap,
+    existing: Option<String>,
+    fields: HashMap<String, String>,
+) -> Response {
+    if !same_origin(headers) {
+        return error_page(state, StatusCode::FORBIDDEN, None);
     }
     let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None);
     };
-    let is_new = readable_id == "new";
+    let is_new = existing.is_none();
     let get = |key: &str| fields.get(key).cloned().unwrap_or_default();
-    let mut record = if is_new {
-        let mut record = blank_program();
-        record.site = Site::parse(&get("site")).unwrap_or_default();
-        record.readable_id = get("readable_id").trim().to_string();
-        record
-    } else {
-        match snapshot.view.program_by_readable_id(&readable_id) {
+    let mut record = match &existing {
+        None => {
+            let mut record = blank_program();
+            record.site = Site::parse(&get("site")).unwrap_or_default();
+            record.readable_id = get("readable_id").trim().to_string();
+            record
+        }
+        Some(readable_id) => match snapshot.view.program_by_readable_id(readable_id) {
             Some(program) => snapshot.view.program_record(program),
             None => {
                 return error_page(
-                    &state,
+                    state,
                     StatusCode::NOT_FOUND,
                     Some(format!("There is no program {readable_id}.")),
                 );
             }
-        }
+        },
     };
     let mut form = ProgramForm::from_record(&record, is_new);
     if is_new
@@ -887,11 +946,11 @@ pub async fn save_program(
         Err(error) => form.errors.add("requirements", error.to_string()),
     }
     if !form.errors.is_empty() {
-        return program_page(&state, who, form, StatusCode::BAD_REQUEST, false);
+        return program_page(state, who, form, StatusCode::BAD_REQUEST, false);
     }
     let target = record.readable_id.clone();
     match save(
-        &state,
+        state,
         Catalog {
             programs: vec![record],
             ..Catalog::default()
@@ -916,11 +975,11 @@ pub async fn save_program(
                     form.errors.add(field, message.clone());
                 }
             }
-            program_page(&state, who, form, StatusCode::BAD_REQUEST, false)
+            program_page(state, who, form, StatusCode::BAD_REQUEST, false)
         }
         Err(ApplyError::Db(error)) => {
             tracing::error!(%error, "saving a program failed");
-            error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None)
+            error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None)
         }
     }
 }
