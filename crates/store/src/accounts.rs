@@ -292,6 +292,33 @@ pub struct GatewayIdentity {
     pub last_name: String,
 }
 
+async fn find_by_sub(db: &impl ConnectionTrait, sub: &str) -> Result<Option<User>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::GlobalId.eq(sub))
+        .one(db)
+        .await
+}
+
+/// The user a gateway identity names, when storing the identity again would change
+/// nothing: a returning user's requests then need no write transaction.
+pub async fn settled_gateway_user(
+    db: &impl ConnectionTrait,
+    identity: &GatewayIdentity,
+) -> Result<Option<User>, DbErr> {
+    let Some(found) = find_by_sub(db, &identity.sub).await? else {
+        return Ok(None);
+    };
+    if found.name.trim().is_empty() && !identity.name.trim().is_empty() {
+        return Ok(None);
+    }
+    let needs_address = !identity.first_name.is_empty()
+        && legal_address::Entity::find_by_id(found.id)
+            .one(db)
+            .await?
+            .is_none();
+    Ok((!needs_address).then_some(found))
+}
+
 /// Finds the user by the gateway's `sub` (or, the first time, by email), creating it if
 /// needed; names are only filled in where blank, as MITx Online's gateway backend does.
 pub async fn upsert_gateway_user(
@@ -299,11 +326,7 @@ pub async fn upsert_gateway_user(
     identity: &GatewayIdentity,
     now: DateTime<Utc>,
 ) -> Result<User, DbErr> {
-    let existing = match user::Entity::find()
-        .filter(user::Column::GlobalId.eq(identity.sub.as_str()))
-        .one(db)
-        .await?
-    {
+    let existing = match find_by_sub(db, &identity.sub).await? {
         Some(found) => Some(found),
         None => find_by_email(db, &identity.email).await?,
     };

@@ -89,6 +89,11 @@ pub async fn identify(State(state): State<AppState>, request: Request, next: Nex
         return USER.scope(None, next.run(request)).await;
     };
     let user = async {
+        if let Some(user) =
+            store::accounts::settled_gateway_user(state.store.db(), &identity).await?
+        {
+            return Ok(user);
+        }
         let txn = state.store.write().await?;
         let user = store::accounts::upsert_gateway_user(&txn, &identity, state.now()).await?;
         txn.commit().await?;

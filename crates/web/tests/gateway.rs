@@ -84,6 +84,12 @@ async fn the_gateway_header_signs_in_only_from_the_trusted_proxy() {
     let (status, _) = dashboard(&app, "10.0.0.5", Some("not base64 json")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
 
+    // A returning user is read, not rewritten, on every request.
+    let before = store::accounts::list(store.db(), 10).await.unwrap();
+    dashboard(&app, "10.0.0.5", Some(&header)).await;
+    let after = store::accounts::list(store.db(), 10).await.unwrap();
+    assert_eq!(before[0].updated_on, after[0].updated_on);
+
     // Upserted by sub; a name already set is kept.
     let renamed = userinfo("kc-123", "ada@example.edu", "Someone Else");
     dashboard(&app, "10.0.0.5", Some(&renamed)).await;
