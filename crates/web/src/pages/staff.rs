@@ -36,7 +36,6 @@ fn token(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_string())
 }
 
-/// The signed-in staff member, or where to send the visitor instead.
 /// A signed-in staff member (their email); anyone else is sent to the sign-in page.
 pub struct StaffMember(pub String);
 
