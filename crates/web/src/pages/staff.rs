@@ -622,12 +622,35 @@ pub async fn course(
 }
 
 /// Writes a one-record catalog document in its own transaction.
-async fn save(state: &AppState, catalog: Catalog) -> Result<(), ApplyError> {
+async fn write(state: &AppState, catalog: Catalog) -> Result<(), ApplyError> {
     let txn = state.store.write().await?;
     apply(&txn, &catalog, Mode::Strict).await?;
     txn.commit().await?;
     state.catalog.invalidate();
     Ok(())
+}
+
+/// Saves the record named `target` in `collection` ("courses" or "programs") and answers
+/// with a redirect to its edit page, or hands back what the catalog rules rejected so the
+/// caller can show it on the form.
+async fn save(
+    state: &AppState,
+    who: &str,
+    collection: &str,
+    target: &str,
+    catalog: Catalog,
+) -> Result<Response, FieldErrors> {
+    match write(state, catalog).await {
+        Ok(()) => {
+            tracing::info!(staff = %who, collection, record = %target, "saved from the staff area");
+            Ok(Redirect::to(&format!("/staff/{collection}/{target}?saved=1")).into_response())
+        }
+        Err(ApplyError::Invalid(errors)) => Err(errors),
+        Err(ApplyError::Db(error)) => {
+            tracing::error!(%error, collection, record = %target, "saving from the staff area failed");
+            Ok(error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None))
+        }
+    }
 }
 
 pub async fn create_course(
@@ -697,26 +720,15 @@ async fn store_course(
         return course_page(state, who, form, StatusCode::BAD_REQUEST, false);
     };
     let target = record.readable_id.clone();
-    match save(
-        state,
-        Catalog {
-            courses: vec![record],
-            ..Catalog::default()
-        },
-    )
-    .await
-    {
-        Ok(()) => {
-            tracing::info!(staff = %who, course = %target, "course saved from the staff area");
-            Redirect::to(&format!("/staff/courses/{target}?saved=1")).into_response()
-        }
-        Err(ApplyError::Invalid(errors)) => {
+    let catalog = Catalog {
+        courses: vec![record],
+        ..Catalog::default()
+    };
+    match save(state, &who, "courses", &target, catalog).await {
+        Ok(response) => response,
+        Err(errors) => {
             form.absorb(errors);
             course_page(state, who, form, StatusCode::BAD_REQUEST, false)
-        }
-        Err(ApplyError::Db(error)) => {
-            tracing::error!(%error, "saving a course failed");
-            error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None)
         }
     }
 }
@@ -948,20 +960,13 @@ async fn store_program(
         return program_page(state, who, form, StatusCode::BAD_REQUEST, false);
     }
     let target = record.readable_id.clone();
-    match save(
-        state,
-        Catalog {
-            programs: vec![record],
-            ..Catalog::default()
-        },
-    )
-    .await
-    {
-        Ok(()) => {
-            tracing::info!(staff = %who, program = %target, "program saved from the staff area");
-            Redirect::to(&format!("/staff/programs/{target}?saved=1")).into_response()
-        }
-        Err(ApplyError::Invalid(errors)) => {
+    let catalog = Catalog {
+        programs: vec![record],
+        ..Catalog::default()
+    };
+    match save(state, &who, "programs", &target, catalog).await {
+        Ok(response) => response,
+        Err(errors) => {
             for (field, messages) in errors.fields() {
                 let field = field.strip_prefix("programs[0].").unwrap_or(field);
                 // Tree errors carry a node path; the editor has one field for the tree.
@@ -975,10 +980,6 @@ async fn store_program(
                 }
             }
             program_page(state, who, form, StatusCode::BAD_REQUEST, false)
-        }
-        Err(ApplyError::Db(error)) => {
-            tracing::error!(%error, "saving a program failed");
-            error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None)
         }
     }
 }
