@@ -7,23 +7,8 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
-use store::Store;
-use tower::ServiceExt;
 
-const CSRF: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
-
-struct App {
-    router: axum::Router,
-    store: Store,
-}
-
-struct Reply {
-    status: StatusCode,
-    location: Option<String>,
-    cookie: Option<String>,
-    body: String,
-}
+use common::{App, CSRF};
 
 async fn app() -> App {
     let store = store::testing::fresh_store().await;
@@ -39,61 +24,6 @@ async fn app() -> App {
 }
 
 impl App {
-    async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let header = |name| {
-            response
-                .headers()
-                .get(name)
-                .map(|v: &axum::http::HeaderValue| v.to_str().unwrap().to_string())
-        };
-        let (status, location, cookie) = (
-            response.status(),
-            header(header::LOCATION),
-            header(header::SET_COOKIE),
-        );
-        let body = String::from_utf8(
-            response
-                .into_body()
-                .collect()
-                .await
-                .unwrap()
-                .to_bytes()
-                .to_vec(),
-        )
-        .unwrap();
-        Reply {
-            status,
-            location,
-            cookie,
-            body,
-        }
-    }
-
-    async fn get(&self, uri: &str, session: Option<&str>) -> Reply {
-        let mut request = Request::get(uri);
-        if let Some(session) = session {
-            request = request.header(header::COOKIE, session);
-        }
-        self.send(request.body(Body::empty()).unwrap()).await
-    }
-
-    async fn post(&self, uri: &str, session: Option<&str>, form: &[(&str, &str)]) -> Reply {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form.iter().chain([&("csrf", CSRF)]))
-            .finish();
-        let cookies = match session {
-            Some(s) => format!("{s}; registrar_csrf={CSRF}"),
-            None => format!("registrar_csrf={CSRF}"),
-        };
-        let request = Request::post(uri)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::COOKIE, cookies)
-            .body(Body::from(body))
-            .unwrap();
-        self.send(request).await
-    }
-
     /// The link in the newest queued mail to `to`.
     async fn mailed_link(&self, to: &str, path: &str) -> String {
         let mails = jobs::admin::list(self.store.db(), None, Some("mail.send"), 50)

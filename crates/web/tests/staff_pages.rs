@@ -7,33 +7,20 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::{TimeZone, Utc};
-use domain::catalog::import::parse;
-use http_body_util::BodyExt;
-use store::Store;
-use store::catalog::write::{Mode, apply};
-use tower::ServiceExt;
 
-struct App {
-    router: axum::Router,
-    store: Store,
-}
+use common::{App, CSRF};
 
 async fn app() -> App {
     let store = store::testing::fresh_store().await;
-    for name in [
-        "xpro_courses.json",
-        "mitxonline_courses.json",
-        "mitxonline_programs.json",
-    ] {
-        let path = format!(
-            "{}/../../fixtures/originals/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let (_, catalog) = parse(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let txn = store.write().await.unwrap();
-        apply(&txn, &catalog, Mode::Import).await.unwrap();
-        txn.commit().await.unwrap();
-    }
+    common::import(
+        &store,
+        &[
+            "xpro_courses.json",
+            "mitxonline_courses.json",
+            "mitxonline_programs.json",
+        ],
+    )
+    .await;
     let settings = common::settings("http://registrar.test");
     let now = Utc.with_ymd_and_hms(2024, 3, 10, 12, 0, 0).unwrap();
     App {
@@ -46,75 +33,7 @@ async fn app() -> App {
     }
 }
 
-const CSRF: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-struct Reply {
-    status: StatusCode,
-    location: Option<String>,
-    cookie: Option<String>,
-    body: String,
-}
-
 impl App {
-    async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let header = |name| {
-            response
-                .headers()
-                .get(name)
-                .map(|v: &axum::http::HeaderValue| v.to_str().unwrap().to_string())
-        };
-        let (status, location, cookie) = (
-            response.status(),
-            header(header::LOCATION),
-            header(header::SET_COOKIE),
-        );
-        let body = String::from_utf8(
-            response
-                .into_body()
-                .collect()
-                .await
-                .unwrap()
-                .to_bytes()
-                .to_vec(),
-        )
-        .unwrap();
-        Reply {
-            status,
-            location,
-            cookie,
-            body,
-        }
-    }
-
-    async fn get(&self, uri: &str, cookie: Option<&str>) -> Reply {
-        let mut request = Request::get(uri);
-        if let Some(cookie) = cookie {
-            request = request.header(header::COOKIE, cookie);
-        }
-        self.send(request.body(Body::empty()).unwrap()).await
-    }
-
-    /// Posts a form as a browser would: with the CSRF cookie and the same token in the form.
-    async fn post(&self, uri: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Reply {
-        let fields = form
-            .iter()
-            .filter(|(name, _)| *name != "csrf")
-            .chain([&("csrf", CSRF)]);
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        let cookies = match cookie {
-            Some(cookie) => format!("{cookie}; registrar_csrf={CSRF}"),
-            None => format!("registrar_csrf={CSRF}"),
-        };
-        let request = Request::post(uri)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::HOST, "registrar.test")
-            .header(header::COOKIE, cookies);
-        self.send(request.body(Body::from(body)).unwrap()).await
-    }
-
     async fn signed_in(&self) -> String {
         let token = store::staff::create_token(self.store.db(), "staff@example.edu")
             .await

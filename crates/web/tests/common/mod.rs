@@ -1,12 +1,17 @@
-//! What the router tests share: settings, importing the recorded catalogs.
+//! What the router tests share: settings, importing the recorded catalogs, and a
+//! browser-like driver for the router.
 // Each test binary uses some of these helpers, not all.
 #![allow(dead_code)]
 
 use std::time::Duration;
 
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use domain::catalog::import::parse;
+use http_body_util::BodyExt;
 use store::Store;
 use store::catalog::write::{Mode, apply};
+use tower::ServiceExt;
 
 /// Test settings: no provisioning, no gateway, no outbox page; a long catalog refresh so
 /// each test's own writes are what invalidate the cache.
@@ -35,5 +40,73 @@ pub async fn import(store: &Store, names: &[&str]) {
         let txn = store.write().await.unwrap();
         apply(&txn, &catalog, Mode::Import).await.unwrap();
         txn.commit().await.unwrap();
+    }
+}
+
+/// The CSRF token the browser-like helpers send, as cookie and as form field.
+pub const CSRF: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// The full router and its database, driven as a browser would.
+pub struct App {
+    pub router: axum::Router,
+    pub store: Store,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub cookie: Option<String>,
+    pub body: String,
+}
+
+impl App {
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .map(|v: &HeaderValue| v.to_str().unwrap().to_string())
+        };
+        let (status, location, cookie) = (
+            response.status(),
+            header(header::LOCATION),
+            header(header::SET_COOKIE),
+        );
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            location,
+            cookie,
+            body: String::from_utf8(bytes.to_vec()).unwrap(),
+        }
+    }
+
+    pub async fn get(&self, uri: &str, cookie: Option<&str>) -> Reply {
+        let mut request = Request::get(uri);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    /// Posts a form as a browser would: with the CSRF cookie and the same token in the form.
+    pub async fn post(&self, uri: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Reply {
+        let fields = form
+            .iter()
+            .filter(|(name, _)| *name != "csrf")
+            .chain([&("csrf", CSRF)]);
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let cookies = match cookie {
+            Some(cookie) => format!("{cookie}; registrar_csrf={CSRF}"),
+            None => format!("registrar_csrf={CSRF}"),
+        };
+        let request = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::HOST, "registrar.test")
+            .header(header::COOKIE, cookies);
+        self.send(request.body(Body::from(body)).unwrap()).await
     }
 }
