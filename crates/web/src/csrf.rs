@@ -34,6 +34,18 @@ pub fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<Strin
         .map(|(_, value)| value.to_string())
 }
 
+/// Whether a cookie-session API call repeats the CSRF cookie in `X-CSRFToken`, as the
+/// references' Django REST views require of browser calls.
+pub fn header_matches_cookie(headers: &axum::http::HeaderMap) -> bool {
+    let sent = headers.get("x-csrftoken").and_then(|v| v.to_str().ok());
+    match (cookie_value(headers, COOKIE), sent) {
+        (Some(cookie), Some(sent)) => {
+            cookie.len() == 64 && constant_time_eq(cookie.as_bytes(), sent.as_bytes())
+        }
+        _ => false,
+    }
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -12,10 +12,11 @@ use axum::routing::{delete, get};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use services::enrollments::{EnrollError, enroll_free, unenroll};
+use store::accounts::User;
 use store::catalog::read::CatalogView;
 use store::enrollments::Enrollment;
 
-use crate::csrf::{COOKIE, cookie_value};
+use crate::csrf;
 use crate::pages::account::current_user;
 use crate::{ApiError, AppState};
 
@@ -26,9 +27,17 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/enrollments/{id}/", delete(remove))
 }
 
-fn csrf_ok(headers: &HeaderMap) -> bool {
-    let header = headers.get("x-csrftoken").and_then(|v| v.to_str().ok());
-    matches!((cookie_value(headers, COOKIE), header), (Some(cookie), Some(sent)) if cookie.len() == 64 && cookie == sent)
+/// The signed-in learner making a state-changing call, which must carry the CSRF token.
+async fn learner_with_csrf(state: &AppState, headers: &HeaderMap) -> Result<User, ApiError> {
+    let user = current_user(state, headers)
+        .await
+        .ok_or(ApiError::Unauthorized)?;
+    if !csrf::header_matches_cookie(headers) {
+        return Err(ApiError::Forbidden(
+            "CSRF token missing or incorrect.".to_string(),
+        ));
+    }
+    Ok(user)
 }
 
 fn shape(view: &CatalogView, e: &Enrollment) -> Value {
@@ -87,14 +96,7 @@ async fn create(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let user = current_user(&state, &headers)
-        .await
-        .ok_or(ApiError::Unauthorized)?;
-    if !csrf_ok(&headers) {
-        return Err(ApiError::Forbidden(
-            "CSRF token missing or incorrect.".to_string(),
-        ));
-    }
+    let user = learner_with_csrf(&state, &headers).await?;
     let request: Create =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
     let snapshot = state.catalog.get().await?;
@@ -115,14 +117,7 @@ async fn remove(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let user = current_user(&state, &headers)
-        .await
-        .ok_or(ApiError::Unauthorized)?;
-    if !csrf_ok(&headers) {
-        return Err(ApiError::Forbidden(
-            "CSRF token missing or incorrect.".to_string(),
-        ));
-    }
+    let user = learner_with_csrf(&state, &headers).await?;
     let txn = state.store.write().await?;
     unenroll(&txn, user.id, id, state.now())
         .await

@@ -25,17 +25,6 @@ use crate::api::Params;
 
 const COOKIE: &str = "registrar_staff";
 
-fn token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_string())
-}
-
 /// A signed-in staff member (their email); anyone else is sent to the sign-in page.
 pub struct StaffMember(pub String);
 
@@ -51,7 +40,7 @@ impl axum::extract::FromRequestParts<AppState> for StaffMember {
 }
 
 async fn staff(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
-    let Some(token) = token(headers) else {
+    let Some(token) = crate::csrf::cookie_value(headers, COOKIE) else {
         return Err(Redirect::to("/staff/").into_response());
     };
     match store::staff::authenticate(state.store.db(), &token).await {
