@@ -36,6 +36,9 @@ pub struct Config {
     pub openedx_url: Option<String>,
     pub openedx_client_id: String,
     pub openedx_client_secret: String,
+    /// edX's social-auth entry for this Registrar (reference `OPENEDX_SOCIAL_LOGIN_PATH`),
+    /// which the per-learner API token handshake starts at.
+    pub openedx_social_login_path: String,
     /// Proxy addresses (the APISIX gateway) whose `X-Userinfo` header is trusted to sign
     /// users in; empty turns gateway sign-in off.
     pub gateway_trusted_proxies: Vec<std::net::IpAddr>,
@@ -69,6 +72,7 @@ impl Default for Config {
             openedx_url: None,
             openedx_client_id: String::new(),
             openedx_client_secret: String::new(),
+            openedx_social_login_path: integrations::openedx::SOCIAL_LOGIN_PATH.to_string(),
             gateway_trusted_proxies: Vec::new(),
             recaptcha_site_key: None,
             recaptcha_secret: String::new(),

@@ -244,6 +244,7 @@ fn background(
                 base_url: url.clone(),
                 client_id: config.openedx_client_id.clone(),
                 client_secret: config.openedx_client_secret.clone(),
+                social_login_path: config.openedx_social_login_path.clone(),
             },
         ))
     });
@@ -254,6 +255,7 @@ fn background(
         registry: Arc::new(services::registry()),
         context: Arc::new(services::Context {
             store: store.clone(),
+            site_url: config.base_url.clone(),
             mail_outbox: config.mail_outbox.clone(),
             openedx,
         }),
@@ -278,6 +280,27 @@ fn background(
         worker.run(stopped).await;
         let _ = scheduler.await;
     })
+}
+
+/// Registers the demo's simulated edX as an OAuth2 client of this Registrar, the way an
+/// operator registers a real one with `registrar admin oauth-app create`.
+async fn edx_signs_in_here(store: &Store, base: &str) -> Result<simulators::openedx::Provider> {
+    let mut provider = simulators::openedx::Provider {
+        registrar_url: base.to_string(),
+        client_id: String::new(),
+        client_secret: String::new(),
+        public_url: format!("{base}/_simulators/openedx"),
+    };
+    let (app, secret) = store::oauth2::replace_application(
+        store.db(),
+        "edx-oauth-app (demo simulator)",
+        &[provider.redirect_uri()],
+        chrono::Utc::now(),
+    )
+    .await?;
+    provider.client_id = app.client_id;
+    provider.client_secret = secret;
+    Ok(provider)
 }
 
 /// The schedules this deployment runs; a bad override stops start-up naming the setting.
@@ -542,10 +565,10 @@ async fn main() -> Result<()> {
                 config.openedx_url = Some(format!("{base}/_simulators/openedx"));
                 config.openedx_client_id = simulators::openedx::CLIENT_ID.to_string();
                 config.openedx_client_secret = simulators::openedx::CLIENT_SECRET.to_string();
-                fakes = fakes.nest(
-                    "/_simulators/openedx",
-                    simulators::openedx::router(Default::default()),
-                );
+                let edx = Arc::new(simulators::openedx::OpenEdx::default());
+                edx.auth
+                    .set_provider(edx_signs_in_here(&store, &base).await?);
+                fakes = fakes.nest("/_simulators/openedx", simulators::openedx::router(edx));
             }
             serve(&config, store, true, true, fakes, move |_| {
                 println!("Registrar demo is running. Open:");

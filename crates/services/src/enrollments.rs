@@ -12,7 +12,8 @@ use store::catalog::read::CatalogView;
 use store::enrollments::{self, Enrollment};
 
 use crate::Context;
-use crate::openedx::{edx_outcome, retry};
+use crate::edx_token::with_user_token;
+use crate::openedx::{edx_outcome, edx_username, retry};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EnrollError {
@@ -84,6 +85,18 @@ pub async fn enroll_free(
     Ok(enrollment)
 }
 
+/// The learner's own active enrollment; anyone else's is as good as missing.
+async fn own_active(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    enrollment_id: i64,
+) -> Result<Enrollment, EnrollError> {
+    enrollments::find(db, enrollment_id)
+        .await?
+        .filter(|e| e.user_id == user_id && e.active)
+        .ok_or(EnrollError::NoSuchEnrollment)
+}
+
 /// Unenrolls (change status `unenrolled`); the learner's own enrollments only.
 pub async fn unenroll(
     db: &impl ConnectionTrait,
@@ -91,10 +104,7 @@ pub async fn unenroll(
     enrollment_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Enrollment, EnrollError> {
-    let enrollment = enrollments::find(db, enrollment_id)
-        .await?
-        .filter(|e| e.user_id == user_id && e.active)
-        .ok_or(EnrollError::NoSuchEnrollment)?;
+    let enrollment = own_active(db, user_id, enrollment_id).await?;
     let enrollment = enrollments::deactivate(db, enrollment, "unenrolled", now).await?;
     SyncEdxEnrollment::enqueue(db, enrollment.id).await?;
     Ok(enrollment)
@@ -110,38 +120,19 @@ impl Job for SyncEdxEnrollment {
         let Some(edx) = &ctx.openedx else {
             return Err(JobError::Permanent("no Open edX is configured".to_string()));
         };
-        let enrollment = enrollments::find(db, self.enrollment_id)
-            .await
-            .map_err(retry)?
-            .ok_or_else(|| {
-                JobError::Permanent(format!("enrollment {} is gone", self.enrollment_id))
-            })?;
-        let account = store::openedx::account(db, enrollment.user_id)
-            .await
-            .map_err(retry)?;
-        let Some(username) = account
-            .filter(|a| a.has_been_synced)
-            .and_then(|a| a.edx_username)
-        else {
-            // Its edX account is still being created; try again after the backoff.
-            return Err(JobError::Retry(
-                "the learner has no edX account yet".to_string(),
-            ));
-        };
-        let course_id = enrollments::courseware_id(db, enrollment.run_id)
-            .await
-            .map_err(retry)?
-            .ok_or_else(|| JobError::Permanent(format!("run {} is gone", enrollment.run_id)))?;
+        let enrollment = existing(db, self.enrollment_id).await?;
+        let username = edx_username(db, enrollment.user_id).await?;
+        let course_id = course_key(db, &enrollment).await?;
         let now = Utc::now();
         match edx
             .set_enrollment(&username, &course_id, &enrollment.mode, enrollment.active)
             .await
         {
-            Ok(()) => {
+            Ok(edx_mode) => {
                 enrollments::record_edx(db, enrollment.id, enrollment.active, None, now)
                     .await
                     .map_err(retry)?;
-                tracing::info!(enrollment = enrollment.id, %course_id, active = enrollment.active, "edX enrollment updated");
+                tracing::info!(enrollment = enrollment.id, %course_id, active = enrollment.active, %edx_mode, "edX enrollment updated");
                 Ok(())
             }
             Err(error) => {
@@ -150,6 +141,83 @@ impl Job for SyncEdxEnrollment {
                     .map_err(retry)?;
                 Err(edx_outcome(error))
             }
+        }
+    }
+}
+
+async fn existing(db: &impl ConnectionTrait, id: i64) -> Result<Enrollment, JobError> {
+    enrollments::find(db, id)
+        .await
+        .map_err(retry)?
+        .ok_or_else(|| JobError::Permanent(format!("enrollment {id} is gone")))
+}
+
+async fn course_key(
+    db: &impl ConnectionTrait,
+    enrollment: &Enrollment,
+) -> Result<String, JobError> {
+    enrollments::courseware_id(db, enrollment.run_id)
+        .await
+        .map_err(retry)?
+        .ok_or_else(|| JobError::Permanent(format!("run {} is gone", enrollment.run_id)))
+}
+
+/// Records the learner's choice about a course's email (their own, active enrollment) and
+/// has it pushed to edX; the choice is kept even while edX is away.
+pub async fn set_course_emails(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    enrollment_id: i64,
+    receive: bool,
+    now: DateTime<Utc>,
+) -> Result<Enrollment, EnrollError> {
+    let enrollment = own_active(db, user_id, enrollment_id).await?;
+    let enrollment = enrollments::set_email_subscription(db, enrollment, receive, now).await?;
+    jobs::push(
+        db,
+        &SyncEdxEmailSettings { enrollment_id },
+        Enqueue {
+            unique_key: Some(format!("enrollment:{enrollment_id}")),
+            run_at: None,
+        },
+    )
+    .await?;
+    Ok(enrollment)
+}
+
+/// Pushes an enrollment's course-email choice to edX with the learner's own token
+/// (reference `subscribe_to_edx_course_emails` / `unsubscribe_from_edx_course_emails`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SyncEdxEmailSettings {
+    pub enrollment_id: i64,
+}
+
+impl Job for SyncEdxEmailSettings {
+    const KIND: &'static str = "openedx.email_settings";
+    const MAX_ATTEMPTS: u32 = 8;
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        let Some(edx) = &ctx.openedx else {
+            return Ok(());
+        };
+        let db = ctx.store.db();
+        let mut pushed = None;
+        // A change made while this ran found the job still pending and was absorbed into
+        // it: push until what edX has is what the learner last chose.
+        loop {
+            let enrollment = existing(db, self.enrollment_id).await?;
+            let receive = enrollment.edx_emails_subscription;
+            if pushed == Some(receive) {
+                return Ok(());
+            }
+            edx_username(db, enrollment.user_id).await?;
+            let course_id = course_key(db, &enrollment).await?;
+            with_user_token(ctx, edx, enrollment.user_id, |token| async move {
+                edx.set_email_opt_in(&token, &course_id, receive).await
+            })
+            .await?;
+            pushed = Some(receive);
         }
     }
 }

@@ -2,18 +2,22 @@
 //! worker runs and the recurring schedules both reference platforms declare.
 
 pub mod accounts;
+mod edx_token;
 pub mod enrollments;
 pub mod flows;
 pub mod housekeeping;
 pub mod mail;
 pub mod openedx;
 pub mod schedules;
+pub mod testing;
 
 use store::Store;
 
 /// What job handlers get: the database, where mail goes; peer clients as their issues arrive.
 pub struct Context {
     pub store: Store,
+    /// Registrar's own root URL, which edX's sign-in handshake bounces through.
+    pub site_url: String,
     pub mail_outbox: std::path::PathBuf,
     /// The LMS, when this deployment provisions into one.
     pub openedx: Option<std::sync::Arc<integrations::openedx::OpenEdx>>,
@@ -29,4 +33,5 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<openedx::UpdateEdxUser>()
         .register::<enrollments::SyncEdxEnrollment>()
         .register::<enrollments::RetryFailedEdxEnrollments>()
+        .register::<enrollments::SyncEdxEmailSettings>()
 }

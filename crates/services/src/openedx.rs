@@ -9,6 +9,7 @@ use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 
 use crate::Context;
+use crate::edx_token::with_user_token;
 
 /// Creates the edX account of one user. Idempotent: a user already synced is left alone,
 /// and edX answering "this email and username exist" counts as done.
@@ -42,7 +43,9 @@ pub(crate) fn retry(e: impl std::fmt::Display) -> JobError {
 pub(crate) fn edx_outcome(error: EdxError) -> JobError {
     match error {
         EdxError::Transient(message) => JobError::Retry(message),
-        EdxError::Permanent(message) => JobError::Permanent(message),
+        EdxError::Permanent(message) | EdxError::Unauthorized(message) => {
+            JobError::Permanent(message)
+        }
     }
 }
 
@@ -154,22 +157,28 @@ impl Job for UpdateEdxUser {
             return Ok(());
         };
         let db = ctx.store.db();
-        let Some(username) = store::openedx::account(db, self.user_id)
-            .await
-            .map_err(retry)?
-            .filter(|a| a.has_been_synced)
-            .and_then(|a| a.edx_username)
-        else {
-            return Err(JobError::Retry(
-                "the learner has no edX account yet".to_string(),
-            ));
-        };
+        let username = edx_username(db, self.user_id).await?;
         let user = store::accounts::find(db, self.user_id)
             .await
             .map_err(retry)?
             .ok_or_else(|| JobError::Permanent(format!("user {} is gone", self.user_id)))?;
-        edx.update_user(&username, &user.name, &user.email)
-            .await
-            .map_err(edx_outcome)
+        with_user_token(ctx, edx, user.id, |token| async move {
+            edx.update_user(&token, &username, &user.name, &user.email)
+                .await
+        })
+        .await
     }
+}
+
+/// The learner's edX username; until their account exists, a retry.
+pub(crate) async fn edx_username(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<String, JobError> {
+    store::openedx::account(db, user_id)
+        .await
+        .map_err(retry)?
+        .filter(|a| a.has_been_synced)
+        .and_then(|a| a.edx_username)
+        .ok_or_else(|| JobError::Retry("the learner has no edX account yet".to_string()))
 }

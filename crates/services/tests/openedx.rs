@@ -3,19 +3,15 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use chrono::Utc;
 use domain::accounts::{Email, LegalAddress, Username};
 use integrations::openedx::{Config, EdxError, NewUser, OpenEdx};
-use jobs::{Backoff, Registry, Worker, WorkerSettings};
-use sea_orm::{ConnectionTrait, Statement};
 use services::Context;
 use services::enrollments::SyncEdxEnrollment;
-use services::openedx::{CreateEdxUser, RepairEdxUsers, UpdateEdxUser};
+use services::openedx::{CreateEdxUser, RepairEdxUsers};
 use simulators::openedx as sim;
 use store::Store;
-use tokio::sync::{Notify, watch};
 
 async fn simulator() -> (Arc<sim::OpenEdx>, String) {
     let state = Arc::new(sim::OpenEdx::default());
@@ -30,6 +26,7 @@ fn client(url: &str) -> OpenEdx {
         base_url: url.to_string(),
         client_id: sim::CLIENT_ID.into(),
         client_secret: sim::CLIENT_SECRET.into(),
+        social_login_path: integrations::openedx::SOCIAL_LOGIN_PATH.into(),
     })
 }
 
@@ -55,51 +52,16 @@ async fn user(store: &Store, email: &str, username: &str, created: chrono::DateT
         .id
 }
 
-/// Runs a worker with quick retries until every job has settled.
+/// Runs the jobs with this client until they settle.
 async fn drain(store: &Store, edx: OpenEdx) {
-    let context = Context {
+    services::testing::drain(Context {
         store: store.clone(),
+        // No Registrar is serving here: nothing these tests run needs a learner's token.
+        site_url: "http://127.0.0.1:9".to_string(),
         mail_outbox: std::env::temp_dir(),
         openedx: Some(Arc::new(edx)),
-    };
-    let (stop, stopped) = watch::channel(false);
-    let worker = Worker {
-        db: store.db().clone(),
-        registry: Arc::new(
-            Registry::default()
-                .register::<CreateEdxUser>()
-                .register::<RepairEdxUsers>()
-                .register::<SyncEdxEnrollment>()
-                .register::<UpdateEdxUser>(),
-        ),
-        context: Arc::new(context),
-        settings: WorkerSettings {
-            backoff: Backoff {
-                base: Duration::from_millis(10),
-                cap: Duration::from_millis(20),
-            },
-            poll: Duration::from_millis(10),
-            ..WorkerSettings::for_backend(store.db().get_database_backend(), 2)
-        },
-        name: "test".into(),
-        wake: Arc::new(Notify::new()),
-    };
-    let handle = tokio::spawn(worker.run(stopped));
-    // One statement, so a job enqueued by another job is never missed between counts.
-    let db = store.db();
-    let pending = Statement::from_string(
-        db.get_database_backend(),
-        "SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'failed', 'running')",
-    );
-    for _ in 0..500 {
-        let row = db.query_one_raw(pending.clone()).await.unwrap().unwrap();
-        if row.try_get::<i64>("", "n").unwrap() == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    stop.send(true).unwrap();
-    handle.await.unwrap();
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -283,26 +245,45 @@ async fn an_enrollment_waits_for_the_edx_account_and_arrives_once_after_an_outag
 }
 
 #[tokio::test]
-async fn a_changed_email_reaches_the_edx_account() {
-    let store = store::testing::fresh_store().await;
+async fn an_expired_paid_mode_falls_back_to_audit_once() {
     let (sim, url) = simulator().await;
-    let id = user(&store, "ada@example.edu", "ada", Utc::now()).await;
-    CreateEdxUser::enqueue(store.db(), id).await.unwrap();
-    drain(&store, client(&url)).await;
-    let token = store::accounts::issue_token(
-        store.db(),
-        id,
-        store::accounts::Purpose::ChangeEmail,
-        Some(&Email::parse("countess@example.edu").unwrap()),
-        chrono::Duration::hours(1),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    let changed = services::accounts::confirm_email_change(store.db(), &token, Utc::now())
+    let edx = client(&url);
+    let new = NewUser {
+        username: "ada",
+        email: "ada@example.edu",
+        name: "Ada",
+        country: "GB",
+    };
+    edx.create_user(&new).await.unwrap();
+    sim.knobs
+        .expired_modes
+        .lock()
+        .unwrap()
+        .push("no-id-professional".to_string());
+    let course = "course-v1:MITx+P1+R1";
+    let mode = edx
+        .set_enrollment("ada", course, "no-id-professional", true)
         .await
         .unwrap();
-    assert_eq!(changed.unwrap().email, "countess@example.edu");
-    drain(&store, client(&url)).await;
-    assert_eq!(sim.users()[0].email, "countess@example.edu");
+    assert_eq!(mode, "audit");
+    assert_eq!(sim.enrollments()[0].mode, "audit");
+    let enrolls = |calls: &[String]| {
+        calls
+            .iter()
+            .filter(|c| *c == "POST /api/enrollment/v1/enrollment")
+            .count()
+    };
+    assert_eq!(
+        enrolls(&sim.calls.lock().unwrap()),
+        2,
+        "one refusal, one audit enrollment"
+    );
+    assert!(
+        matches!(
+            edx.set_enrollment("nobody", course, "no-id-professional", true)
+                .await,
+            Err(EdxError::Permanent(_))
+        ),
+        "other refusals do not fall back"
+    );
 }

@@ -209,6 +209,9 @@ pub async fn use_token(
         .map(|t| (t.user_id, t.new_email)))
 }
 
+/// The cookie a session id travels in.
+pub const SESSION_COOKIE: &str = "registrar_session";
+
 /// Starts a session; the returned id goes into the cookie.
 pub async fn start_session(
     db: &impl ConnectionTrait,

@@ -65,6 +65,7 @@ pub async fn activate(
                 change_status: Set(None),
                 edx_enrolled: Set(false),
                 edx_error: Set(None),
+                edx_emails_subscription: Set(true),
                 created_on: Set(now),
                 updated_on: Set(now),
             }
@@ -103,6 +104,19 @@ pub async fn record_edx(
         row.update(db).await?;
     }
     Ok(())
+}
+
+/// Records the learner's choice about a course's email.
+pub async fn set_email_subscription(
+    db: &impl ConnectionTrait,
+    row: Enrollment,
+    receive: bool,
+    now: DateTime<Utc>,
+) -> Result<Enrollment, DbErr> {
+    let mut row = row.into_active_model();
+    row.edx_emails_subscription = Set(receive);
+    row.updated_on = Set(now);
+    row.update(db).await
 }
 
 /// The Open edX course key of a run.

@@ -10,6 +10,7 @@ mod migration;
 pub mod oauth2;
 pub mod openedx;
 pub mod secret;
+mod sql;
 pub mod staff;
 pub mod testing;
 

@@ -2,28 +2,10 @@
 //! to one small module; every secret is stored as a digest.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
 use crate::secret::{digest, new_token};
-
-fn statement(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
-    jobs::queue::statement(db.get_database_backend(), sql, values)
-}
-
-async fn one(
-    db: &impl ConnectionTrait,
-    sql: &str,
-    values: Vec<Value>,
-) -> Result<Option<QueryResult>, DbErr> {
-    db.query_one_raw(statement(db, sql, values)).await
-}
-
-async fn run(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
-    Ok(db
-        .execute_raw(statement(db, sql, values))
-        .await?
-        .rows_affected())
-}
+use crate::sql::{all, one, run};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Application {
@@ -64,12 +46,29 @@ pub async fn create_application(
     Ok((app, secret))
 }
 
+/// Registers `name` afresh, replacing an application of that name and what it issued: how
+/// the demo hands its in-process Open edX a secret it can know.
+pub async fn replace_application(
+    db: &impl ConnectionTrait,
+    name: &str,
+    redirect_uris: &[String],
+    now: DateTime<Utc>,
+) -> Result<(Application, String), DbErr> {
+    run(
+        db,
+        "DELETE FROM oauth_applications WHERE name = $1",
+        vec![name.into()],
+    )
+    .await?;
+    create_application(db, name, redirect_uris, now).await
+}
+
 pub async fn applications(db: &impl ConnectionTrait) -> Result<Vec<Application>, DbErr> {
-    db.query_all_raw(statement(
+    all(
         db,
         "SELECT id, name, client_id, redirect_uris FROM oauth_applications ORDER BY id",
         Vec::new(),
-    ))
+    )
     .await?
     .into_iter()
     .map(application)

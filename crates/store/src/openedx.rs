@@ -5,6 +5,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 
 use crate::entity::{openedx_user, user};
+use crate::sql::{one, run};
 
 pub use crate::entity::openedx_user::Model as EdxAccount;
 
@@ -90,4 +91,55 @@ pub async fn unsynced_users(
         .into_iter()
         .map(|u| u.id)
         .collect())
+}
+
+/// A learner's own edX API tokens and when the access token stops working.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub access: String,
+    pub refresh: String,
+    pub expires_on: DateTime<Utc>,
+}
+
+pub async fn api_token(db: &impl ConnectionTrait, user_id: i64) -> Result<Option<ApiToken>, DbErr> {
+    one(
+        db,
+        "SELECT access_token, refresh_token, access_token_expires_on FROM openedx_api_auth WHERE user_id = $1",
+        vec![user_id.into()],
+    )
+    .await?
+    .map(|row| {
+        Ok(ApiToken {
+            access: row.try_get("", "access_token")?,
+            refresh: row.try_get("", "refresh_token")?,
+            expires_on: row.try_get("", "access_token_expires_on")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn save_api_token(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    token: &ApiToken,
+) -> Result<(), DbErr> {
+    run(
+        db,
+        "INSERT INTO openedx_api_auth (user_id, access_token, refresh_token, access_token_expires_on) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token, access_token_expires_on = excluded.access_token_expires_on",
+        vec![user_id.into(), token.access.clone().into(), token.refresh.clone().into(), token.expires_on.into()],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Drops tokens edX no longer honours, so the next use mints new ones.
+pub async fn forget_api_token(db: &impl ConnectionTrait, user_id: i64) -> Result<(), DbErr> {
+    run(
+        db,
+        "DELETE FROM openedx_api_auth WHERE user_id = $1",
+        vec![user_id.into()],
+    )
+    .await
+    .map(|_| ())
 }

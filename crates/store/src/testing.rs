@@ -47,3 +47,17 @@ async fn fresh_postgres(url: &str) -> (Store, String) {
         .expect("connect to test database");
     (store, url)
 }
+
+/// The `n` a `SELECT COUNT(*) AS n …` statement answers.
+pub async fn count(store: &Store, sql: &str) -> i64 {
+    let db = store.db();
+    db.query_one_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        sql,
+    ))
+    .await
+    .expect("a count query")
+    .expect("a row")
+    .try_get("", "n")
+    .expect("a count named n")
+}

@@ -287,6 +287,53 @@ async fn the_enrollments_api_is_per_learner_and_checks_csrf_and_windows() {
     let id = created["id"].as_i64().unwrap();
     let path = format!("/api/v1/enrollments/{id}/");
     assert_eq!(
+        created["edx_emails_subscription"], true,
+        "course email is on by default"
+    );
+    let opt_out = Some(json!({"receive_emails": false}));
+    assert_eq!(
+        send(&app, api("PATCH", &path, &ada, opt_out.clone(), false))
+            .await
+            .0,
+        StatusCode::FORBIDDEN,
+        "changing the email choice needs the CSRF token"
+    );
+    let (status, body) = send(&app, api("PATCH", &path, &ada, opt_out.clone(), true)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["edx_emails_subscription"],
+        false
+    );
+    let (status, body) = send(
+        &app,
+        api(
+            "PATCH",
+            &path,
+            &ada,
+            Some(json!({"receive_emails": "maybe"})),
+            true,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("receive_emails"), "{body}");
+    let jobs = store::testing::count(
+        &store,
+        "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'openedx.email_settings'",
+    )
+    .await;
+    assert_eq!(
+        jobs, 1,
+        "the accepted choice, and only it, is queued for edX"
+    );
+    assert_eq!(
+        send(&app, api("PATCH", &path, &grace, opt_out, true))
+            .await
+            .0,
+        StatusCode::NOT_FOUND,
+        "another learner cannot change it"
+    );
+    assert_eq!(
         send(&app, api("DELETE", &path, &grace, None, true)).await.0,
         StatusCode::NOT_FOUND,
         "nor unenroll them"

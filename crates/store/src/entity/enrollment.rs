@@ -13,6 +13,7 @@ pub struct Model {
     pub edx_enrolled: bool,
     #[sea_orm(column_type = "Text", nullable)]
     pub edx_error: Option<String>,
+    pub edx_emails_subscription: bool,
     pub created_on: DateTimeUtc,
     pub updated_on: DateTimeUtc,
 }

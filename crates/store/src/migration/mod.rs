@@ -7,6 +7,7 @@ mod m0003_accounts;
 mod m0004_openedx;
 mod m0005_enrollments;
 mod m0006_oauth2;
+mod m0007_openedx_tokens;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_openedx::Migration),
             Box::new(m0005_enrollments::Migration),
             Box::new(m0006_oauth2::Migration),
+            Box::new(m0007_openedx_tokens::Migration),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! The signed-in learner's own enrollments. `/api/v1/enrollments/` (MITx Online v1): list,
-//! create (free audit track), and delete (unenroll); session-authenticated, so unsafe
-//! methods must repeat the CSRF cookie in an `X-CSRFToken` header, as DRF asks.
+//! create (free audit track), update (`receive_emails`, the course-email choice pushed to
+//! edX) and delete (unenroll); session-authenticated, so unsafe methods must repeat the
+//! CSRF cookie in an `X-CSRFToken` header, as DRF asks.
 //! `/api/enrollments/` is the xPRO dashboard shape (current and past, active only).
 
 use axum::Json;
@@ -11,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use services::enrollments::{EnrollError, enroll_free, unenroll};
+use services::enrollments::{EnrollError, enroll_free, set_course_emails, unenroll};
 use store::accounts::User;
 use store::catalog::read::CatalogView;
 use store::enrollments::Enrollment;
@@ -24,7 +25,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/enrollments/", get(xpro_dashboard))
         .route("/api/v1/enrollments/", get(list).post(create))
-        .route("/api/v1/enrollments/{id}/", delete(remove))
+        .route(
+            "/api/v1/enrollments/{id}/",
+            delete(remove).patch(update).put(update),
+        )
 }
 
 /// The signed-in learner making a state-changing call, which must carry the CSRF token.
@@ -59,6 +63,7 @@ fn shape(view: &CatalogView, e: &Enrollment) -> Value {
         "active": e.active,
         "change_status": e.change_status,
         "edx_enrolled": e.edx_enrolled,
+        "edx_emails_subscription": e.edx_emails_subscription,
         "certificate": null,
     })
 }
@@ -124,6 +129,58 @@ async fn remove(
         .map_err(refused)?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `receive_emails` as DRF reads a boolean from JSON or a form: `true`/`"on"` and the like
+/// turn email on, `false`/`""`/`"off"` off; anything else is refused.
+fn receive_emails(headers: &HeaderMap, body: &[u8]) -> Result<bool, ApiError> {
+    let form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let value = if form {
+        form_urlencoded::parse(body)
+            .find(|(k, _)| k == "receive_emails")
+            .map(|(_, v)| Value::String(v.into_owned()))
+    } else {
+        serde_json::from_slice::<Value>(body)
+            .map_err(|e| ApiError::BadRequest(format!("body: {e}")))?
+            .get("receive_emails")
+            .cloned()
+    };
+    match value {
+        Some(Value::Bool(b)) => Ok(b),
+        Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+            "true" | "on" | "1" | "yes" => Ok(true),
+            "false" | "off" | "0" | "no" | "" => Ok(false),
+            _ => Err(ApiError::BadRequest(format!(
+                "receive_emails: {s:?} is not a boolean"
+            ))),
+        },
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "receive_emails: {other} is not a boolean"
+        ))),
+        None => Err(ApiError::BadRequest(
+            "receive_emails: this field is required".to_string(),
+        )),
+    }
+}
+
+async fn update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let user = learner_with_csrf(&state, &headers).await?;
+    let receive = receive_emails(&headers, &body)?;
+    let snapshot = state.catalog.get().await?;
+    let txn = state.store.write().await?;
+    let enrollment = set_course_emails(&txn, user.id, id, receive, state.now())
+        .await
+        .map_err(refused)?;
+    txn.commit().await?;
+    Ok(Json(shape(&snapshot.view, &enrollment)).into_response())
 }
 
 /// xPRO's dashboard payload. Program enrollments come with program purchases (commerce);

@@ -13,7 +13,7 @@ use crate::AppState;
 #[openapi(
     info(
         title = "Registrar API",
-        description = "MITx Online and xPRO catalog dialects, the staff catalog API and operations endpoints."
+        description = "MITx Online and xPRO catalog dialects, enrollments, the OAuth2 provider for Open edX, the staff APIs and operations endpoints."
     ),
     paths(
         v2_courses,
@@ -32,6 +32,19 @@ use crate::AppState;
         xpro_program,
         staff_catalog_export,
         staff_catalog_upsert,
+        staff_jobs,
+        staff_job,
+        staff_job_retry,
+        staff_job_cancel,
+        staff_flows,
+        enrollments_xpro,
+        enrollments_list,
+        enrollments_create,
+        enrollments_update,
+        enrollments_delete,
+        oauth2_authorize,
+        oauth2_token,
+        users_me,
         healthz,
         readyz,
         metrics,
@@ -110,6 +123,14 @@ documented! {
     staff_job: get "/api/staff/jobs/{id}", "staff", "One job", params(("id" = i64, Path));
     staff_job_retry: post "/api/staff/jobs/{id}/retry", "staff", "Queue a dead or retry-waiting job again (409 otherwise)", params(("id" = i64, Path));
     staff_job_cancel: post "/api/staff/jobs/{id}/cancel", "staff", "Stop a queued or retry-waiting job (409 otherwise)", params(("id" = i64, Path));
+    enrollments_xpro: get "/api/enrollments/", "enrollments", "The signed-in learner's current and past run enrollments (xPRO dashboard shape)";
+    enrollments_list: get "/api/v1/enrollments/", "enrollments", "The signed-in learner's active run enrollments";
+    enrollments_create: post "/api/v1/enrollments/", "enrollments", "Enroll in a run's free (audit) track: {\"run_id\": …}; X-CSRFToken required";
+    enrollments_update: patch "/api/v1/enrollments/{id}/", "enrollments", "Set the course-email choice: {\"receive_emails\": true|false}, pushed to edX; X-CSRFToken required", params(("id" = i64, Path));
+    enrollments_delete: delete "/api/v1/enrollments/{id}/", "enrollments", "Unenroll (204); X-CSRFToken required", params(("id" = i64, Path));
+    oauth2_authorize: get "/oauth2/authorize/", "oauth2", "Authorization-code grant for a registered application (redirects)", params(("client_id" = String, Query), ("redirect_uri" = Option<String>, Query), ("response_type" = String, Query), ("state" = Option<String>, Query));
+    oauth2_token: post "/oauth2/access_token/", "oauth2", "Token endpoint: authorization_code and refresh_token grants (form; client secret in the form or HTTP Basic)";
+    users_me: get "/api/users/me", "oauth2", "The user an access token (Bearer) or session stands for, with the fields Open edX reads";
     staff_flows: get "/api/staff/flows", "staff", "Each cross-system flow: enabled, schedules, last run and success, last error, queue depth, dead jobs";
     healthz: get "/healthz", "operations", "Liveness";
     readyz: get "/readyz", "operations", "Readiness: the database answers";

@@ -14,13 +14,12 @@ use chrono::Duration as Span;
 use domain::accounts::{COUNTRIES, LegalAddress};
 use domain::catalog::validate::FieldErrors;
 use services::accounts::{self as use_cases, FormError, SignIn, SignUp};
-use store::accounts::{self, User};
+use store::accounts::{self, SESSION_COOKIE, User};
 
 use super::{Meta, assets, error_page, render};
 use crate::AppState;
 use crate::csrf::cookie_value;
 
-const SESSION: &str = "registrar_session";
 const SESSION_LIFETIME: Span = Span::days(14);
 
 /// Failed attempts per key in a sliding window. Limits are per process: with N web
@@ -82,7 +81,7 @@ pub async fn current_user(state: &AppState, headers: &HeaderMap) -> Option<User>
     if let Some(user) = crate::gateway::current() {
         return Some(user);
     }
-    let id = cookie_value(headers, SESSION)?;
+    let id = cookie_value(headers, SESSION_COOKIE)?;
     accounts::session_user(state.store.db(), &id, state.now())
         .await
         .ok()
@@ -487,7 +486,7 @@ pub async fn signin(
                         ""
                     };
                     let cookie = format!(
-                        "{SESSION}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+                        "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
                         SESSION_LIFETIME.num_seconds()
                     );
                     (
@@ -519,13 +518,13 @@ pub async fn signin(
 }
 
 pub async fn signout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(id) = cookie_value(&headers, SESSION) {
+    if let Some(id) = cookie_value(&headers, SESSION_COOKIE) {
         let _ = accounts::end_session(state.store.db(), &id).await;
     }
     (
         [(
             header::SET_COOKIE,
-            format!("{SESSION}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+            format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
         )],
         Redirect::to("/catalog/"),
     )

@@ -1,7 +1,12 @@
-//! The Open edX LMS client: a service token by OAuth2 client credentials, and user
-//! creation through the account registration API with username-collision handling.
-//! Failures are classified: transient ones (outages, 5xx, 429, timeouts) are worth a retry,
-//! permanent ones (a refused request) are not.
+//! The Open edX LMS client: a service token by OAuth2 client credentials, user creation
+//! through the account registration API with username-collision handling, enrollments with
+//! the audit fallback, and (in `user_token`) each learner's own API token and what it is used
+//! for. Failures are classified: transient ones (outages, 5xx, 429, timeouts) are worth a
+//! retry, permanent ones (a refused request) are not.
+
+mod user_token;
+
+pub use user_token::{SiteSession, UserToken};
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +19,12 @@ pub struct Config {
     pub base_url: String,
     pub client_id: String,
     pub client_secret: String,
+    /// edX's social-auth entry for Registrar's provider (reference `OPENEDX_SOCIAL_LOGIN_PATH`).
+    pub social_login_path: String,
 }
+
+/// The reference's default social-login entry.
+pub const SOCIAL_LOGIN_PATH: &str = "/auth/login/ol-oauth2/?auth_entry=login";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EdxError {
@@ -22,6 +32,9 @@ pub enum EdxError {
     Transient(String),
     #[error("Open edX refused: {0}")]
     Permanent(String),
+    /// The credential presented was not accepted (401).
+    #[error("Open edX did not accept the credentials: {0}")]
+    Unauthorized(String),
 }
 
 /// A new edX account for one of our users.
@@ -39,6 +52,8 @@ const USERNAME_ATTEMPTS: u32 = 5;
 pub struct OpenEdx {
     config: Config,
     http: reqwest::Client,
+    /// For the sign-in handshake, whose redirects are followed by hand (see `user_token`).
+    browser: reqwest::Client,
     token: Mutex<Option<(String, Instant)>>,
 }
 
@@ -49,6 +64,9 @@ struct Token {
 }
 
 fn classify(status: reqwest::StatusCode, body: &str) -> EdxError {
+    if status == reqwest::StatusCode::UNAUTHORIZED {
+        return EdxError::Unauthorized(body.chars().take(200).collect());
+    }
     if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
         EdxError::Transient(format!(
             "{status}: {}",
@@ -69,13 +87,17 @@ fn network(error: reqwest::Error) -> EdxError {
 impl OpenEdx {
     pub fn new(config: Config) -> Self {
         crate::install_tls_provider();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .expect("an HTTP client with default settings");
+        let client = |redirects| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .redirect(redirects)
+                .build()
+                .expect("an HTTP client with default settings")
+        };
         Self {
             config,
-            http,
+            http: client(reqwest::redirect::Policy::default()),
+            browser: client(reqwest::redirect::Policy::none()),
             token: Mutex::new(None),
         }
     }
@@ -92,28 +114,42 @@ impl OpenEdx {
         {
             return Ok(token.clone());
         }
+        let token: Token = self
+            .grant(&[("grant_type", "client_credentials"), ("token_type", "jwt")])
+            .await?
+            .ok_or_else(|| EdxError::Permanent("edX refused the client credentials".into()))?;
+        let lifetime = Duration::from_secs(token.expires_in.saturating_sub(60).max(1));
+        *cached = Some((token.access_token.clone(), Instant::now() + lifetime));
+        Ok(token.access_token)
+    }
+
+    /// Asks edX's token endpoint for a grant with this client's credentials; `None` when
+    /// edX answers `invalid_grant` (a code or refresh token it no longer honours).
+    async fn grant<T: serde::de::DeserializeOwned>(
+        &self,
+        grant: &[(&str, &str)],
+    ) -> Result<Option<T>, EdxError> {
+        let mut form = grant.to_vec();
+        form.push(("client_id", self.config.client_id.as_str()));
+        form.push(("client_secret", self.config.client_secret.as_str()));
         let response = self
             .http
             .post(self.url("/oauth2/access_token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", self.config.client_id.as_str()),
-                ("client_secret", self.config.client_secret.as_str()),
-                ("token_type", "jwt"),
-            ])
+            .form(&form)
             .send()
             .await
             .map_err(network)?;
         let status = response.status();
         let body = response.text().await.map_err(network)?;
+        if status == reqwest::StatusCode::BAD_REQUEST && body.contains("invalid_grant") {
+            return Ok(None);
+        }
         if !status.is_success() {
             return Err(classify(status, &body));
         }
-        let token: Token = serde_json::from_str(&body)
-            .map_err(|e| EdxError::Permanent(format!("token response: {e}")))?;
-        let lifetime = Duration::from_secs(token.expires_in.saturating_sub(60).max(1));
-        *cached = Some((token.access_token.clone(), Instant::now() + lifetime));
-        Ok(token.access_token)
+        serde_json::from_str(&body)
+            .map(Some)
+            .map_err(|e| EdxError::Permanent(format!("token response: {e}")))
     }
 
     /// Creates the edX account and returns the username it got. A taken username is retried
@@ -199,20 +235,51 @@ impl OpenEdx {
             })
     }
 
-    /// Enrolls (or, with `active` false, unenrolls) an edX user in a course run. Enrollment
-    /// is forced past edX's own enrollment window, as both references force it.
+    /// Enrolls (or, with `active` false, unenrolls) an edX user in a course run and returns
+    /// the mode edX took. Enrollment is forced past edX's own enrollment window, as both
+    /// references force it; a paid mode edX reports expired or unavailable falls back to
+    /// audit once, as the xPRO reference does, so the learner still reaches the course.
     pub async fn set_enrollment(
         &self,
         edx_username: &str,
         course_id: &str,
         mode: &str,
         active: bool,
-    ) -> Result<(), EdxError> {
+    ) -> Result<String, EdxError> {
         let token = self.service_token().await?;
+        match self
+            .post_enrollment(&token, edx_username, course_id, mode, active)
+            .await
+        {
+            Err(EdxError::Permanent(message))
+                if active && mode != AUDIT && mode_unavailable(&message) =>
+            {
+                tracing::warn!(
+                    edx_username,
+                    course_id,
+                    mode,
+                    "edX refused the mode; enrolling in audit"
+                );
+                self.post_enrollment(&token, edx_username, course_id, AUDIT, active)
+                    .await?;
+                Ok(AUDIT.to_string())
+            }
+            outcome => outcome.map(|()| mode.to_string()),
+        }
+    }
+
+    async fn post_enrollment(
+        &self,
+        token: &str,
+        edx_username: &str,
+        course_id: &str,
+        mode: &str,
+        active: bool,
+    ) -> Result<(), EdxError> {
         let response = self
             .http
             .post(self.url("/api/enrollment/v1/enrollment"))
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .json(&serde_json::json!({
                 "user": edx_username,
                 "mode": mode,
@@ -223,39 +290,24 @@ impl OpenEdx {
             .send()
             .await
             .map_err(network)?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let body = response.text().await.map_err(network)?;
-        Err(classify(status, &body))
+        expect_success(response).await
     }
+}
 
-    /// Updates the name and email of an edX account (the accounts API's merge patch).
-    pub async fn update_user(
-        &self,
-        edx_username: &str,
-        name: &str,
-        email: &str,
-    ) -> Result<(), EdxError> {
-        let token = self.service_token().await?;
-        let response = self
-            .http
-            .patch(self.url(&format!("/api/user/v1/accounts/{edx_username}")))
-            .bearer_auth(&token)
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/merge-patch+json",
-            )
-            .body(serde_json::json!({"name": name, "email": email}).to_string())
-            .send()
-            .await
-            .map_err(network)?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let body = response.text().await.map_err(network)?;
-        Err(classify(status, &body))
+async fn expect_success(response: reqwest::Response) -> Result<(), EdxError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
     }
+    let body = response.text().await.map_err(network)?;
+    Err(classify(status, &body))
+}
+
+const AUDIT: &str = "audit";
+
+/// edX's two ways of saying a course mode cannot be enrolled in (reference
+/// `courseware/api.py` enrollment fallback).
+fn mode_unavailable(message: &str) -> bool {
+    message.contains("course mode is expired or otherwise unavailable for course run")
+        || (message.contains("Specified course mode") && message.contains("unavailable for course"))
 }

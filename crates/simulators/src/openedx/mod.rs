@@ -1,6 +1,11 @@
-//! An Open edX LMS fake: the OAuth2 client-credentials token endpoint and the account
-//! registration API, with in-memory users, plus knobs for latency and outages and a page
-//! listing what it holds. Mounted in-process by the demo under `/_simulators/openedx`.
+//! An Open edX LMS fake: the OAuth2 token endpoint, the account registration and accounts
+//! APIs, enrollments, course email settings and the sign-in handshake (`auth`), with
+//! in-memory state, knobs for latency, outages and expired course modes, and a page listing
+//! what it holds. Mounted in-process by the demo under `/_simulators/openedx`.
+
+mod auth;
+
+pub use auth::{Provider, SOCIAL_BACKEND};
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -17,6 +22,7 @@ use serde_json::json;
 
 pub const CLIENT_ID: &str = "registrar-demo";
 pub const CLIENT_SECRET: &str = "registrar-demo-secret";
+const SERVICE_TOKEN: &str = "sim-service-token";
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct EdxUser {
@@ -34,6 +40,8 @@ pub struct Knobs {
     pub latency_ms: AtomicU64,
     /// Answer every API call with 503 until turned off.
     pub outage: AtomicBool,
+    /// Course modes edX reports as expired: enrolling in them is refused.
+    pub expired_modes: Mutex<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -52,6 +60,9 @@ pub struct OpenEdx {
     pub knobs: Knobs,
     /// Every API call received, as `METHOD path`, for tests that count calls.
     pub calls: Mutex<Vec<String>>,
+    /// Course email opt-ins by (username, course id).
+    pub email_settings: Mutex<BTreeMap<(String, String), bool>>,
+    pub auth: auth::Auth,
 }
 
 impl OpenEdx {
@@ -77,7 +88,12 @@ impl OpenEdx {
 pub fn router(state: Arc<OpenEdx>) -> Router {
     Router::new()
         .route("/", get(page))
-        .route("/oauth2/access_token", post(token))
+        .route("/oauth2/access_token", post(auth::token))
+        .route("/oauth2/authorize", get(auth::authorize))
+        .route("/auth/login/{backend}/", get(auth::login))
+        .route("/auth/complete/{backend}/", get(auth::complete))
+        .route("/dashboard", get(auth::dashboard))
+        .route("/api/change_email_settings", post(auth::email_settings))
         .route("/user_api/v1/account/registration/", post(register))
         .route("/api/user/v1/accounts", get(accounts))
         .route(
@@ -90,7 +106,7 @@ pub fn router(state: Arc<OpenEdx>) -> Router {
 }
 
 /// Applies latency and injected failures; `Some` is the failure to answer with.
-async fn faults(state: &OpenEdx, call: &str) -> Option<Response> {
+pub(super) async fn faults(state: &OpenEdx, call: &str) -> Option<Response> {
     state
         .calls
         .lock()
@@ -112,30 +128,6 @@ async fn faults(state: &OpenEdx, call: &str) -> Option<Response> {
         )
             .into_response()
     })
-}
-
-#[derive(Deserialize)]
-struct TokenRequest {
-    grant_type: String,
-    client_id: String,
-    client_secret: String,
-}
-
-async fn token(State(state): State<Arc<OpenEdx>>, Form(request): Form<TokenRequest>) -> Response {
-    if let Some(failure) = faults(&state, "POST /oauth2/access_token").await {
-        return failure;
-    }
-    if request.grant_type != "client_credentials"
-        || request.client_id != CLIENT_ID
-        || request.client_secret != CLIENT_SECRET
-    {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"error": "invalid_client"})),
-        )
-            .into_response();
-    }
-    Json(json!({"access_token": format!("sim-{}", request.client_id), "token_type": "Bearer", "expires_in": 36000, "scope": "read write"})).into_response()
 }
 
 #[derive(Deserialize)]
@@ -167,7 +159,7 @@ fn authorized(headers: &HeaderMap) -> bool {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == format!("Bearer sim-{CLIENT_ID}"))
+        .is_some_and(|v| v == format!("Bearer {SERVICE_TOKEN}"))
 }
 
 /// Open edX answers a taken username or email with 409 and per-field messages.
@@ -252,8 +244,16 @@ async fn update_account(
     axum::extract::Path(username): axum::extract::Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Some(refused) = guard(&state, &headers, "PATCH /api/user/v1/accounts/{username}").await {
-        return refused;
+    if let Some(failure) = faults(&state, "PATCH /api/user/v1/accounts/{username}").await {
+        return failure;
+    }
+    // The learner's own token, as the reference sends it; the service token also passes.
+    if !authorized(&headers) && state.auth.token_user(&headers).as_ref() != Some(&username) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"detail": "Invalid token."})),
+        )
+            .into_response();
     }
     let Ok(patch) = serde_json::from_slice::<AccountPatch>(&body) else {
         return (
@@ -324,6 +324,23 @@ async fn enroll(
         )
             .into_response();
     }
+    if request.is_active
+        && state
+            .knobs
+            .expired_modes
+            .lock()
+            .expect("simulator lock")
+            .contains(&request.mode)
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": format!(
+                "The [{}] course mode is expired or otherwise unavailable for course run [{}].",
+                request.mode, request.course_details.course_id
+            )})),
+        )
+            .into_response();
+    }
     let enrollment = EdxEnrollment {
         username: request.user.clone(),
         course_id: request.course_details.course_id.clone(),
@@ -357,7 +374,7 @@ async fn control(State(state): State<Arc<OpenEdx>>, Json(control): Json<Control>
     StatusCode::NO_CONTENT.into_response()
 }
 
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
