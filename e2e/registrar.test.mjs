@@ -67,6 +67,69 @@ after(async () => {
   server?.kill('SIGTERM');
 });
 
+const pause = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+/** Reloads a page until it lists `text` (jobs do the work in the background). */
+async function eventuallyListed(tab, path, text, tries = 50) {
+  for (let i = 0; i < tries; i++) {
+    await tab.goto(`${base}${path}`);
+    if ((await tab.locator('td', { hasText: text }).count()) > 0) return true;
+    await pause(200);
+  }
+  return false;
+}
+
+async function simulatorControl(name, knobs) {
+  const reply = await fetch(`${base}/_simulators/${name}/_control`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(knobs),
+  });
+  assert.equal(reply.status, 204);
+}
+
+/** Follows the verification link a job mailed to `email`, read from the demo outbox. */
+async function verifyFromOutbox(tab, email) {
+  const mail = tab.locator('article', { hasText: email }).first();
+  for (let i = 0; i < 50 && (await mail.count()) === 0; i++) {
+    await tab.goto(`${base}/_dev/mail`);
+    if ((await mail.count()) === 0) await pause(200);
+  }
+  const link = (await mail.locator('pre').innerText()).match(/http\S+\/verify\/[0-9a-f]+/)[0];
+  await tab.goto(link);
+  assert.equal(await tab.locator('h1').innerText(), 'Email confirmed');
+}
+
+/** Submits the sign-in form, again while the export screening is still under way. */
+async function signIn(tab, email) {
+  for (let i = 0; i < 25; i++) {
+    await tab.goto(`${base}/signin`);
+    await tab.fill('#email', email);
+    await tab.fill('#password', 'analytical engine');
+    const [reply] = await Promise.all([
+      tab.waitForResponse((r) => r.url() === `${base}/signin` && r.request().method() === 'POST'),
+      tab.click('form.stack button[type=submit]'),
+    ]);
+    await tab.waitForLoadState();
+    if (!(await reply.text()).includes('being reviewed')) return;
+    await pause(200);
+  }
+}
+
+async function signUp(tab, { email, username, lastName }) {
+  await tab.goto(`${base}/signup`);
+  await tab.fill('#email', email);
+  await tab.fill('#name', `Ada ${lastName}`);
+  await tab.fill('#username', username);
+  await tab.fill('#password', 'analytical engine');
+  await tab.fill('#first_name', 'Ada');
+  await tab.fill('#last_name', lastName);
+  await tab.selectOption('#country', 'GB');
+  await tab.check('input[name="g-recaptcha-response"]');
+  await tab.click('form.stack button[type=submit]');
+  assert.equal(await tab.locator('h1').innerText(), 'Check your email');
+}
+
 const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 
 test('browse the catalog', async () => {
@@ -171,32 +234,18 @@ test('sign up, verify from the mail outbox, enroll free; the Open edX simulator 
   await learner.click('form.stack button[type=submit]');
   assert.equal(await learner.locator('h1').innerText(), 'Check your email');
 
-  // The verification mail is sent by a job: wait for it to reach the outbox.
-  const mail = learner.locator('article', { hasText: email }).first();
-  for (let i = 0; i < 50 && (await mail.count()) === 0; i++) {
-    await learner.goto(`${base}/_dev/mail`);
-    if ((await mail.count()) === 0) await new Promise((ok) => setTimeout(ok, 200));
-  }
-  const link = (await mail.locator('pre').innerText()).match(/http\S+\/verify\/[0-9a-f]+/)[0];
-  await learner.goto(link);
-  assert.equal(await learner.locator('h1').innerText(), 'Email confirmed');
-
-  await learner.goto(`${base}/signin`);
-  await learner.fill('#email', email);
-  await learner.fill('#password', 'analytical engine');
-  await learner.click('form.stack button[type=submit]');
+  await verifyFromOutbox(learner, email);
+  await signIn(learner, email);
   await learner.waitForURL(`${base}/dashboard`);
   assert.match(await learner.locator('main').innerText(), new RegExp(email));
   await learner.screenshot({ path: join(artifacts, 'dashboard.png'), fullPage: true });
 
-  // The worker provisions the account in the background.
-  let present = false;
-  for (let i = 0; i < 50 && !present; i++) {
-    await learner.goto(`${base}/_simulators/openedx`);
-    present = (await learner.locator('td', { hasText: email }).count()) > 0;
-    if (!present) await new Promise((ok) => setTimeout(ok, 200));
-  }
-  assert.ok(present, 'the simulated Open edX has the new user');
+  // The worker screened the account (export compliance), then provisioned it.
+  assert.ok(await eventuallyListed(learner, '/_simulators/cybersource', email), 'CyberSource screened the new user');
+  assert.ok(await eventuallyListed(learner, '/_simulators/openedx', email), 'the simulated Open edX has the new user');
+
+  // Open edX is down for its next calls: the enrollment still arrives once it recovers.
+  await simulatorControl('openedx', { fail_next: 3 });
 
   // Enroll for free in a MITx Online course that is enrolling now.
   await learner.goto(`${base}/catalog/?kind=course&platform=mitxonline&when=enrollable`);
@@ -205,15 +254,45 @@ test('sign up, verify from the mail outbox, enroll free; the Open edX simulator 
   await learner.click('button:has-text("Enroll for free (audit)")');
   await learner.waitForURL(`${base}/dashboard`);
   const courseKey = await learner.locator('table code').first().innerText();
-  let enrolled = false;
-  for (let i = 0; i < 50 && !enrolled; i++) {
-    await learner.goto(`${base}/_simulators/openedx`);
-    enrolled = (await learner.locator('td', { hasText: courseKey }).count()) > 0;
-    if (!enrolled) await new Promise((ok) => setTimeout(ok, 200));
-  }
-  assert.ok(enrolled, `the simulated Open edX has the enrollment in ${courseKey}`);
+  assert.ok(await eventuallyListed(learner, '/_simulators/openedx', courseKey, 100), `the simulated Open edX has the enrollment in ${courseKey}`);
+  assert.equal(await learner.locator('td', { hasText: courseKey }).count(), 1, 'exactly one edX enrollment');
   await learner.screenshot({ path: join(artifacts, 'openedx-simulator.png'), fullPage: true });
   await learner.goto(`${base}/dashboard`);
   await learner.screenshot({ path: join(artifacts, 'dashboard-enrolled.png'), fullPage: true });
+  await learner.close();
+});
+
+test('an export-compliance denial blocks the account and staff can clear it', async () => {
+  const stamp = Date.now();
+  const email = `denied${stamp}@example.edu`;
+  const learner = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  await signUp(learner, { email, username: `eve${stamp}`, lastName: 'Denied' });
+  await verifyFromOutbox(learner, email);
+  assert.ok(await eventuallyListed(learner, '/_simulators/cybersource', email), 'CyberSource screened the account');
+  let denied = false;
+  for (let i = 0; i < 25 && !denied; i++) {
+    await signIn(learner, email);
+    denied = (await learner.locator('h1').innerText()) === 'We cannot activate your account';
+    if (!denied) await pause(200);
+  }
+  assert.ok(denied, 'the denied learner cannot sign in');
+  await learner.screenshot({ path: join(artifacts, 'signin-denied.png'), fullPage: true });
+
+  await page.goto(`${base}/staff/`);
+  if ((await page.locator('#token').count()) > 0) {
+    await page.fill('#token', token);
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${base}/staff/`);
+  }
+  await page.goto(`${base}/staff/users/`);
+  await page.click(`a:has-text("${email}")`);
+  assert.match(await page.locator('main').innerText(), /DENIED · reason 700 · info code MATCH-DPC/);
+  await page.click('button:has-text("Approve manually and activate")');
+  assert.match(await page.locator('.flash').innerText(), /Approved manually/);
+  await shot('staff-user-approved');
+
+  await signIn(learner, email);
+  await learner.waitForURL(`${base}/dashboard`);
+  assert.ok(await eventuallyListed(learner, '/_simulators/openedx', email), 'cleared, the account reaches Open edX');
   await learner.close();
 });

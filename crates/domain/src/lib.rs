@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod compliance;
 pub mod ids;
 pub mod money;
 

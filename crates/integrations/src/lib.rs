@@ -1,6 +1,7 @@
 //! Clients of the external systems Registrar talks to, each speaking the system's real HTTP
 //! API; the `simulators` crate fakes the same APIs for the demo and tests.
 
+pub mod cybersource;
 pub mod openedx;
 pub mod recaptcha;
 

@@ -46,6 +46,21 @@ pub struct Config {
     pub recaptcha_site_key: Option<String>,
     pub recaptcha_secret: String,
     pub recaptcha_verify_url: String,
+    /// The CyberSource SOAP endpoint of the export-compliance screening. Screening is on
+    /// when it, the merchant id, the transaction key and the inquiry-log public key are all
+    /// set (the reference's rule); the demo uses its simulator.
+    pub cybersource_export_url: Option<String>,
+    pub cybersource_merchant_id: String,
+    pub cybersource_transaction_key: String,
+    /// Base64 NaCl public key the screening log is sealed to (`registrar admin
+    /// exports-inquiry keygen` makes a pair).
+    pub exports_inquiry_public_key: Option<String>,
+    pub cybersource_export_address_operator: String,
+    pub cybersource_export_address_weight: String,
+    pub cybersource_export_name_weight: String,
+    pub cybersource_export_sanctions_lists: Option<String>,
+    /// Where operational alerts go (an export-compliance denial).
+    pub admin_email: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -77,6 +92,15 @@ impl Default for Config {
             recaptcha_site_key: None,
             recaptcha_secret: String::new(),
             recaptcha_verify_url: "https://www.google.com/recaptcha/api/siteverify".to_string(),
+            cybersource_export_url: None,
+            cybersource_merchant_id: String::new(),
+            cybersource_transaction_key: String::new(),
+            exports_inquiry_public_key: None,
+            cybersource_export_address_operator: "AND".to_string(),
+            cybersource_export_address_weight: "high".to_string(),
+            cybersource_export_name_weight: "high".to_string(),
+            cybersource_export_sanctions_lists: None,
+            admin_email: None,
         }
     }
 }

@@ -89,6 +89,26 @@ enum AdminCommand {
         #[command(subcommand)]
         command: OauthAppCommand,
     },
+    /// The export-compliance screening log, sealed to an operator's key.
+    ExportsInquiry {
+        #[command(subcommand)]
+        command: ExportsInquiryCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportsInquiryCommand {
+    /// Print a new key pair: the public key goes in `exports_inquiry_public_key`, the
+    /// private key stays with whoever may read the log.
+    Keygen,
+    /// Print the request and response of one logged screening.
+    Decrypt {
+        /// The log entry's id (shown on the staff user page).
+        id: i64,
+        /// A file holding the base64 private key.
+        #[arg(long = "private-key-file")]
+        private_key_file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -236,6 +256,7 @@ fn background(
     config: &Config,
     store: &Store,
     schedules: &[Declared],
+    screening: Option<Arc<services::compliance::Screening>>,
     stopped: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     let openedx = config.openedx_url.as_ref().map(|url| {
@@ -258,6 +279,7 @@ fn background(
             site_url: config.base_url.clone(),
             mail_outbox: config.mail_outbox.clone(),
             openedx,
+            compliance: screening,
         }),
         settings: jobs::WorkerSettings::for_backend(
             store.db().get_database_backend(),
@@ -282,6 +304,29 @@ fn background(
     })
 }
 
+/// The demo's screening-log key pair, kept beside its mail outbox so logs stay readable
+/// across restarts (`registrar admin exports-inquiry decrypt --private-key-file` that file);
+/// the public half.
+fn demo_inquiry_key(config: &Config) -> Result<String> {
+    let file = config
+        .mail_outbox
+        .with_file_name("exports-inquiry-private-key");
+    let private = match std::fs::read_to_string(&file) {
+        Ok(private) => private,
+        Err(_) => {
+            let (_, private) = services::compliance::new_key_pair();
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&file, &private)
+                .with_context(|| format!("writing {}", file.display()))?;
+            private
+        }
+    };
+    services::compliance::public_key_of(&private)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
+}
+
 /// Registers the demo's simulated edX as an OAuth2 client of this Registrar, the way an
 /// operator registers a real one with `registrar admin oauth-app create`.
 async fn edx_signs_in_here(store: &Store, base: &str) -> Result<simulators::openedx::Provider> {
@@ -301,6 +346,53 @@ async fn edx_signs_in_here(store: &Store, base: &str) -> Result<simulators::open
     provider.client_id = app.client_id;
     provider.client_secret = secret;
     Ok(provider)
+}
+
+/// The export-compliance screening, when configured; a partial configuration stops
+/// start-up naming what is missing.
+fn screening(config: &Config) -> Result<Option<Arc<services::compliance::Screening>>> {
+    let Some(url) = &config.cybersource_export_url else {
+        return Ok(None);
+    };
+    let missing = [
+        (
+            "cybersource_merchant_id",
+            config.cybersource_merchant_id.is_empty(),
+        ),
+        (
+            "cybersource_transaction_key",
+            config.cybersource_transaction_key.is_empty(),
+        ),
+        (
+            "exports_inquiry_public_key",
+            config.exports_inquiry_public_key.is_none(),
+        ),
+    ];
+    if let Some((name, _)) = missing.iter().find(|(_, absent)| *absent) {
+        bail!("invalid configuration: cybersource_export_url is set, so `{name}` must be too");
+    }
+    let public_key = services::compliance::public_key(
+        config
+            .exports_inquiry_public_key
+            .as_deref()
+            .unwrap_or_default(),
+    )
+    .map_err(|e| anyhow::anyhow!("invalid configuration: exports_inquiry_public_key: {e}"))?;
+    Ok(Some(Arc::new(services::compliance::Screening {
+        service: integrations::cybersource::export::ExportService::new(
+            integrations::cybersource::export::Config {
+                url: url.clone(),
+                merchant_id: config.cybersource_merchant_id.clone(),
+                transaction_key: config.cybersource_transaction_key.clone(),
+                address_operator: config.cybersource_export_address_operator.clone(),
+                address_weight: config.cybersource_export_address_weight.clone(),
+                name_weight: config.cybersource_export_name_weight.clone(),
+                sanctions_lists: config.cybersource_export_sanctions_lists.clone(),
+            },
+        ),
+        public_key,
+        admin_email: config.admin_email.clone(),
+    })))
 }
 
 /// The schedules this deployment runs; a bad override stops start-up naming the setting.
@@ -348,7 +440,13 @@ async fn serve(
 ) -> Result<()> {
     let schedules = schedules(config)?;
     let stopped = stop_on_signal();
-    let background = with_worker.then(|| background(config, &store, &schedules, stopped.clone()));
+    let screening = screening(config)?;
+    let onboarding = services::accounts::Onboarding {
+        provision_openedx: config.openedx_url.is_some(),
+        screen_exports: screening.is_some(),
+    };
+    let background =
+        with_worker.then(|| background(config, &store, &schedules, screening, stopped.clone()));
     let state = web::AppState::new(
         store,
         web::Settings {
@@ -357,7 +455,7 @@ async fn serve(
             schedules,
             // Mail holds sign-in and reset links: only the demo shows the outbox.
             mail_outbox: demo.then(|| config.mail_outbox.clone()),
-            provision_openedx: config.openedx_url.is_some(),
+            onboarding,
             gateway_proxies: config.gateway_trusted_proxies.clone(),
             recaptcha: config
                 .recaptcha_site_key
@@ -508,7 +606,8 @@ async fn main() -> Result<()> {
         Command::Worker => {
             let schedules = schedules(&config)?;
             let store = open(&config).await?;
-            background(&config, &store, &schedules, stop_on_signal()).await?;
+            let screening = screening(&config)?;
+            background(&config, &store, &schedules, screening, stop_on_signal()).await?;
             Ok(())
         }
         Command::Flows { format, all } => {
@@ -570,6 +669,23 @@ async fn main() -> Result<()> {
                     .set_provider(edx_signs_in_here(&store, &base).await?);
                 fakes = fakes.nest("/_simulators/openedx", simulators::openedx::router(edx));
             }
+            if config.cybersource_export_url.is_none() {
+                config.cybersource_export_url = Some(format!(
+                    "{base}/_simulators/cybersource{}",
+                    simulators::cybersource::TRANSACTION_PATH
+                ));
+                config.cybersource_merchant_id = simulators::cybersource::MERCHANT_ID.to_string();
+                config.cybersource_transaction_key =
+                    simulators::cybersource::TRANSACTION_KEY.to_string();
+                config.exports_inquiry_public_key = Some(demo_inquiry_key(&config)?);
+                config
+                    .admin_email
+                    .get_or_insert_with(|| "admin@example.edu".to_string());
+                fakes = fakes.nest(
+                    "/_simulators/cybersource",
+                    simulators::cybersource::router(Default::default()),
+                );
+            }
             serve(&config, store, true, true, fakes, move |_| {
                 println!("Registrar demo is running. Open:");
                 println!("  {base}/api/v2/courses/          MITx Online catalog API");
@@ -581,6 +697,7 @@ async fn main() -> Result<()> {
                 println!("  {base}/catalog/                 learner catalog; /signup to create an account");
                 println!("  {base}/_dev/mail                mail the demo sent");
                 println!("  {base}/_simulators/openedx      the simulated Open edX and its users");
+                println!("  {base}/_simulators/cybersource  the simulated CyberSource and its export screenings");
                 println!("  {base}/staff/                   staff area (sign in with the token below)");
                 println!("Staff API token (Authorization: Bearer …): {token}");
             })
@@ -632,6 +749,39 @@ async fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Admin {
+            command: AdminCommand::ExportsInquiry { command },
+        } => match command {
+            ExportsInquiryCommand::Keygen => {
+                let (public, private) = services::compliance::new_key_pair();
+                println!("public key (exports_inquiry_public_key): {public}");
+                println!("private key (keep it secret):            {private}");
+                Ok(())
+            }
+            ExportsInquiryCommand::Decrypt {
+                id,
+                private_key_file,
+            } => {
+                let key = std::fs::read_to_string(&private_key_file)
+                    .with_context(|| format!("reading {}", private_key_file.display()))?;
+                let store = open(&config).await?;
+                let Some(inquiry) = store::compliance::find(store.db(), id).await? else {
+                    bail!("there is no exports inquiry {id}");
+                };
+                for (what, sealed) in [
+                    ("request", &inquiry.encrypted_request),
+                    ("response", &inquiry.encrypted_response),
+                ] {
+                    let text = services::compliance::unseal(&key, sealed)
+                        .map_err(|e| anyhow::anyhow!("the {what}: {e}"))?;
+                    println!(
+                        "--- {what} ({}, user {})\n{text}",
+                        inquiry.computed_result, inquiry.user_id
+                    );
+                }
+                Ok(())
+            }
+        },
         Command::Jobs { command } => {
             let store = open(&config).await?;
             jobs_command(store.db(), command).await

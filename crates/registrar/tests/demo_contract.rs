@@ -29,7 +29,10 @@ async fn demo_app() -> axum::Router {
         catalog_refresh: Duration::from_secs(60),
         schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
         mail_outbox: None,
-        provision_openedx: false,
+        onboarding: services::accounts::Onboarding {
+            provision_openedx: false,
+            screen_exports: false,
+        },
         gateway_proxies: Vec::new(),
         recaptcha: None,
     };

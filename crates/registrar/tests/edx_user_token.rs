@@ -59,7 +59,10 @@ async fn harness() -> Harness {
             catalog_refresh: Duration::from_secs(60),
             schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
             mail_outbox: None,
-            provision_openedx: true,
+            onboarding: services::accounts::Onboarding {
+                provision_openedx: true,
+                screen_exports: false,
+            },
             gateway_proxies: Vec::new(),
             recaptcha: None,
         },
@@ -110,6 +113,7 @@ impl Harness {
                 client_secret: sim::CLIENT_SECRET.into(),
                 social_login_path: SOCIAL_LOGIN_PATH.into(),
             }))),
+            compliance: None,
         })
         .await;
     }

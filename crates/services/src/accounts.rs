@@ -59,14 +59,24 @@ async fn send(db: &impl ConnectionTrait, mail: Mail) -> Result<(), DbErr> {
     jobs::push(db, &mail, Enqueue::default()).await.map(|_| ())
 }
 
-/// Creates an unverified account, mails the verification link and (with `provision`)
-/// enqueues its Open edX account, all in the caller's transaction. Blocked addresses are
-/// refused without saying they are blocked.
+/// What follows the creation of a local account in this deployment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Onboarding {
+    /// Create the learner's Open edX account.
+    pub provision_openedx: bool,
+    /// Keep the account inactive until the export-compliance screening clears it.
+    pub screen_exports: bool,
+}
+
+/// Creates an unverified account, mails the verification link and, as `onboarding` asks,
+/// enqueues its export screening (the account inactive until cleared) or its Open edX
+/// account, all in the caller's transaction. Blocked addresses are refused without saying
+/// they are blocked.
 pub async fn sign_up(
     db: &impl ConnectionTrait,
     form: &SignUp,
     base_url: &str,
-    provision: bool,
+    onboarding: Onboarding,
     now: DateTime<Utc>,
 ) -> Result<User, FormError> {
     let mut errors = form.address.validate();
@@ -114,9 +124,16 @@ pub async fn sign_up(
         AccountsError::UsernameTaken => invalid("username", e.to_string()),
         AccountsError::Db(db) => FormError::Db(db),
     })?;
-    if provision {
-        crate::openedx::CreateEdxUser::enqueue(db, user.id).await?;
-    }
+    let user = if onboarding.screen_exports {
+        // Open edX follows once the screening clears the account.
+        crate::compliance::ScreenUser::enqueue(db, user.id).await?;
+        accounts::update(db, user, |u| u.is_active = sea_orm::Set(false)).await?
+    } else {
+        if onboarding.provision_openedx {
+            crate::openedx::CreateEdxUser::enqueue(db, user.id).await?;
+        }
+        user
+    };
     let token =
         accounts::issue_token(db, user.id, Purpose::Verify, None, LINK_LIFETIME, now).await?;
     send(
@@ -157,6 +174,10 @@ pub enum SignIn {
     Ok(User),
     /// The password was right but the address is not verified yet.
     Unverified,
+    /// The password was right but the export screening has not cleared the account (yet).
+    UnderReview,
+    /// The password was right but the export screening denied the account.
+    Denied,
     Refused,
 }
 
@@ -183,6 +204,10 @@ pub async fn sign_in(
     Ok(match (matches, user.is_active, user.email_verified) {
         (true, true, true) => SignIn::Ok(user),
         (true, true, false) => SignIn::Unverified,
+        (true, false, _) => match crate::compliance::latest_result(db, user.id).await? {
+            Some(domain::compliance::ComputedResult::Denied) => SignIn::Denied,
+            _ => SignIn::UnderReview,
+        },
         _ => SignIn::Refused,
     })
 }

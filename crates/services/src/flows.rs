@@ -178,9 +178,9 @@ pub fn all() -> Vec<Flow> {
         flow!("mitlearn-catalog", ["xpro:mitlearn-catalog", "mitxonline:mitlearn-catalog"], MIT_LEARN, WEB, "Pull course/program catalog", Async, "REST", "/api/courses/, /api/programs/, /api/v2/{courses,programs}/?live=true", "MIT Learn schedule (xPRO daily 05:00, MITx Online every 6 h)",
             schedules [], kinds [], Available),
         flow!("web-openedx-sso", ["xpro:django-openedx-oauth", "mitxonline:django-openedx"], WEB, OPENEDX, "SSO and user provisioning", Sync, "OAuth2/HTTPS", "edX user, per-user token", "on login / signup",
-            schedules [], kinds [], Planned("5")),
-        flow!("worker-openedx-enroll", ["xpro:django-openedx-enroll", "mitxonline:django-openedx"], WORKER, OPENEDX, "Enroll learner", Async, "REST", "Course-run enrollment", "on enrollment / unenrollment",
-            schedules [], kinds ["openedx.sync_enrollment"], Available),
+            schedules [], kinds [], Available),
+        flow!("worker-openedx-enroll", ["xpro:django-openedx-enroll", "mitxonline:django-openedx"], WORKER, OPENEDX, "Enroll learner", Async, "REST", "Course-run enrollment, course-email choice", "on enrollment / unenrollment / email choice",
+            schedules [], kinds ["openedx.sync_enrollment", "openedx.email_settings"], Available),
         flow!("worker-openedx-users", ["xpro:django-openedx-oauth", "xpro:celery-openedx-repair", "mitxonline:django-openedx", "mitxonline:celery-openedx"], WORKER, OPENEDX, "Create edX users, repair faulty ones", Async, "REST OAuth2", "edX accounts", "on sign-up; schedule",
             schedules ["repair-faulty-edx-users"], kinds ["openedx.create_user", "openedx.repair_faulty_users", "openedx.update_user"], Available),
         flow!(
@@ -195,7 +195,7 @@ pub fn all() -> Vec<Flow> {
             "schedule",
             schedules["retry-failed-edx-enrollments"],
             kinds["openedx.retry_failed_enrollments"],
-            Planned("5")
+            Available
         ),
         flow!(
             "worker-openedx-sync",
@@ -230,6 +230,8 @@ pub fn all() -> Vec<Flow> {
             kinds["courses.sync_external_course_runs"],
             Planned("7")
         ),
+        flow!("worker-cybersource-exports", ["xpro:django-cybersource-exports"], WORKER, CYBERSOURCE, "Export-compliance screening", Async, "SOAP", "Name, address and email of new accounts", "on sign-up",
+            schedules [], kinds ["compliance.screen_user"], Available),
         flow!("learner-cybersource", ["xpro:learner-cybersource", "mitxonline:django-cybersource"], LEARNER, CYBERSOURCE, "Pay (hosted page)", Sync, "HTTPS", "Signed Secure Acceptance payload", "on checkout",
             schedules [], kinds [], Planned("6")),
         flow!("cybersource-web", ["xpro:cybersource-django", "mitxonline:cybersource-django"], CYBERSOURCE, WEB, "Signed payment result", Sync, "HTTPS", "Order result and signature", "webhook",

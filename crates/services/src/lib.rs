@@ -2,6 +2,7 @@
 //! worker runs and the recurring schedules both reference platforms declare.
 
 pub mod accounts;
+pub mod compliance;
 mod edx_token;
 pub mod enrollments;
 pub mod flows;
@@ -21,6 +22,8 @@ pub struct Context {
     pub mail_outbox: std::path::PathBuf,
     /// The LMS, when this deployment provisions into one.
     pub openedx: Option<std::sync::Arc<integrations::openedx::OpenEdx>>,
+    /// The export-compliance screening of new accounts, when configured.
+    pub compliance: Option<std::sync::Arc<compliance::Screening>>,
 }
 
 /// Every job kind this build can run.
@@ -28,6 +31,7 @@ pub fn registry() -> jobs::Registry<Context> {
     jobs::Registry::default()
         .register::<housekeeping::PurgeFinishedJobs>()
         .register::<mail::Mail>()
+        .register::<compliance::ScreenUser>()
         .register::<openedx::CreateEdxUser>()
         .register::<openedx::RepairEdxUsers>()
         .register::<openedx::UpdateEdxUser>()

@@ -70,6 +70,14 @@ impl Job for CreateEdxUser {
             .await
             .map_err(retry)?
             .ok_or_else(|| JobError::Permanent(format!("user {} is gone", self.user_id)))?;
+        if !user.is_active {
+            // Not cleared (yet): activation enqueues this again.
+            tracing::info!(
+                user = user.id,
+                "edX account deferred: the account is inactive"
+            );
+            return Ok(());
+        }
         let country = store::accounts::address(db, user.id)
             .await
             .map_err(retry)?

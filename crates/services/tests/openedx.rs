@@ -60,6 +60,7 @@ async fn drain(store: &Store, edx: OpenEdx) {
         site_url: "http://127.0.0.1:9".to_string(),
         mail_outbox: std::env::temp_dir(),
         openedx: Some(Arc::new(edx)),
+        compliance: None,
     })
     .await;
 }
@@ -255,8 +256,7 @@ async fn an_expired_paid_mode_falls_back_to_audit_once() {
         country: "GB",
     };
     edx.create_user(&new).await.unwrap();
-    sim.knobs
-        .expired_modes
+    sim.expired_modes
         .lock()
         .unwrap()
         .push("no-id-professional".to_string());

@@ -1,2 +1,4 @@
+pub mod cybersource;
+pub mod faults;
 pub mod openedx;
 pub mod recaptcha;

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod compliance;
 pub mod enrollments;
 pub mod entity;
 mod migration;

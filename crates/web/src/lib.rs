@@ -37,8 +37,8 @@ pub struct Settings {
     pub schedules: Vec<services::schedules::Declared>,
     /// Where mail is delivered when it goes to a folder; shown at `/_dev/mail`.
     pub mail_outbox: Option<std::path::PathBuf>,
-    /// Whether new accounts are provisioned into Open edX.
-    pub provision_openedx: bool,
+    /// What follows sign-up: Open edX provisioning, export screening.
+    pub onboarding: services::accounts::Onboarding,
     /// Proxy addresses whose `X-Userinfo` header signs users in (empty: gateway sign-in off).
     pub gateway_proxies: Vec<std::net::IpAddr>,
     /// The sign-up bot check, when configured.

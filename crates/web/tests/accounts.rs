@@ -11,8 +11,11 @@ use axum::http::{Request, StatusCode, header};
 use common::{App, CSRF};
 
 async fn app() -> App {
+    app_with(common::settings("http://registrar.test")).await
+}
+
+async fn app_with(settings: web::Settings) -> App {
     let store = store::testing::fresh_store().await;
-    let settings = common::settings("http://registrar.test");
     App {
         router: web::router(web::AppState::new(
             store.clone(),
@@ -375,4 +378,91 @@ async fn sign_up_needs_the_robot_check_when_it_is_configured() {
     form.push(("g-recaptcha-response", "pass"));
     let reply = app.post("/signup", None, &form).await;
     assert!(reply.body.contains("Check your email"), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn a_screened_account_signs_in_only_once_cleared_and_staff_can_clear_a_denial() {
+    let mut settings = common::settings("http://registrar.test");
+    settings.onboarding.screen_exports = true;
+    let app = app_with(settings).await;
+    let reply = app
+        .post("/signup", None, &signup_form("eve@example.edu", "eve"))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let link = app.mailed_link("eve@example.edu", "/verify/").await;
+    app.get(&link, None).await;
+    let sign_in = || {
+        app.post(
+            "/signin",
+            None,
+            &[
+                ("email", "eve@example.edu"),
+                ("password", "analytical engine"),
+            ],
+        )
+    };
+    let reply = sign_in().await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(reply.body.contains("being reviewed"), "{}", reply.body);
+    let user = store::accounts::find_by_email(
+        app.store.db(),
+        &domain::accounts::Email::parse("eve@example.edu").unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let queued = jobs::admin::list(app.store.db(), None, Some("compliance.screen_user"), 5)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1, "the screening is queued with the account");
+    store::compliance::record(
+        app.store.db(),
+        &store::compliance::NewInquiry {
+            user_id: user.id,
+            computed_result: domain::compliance::ComputedResult::Denied,
+            reason_code: 700,
+            info_code: Some("MATCH-DPC"),
+            encrypted_request: "sealed",
+            encrypted_response: "sealed",
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let reply = sign_in().await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(
+        reply.body.contains("cannot create an account"),
+        "{}",
+        reply.body
+    );
+
+    let staff = app.staff_cookie().await;
+    let page = format!("/staff/users/{}", user.id);
+    let detail = app.get(&page, Some(&staff)).await;
+    assert!(detail.body.contains("the screening denied this account"));
+    assert!(
+        detail
+            .body
+            .contains("DENIED · reason 700 · info code MATCH-DPC")
+    );
+    let approve = format!("/staff/users/{}/approve", user.id);
+    let reply = app.post(&approve, Some(&staff), &[]).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let detail = app
+        .get(reply.location.as_deref().unwrap(), Some(&staff))
+        .await;
+    assert!(detail.body.contains("Approved manually"));
+    assert!(detail.body.contains("MANUALLY_APPROVED"));
+    assert!(!detail.body.contains("Approve manually and activate"));
+    assert_eq!(
+        sign_in().await.status,
+        StatusCode::SEE_OTHER,
+        "cleared: signs in"
+    );
+    assert_eq!(
+        app.post(&approve, Some(&staff), &[]).await.status,
+        StatusCode::CONFLICT,
+        "nothing left to approve"
+    );
 }

@@ -28,7 +28,10 @@ async fn app() -> (axum::Router, Store) {
     apply(&txn, &catalog, Mode::Import).await.unwrap();
     txn.commit().await.unwrap();
     let settings = web::Settings {
-        provision_openedx: true,
+        onboarding: services::accounts::Onboarding {
+            provision_openedx: true,
+            screen_exports: false,
+        },
         ..common::settings("http://registrar.test")
     };
     // 2T2024 of 18.03.1x (run 256) is open on this day and offers audit.

@@ -33,22 +33,6 @@ async fn app() -> App {
     }
 }
 
-impl App {
-    async fn signed_in(&self) -> String {
-        let token = store::staff::create_token(self.store.db(), "staff@example.edu")
-            .await
-            .unwrap();
-        let reply = self
-            .post("/staff/sign-in", None, &[("token", &token)])
-            .await;
-        assert_eq!(reply.status, StatusCode::SEE_OTHER);
-        let cookie = reply.cookie.expect("a session cookie");
-        assert!(cookie.starts_with("registrar_staff="), "{cookie}");
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
-        cookie.split(';').next().unwrap().to_string()
-    }
-}
-
 /// The submitted form of the course edit page, as a browser would send it unchanged.
 fn course_form(html: &str) -> Vec<(String, String)> {
     let mut fields = Vec::new();
@@ -112,7 +96,7 @@ async fn sign_in_guards_the_staff_area() {
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
     assert!(bad.body.contains("That token is not a staff token."));
-    let cookie = app.signed_in().await;
+    let cookie = app.staff_cookie().await;
     let home = app.get("/staff/", Some(&cookie)).await;
     assert!(home.body.contains("Signed in as staff@example.edu"));
     let list = app.get("/staff/courses/", Some(&cookie)).await;
@@ -122,7 +106,7 @@ async fn sign_in_guards_the_staff_area() {
 #[tokio::test]
 async fn a_title_edit_shows_on_the_public_page_and_a_bad_form_keeps_its_values() {
     let app = app().await;
-    let cookie = app.signed_in().await;
+    let cookie = app.staff_cookie().await;
     let page = app
         .get("/staff/courses/course-v1:xPRO+LASERx3", Some(&cookie))
         .await;
@@ -214,7 +198,7 @@ async fn a_title_edit_shows_on_the_public_page_and_a_bad_form_keeps_its_values()
 #[tokio::test]
 async fn a_new_course_and_run_are_checked_and_created() {
     let app = app().await;
-    let cookie = app.signed_in().await;
+    let cookie = app.staff_cookie().await;
     let form = [
         ("site", "mitxonline"),
         ("readable_id", "bad id"),
@@ -259,7 +243,7 @@ async fn a_new_course_and_run_are_checked_and_created() {
 #[tokio::test]
 async fn a_course_whose_readable_id_is_new_can_still_be_edited() {
     let app = app().await;
-    let cookie = app.signed_in().await;
+    let cookie = app.staff_cookie().await;
     let blank = app.get("/staff/courses/?new", Some(&cookie)).await;
     assert!(blank.body.contains("<h1>New course</h1>"), "{}", blank.body);
     let create = [
@@ -285,7 +269,7 @@ async fn a_course_whose_readable_id_is_new_can_still_be_edited() {
 #[tokio::test]
 async fn the_requirement_tree_editor_checks_lines_and_references() {
     let app = app().await;
-    let cookie = app.signed_in().await;
+    let cookie = app.staff_cookie().await;
     let page = app
         .get("/staff/programs/program-v1:MITxT+18.03x", Some(&cookie))
         .await;
@@ -352,7 +336,7 @@ async fn the_requirement_tree_editor_checks_lines_and_references() {
 #[tokio::test]
 async fn cross_site_posts_are_refused_and_jobs_page_renders() {
     let app = app().await;
-    let cookie = app.signed_in().await;
+    let cookie = app.staff_cookie().await;
     let request = Request::post("/staff/programs/program-v1:MITxT+18.03x")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::HOST, "registrar.test")
@@ -380,7 +364,7 @@ async fn cross_site_posts_are_refused_and_jobs_page_renders() {
 #[tokio::test]
 async fn a_new_program_is_created_with_its_tree() {
     let app = app().await;
-    let cookie = app.signed_in().await;
+    let cookie = app.staff_cookie().await;
     assert!(
         app.get("/staff/programs/?new", Some(&cookie))
             .await
@@ -430,7 +414,7 @@ async fn a_new_program_is_created_with_its_tree() {
 #[tokio::test]
 async fn staff_see_users_with_their_edx_state_and_can_queue_a_resync() {
     let app = app().await;
-    let cookie = app.signed_in().await;
+    let cookie = app.staff_cookie().await;
     let address = domain::accounts::LegalAddress {
         first_name: "Ada".into(),
         last_name: "L".into(),

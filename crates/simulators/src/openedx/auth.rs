@@ -12,7 +12,8 @@ use axum::response::{Html, IntoResponse, Json, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{CLIENT_ID, CLIENT_SECRET, OpenEdx, escape, faults};
+use super::{CLIENT_ID, CLIENT_SECRET, OpenEdx, faults};
+use crate::faults::escape;
 
 /// The name of Registrar's backend in edX's social-auth settings.
 pub const SOCIAL_BACKEND: &str = "ol-oauth2";

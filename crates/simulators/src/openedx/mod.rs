@@ -5,12 +5,12 @@
 
 mod auth;
 
+use crate::faults::{Knobs, escape};
+
 pub use auth::{Provider, SOCIAL_BACKEND};
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Form, State};
@@ -32,18 +32,6 @@ pub struct EdxUser {
     pub country: String,
 }
 
-/// Fault injection, settable in tests and through `POST /_control`.
-#[derive(Default)]
-pub struct Knobs {
-    /// Answer the next N API calls with 503.
-    pub fail_next: AtomicU32,
-    pub latency_ms: AtomicU64,
-    /// Answer every API call with 503 until turned off.
-    pub outage: AtomicBool,
-    /// Course modes edX reports as expired: enrolling in them is refused.
-    pub expired_modes: Mutex<Vec<String>>,
-}
-
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct EdxEnrollment {
     pub username: String,
@@ -58,6 +46,8 @@ pub struct OpenEdx {
     /// Keyed by (username, course id), as edX keeps one enrollment per pair.
     pub enrollments: Mutex<BTreeMap<(String, String), EdxEnrollment>>,
     pub knobs: Knobs,
+    /// Course modes edX reports as expired: enrolling in them is refused.
+    pub expired_modes: Mutex<Vec<String>>,
     /// Every API call received, as `METHOD path`, for tests that count calls.
     pub calls: Mutex<Vec<String>>,
     /// Course email opt-ins by (username, course id).
@@ -101,33 +91,24 @@ pub fn router(state: Arc<OpenEdx>) -> Router {
             axum::routing::patch(update_account),
         )
         .route("/api/enrollment/v1/enrollment", post(enroll))
-        .route("/_control", post(control))
+        .route(
+            "/_control",
+            post(|State(state): State<Arc<OpenEdx>>, control| async move {
+                state.knobs.control(control)
+            }),
+        )
         .with_state(state)
 }
 
-/// Applies latency and injected failures; `Some` is the failure to answer with.
+/// Records the call, then applies latency and injected failures; `Some` is the failure
+/// to answer with.
 pub(super) async fn faults(state: &OpenEdx, call: &str) -> Option<Response> {
     state
         .calls
         .lock()
         .expect("simulator lock")
         .push(call.to_string());
-    let latency = state.knobs.latency_ms.load(Ordering::Relaxed);
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
-    }
-    let injected = state
-        .knobs
-        .fail_next
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok();
-    (injected || state.knobs.outage.load(Ordering::Relaxed)).then(|| {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service Unavailable (simulated)",
-        )
-            .into_response()
-    })
+    state.knobs.inject().await
 }
 
 #[derive(Deserialize)]
@@ -326,7 +307,6 @@ async fn enroll(
     }
     if request.is_active
         && state
-            .knobs
             .expired_modes
             .lock()
             .expect("simulator lock")
@@ -352,32 +332,6 @@ async fn enroll(
         enrollment.clone(),
     );
     Json(json!({"user": enrollment.username, "mode": enrollment.mode, "is_active": enrollment.is_active, "course_details": {"course_id": enrollment.course_id}})).into_response()
-}
-
-#[derive(Deserialize)]
-struct Control {
-    fail_next: Option<u32>,
-    latency_ms: Option<u64>,
-    outage: Option<bool>,
-}
-
-async fn control(State(state): State<Arc<OpenEdx>>, Json(control): Json<Control>) -> Response {
-    if let Some(n) = control.fail_next {
-        state.knobs.fail_next.store(n, Ordering::SeqCst);
-    }
-    if let Some(ms) = control.latency_ms {
-        state.knobs.latency_ms.store(ms, Ordering::SeqCst);
-    }
-    if let Some(outage) = control.outage {
-        state.knobs.outage.store(outage, Ordering::SeqCst);
-    }
-    StatusCode::NO_CONTENT.into_response()
-}
-
-pub(super) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 async fn page(State(state): State<Arc<OpenEdx>>) -> Html<String> {

@@ -8,6 +8,7 @@ mod m0004_openedx;
 mod m0005_enrollments;
 mod m0006_oauth2;
 mod m0007_openedx_tokens;
+mod m0008_compliance;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_enrollments::Migration),
             Box::new(m0006_oauth2::Migration),
             Box::new(m0007_openedx_tokens::Migration),
+            Box::new(m0008_compliance::Migration),
         ]
     }
 }

@@ -349,7 +349,7 @@ pub async fn signup(
             &txn,
             &form,
             &state.settings.base_url,
-            state.settings.provision_openedx,
+            state.settings.onboarding,
             state.now(),
         )
         .await?;
@@ -503,6 +503,19 @@ pub async fn signin(
             &values,
             Some("Confirm your email address first: follow the link we sent you.".to_string()),
             StatusCode::BAD_REQUEST,
+        ),
+        Ok(SignIn::UnderReview) => signin_page(
+            &state,
+            &values,
+            Some("Your account is being reviewed and is not active yet. Try again in a few minutes; if this persists, contact support.".to_string()),
+            StatusCode::FORBIDDEN,
+        ),
+        Ok(SignIn::Denied) => message(
+            &state,
+            StatusCode::FORBIDDEN,
+            "We cannot activate your account",
+            "Sorry, we cannot create an account for you at this time. Please contact support.".to_string(),
+            Vec::new(),
         ),
         Ok(SignIn::Refused) => {
             state.limits.sign_in.record(&email);

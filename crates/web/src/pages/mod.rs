@@ -72,6 +72,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/users/", get(staff::users))
         .route("/staff/users/{id}", get(staff::user))
         .route("/staff/users/{id}/resync", post(staff::resync))
+        .route("/staff/users/{id}/approve", post(staff::approve))
         .route("/staff/jobs/{id}/{action}", post(staff::job_action))
 }
 

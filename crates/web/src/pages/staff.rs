@@ -17,6 +17,7 @@ use domain::catalog::{
     Catalog, CourseRecord, PageRecord, PriceVersion, ProductRecord, ProgramRecord, RunRecord, Site,
     tree_text,
 };
+use domain::compliance::ComputedResult;
 use store::catalog::write::{ApplyError, Mode, apply};
 
 use super::{Flash, Meta, assets, error_page, render, text};
@@ -1172,6 +1173,9 @@ struct UserPage {
     asset_htmx: &'static str,
     user: store::accounts::User,
     verified: &'static str,
+    compliance: &'static str,
+    screenings: Vec<String>,
+    approvable: bool,
     edx: String,
     enrollments: Vec<String>,
 }
@@ -1183,10 +1187,11 @@ pub async fn user(
     RawQuery(query): RawQuery,
 ) -> Response {
     let db = state.store.db();
-    let (Ok(Some(user)), Ok(account), Ok(rows), Ok(snapshot)) = (
+    let (Ok(Some(user)), Ok(account), Ok(rows), Ok(inquiries), Ok(snapshot)) = (
         store::accounts::find(db, id).await,
         store::openedx::account(db, id).await,
         store::enrollments::of_user(db, id).await,
+        store::compliance::of_user(db, id).await,
         state.catalog.get().await,
     ) else {
         return error_page(
@@ -1222,7 +1227,33 @@ pub async fn user(
             format!("{run} · {} · {status} · {edx}", e.mode)
         })
         .collect();
-    let saved = Params::parse(query.as_deref()).get("resynced").is_some();
+    let latest = inquiries.first().map(|i| i.computed_result);
+    let compliance = match (user.is_active, latest) {
+        (true, _) => "active",
+        (false, Some(ComputedResult::Denied)) => "inactive: the screening denied this account",
+        (false, Some(_)) => "inactive: the screening could not decide; review it",
+        (false, None) => "inactive: awaiting the export-compliance screening",
+    };
+    let screenings = inquiries
+        .iter()
+        .map(|i| {
+            format!(
+                "{} · {} · reason {} · info code {}",
+                text::date(i.created_on),
+                i.computed_result,
+                i.reason_code.map(|c| c.to_string()).unwrap_or_default(),
+                i.info_code.as_deref().unwrap_or("none")
+            )
+        })
+        .collect();
+    let params = Params::parse(query.as_deref());
+    let flash = if params.get("resynced").is_some() {
+        Some("Re-sync queued.")
+    } else if params.get("approved").is_some() {
+        Some("Approved manually; the account is active.")
+    } else {
+        None
+    };
     let mut page_meta = meta(
         &state,
         &format!("/staff/users/{id}"),
@@ -1230,12 +1261,10 @@ pub async fn user(
         Some(who),
         false,
     );
-    if saved {
-        page_meta.flash = Some(Flash {
-            kind: "ok",
-            message: "Re-sync queued.".to_string(),
-        });
-    }
+    page_meta.flash = flash.map(|message| Flash {
+        kind: "ok",
+        message: message.to_string(),
+    });
     render(
         StatusCode::OK,
         &UserPage {
@@ -1247,11 +1276,53 @@ pub async fn user(
             } else {
                 "email not verified"
             },
+            approvable: !user.is_active && latest.is_some_and(|r| !r.clears()),
+            compliance,
+            screenings,
             edx: edx_state(account),
             enrollments,
             user,
         },
     )
+}
+
+/// Clears a learner the export screening denied or could not judge.
+pub async fn approve(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+    Path(id): Path<i64>,
+) -> Response {
+    let result = async {
+        let txn = state.store.write().await?;
+        let Some(user) = store::accounts::find(&txn, id).await? else {
+            return Ok(None);
+        };
+        services::compliance::approve_manually(
+            &txn,
+            user,
+            state.settings.onboarding.provision_openedx,
+            state.now(),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok::<_, services::compliance::ApprovalError>(Some(()))
+    }
+    .await;
+    match result {
+        Ok(Some(())) => {
+            tracing::info!(staff = %who, user = id, "export compliance approved manually");
+            Redirect::to(&format!("/staff/users/{id}?approved=1")).into_response()
+        }
+        Ok(None) => error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            Some(format!("There is no user {id}.")),
+        ),
+        Err(services::compliance::ApprovalError::Db(_)) => {
+            error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None)
+        }
+        Err(refused) => error_page(&state, StatusCode::CONFLICT, Some(refused.to_string())),
+    }
 }
 
 /// Queues the user's edX account and every active enrollment edX lacks; the jobs'

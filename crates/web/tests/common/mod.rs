@@ -21,7 +21,10 @@ pub fn settings(base_url: &str) -> web::Settings {
         catalog_refresh: Duration::from_secs(60),
         schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
         mail_outbox: None,
-        provision_openedx: false,
+        onboarding: services::accounts::Onboarding {
+            provision_openedx: false,
+            screen_exports: false,
+        },
         gateway_proxies: Vec::new(),
         recaptcha: None,
     }
@@ -60,6 +63,21 @@ pub struct Reply {
 }
 
 impl App {
+    /// Signs a staff member in with a fresh token; the session cookie to send.
+    pub async fn staff_cookie(&self) -> String {
+        let token = store::staff::create_token(self.store.db(), "staff@example.edu")
+            .await
+            .unwrap();
+        let reply = self
+            .post("/staff/sign-in", None, &[("token", &token)])
+            .await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER);
+        let cookie = reply.cookie.expect("a session cookie");
+        assert!(cookie.starts_with("registrar_staff="), "{cookie}");
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+        cookie.split(';').next().unwrap().to_string()
+    }
+
     pub async fn send(&self, request: Request<Body>) -> Reply {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let header = |name| {

@@ -1,0 +1,73 @@
+//! A CyberSource fake: the SOAP export-compliance service (`export`), with knobs and a page
+//! listing what it was asked. Mounted in-process by the demo under `/_simulators/cybersource`.
+
+mod export;
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Html;
+use axum::routing::{get, post};
+
+pub use export::{Screening, TRANSACTION_PATH};
+
+use crate::faults::{Knobs, escape};
+
+pub const MERCHANT_ID: &str = "registrar_demo";
+pub const TRANSACTION_KEY: &str = "registrar-demo-transaction-key";
+
+#[derive(Default)]
+pub struct CyberSource {
+    pub screenings: Mutex<Vec<Screening>>,
+    pub knobs: Knobs,
+}
+
+impl CyberSource {
+    pub fn screenings(&self) -> Vec<Screening> {
+        self.screenings.lock().expect("simulator lock").clone()
+    }
+}
+
+pub fn router(state: Arc<CyberSource>) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route(TRANSACTION_PATH, post(export::run_transaction))
+        .route(
+            "/_control",
+            post(
+                |State(state): State<Arc<CyberSource>>, control| async move {
+                    state.knobs.control(control)
+                },
+            ),
+        )
+        .with_state(state)
+}
+
+async fn page(State(state): State<Arc<CyberSource>>) -> Html<String> {
+    let rows: String = state
+        .screenings()
+        .iter()
+        .map(|s| {
+            format!(
+                "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                s.reference,
+                escape(&s.first_name),
+                escape(&s.last_name),
+                escape(&s.email),
+                escape(&s.country),
+                s.reason_code,
+                escape(s.info_code.as_deref().unwrap_or("")),
+            )
+        })
+        .collect();
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>CyberSource simulator</title></head><body>\
+         <h1>CyberSource simulator</h1><h2>Export-compliance screenings</h2>\
+         <p>Last names decide the answer: one containing <code>Denied</code> matches a restricted-party list (reason 700), \
+         <code>Listed</code> passes with an info code (a denial), <code>Busy</code> is a temporary failure (150), \
+         <code>Unclear</code> an unknown reason (203); anyone else is cleared (100).</p>\
+         <table><thead><tr><th>Reference</th><th>Name</th><th>Email</th><th>Country</th><th>Reason</th><th>Info code</th></tr></thead>\
+         <tbody>{rows}</tbody></table></body></html>"
+    ))
+}
