@@ -84,6 +84,13 @@ enum AdminCommand {
         /// Who the token belongs to.
         email: String,
     },
+    /// Let the account with EMAIL use the staff area when signed in (or, with --revoke,
+    /// no longer).
+    GrantStaff {
+        email: String,
+        #[arg(long)]
+        revoke: bool,
+    },
     /// Manage the OAuth2 applications (Open edX) that sign learners in through Registrar.
     OauthApp {
         #[command(subcommand)]
@@ -711,6 +718,23 @@ async fn main() -> Result<()> {
             }
             let store = open(&config).await?;
             println!("{}", store::staff::create_token(store.db(), &email).await?);
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::GrantStaff { email, revoke },
+        } => {
+            let address = domain::accounts::Email::parse(&email)
+                .map_err(|e| anyhow::anyhow!("EMAIL: {e}"))?;
+            let store = open(&config).await?;
+            let Some(user) = store::accounts::find_by_email(store.db(), &address).await? else {
+                bail!("there is no account with the email {email}");
+            };
+            store::accounts::update(store.db(), user, |u| u.is_staff = sea_orm::Set(!revoke))
+                .await?;
+            println!(
+                "{email} {} use the staff area",
+                if revoke { "can no longer" } else { "can now" }
+            );
             Ok(())
         }
         Command::Admin {

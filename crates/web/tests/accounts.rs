@@ -466,3 +466,37 @@ async fn a_screened_account_signs_in_only_once_cleared_and_staff_can_clear_a_den
         "nothing left to approve"
     );
 }
+
+#[tokio::test]
+async fn an_account_marked_staff_uses_the_staff_area_and_signing_out_there_ends_its_session() {
+    let app = app().await;
+    let cookie = signed_up_and_verified(&app, "grace@example.edu", "grace").await;
+    let users = app.get("/staff/users/", Some(&cookie)).await;
+    assert_eq!(
+        users.status,
+        StatusCode::SEE_OTHER,
+        "a learner is not staff"
+    );
+    assert_eq!(users.location.as_deref(), Some("/staff/"));
+    let user = store::accounts::find_by_email(
+        app.store.db(),
+        &domain::accounts::Email::parse("grace@example.edu").unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    store::accounts::update(app.store.db(), user, |u| u.is_staff = sea_orm::Set(true))
+        .await
+        .unwrap();
+    let users = app.get("/staff/users/", Some(&cookie)).await;
+    assert_eq!(users.status, StatusCode::OK);
+    assert!(users.body.contains("grace@example.edu"));
+    let out = app.post("/staff/sign-out", Some(&cookie), &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location.as_deref(), Some("/staff/"));
+    assert_eq!(
+        app.get("/staff/users/", Some(&cookie)).await.status,
+        StatusCode::SEE_OTHER,
+        "the account session ended with the staff sign-out"
+    );
+}

@@ -176,6 +176,36 @@ async fn a_learner_enrolls_free_from_the_course_page_and_unenrolls_from_the_dash
     assert!(page.contains("You are enrolled in 2T2024"));
 
     let id = store::enrollments::of_user(store.db(), 1).await.unwrap()[0].id;
+    assert!(
+        dashboard.contains("On · turn off"),
+        "course email starts on"
+    );
+    let emails_off = Request::post(format!("/enrollments/{id}/emails"))
+        .header(header::COOKIE, &ada)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("csrf={CSRF}")))
+        .unwrap();
+    let response = app.clone().oneshot(emails_off).await.unwrap();
+    assert_eq!(response.headers()["location"], "/dashboard");
+    let (_, dashboard) = send(
+        &app,
+        Request::get("/dashboard")
+            .header(header::COOKIE, &ada)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        dashboard.contains("Off · turn on"),
+        "the switch shows the choice"
+    );
+    assert!(
+        !store::enrollments::find(store.db(), id)
+            .await
+            .unwrap()
+            .unwrap()
+            .edx_emails_subscription
+    );
     let unenroll = Request::post(format!("/unenroll/{id}"))
         .header(header::COOKIE, &ada)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")

@@ -670,6 +670,7 @@ pub struct EnrollmentRow {
     pub status: String,
     pub edx: String,
     pub active: bool,
+    pub course_emails: bool,
 }
 
 #[derive(Template)]
@@ -727,6 +728,7 @@ pub async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Res
                     (false, None, false) => "Removed".to_string(),
                 },
                 active: e.active,
+                course_emails: e.edx_emails_subscription,
             })
         })
         .collect();
@@ -794,6 +796,26 @@ pub async fn enroll(
         services::enrollments::enroll_free(&txn, &snapshot.view, user.id, run_id, state.now())
             .await
             .map(|_| ());
+    enrollment_outcome(&state, txn, result).await
+}
+
+/// The dashboard's course-email switch (`receive_emails` on or off).
+pub async fn course_emails(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(values): Form<HashMap<String, String>>,
+) -> Response {
+    let Some(user) = current_user(&state, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    let receive = values.get("receive_emails").map(String::as_str) == Some("on");
+    let Ok(txn) = state.store.write().await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let result = services::enrollments::set_course_emails(&txn, user.id, id, receive, state.now())
+        .await
+        .map(|_| ());
     enrollment_outcome(&state, txn, result).await
 }
 

@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard", get(account::dashboard))
         .route("/enroll", post(account::enroll))
         .route("/unenroll/{id}", post(account::unenroll))
+        .route("/enrollments/{id}/emails", post(account::course_emails))
         .route(
             "/profile",
             get(account::profile_form).post(account::profile),

@@ -26,7 +26,8 @@ use crate::api::Params;
 
 const COOKIE: &str = "registrar_staff";
 
-/// A signed-in staff member (their email); anyone else is sent to the sign-in page.
+/// A signed-in staff member (their email): by a staff token, or a learner account marked
+/// staff (`registrar admin grant-staff`); anyone else is sent to the sign-in page.
 pub struct StaffMember(pub String);
 
 impl axum::extract::FromRequestParts<AppState> for StaffMember {
@@ -41,13 +42,16 @@ impl axum::extract::FromRequestParts<AppState> for StaffMember {
 }
 
 async fn staff(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
-    let Some(token) = crate::csrf::cookie_value(headers, COOKIE) else {
-        return Err(Redirect::to("/staff/").into_response());
-    };
-    match store::staff::authenticate(state.store.db(), &token).await {
-        Ok(Some(email)) => Ok(email),
-        Ok(None) => Err(Redirect::to("/staff/").into_response()),
-        Err(_) => Err(error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None)),
+    if let Some(token) = crate::csrf::cookie_value(headers, COOKIE) {
+        match store::staff::authenticate(state.store.db(), &token).await {
+            Ok(Some(email)) => return Ok(email),
+            Ok(None) => {}
+            Err(_) => return Err(error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None)),
+        }
+    }
+    match crate::pages::account::current_user(state, headers).await {
+        Some(user) if user.is_staff => Ok(user.email),
+        _ => Err(Redirect::to("/staff/").into_response()),
     }
 }
 
@@ -173,15 +177,22 @@ pub async fn sign_in(
     }
 }
 
-pub async fn sign_out() -> Response {
-    (
-        [(
-            header::SET_COOKIE,
-            format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-        )],
-        Redirect::to("/staff/"),
-    )
-        .into_response()
+/// Ends the staff token session and, for staff signed in with their account, that
+/// session too, so signing out of the staff area leaves nobody signed in.
+pub async fn sign_out(state: State<AppState>, headers: HeaderMap) -> Response {
+    let mut response = crate::pages::account::signout(state, headers).await;
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        header::HeaderValue::from_str(&format!(
+            "{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+        ))
+        .expect("a valid cookie header"),
+    );
+    response.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_static("/staff/"),
+    );
+    response
 }
 
 pub struct Row {
