@@ -79,6 +79,18 @@ async fn learner(store: &Store, name: &str) -> String {
     format!("registrar_session={session}; registrar_csrf={CSRF}")
 }
 
+async fn dashboard_of(app: &axum::Router, cookie: &str) -> String {
+    send(
+        app,
+        Request::get("/dashboard")
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+    .1
+}
+
 async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, String) {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
@@ -140,14 +152,7 @@ async fn a_learner_enrolls_free_from_the_course_page_and_unenrolls_from_the_dash
         .unwrap();
     let response = app.clone().oneshot(enroll).await.unwrap();
     assert_eq!(response.headers()["location"], "/dashboard");
-    let (_, dashboard) = send(
-        &app,
-        Request::get("/dashboard")
-            .header(header::COOKIE, &ada)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let dashboard = dashboard_of(&app, &ada).await;
     assert!(
         dashboard.contains("course-v1:MITxT+18.03.1x+2T2024")
             && dashboard.contains("Waiting for Open edX")
@@ -187,14 +192,7 @@ async fn a_learner_enrolls_free_from_the_course_page_and_unenrolls_from_the_dash
         .unwrap();
     let response = app.clone().oneshot(emails_off).await.unwrap();
     assert_eq!(response.headers()["location"], "/dashboard");
-    let (_, dashboard) = send(
-        &app,
-        Request::get("/dashboard")
-            .header(header::COOKIE, &ada)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let dashboard = dashboard_of(&app, &ada).await;
     assert!(
         dashboard.contains("Off · turn on"),
         "the switch shows the choice"
