@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod commerce;
 pub mod compliance;
 pub mod ids;
 pub mod money;

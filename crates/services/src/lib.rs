@@ -2,6 +2,7 @@
 //! worker runs and the recurring schedules both reference platforms declare.
 
 pub mod accounts;
+pub mod commerce;
 pub mod compliance;
 mod edx_token;
 pub mod enrollments;
@@ -32,6 +33,7 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<housekeeping::PurgeFinishedJobs>()
         .register::<mail::Mail>()
         .register::<compliance::ScreenUser>()
+        .register::<commerce::payment::ProcessPayment>()
         .register::<openedx::CreateEdxUser>()
         .register::<openedx::RepairEdxUsers>()
         .register::<openedx::UpdateEdxUser>()

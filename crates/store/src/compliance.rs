@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use domain::compliance::ComputedResult;
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
-use crate::sql::{all, one, run};
+use crate::sql::{all_as, one, run};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inquiry {
@@ -73,15 +73,13 @@ pub async fn record(
 
 /// A user's screenings, newest first.
 pub async fn of_user(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Inquiry>, DbErr> {
-    all(
+    all_as(
         db,
         &format!("SELECT {COLUMNS} FROM exports_inquiry_logs WHERE user_id = $1 ORDER BY created_on DESC, id DESC"),
         vec![user_id.into()],
+        inquiry,
     )
-    .await?
-    .into_iter()
-    .map(inquiry)
-    .collect()
+    .await
 }
 
 pub async fn latest(db: &impl ConnectionTrait, user_id: i64) -> Result<Option<Inquiry>, DbErr> {

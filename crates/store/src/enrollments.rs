@@ -138,3 +138,38 @@ pub async fn not_in_edx(db: &impl ConnectionTrait) -> Result<Vec<Enrollment>, Db
         .all(db)
         .await
 }
+
+/// Enrolls in a program (or re-activates the enrollment), e.g. on its purchase.
+pub async fn activate_program(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    program_id: i64,
+    mode: &str,
+    order_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    crate::sql::run(
+        db,
+        "INSERT INTO program_enrollments (user_id, program_id, mode, active, order_id, created_on, updated_on) VALUES ($1, $2, $3, $4, $5, $6, $6) \
+         ON CONFLICT (user_id, program_id) DO UPDATE SET mode = excluded.mode, active = excluded.active, change_status = NULL, order_id = excluded.order_id, updated_on = excluded.updated_on",
+        vec![user_id.into(), program_id.into(), mode.into(), true.into(), order_id.into(), now.into()],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The programs a learner is actively enrolled in: (program id, mode).
+pub async fn programs_of(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<Vec<(i64, String)>, DbErr> {
+    crate::sql::all(
+        db,
+        "SELECT program_id, mode FROM program_enrollments WHERE user_id = $1 AND active = $2 ORDER BY id",
+        vec![user_id.into(), true.into()],
+    )
+    .await?
+    .into_iter()
+    .map(|r| Ok((r.try_get("", "program_id")?, r.try_get("", "mode")?)))
+    .collect()
+}

@@ -23,6 +23,16 @@ pub(crate) async fn all(
     db.query_all_raw(statement(db, sql, values)).await
 }
 
+/// Every row, each read by `read`.
+pub(crate) async fn all_as<T>(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+    read: impl Fn(QueryResult) -> Result<T, DbErr>,
+) -> Result<Vec<T>, DbErr> {
+    all(db, sql, values).await?.into_iter().map(read).collect()
+}
+
 /// Runs a statement; the number of rows it touched.
 pub(crate) async fn run(
     db: &impl ConnectionTrait,

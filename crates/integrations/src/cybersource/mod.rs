@@ -1,7 +1,8 @@
 //! CyberSource, the processor both references use: its SOAP export-compliance service
-//! (`export`), with Secure Acceptance and REST refunds to follow with commerce.
+//! (`export`) and Secure Acceptance signatures (`secure_acceptance`); REST refunds follow.
 
 pub mod export;
+pub mod secure_acceptance;
 
 /// Escapes text for an XML element or attribute.
 fn xml_escape(text: &str) -> String {

@@ -171,9 +171,22 @@ pub struct CatalogView {
     course_by_readable: HashMap<String, usize>,
     program_by_readable: HashMap<String, usize>,
     run_by_id: HashMap<i64, (usize, usize)>,
+    product_by_id: HashMap<i64, Purchasable>,
+}
+
+/// What a product sells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purchasable {
+    Run(i64),
+    Program(i64),
 }
 
 impl CatalogView {
+    /// The run or program a product sells.
+    pub fn purchasable(&self, product_id: i64) -> Option<Purchasable> {
+        self.product_by_id.get(&product_id).copied()
+    }
+
     pub fn course(&self, id: i64) -> Option<&CourseView> {
         self.course_by_id.get(&id).map(|i| &self.courses[*i])
     }
@@ -208,10 +221,18 @@ impl CatalogView {
                 .insert(course.readable_id.clone(), i);
             for (r, run) in course.runs.iter().enumerate() {
                 self.run_by_id.insert(run.id, (i, r));
+                if let Some(product) = &run.product {
+                    self.product_by_id
+                        .insert(product.id, Purchasable::Run(run.id));
+                }
             }
         }
         for (i, program) in self.programs.iter().enumerate() {
             self.program_by_id.insert(program.id, i);
+            if let Some(product) = &program.product {
+                self.product_by_id
+                    .insert(product.id, Purchasable::Program(program.id));
+            }
             self.program_by_readable
                 .insert(program.readable_id.clone(), i);
         }

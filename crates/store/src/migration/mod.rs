@@ -9,6 +9,7 @@ mod m0005_enrollments;
 mod m0006_oauth2;
 mod m0007_openedx_tokens;
 mod m0008_compliance;
+mod m0009_commerce;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_oauth2::Migration),
             Box::new(m0007_openedx_tokens::Migration),
             Box::new(m0008_compliance::Migration),
+            Box::new(m0009_commerce::Migration),
         ]
     }
 }

@@ -1,0 +1,546 @@
+//! Checkout and the processor's answer through the services, on the demo's synthetic
+//! catalog and the backend `REGISTRAR_TEST_DATABASE_URL` picks: signed requests, the two
+//! copies of each result, replays, tampering, amount mismatches, free orders, and a crash
+//! between receiving a result and acting on it.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use domain::Money;
+use domain::accounts::{Email, LegalAddress, Username};
+use domain::commerce::order::OrderState;
+use domain::commerce::pricing::{Discount, Kind, Redemption};
+use integrations::cybersource::secure_acceptance;
+use services::commerce::basket::{self, BasketError};
+use services::commerce::checkout::{Checkout, checkout};
+use services::commerce::payment::{self, Channel, PaymentError};
+use services::commerce::{Processor, Storefront};
+use store::Store;
+use store::accounts::User;
+use store::catalog::read::CatalogView;
+use store::catalog::write::{Mode, apply};
+use store::commerce::baskets::Owner;
+use store::commerce::discounts::{self, NewDiscount};
+use store::commerce::orders;
+
+const SECRET: &str = "security";
+
+fn storefront() -> Storefront {
+    Storefront {
+        base_url: "http://registrar.test".into(),
+        reference_prefix: "registrar".into(),
+        environment: "test".into(),
+        currency: "USD".into(),
+        processor: Processor {
+            url: "http://pay.test/pay".into(),
+            access_key: "access".into(),
+            profile_id: "profile".into(),
+            secret_key: SECRET.into(),
+        },
+    }
+}
+
+struct Shop {
+    store: Store,
+    view: CatalogView,
+    now: DateTime<Utc>,
+    front: Storefront,
+}
+
+async fn shop() -> Shop {
+    let store = store::testing::fresh_store().await;
+    let now = Utc::now();
+    let txn = store.write().await.unwrap();
+    apply(
+        &txn,
+        &registrar::seed::synthetic_catalog(now, 24, 4),
+        Mode::Strict,
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    let view = store::catalog::read::load(store.db()).await.unwrap();
+    Shop {
+        store,
+        view,
+        now,
+        front: storefront(),
+    }
+}
+
+impl Shop {
+    async fn learner(&self, name: &str) -> User {
+        store::accounts::create_user(
+            self.store.db(),
+            store::accounts::NewUser {
+                email: &Email::parse(&format!("{name}@example.edu")).unwrap(),
+                username: &Username::parse(name).unwrap(),
+                name,
+                password_hash: None,
+                address: &LegalAddress {
+                    first_name: name.into(),
+                    last_name: "Tester".into(),
+                    country: "US".into(),
+                    state: Some("US-MA".into()),
+                },
+                email_verified: true,
+                global_id: None,
+            },
+            self.now,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Products on sale now, run products first.
+    fn on_sale(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self
+            .view
+            .courses
+            .iter()
+            .flat_map(|c| c.runs.iter())
+            .filter_map(|r| r.product.as_ref().map(|p| p.id))
+            .collect();
+        ids.retain(|id| {
+            services::commerce::item(&self.view, *id).is_some_and(|item| {
+                basket::sale_blocker(&self.view, &item, self.now).is_none()
+                    && item.list > Money::ZERO
+            })
+        });
+        assert!(ids.len() >= 3, "the synthetic catalog has runs on sale");
+        ids
+    }
+
+    async fn fill(&self, user: &User, product: i64) {
+        basket::add(
+            self.store.db(),
+            &self.view,
+            &Owner::User(user.id),
+            product,
+            self.now,
+        )
+        .await
+        .unwrap();
+    }
+
+    async fn checkout(&self, user: &User) -> Result<Checkout, BasketError> {
+        let txn = self.store.write().await.unwrap();
+        let result = checkout(
+            &txn,
+            &self.view,
+            &self.front,
+            user,
+            Some("US"),
+            Some("203.0.113.7"),
+            self.now,
+        )
+        .await;
+        txn.commit().await.unwrap();
+        result
+    }
+
+    async fn pay(&self, user: &User) -> (orders::Order, Vec<(String, String)>) {
+        match self.checkout(user).await.unwrap() {
+            Checkout::Pay { order, fields, url } => {
+                assert_eq!(url, "http://pay.test/pay");
+                (order, fields)
+            }
+            Checkout::Free { .. } => panic!("expected a payment"),
+        }
+    }
+
+    /// What CyberSource posts back for a request, signed with the profile's key.
+    fn result(
+        &self,
+        request: &[(String, String)],
+        decision: &str,
+        transaction: &str,
+    ) -> HashMap<String, String> {
+        let get = |k: &str| request.iter().find(|(n, _)| n == k).unwrap().1.clone();
+        secure_acceptance::sign(
+            SECRET,
+            vec![
+                ("decision".into(), decision.into()),
+                (
+                    "reason_code".into(),
+                    if decision == "ACCEPT" { "100" } else { "481" }.into(),
+                ),
+                ("transaction_id".into(), transaction.into()),
+                ("req_reference_number".into(), get("reference_number")),
+                ("req_amount".into(), get("amount")),
+                ("req_currency".into(), get("currency")),
+                ("req_transaction_uuid".into(), get("transaction_uuid")),
+                ("req_card_number".into(), "xxxxxxxxxxxx1111".into()),
+            ],
+        )
+        .into_iter()
+        .collect()
+    }
+
+    async fn deliver(
+        &self,
+        form: &HashMap<String, String>,
+        channel: Channel,
+    ) -> Result<Option<orders::Order>, PaymentError> {
+        let (id, _) = payment::receive(&self.store, &self.front, form, channel, self.now).await?;
+        Ok(payment::process(&self.store, &self.view, id, self.now).await?)
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        store::testing::count(&self.store, sql).await
+    }
+}
+
+#[tokio::test]
+async fn a_paid_order_is_signed_reused_fulfilled_once_from_either_copy() {
+    let shop = shop().await;
+    let ada = shop.learner("ada").await;
+    let product = shop.on_sale()[0];
+    shop.fill(&ada, product).await;
+    let (order, fields) = shop.pay(&ada).await;
+    assert_eq!(order.state, OrderState::Pending);
+    assert_eq!(
+        order.reference_number,
+        format!("registrar-test-{}", order.id)
+    );
+    let form: HashMap<String, String> = fields.iter().cloned().collect();
+    assert_eq!(
+        secure_acceptance::verify(SECRET, &form),
+        Ok(()),
+        "every field we render is signed"
+    );
+    assert_eq!(form["amount"], order.amount_due().to_decimal().to_string());
+    assert_eq!(form["customer_ip_address"], "203.0.113.7");
+    let (again, _) = shop.pay(&ada).await;
+    assert_eq!(
+        again.id, order.id,
+        "a second checkout reuses the pending order"
+    );
+
+    let accepted = shop.result(&fields, "ACCEPT", "tx-1");
+    let after = shop
+        .deliver(&accepted, Channel::Browser)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.state, OrderState::Fulfilled);
+    let replay = shop
+        .deliver(&accepted, Channel::Merchant)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(replay.state, OrderState::Fulfilled);
+    let id = order.id;
+    assert_eq!(
+        shop.count(&format!(
+            "SELECT COUNT(*) AS n FROM order_transitions WHERE order_id = {id}"
+        ))
+        .await,
+        2,
+        "created pending, then fulfilled once"
+    );
+    assert_eq!(
+        shop.count(&format!(
+            "SELECT COUNT(*) AS n FROM transactions WHERE order_id = {id}"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        shop.count(&format!(
+            "SELECT COUNT(*) AS n FROM payment_responses WHERE order_id = {id} AND processed = true"
+        ))
+        .await,
+        2,
+        "both copies are kept"
+    );
+    let enrollments = store::enrollments::of_user(shop.store.db(), ada.id)
+        .await
+        .unwrap();
+    assert_eq!(enrollments.len(), 1);
+    assert_ne!(enrollments[0].mode, "audit", "the paid track");
+    assert_eq!(
+        shop.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'openedx.sync_enrollment'")
+            .await,
+        1
+    );
+    assert_eq!(
+        shop.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'mail.send'")
+            .await,
+        1,
+        "one receipt"
+    );
+    assert!(
+        store::commerce::baskets::find(shop.store.db(), &Owner::User(ada.id))
+            .await
+            .unwrap()
+            .is_none(),
+        "the basket is cleared"
+    );
+    assert!(
+        matches!(
+            basket::add(
+                shop.store.db(),
+                &shop.view,
+                &Owner::User(ada.id),
+                product,
+                shop.now
+            )
+            .await,
+            Err(BasketError::AlreadyPurchased)
+        ),
+        "it cannot be bought twice"
+    );
+}
+
+#[tokio::test]
+async fn tampered_mismatched_and_refused_results_fulfil_nothing() {
+    let shop = shop().await;
+    let products = shop.on_sale();
+    let ada = shop.learner("ada").await;
+    shop.fill(&ada, products[0]).await;
+    let (order, fields) = shop.pay(&ada).await;
+    let mut tampered = shop.result(&fields, "ACCEPT", "tx-2");
+    tampered.insert("req_amount".into(), "0.01".into());
+    assert!(matches!(
+        shop.deliver(&tampered, Channel::Merchant).await,
+        Err(PaymentError::BadSignature(_))
+    ));
+    assert_eq!(
+        orders::find(shop.store.db(), order.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        OrderState::Pending
+    );
+    assert_eq!(
+        shop.count("SELECT COUNT(*) AS n FROM payment_responses WHERE signature_valid = false")
+            .await,
+        1,
+        "the refused post is kept"
+    );
+
+    // Correctly signed, but for another amount (the basket changed while paying).
+    let mut cheaper = fields.clone();
+    for (k, v) in &mut cheaper {
+        if k == "amount" {
+            *v = "1.00".into();
+        }
+    }
+    let paid_less = shop.result(&cheaper, "ACCEPT", "tx-3");
+    let after = shop
+        .deliver(&paid_less, Channel::Merchant)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.state, OrderState::Errored);
+    assert!(after.flag.unwrap().contains("paid 1.00 USD"));
+    assert!(
+        store::enrollments::of_user(shop.store.db(), ada.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    for (name, decision, state) in [
+        ("bob", "DECLINE", OrderState::Declined),
+        ("cyd", "CANCEL", OrderState::Canceled),
+        ("dee", "REVIEW", OrderState::Canceled),
+        ("eve", "ERROR", OrderState::Errored),
+    ] {
+        let learner = shop.learner(name).await;
+        shop.fill(&learner, products[1]).await;
+        let (_, fields) = shop.pay(&learner).await;
+        let after = shop
+            .deliver(
+                &shop.result(&fields, decision, &format!("tx-{name}")),
+                Channel::Browser,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(after.state, state, "{decision}");
+    }
+    let unknown = secure_acceptance::sign(
+        SECRET,
+        vec![
+            ("decision".into(), "ACCEPT".into()),
+            (
+                "req_reference_number".into(),
+                "registrar-test-999999".into(),
+            ),
+        ],
+    )
+    .into_iter()
+    .collect();
+    assert!(matches!(
+        shop.deliver(&unknown, Channel::Merchant).await,
+        Err(PaymentError::UnknownOrder(_))
+    ));
+}
+
+async fn discount(shop: &Shop, code: &str, kind: Kind, redemption: Redemption, automatic: bool) {
+    discounts::create(
+        shop.store.db(),
+        &NewDiscount {
+            code: Some(code),
+            automatic,
+            payment_type: Some("marketing"),
+            batch: None,
+            rules: &Discount {
+                kind,
+                redemption,
+                max_redemptions: 0,
+                activation: None,
+                expiration: None,
+                products: Vec::new(),
+                users: Vec::new(),
+            },
+        },
+        shop.now,
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn codes_price_the_basket_and_a_free_order_skips_the_processor() {
+    let shop = shop().await;
+    let products = shop.on_sale();
+    discount(
+        &shop,
+        "AUTO5",
+        Kind::DollarsOff(Money::parse("5").unwrap()),
+        Redemption::Unlimited,
+        true,
+    )
+    .await;
+    discount(
+        &shop,
+        "FREE",
+        Kind::PercentOff("100".parse().unwrap()),
+        Redemption::OneTime,
+        false,
+    )
+    .await;
+    let ada = shop.learner("ada").await;
+    shop.fill(&ada, products[0]).await;
+    let priced = basket::priced(
+        shop.store.db(),
+        &shop.view,
+        &Owner::User(ada.id),
+        Some("US"),
+        shop.now,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        priced.quote.discount,
+        Money::parse("5").unwrap(),
+        "the automatic discount applies without a code"
+    );
+    basket::apply_code(
+        shop.store.db(),
+        &shop.view,
+        &Owner::User(ada.id),
+        " FREE ",
+        shop.now,
+    )
+    .await
+    .unwrap();
+    let Checkout::Free { order } = shop.checkout(&ada).await.unwrap() else {
+        panic!("a 100 % code needs no payment");
+    };
+    assert_eq!(order.state, OrderState::Fulfilled);
+    assert_eq!(order.total, Money::ZERO);
+    assert_eq!(
+        store::enrollments::of_user(shop.store.db(), ada.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let bob = shop.learner("bob").await;
+    shop.fill(&bob, products[0]).await;
+    let refused = basket::apply_code(
+        shop.store.db(),
+        &shop.view,
+        &Owner::User(bob.id),
+        "FREE",
+        shop.now,
+    )
+    .await;
+    assert!(
+        matches!(&refused, Err(BasketError::Code { why, .. }) if why.contains("used up")),
+        "a one-time code counts its fulfilled redemption: {refused:?}"
+    );
+    assert!(matches!(
+        basket::apply_code(
+            shop.store.db(),
+            &shop.view,
+            &Owner::User(bob.id),
+            "NOPE",
+            shop.now
+        )
+        .await,
+        Err(BasketError::Code { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_result_received_before_a_crash_is_acted_on_once_by_its_job() {
+    let shop = shop().await;
+    let ada = shop.learner("ada").await;
+    shop.fill(&ada, shop.on_sale()[0]).await;
+    let (order, fields) = shop.pay(&ada).await;
+    let accepted = shop.result(&fields, "ACCEPT", "tx-crash");
+    // The post is checked and recorded, then the process stops before acting on it.
+    payment::receive(
+        &shop.store,
+        &shop.front,
+        &accepted,
+        Channel::Merchant,
+        shop.now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        orders::find(shop.store.db(), order.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        OrderState::Pending
+    );
+    // After the restart the worker runs the recorded job, and the browser's copy arrives.
+    services::testing::drain(services::Context {
+        store: shop.store.clone(),
+        site_url: "http://registrar.test".into(),
+        mail_outbox: std::env::temp_dir().join("registrar-checkout-outbox"),
+        openedx: None,
+        compliance: None,
+    })
+    .await;
+    shop.deliver(&accepted, Channel::Browser).await.unwrap();
+    let order = orders::find(shop.store.db(), order.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(order.state, OrderState::Fulfilled);
+    assert_eq!(
+        store::enrollments::of_user(shop.store.db(), ada.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        shop.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'openedx.sync_enrollment'")
+            .await,
+        1,
+        "the edX enrollment is asked for once"
+    );
+}

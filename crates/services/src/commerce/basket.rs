@@ -1,0 +1,233 @@
+//! The basket: one product (a course run or a program), at most one discount, priced with
+//! tax for the buyer's country. What may be put in it and what its price is are checked
+//! again at checkout, because time passes between the two.
+
+use chrono::{DateTime, Utc};
+use domain::catalog::Site;
+use domain::catalog::predicates::open_for_enrollment;
+use domain::commerce::pricing::{self, Invalid, Quote};
+use sea_orm::{ConnectionTrait, DbErr};
+use store::catalog::read::{CatalogView, Purchasable};
+use store::commerce::baskets::{self, Owner};
+use store::commerce::discounts::{self, DiscountRow};
+
+use super::{Item, item};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BasketError {
+    #[error("there is no such product for sale")]
+    NoSuchProduct,
+    #[error("{0}")]
+    NotForSale(String),
+    #[error("you are already enrolled in this")]
+    AlreadyPurchased,
+    #[error("your basket is empty")]
+    Empty,
+    #[error("the code {code:?} cannot be used: {why}")]
+    Code { code: String, why: String },
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Why a product cannot be bought now, by its storefront's rules: xPRO sells unexpired runs
+/// of live courses; MITx Online sells the upgrade of runs that are upgradable (live, deadline
+/// not passed, a verified track); nobody sells external courses (they link out).
+pub fn sale_blocker(view: &CatalogView, item: &Item, now: DateTime<Utc>) -> Option<&'static str> {
+    match item.sells {
+        Purchasable::Run(run_id) => {
+            let (course, run) = view.run(run_id)?;
+            if course.is_external {
+                return Some("this course is sold by its provider; follow the link on its page");
+            }
+            if !course.live || !run.window.live {
+                return Some("this course run is not offered");
+            }
+            let open = match course.site {
+                Site::Xpro => open_for_enrollment(course.site, &run.window, now),
+                Site::Mitxonline => run
+                    .window
+                    .is_upgradable(now, true, run.has_mode("verified")),
+            };
+            (!open).then_some(
+                "this course run is closed for enrollment or its upgrade deadline has passed",
+            )
+        }
+        Purchasable::Program(program_id) => {
+            let program = view.program(program_id)?;
+            if program.is_external {
+                return Some("this program is sold by its provider; follow the link on its page");
+            }
+            (!program.live).then_some("this program is not offered")
+        }
+    }
+}
+
+/// Whether the learner already has what the item sells, paid.
+pub async fn already_has(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    item: &Item,
+) -> Result<bool, DbErr> {
+    Ok(match item.sells {
+        Purchasable::Run(run_id) => store::enrollments::for_run(db, user_id, run_id)
+            .await?
+            .is_some_and(|e| e.active && e.mode != "audit"),
+        Purchasable::Program(program_id) => store::enrollments::programs_of(db, user_id)
+            .await?
+            .iter()
+            .any(|(p, mode)| *p == program_id && mode != "audit"),
+    })
+}
+
+/// Puts a product in the basket (replacing what was there).
+pub async fn add(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    owner: &Owner,
+    product_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), BasketError> {
+    let item = item(view, product_id).ok_or(BasketError::NoSuchProduct)?;
+    if let Some(why) = sale_blocker(view, &item, now) {
+        return Err(BasketError::NotForSale(why.to_string()));
+    }
+    if let Owner::User(user_id) = owner
+        && already_has(db, *user_id, &item).await?
+    {
+        return Err(BasketError::AlreadyPurchased);
+    }
+    baskets::put(db, owner, product_id, now).await?;
+    Ok(())
+}
+
+/// Applies a code to the basket's product, replacing any discount there.
+pub async fn apply_code(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    owner: &Owner,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<(), BasketError> {
+    let basket = baskets::find(db, owner).await?;
+    let product_id = basket
+        .as_ref()
+        .and_then(|b| b.product_id)
+        .ok_or(BasketError::Empty)?;
+    let refused = |why: String| BasketError::Code {
+        code: code.trim().to_string(),
+        why,
+    };
+    let discount = discounts::by_code(db, code)
+        .await?
+        .ok_or_else(|| refused("there is no such code".into()))?;
+    usable(db, &discount, product_id, user_of(owner), now)
+        .await?
+        .map_err(|e| refused(e.to_string()))?;
+    if item(view, product_id).is_none() {
+        return Err(BasketError::NoSuchProduct);
+    }
+    let basket = basket.ok_or(BasketError::Empty)?;
+    baskets::set_discount(db, basket.id, Some(discount.id), now).await?;
+    Ok(())
+}
+
+fn user_of(owner: &Owner) -> Option<i64> {
+    match owner {
+        Owner::User(id) => Some(*id),
+        Owner::Anonymous(_) => None,
+    }
+}
+
+async fn usable(
+    db: &impl ConnectionTrait,
+    discount: &DiscountRow,
+    product_id: i64,
+    user: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<Result<(), Invalid>, DbErr> {
+    let usage = discounts::usage(db, discount.id, user).await?;
+    Ok(discount.rules.check(product_id, user, usage, now))
+}
+
+/// The basket as the learner sees it and checkout takes it.
+#[derive(Debug, Clone)]
+pub struct Priced {
+    pub basket_id: i64,
+    pub item: Item,
+    /// The code applied, or the best automatic discount.
+    pub discount: Option<DiscountRow>,
+    pub tax_rate: Option<pricing::TaxRate>,
+    pub quote: Quote,
+    /// Why the basket cannot be checked out now.
+    pub blocker: Option<String>,
+    /// A code that was applied but no longer works, dropped from the price.
+    pub dropped_code: Option<String>,
+}
+
+/// Prices the basket for a buyer in `country` (their legal address; tax applies where a
+/// rate is configured). The applied code is re-checked; without a usable one, the best
+/// automatic discount applies.
+pub async fn priced(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    owner: &Owner,
+    country: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<Priced>, BasketError> {
+    let Some(basket) = baskets::find(db, owner).await? else {
+        return Ok(None);
+    };
+    let Some(product_id) = basket.product_id else {
+        return Ok(None);
+    };
+    let Some(item) = item(view, product_id) else {
+        return Err(BasketError::NoSuchProduct);
+    };
+    let user = user_of(owner);
+    let mut dropped_code = None;
+    let mut chosen = None;
+    if let Some(id) = basket.discount_id
+        && let Some(applied) = discounts::find(db, id).await?
+    {
+        if usable(db, &applied, product_id, user, now).await?.is_ok() {
+            chosen = Some(applied);
+        } else {
+            dropped_code = applied.code.clone();
+        }
+    }
+    if chosen.is_none() {
+        let mut candidates = Vec::new();
+        for d in discounts::automatic(db).await? {
+            if usable(db, &d, product_id, user, now).await?.is_ok() {
+                candidates.push(d);
+            }
+        }
+        let kinds: Vec<_> = candidates.iter().map(|d| d.rules.kind).collect();
+        chosen = pricing::best(item.list, &kinds).map(|i| candidates.swap_remove(i));
+    }
+    let tax_rate = match country {
+        Some(c) => discounts::tax_rate(db, c).await?,
+        None => None,
+    };
+    let quote = pricing::quote(
+        item.list,
+        chosen.as_ref().map(|d| d.rules.kind),
+        tax_rate.as_ref(),
+    );
+    let mut blocker = sale_blocker(view, &item, now).map(str::to_string);
+    if blocker.is_none()
+        && let Some(user_id) = user
+        && already_has(db, user_id, &item).await?
+    {
+        blocker = Some(BasketError::AlreadyPurchased.to_string());
+    }
+    Ok(Some(Priced {
+        basket_id: basket.id,
+        item,
+        discount: chosen,
+        tax_rate,
+        quote,
+        blocker,
+        dropped_code,
+    }))
+}

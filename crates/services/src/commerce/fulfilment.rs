@@ -1,0 +1,163 @@
+//! What a paid order grants, in the transaction that marks it paid: the enrollments (the
+//! paid track of a run, upgrading an audit enrollment; a program enrollment and a run of
+//! each of its courses for a program), the basket cleared, and jobs for Open edX and the
+//! receipt email. The CRM deal sync joins these with the back-office work.
+
+use chrono::{DateTime, Utc};
+use domain::Money;
+use domain::catalog::Site;
+use domain::catalog::predicates::open_for_enrollment;
+use domain::commerce::order::OrderState;
+use jobs::Enqueue;
+use sea_orm::{ConnectionTrait, DbErr};
+use store::catalog::read::{CatalogView, Purchasable};
+use store::commerce::baskets::{self, Owner};
+use store::commerce::orders::{self, NewTransaction, Order};
+
+use crate::enrollments::SyncEdxEnrollment;
+use crate::mail::Mail;
+
+/// The paid track of a run: xPRO's `no-id-professional`, MITx Online's `verified`.
+pub fn paid_mode(site: Site) -> &'static str {
+    match site {
+        Site::Xpro => "no-id-professional",
+        Site::Mitxonline => "verified",
+    }
+}
+
+async fn enroll_run(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    user_id: i64,
+    run_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let Some((course, _)) = view.run(run_id) else {
+        return Ok(());
+    };
+    let enrollment =
+        store::enrollments::activate(db, user_id, run_id, paid_mode(course.site), now).await?;
+    SyncEdxEnrollment::enqueue(db, enrollment.id).await
+}
+
+/// The run a program purchase enrolls in for one course: the first that takes enrollments
+/// now, by start date (xPRO's run auto-selection).
+fn run_for(view: &CatalogView, course_id: i64, now: DateTime<Utc>) -> Option<i64> {
+    let course = view.course(course_id)?;
+    let mut open: Vec<_> = course
+        .runs
+        .iter()
+        .filter(|r| open_for_enrollment(course.site, &r.window, now))
+        .collect();
+    open.sort_by_key(|r| r.window.start);
+    open.first().map(|r| r.id)
+}
+
+/// Grants what the (just fulfilled) order bought. Runs in the caller's transaction.
+pub async fn grant(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    order: &Order,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let user_id = order.purchaser_id;
+    let mut titles = Vec::new();
+    for line in orders::lines(db, order.id).await? {
+        titles.push(line.description.clone());
+        match view.purchasable(line.product_id) {
+            Some(Purchasable::Run(run_id)) => enroll_run(db, view, user_id, run_id, now).await?,
+            Some(Purchasable::Program(program_id)) => {
+                let Some(program) = view.program(program_id) else {
+                    continue;
+                };
+                store::enrollments::activate_program(
+                    db,
+                    user_id,
+                    program_id,
+                    paid_mode(program.site),
+                    Some(order.id),
+                    now,
+                )
+                .await?;
+                let courses: Vec<i64> = program
+                    .course_leaves()
+                    .into_iter()
+                    .map(|(c, _)| c)
+                    .collect();
+                for course in courses {
+                    match run_for(view, course, now) {
+                        Some(run_id) => enroll_run(db, view, user_id, run_id, now).await?,
+                        None => tracing::warn!(
+                            order = order.id,
+                            course,
+                            "no open run to enroll in for this program purchase"
+                        ),
+                    }
+                }
+            }
+            None => tracing::error!(
+                order = order.id,
+                product = line.product_id,
+                "a fulfilled order sells something the catalog no longer has"
+            ),
+        }
+    }
+    baskets::clear(db, &Owner::User(user_id)).await?;
+    if let Some(user) = store::accounts::find(db, user_id).await? {
+        let total = Money::from_minor(order.total.minor + order.tax.minor);
+        jobs::push(
+            db,
+            &Mail {
+                to: user.email,
+                subject: format!("Your receipt for order {}", order.reference_number),
+                text: format!(
+                    "Hello {},\n\nThank you for your order {}.\n\n{}\n\nTotal paid: {} {} (tax {}).\n\nYou are enrolled: your dashboard lists your courses.\n",
+                    user.name,
+                    order.reference_number,
+                    titles.join("\n"),
+                    total,
+                    order.currency,
+                    order.tax,
+                ),
+            },
+            Enqueue::default(),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Fulfils an order that costs nothing, recording an administrative zero payment
+/// (MITx Online `ZERO_PAYMENT_DATA`).
+pub async fn fulfil_free(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    order: &Order,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if !orders::transition(
+        db,
+        order.id,
+        OrderState::Pending,
+        OrderState::Fulfilled,
+        "no payment required",
+        now,
+    )
+    .await?
+    {
+        return Ok(());
+    }
+    orders::record_transaction(
+        db,
+        &NewTransaction {
+            order_id: order.id,
+            transaction_id: &format!("zero-payment-{:032x}", rand::random::<u128>()),
+            kind: "payment",
+            amount: Money::ZERO,
+            data: r#"{"reason":"No payment required","is_administrative":true}"#,
+        },
+        now,
+    )
+    .await?;
+    grant(db, view, order, now).await
+}

@@ -1,0 +1,102 @@
+//! Selling: the basket and its price (`basket`), checkout into a pending order and the
+//! signed Secure Acceptance form (`checkout`), the processor's answer (`payment`), and what a
+//! paid order grants (`fulfilment`).
+
+pub mod basket;
+pub mod checkout;
+pub mod fulfilment;
+pub mod payment;
+
+use store::catalog::read::{CatalogView, Purchasable};
+
+/// The CyberSource Secure Acceptance profile orders are paid through.
+#[derive(Debug, Clone)]
+pub struct Processor {
+    /// The hosted payment page the browser posts the signed form to.
+    pub url: String,
+    pub access_key: String,
+    pub profile_id: String,
+    pub secret_key: String,
+}
+
+/// How this deployment sells.
+#[derive(Debug, Clone)]
+pub struct Storefront {
+    /// Registrar's public root, for the receipt and cancel pages the processor returns to.
+    pub base_url: String,
+    /// Reference numbers are `<prefix>-<environment>-<order id>` (reference
+    /// `mitxonline-{ENVIRONMENT}-{id}`, `xpro-b2c-{ENVIRONMENT}-{id}`).
+    pub reference_prefix: String,
+    pub environment: String,
+    pub currency: String,
+    pub processor: Processor,
+}
+
+impl Storefront {
+    /// `<prefix>-<environment>`, which the order id is appended to.
+    pub fn reference_stem(&self) -> String {
+        format!("{}-{}", self.reference_prefix, self.environment)
+    }
+
+    /// The order a reference number of this storefront names.
+    pub fn order_id(&self, reference: &str) -> Option<i64> {
+        reference
+            .strip_prefix(&self.reference_stem())?
+            .strip_prefix('-')?
+            .parse()
+            .ok()
+    }
+}
+
+/// What one product sells, priced from its latest version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub product_id: i64,
+    pub version_id: i64,
+    pub sells: Purchasable,
+    pub title: String,
+    /// The run's courseware id or the program's readable id.
+    pub readable_id: String,
+    pub description: String,
+    pub list: domain::Money,
+}
+
+/// The item an active product sells, if the catalog has it with a price.
+pub fn item(view: &CatalogView, product_id: i64) -> Option<Item> {
+    let sells = view.purchasable(product_id)?;
+    let (title, readable_id, product) = match sells {
+        Purchasable::Run(run_id) => {
+            let (course, run) = view.run(run_id)?;
+            (
+                format!("{} ({})", course.title, run.run_tag),
+                run.courseware_id.clone(),
+                run.product.as_ref()?,
+            )
+        }
+        Purchasable::Program(program_id) => {
+            let program = view.program(program_id)?;
+            (
+                program.title.clone(),
+                program.readable_id.clone(),
+                program.product.as_ref()?,
+            )
+        }
+    };
+    if !product.is_active {
+        return None;
+    }
+    let (version_id, version) = product.versions.last()?;
+    Some(Item {
+        product_id,
+        version_id: *version_id,
+        sells,
+        description: if product.description.is_empty() {
+            title.clone()
+        } else {
+            product.description.clone()
+        },
+        title,
+        readable_id,
+        list: version.price,
+    })
+}

@@ -1,0 +1,6 @@
+//! Commerce records: baskets, discounts (with tax rates) and orders. Raw SQL over the
+//! shared helpers; money in cents.
+
+pub mod baskets;
+pub mod discounts;
+pub mod orders;
