@@ -101,13 +101,13 @@ async function verifyFromOutbox(tab, email) {
 }
 
 /** Submits the sign-in form, again while the export screening is still under way. */
-async function signIn(tab, email) {
+async function signIn(tab, email, next) {
   for (let i = 0; i < 25; i++) {
-    await tab.goto(`${base}/signin`);
+    await tab.goto(`${base}/signin${next ? `?next=${encodeURIComponent(next)}` : ''}`);
     await tab.fill('#email', email);
     await tab.fill('#password', 'analytical engine');
     const [reply] = await Promise.all([
-      tab.waitForResponse((r) => r.url() === `${base}/signin` && r.request().method() === 'POST'),
+      tab.waitForResponse((r) => r.url().startsWith(`${base}/signin`) && r.request().method() === 'POST'),
       tab.click('form.stack button[type=submit]'),
     ]);
     await tab.waitForLoadState();
@@ -296,4 +296,68 @@ test('an export-compliance denial blocks the account and staff can clear it', as
   await learner.waitForURL(`${base}/dashboard`);
   assert.ok(await eventuallyListed(learner, '/_simulators/openedx', email), 'cleared, the account reaches Open edX');
   await learner.close();
+});
+
+/** Opens enrollable courses of a storefront until one offers its paid track; its page URL. */
+async function courseOnSale(tab, platform, button) {
+  await tab.goto(`${base}/catalog/?kind=course&platform=${platform}&when=enrollable`);
+  const links = await tab.locator('.card h3 a').evaluateAll((as) => as.map((a) => a.href));
+  for (const link of links) {
+    await tab.goto(link);
+    if ((await tab.locator(`button:has-text("${button}")`).count()) > 0) return link;
+  }
+  throw new Error(`no ${platform} course offers "${button}"`);
+}
+
+test('buy a course: basket before sign-in, pay through the simulator, receipt and enrollment; a declined card charges nothing', async () => {
+  const stamp = Date.now();
+  const email = `buyer${stamp}@example.edu`;
+  const setup = await browser.newPage();
+  await signUp(setup, { email, username: `buyer${stamp}`, lastName: 'Hopper' });
+  await verifyFromOutbox(setup, email);
+  await setup.close();
+
+  const buyer = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  const course = await courseOnSale(buyer, 'xpro', 'Enroll now');
+  await buyer.click('button:has-text("Enroll now")');
+  await buyer.waitForURL(`${base}/cart/`);
+  assert.match(await buyer.locator('main').innerText(), /Total/);
+  assert.equal(await buyer.locator('a:has-text("Sign in to check out")').getAttribute('href'), '/signin?next=/cart/');
+  await signIn(buyer, email, '/cart/');
+  await buyer.waitForURL(`${base}/cart/`);
+  const total = await buyer.locator('td.price').innerText();
+  await buyer.screenshot({ path: join(artifacts, 'basket.png'), fullPage: true });
+
+  await buyer.click('button:has-text("Check out and pay")');
+  await buyer.waitForURL(/_simulators\/cybersource\/pay/);
+  assert.match(await buyer.locator('h1').innerText(), /Pay/);
+  await buyer.screenshot({ path: join(artifacts, 'cybersource-pay.png'), fullPage: true });
+  await buyer.click('button:has-text("(accepted)")');
+  await buyer.waitForURL(/\/orders\/\d+\/\?paid=1/);
+  assert.match(await buyer.locator('main').innerText(), /your payment went through/);
+  assert.match(await buyer.locator('main').innerText(), new RegExp(total.replace(/[$.,]/g, '\\$&')));
+  await buyer.screenshot({ path: join(artifacts, 'receipt.png'), fullPage: true });
+
+  await buyer.goto(`${base}/dashboard`);
+  assert.match(await buyer.locator('main').innerText(), /no-id-professional/, 'enrolled in the paid track');
+  const courseKey = await buyer.locator('table code').first().innerText();
+  assert.ok(await eventuallyListed(buyer, '/_simulators/openedx', courseKey), 'the paid enrollment reaches Open edX');
+  assert.equal(await buyer.locator('tr', { hasText: courseKey }).locator('td', { hasText: 'no-id-professional' }).count(), 1);
+
+  // A second course, paid with a card the bank declines.
+  const other = await courseOnSale(buyer, 'mitxonline', 'Get the certificate track');
+  assert.notEqual(other, course);
+  await buyer.click('button:has-text("Get the certificate track")');
+  await buyer.waitForURL(`${base}/cart/`);
+  await buyer.click('button:has-text("Check out and pay")');
+  await buyer.waitForURL(/_simulators\/cybersource\/pay/);
+  await buyer.click('button:has-text("(declined)")');
+  await buyer.waitForURL(/\/cart\/\?payment=declined/);
+  assert.match(await buyer.locator('.flash').innerText(), /declined; nothing was charged/);
+  assert.match(await buyer.locator('main').innerText(), /Check out and pay/, 'the basket is kept to try again');
+  await buyer.goto(`${base}/orders/`);
+  assert.match(await buyer.locator('main').innerText(), /fulfilled/);
+  assert.match(await buyer.locator('main').innerText(), /declined/);
+  await buyer.screenshot({ path: join(artifacts, 'orders.png'), fullPage: true });
+  await buyer.close();
 });

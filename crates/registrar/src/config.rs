@@ -61,6 +61,15 @@ pub struct Config {
     pub cybersource_export_sanctions_lists: Option<String>,
     /// Where operational alerts go (an export-compliance denial).
     pub admin_email: Option<String>,
+    /// The CyberSource Secure Acceptance hosted payment page; selling is on when it and the
+    /// profile's access key, profile id and secret key are set (the demo uses its simulator).
+    pub cybersource_secure_acceptance_url: Option<String>,
+    pub cybersource_access_key: String,
+    pub cybersource_profile_id: String,
+    pub cybersource_secret_key: String,
+    /// Order reference numbers are `<order_reference_prefix>-<environment>-<id>`.
+    pub order_reference_prefix: String,
+    pub environment: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -101,6 +110,12 @@ impl Default for Config {
             cybersource_export_name_weight: "high".to_string(),
             cybersource_export_sanctions_lists: None,
             admin_email: None,
+            cybersource_secure_acceptance_url: None,
+            cybersource_access_key: String::new(),
+            cybersource_profile_id: String::new(),
+            cybersource_secret_key: String::new(),
+            order_reference_prefix: "registrar".to_string(),
+            environment: "dev".to_string(),
         }
     }
 }

@@ -402,6 +402,36 @@ fn screening(config: &Config) -> Result<Option<Arc<services::compliance::Screeni
     })))
 }
 
+/// How this deployment sells, when configured; a partial configuration stops start-up
+/// naming what is missing.
+fn storefront(config: &Config) -> Result<Option<services::commerce::Storefront>> {
+    let Some(url) = &config.cybersource_secure_acceptance_url else {
+        return Ok(None);
+    };
+    let missing = [
+        ("cybersource_access_key", &config.cybersource_access_key),
+        ("cybersource_profile_id", &config.cybersource_profile_id),
+        ("cybersource_secret_key", &config.cybersource_secret_key),
+    ];
+    if let Some((name, _)) = missing.iter().find(|(_, value)| value.is_empty()) {
+        bail!(
+            "invalid configuration: cybersource_secure_acceptance_url is set, so `{name}` must be too"
+        );
+    }
+    Ok(Some(services::commerce::Storefront {
+        base_url: config.base_url.clone(),
+        reference_prefix: config.order_reference_prefix.clone(),
+        environment: config.environment.clone(),
+        currency: domain::money::DEFAULT_CURRENCY.to_string(),
+        processor: services::commerce::Processor {
+            url: url.clone(),
+            access_key: config.cybersource_access_key.clone(),
+            profile_id: config.cybersource_profile_id.clone(),
+            secret_key: config.cybersource_secret_key.clone(),
+        },
+    }))
+}
+
 /// The schedules this deployment runs; a bad override stops start-up naming the setting.
 fn schedules(config: &Config) -> Result<Vec<Declared>> {
     services::schedules::for_this_build(&config.schedules)
@@ -448,6 +478,7 @@ async fn serve(
     let schedules = schedules(config)?;
     let stopped = stop_on_signal();
     let screening = screening(config)?;
+    let storefront = storefront(config)?;
     let onboarding = services::accounts::Onboarding {
         provision_openedx: config.openedx_url.is_some(),
         screen_exports: screening.is_some(),
@@ -463,6 +494,7 @@ async fn serve(
             // Mail holds sign-in and reset links: only the demo shows the outbox.
             mail_outbox: demo.then(|| config.mail_outbox.clone()),
             onboarding,
+            storefront,
             gateway_proxies: config.gateway_trusted_proxies.clone(),
             recaptcha: config
                 .recaptcha_site_key
@@ -688,11 +720,24 @@ async fn main() -> Result<()> {
                 config
                     .admin_email
                     .get_or_insert_with(|| "admin@example.edu".to_string());
-                fakes = fakes.nest(
-                    "/_simulators/cybersource",
-                    simulators::cybersource::router(Default::default()),
-                );
             }
+            if config.cybersource_secure_acceptance_url.is_none() {
+                config.cybersource_secure_acceptance_url = Some(format!(
+                    "{base}/_simulators/cybersource{}",
+                    simulators::cybersource::PAY_PATH
+                ));
+                config.cybersource_access_key = simulators::cybersource::ACCESS_KEY.to_string();
+                config.cybersource_profile_id = simulators::cybersource::PROFILE_ID.to_string();
+                config.cybersource_secret_key = simulators::cybersource::SECRET_KEY.to_string();
+            }
+            // One simulated CyberSource serves the export screening and the payment page,
+            // posting payment results to this Registrar as a configured profile would.
+            let cybersource = Arc::new(simulators::cybersource::CyberSource::default());
+            cybersource.set_merchant_post_url(&format!("{base}/api/checkout/result/"));
+            fakes = fakes.nest(
+                "/_simulators/cybersource",
+                simulators::cybersource::router(cybersource),
+            );
             serve(&config, store, true, true, fakes, move |_| {
                 println!("Registrar demo is running. Open:");
                 println!("  {base}/api/v2/courses/          MITx Online catalog API");

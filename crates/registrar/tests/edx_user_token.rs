@@ -65,6 +65,7 @@ async fn harness() -> Harness {
             },
             gateway_proxies: Vec::new(),
             recaptcha: None,
+            storefront: None,
         },
         web::system_clock(),
     );

@@ -43,6 +43,8 @@ pub struct Settings {
     pub gateway_proxies: Vec<std::net::IpAddr>,
     /// The sign-up bot check, when configured.
     pub recaptcha: Option<Recaptcha>,
+    /// How this deployment sells; none, nothing is for sale.
+    pub storefront: Option<services::commerce::Storefront>,
 }
 
 /// reCAPTCHA on sign-up: the verifier, and what the form renders.
@@ -105,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::flows::routes())
         .merge(api::enrollments::routes())
         .merge(api::oauth2::routes())
+        .merge(api::orders::routes())
         .merge(api::schema::routes())
         .merge(pages::routes())
         .merge(ops::routes(metrics))

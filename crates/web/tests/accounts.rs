@@ -500,3 +500,21 @@ async fn an_account_marked_staff_uses_the_staff_area_and_signing_out_there_ends_
         "the account session ended with the staff sign-out"
     );
 }
+
+#[tokio::test]
+async fn sign_in_returns_to_the_page_that_asked_and_only_within_the_site() {
+    let app = app().await;
+    signed_up_and_verified(&app, "ada@example.edu", "ada").await;
+    let form = [
+        ("email", "ada@example.edu"),
+        ("password", "analytical engine"),
+    ];
+    let page = app.get("/signin?next=%2Fcart%2F", None).await;
+    assert!(page.body.contains("action=\"/signin?next=%2Fcart%2F\""));
+    let reply = app.post("/signin?next=%2Fcart%2F", None, &form).await;
+    assert_eq!(reply.location.as_deref(), Some("/cart/"));
+    let reply = app
+        .post("/signin?next=%2F%2Fevil.example%2F", None, &form)
+        .await;
+    assert_eq!(reply.location.as_deref(), Some("/dashboard"));
+}

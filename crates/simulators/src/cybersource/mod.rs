@@ -1,7 +1,11 @@
-//! A CyberSource fake: the SOAP export-compliance service (`export`), with knobs and a page
-//! listing what it was asked. Mounted in-process by the demo under `/_simulators/cybersource`.
+//! A CyberSource fake: the SOAP export-compliance service (`export`) and the Secure
+//! Acceptance hosted payment page (`pay`), with knobs and a page listing what it was asked.
+//! Mounted in-process by the demo under `/_simulators/cybersource`.
 
 mod export;
+mod pay;
+
+use std::collections::HashMap;
 
 use std::sync::{Arc, Mutex};
 
@@ -16,14 +20,35 @@ use crate::faults::{Knobs, escape};
 
 pub const MERCHANT_ID: &str = "registrar_demo";
 pub const TRANSACTION_KEY: &str = "registrar-demo-transaction-key";
+/// The Secure Acceptance profile the simulator serves.
+pub const ACCESS_KEY: &str = "registrar-demo-access-key";
+pub const PROFILE_ID: &str = "registrar-demo-profile";
+pub const SECRET_KEY: &str = "registrar-demo-secret-key";
+/// Where the payment page is, under the simulator's root.
+pub const PAY_PATH: &str = "/pay";
 
 #[derive(Default)]
 pub struct CyberSource {
     pub screenings: Mutex<Vec<Screening>>,
+    /// Every payment result sent, newest last.
+    pub results: Mutex<Vec<HashMap<String, String>>>,
+    /// The profile's merchant post URL, which results are also posted to.
+    merchant_post_url: Mutex<Option<String>>,
     pub knobs: Knobs,
 }
 
 impl CyberSource {
+    pub fn set_merchant_post_url(&self, url: &str) {
+        *self.merchant_post_url.lock().expect("simulator lock") = Some(url.to_string());
+    }
+
+    fn merchant_post_url(&self) -> Option<String> {
+        self.merchant_post_url
+            .lock()
+            .expect("simulator lock")
+            .clone()
+    }
+
     pub fn screenings(&self) -> Vec<Screening> {
         self.screenings.lock().expect("simulator lock").clone()
     }
@@ -33,6 +58,8 @@ pub fn router(state: Arc<CyberSource>) -> Router {
     Router::new()
         .route("/", get(page))
         .route(TRANSACTION_PATH, post(export::run_transaction))
+        .route(PAY_PATH, post(pay::page))
+        .route("/pay/complete", post(pay::complete))
         .route(
             "/_control",
             post(

@@ -6,6 +6,7 @@ pub mod flows;
 pub mod jobs;
 pub mod mitxonline;
 pub mod oauth2;
+pub mod orders;
 pub mod schema;
 pub mod staff;
 pub mod xpro;

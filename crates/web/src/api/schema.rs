@@ -13,7 +13,7 @@ use crate::AppState;
 #[openapi(
     info(
         title = "Registrar API",
-        description = "MITx Online and xPRO catalog dialects, enrollments, the OAuth2 provider for Open edX, the staff APIs and operations endpoints."
+        description = "MITx Online and xPRO catalog dialects, enrollments, orders, the OAuth2 provider for Open edX, the staff APIs and operations endpoints."
     ),
     paths(
         v2_courses,
@@ -42,6 +42,10 @@ use crate::AppState;
         enrollments_create,
         enrollments_update,
         enrollments_delete,
+        checkout_result,
+        orders_history,
+        orders_receipt,
+        orders_status,
         oauth2_authorize,
         oauth2_token,
         users_me,
@@ -128,6 +132,10 @@ documented! {
     enrollments_create: post "/api/v1/enrollments/", "enrollments", "Enroll in a run's free (audit) track: {\"run_id\": …}; X-CSRFToken required";
     enrollments_update: patch "/api/v1/enrollments/{id}/", "enrollments", "Set the course-email choice: {\"receive_emails\": true|false}, pushed to edX; X-CSRFToken required", params(("id" = i64, Path));
     enrollments_delete: delete "/api/v1/enrollments/{id}/", "enrollments", "Unenroll (204); X-CSRFToken required", params(("id" = i64, Path));
+    checkout_result: post "/api/checkout/result/", "commerce", "CyberSource's merchant post of a Secure Acceptance result (form, signed); 403 for a bad signature, 404 for an unknown order";
+    orders_history: get "/api/v0/orders/history/", "commerce", "The signed-in learner's fulfilled and refunded orders (receipt shape)";
+    orders_receipt: get "/api/v0/orders/receipt/{id}/", "commerce", "One of the learner's orders, by id or reference number", params(("id" = String, Path));
+    orders_status: get "/api/v0/orders/status/{id}/", "commerce", "An order's state, for polling after payment", params(("id" = String, Path));
     oauth2_authorize: get "/oauth2/authorize/", "oauth2", "Authorization-code grant for a registered application (redirects)", params(("client_id" = String, Query), ("redirect_uri" = Option<String>, Query), ("response_type" = String, Query), ("state" = Option<String>, Query));
     oauth2_token: post "/oauth2/access_token/", "oauth2", "Token endpoint: authorization_code and refresh_token grants (form; client secret in the form or HTTP Basic)";
     users_me: get "/api/users/me", "oauth2", "The user an access token (Bearer) or session stands for, with the fields Open edX reads";

@@ -458,8 +458,16 @@ fn local_next(next: Option<&str>) -> &str {
 
 pub async fn signin(
     State(state): State<AppState>,
-    Form(values): Form<HashMap<String, String>>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+    Form(mut values): Form<HashMap<String, String>>,
 ) -> Response {
+    // The form posts to `/signin?next=…`: where to go after is in the address.
+    if let Some(next) = crate::api::Params::parse(query.as_deref()).get("next") {
+        values
+            .entry("next".to_string())
+            .or_insert_with(|| next.to_string());
+    }
     let email = values
         .get("email")
         .map(|e| e.trim().to_lowercase())
@@ -489,11 +497,18 @@ pub async fn signin(
                         "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
                         SESSION_LIFETIME.num_seconds()
                     );
-                    (
+                    let mut response = (
                         [(header::SET_COOKIE, cookie)],
                         Redirect::to(local_next(values.get("next").map(String::as_str))),
                     )
-                        .into_response()
+                        .into_response();
+                    // What the visitor put in a basket before signing in is theirs now.
+                    if let Some(clear) = super::shop::hand_over(&state, &headers, user.id).await
+                        && let Ok(value) = header::HeaderValue::from_str(&clear)
+                    {
+                        response.headers_mut().append(header::SET_COOKIE, value);
+                    }
+                    response
                 }
                 Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
             }

@@ -34,6 +34,8 @@ struct CoursePage {
     price: String,
     pacing: String,
     free_run: Option<i64>,
+    /// The product of the paid track on sale now, and what the button says.
+    buy: Option<(i64, String)>,
     enroll_reason: String,
     topics: Vec<String>,
     programs: Vec<(String, String)>,
@@ -102,6 +104,23 @@ fn course_facts(course: &CourseView) -> Vec<String> {
         facts.push(f.clone());
     }
     facts
+}
+
+/// The earliest-starting run whose paid track is on sale now: its product and price.
+fn buyable_run(
+    view: &CatalogView,
+    course: &CourseView,
+    now: DateTime<Utc>,
+) -> Option<(i64, domain::Money)> {
+    let mut runs: Vec<&RunView> = course.runs.iter().collect();
+    runs.sort_by_key(|r| r.window.start);
+    runs.into_iter().find_map(|run| {
+        let product = run.product.as_ref()?;
+        let item = services::commerce::item(view, product.id)?;
+        services::commerce::basket::sale_blocker(view, &item, now)
+            .is_none()
+            .then_some((product.id, item.list))
+    })
 }
 
 pub async fn course(
@@ -187,6 +206,19 @@ pub async fn course(
     if let Some(user) = &learner {
         meta.signed_in = Some(user.email.clone());
     }
+    let buy = if state.settings.storefront.is_some() {
+        buyable_run(&view, course, now).map(|(product, price)| {
+            let label = match course.site {
+                Site::Xpro => format!("Enroll now · {}", text::price(Some(price))),
+                Site::Mitxonline => {
+                    format!("Get the certificate track · {}", text::price(Some(price)))
+                }
+            };
+            (product, label)
+        })
+    } else {
+        None
+    };
     let page = CoursePage {
         meta,
         asset_css: assets::CSS,
@@ -205,6 +237,7 @@ pub async fn course(
             None => "No upcoming run".to_string(),
         },
         free_run,
+        buy,
         enroll_reason,
         topics: course.topics.clone(),
         programs: course

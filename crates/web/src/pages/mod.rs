@@ -5,6 +5,7 @@ pub mod account;
 mod assets;
 mod catalog;
 mod detail;
+pub mod shop;
 mod staff;
 mod text;
 
@@ -49,6 +50,14 @@ pub fn routes() -> Router<AppState> {
             "/profile",
             get(account::profile_form).post(account::profile),
         )
+        .route("/cart/", get(shop::cart))
+        .route("/cart/add", post(shop::add))
+        .route("/cart/code", post(shop::apply_code))
+        .route("/cart/clear", post(shop::clear))
+        .route("/checkout/", post(shop::start_checkout))
+        .route("/checkout/result/", post(shop::browser_result))
+        .route("/orders/", get(shop::history))
+        .route("/orders/{id}/", get(shop::receipt))
         .route("/_dev/mail", get(account::outbox))
         .route("/staff/", get(staff::home))
         .route("/staff/sign-in", post(staff::sign_in))

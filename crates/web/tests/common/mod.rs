@@ -27,6 +27,7 @@ pub fn settings(base_url: &str) -> web::Settings {
         },
         gateway_proxies: Vec::new(),
         recaptcha: None,
+        storefront: None,
     }
 }
 

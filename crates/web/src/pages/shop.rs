@@ -1,0 +1,568 @@
+//! Buying: the basket (`/cart/`), checkout into the processor's hosted page, the learner's
+//! copy of the result (`/checkout/result/`, posted cross-site by CyberSource with no session,
+//! so it is answered with a redirect to a page that has one), and order history and receipts.
+//! A visitor who is not signed in has a basket keyed by a random cookie, handed over at sign-in.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::Money;
+use domain::commerce::order::OrderState;
+use services::commerce::basket::{self, BasketError};
+use services::commerce::checkout::{Checkout, checkout};
+use services::commerce::payment::{self, Channel, PaymentError};
+use store::accounts::User;
+use store::commerce::baskets::{self, Owner};
+use store::commerce::orders;
+
+use super::account::current_user;
+use super::{Flash, Meta, assets, error_page, render, text};
+use crate::AppState;
+use crate::api::Params;
+
+const BASKET_COOKIE: &str = "registrar_basket";
+
+fn dollars(m: Money) -> String {
+    text::price(Some(m))
+}
+
+/// Who the basket belongs to: the signed-in learner, or the visitor's basket cookie.
+async fn owner(state: &AppState, headers: &HeaderMap) -> (Option<User>, Option<Owner>) {
+    let user = current_user(state, headers).await;
+    let owner = match &user {
+        Some(u) => Some(Owner::User(u.id)),
+        None => crate::csrf::cookie_value(headers, BASKET_COOKIE).map(Owner::Anonymous),
+    };
+    (user, owner)
+}
+
+/// At sign-in: a visitor's basket becomes the learner's. The header clearing the cookie.
+pub async fn hand_over(state: &AppState, headers: &HeaderMap, user_id: i64) -> Option<String> {
+    let anonymous = crate::csrf::cookie_value(headers, BASKET_COOKIE)?;
+    if let Err(error) = baskets::hand_over(state.store.db(), &anonymous, user_id, state.now()).await
+    {
+        tracing::error!(%error, "the visitor's basket could not be handed over");
+    }
+    Some(format!(
+        "{BASKET_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+    ))
+}
+
+pub struct BasketView {
+    pub title: String,
+    pub readable_id: String,
+    pub list: String,
+    pub discount: Option<String>,
+    pub tax: Option<String>,
+    pub total: String,
+    pub blocker: Option<String>,
+    pub free: bool,
+}
+
+#[derive(Template)]
+#[template(path = "shop/cart.html")]
+struct CartPage {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    basket: Option<BasketView>,
+    code: String,
+    code_error: Option<String>,
+    signed_in: bool,
+}
+
+async fn country(state: &AppState, user: Option<&User>) -> Option<String> {
+    let user = user?;
+    store::accounts::address(state.store.db(), user.id)
+        .await
+        .ok()
+        .flatten()
+        .map(|a| a.country)
+        .filter(|c| !c.is_empty())
+}
+
+async fn cart_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    code: &str,
+    code_error: Option<String>,
+    flash: Option<Flash>,
+) -> Response {
+    let (user, owner) = owner(state, headers).await;
+    let Ok(snapshot) = state.catalog.get().await else {
+        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let country = country(state, user.as_ref()).await;
+    let priced = match &owner {
+        Some(owner) => basket::priced(
+            state.store.db(),
+            &snapshot.view,
+            owner,
+            country.as_deref(),
+            state.now(),
+        )
+        .await
+        .ok()
+        .flatten(),
+        None => None,
+    };
+    let mut flash = flash;
+    if let Some(dropped) = priced.as_ref().and_then(|p| p.dropped_code.clone()) {
+        flash = Some(Flash {
+            kind: "error",
+            message: format!(
+                "The code {dropped} no longer applies and was removed from the price."
+            ),
+        });
+    }
+    let basket = priced.map(|p| BasketView {
+        title: p.item.title.clone(),
+        readable_id: p.item.readable_id.clone(),
+        list: dollars(p.quote.list),
+        discount: (p.quote.discount > Money::ZERO).then(|| {
+            let code = p
+                .discount
+                .as_ref()
+                .and_then(|d| d.code.clone())
+                .unwrap_or_else(|| "automatic".into());
+            format!("−{} ({code})", dollars(p.quote.discount))
+        }),
+        tax: p.tax_rate.as_ref().map(|r| {
+            format!(
+                "{} {} % ({}): {}",
+                r.name,
+                r.percent,
+                r.country,
+                dollars(p.quote.tax)
+            )
+        }),
+        total: dollars(p.quote.total),
+        free: p.quote.total == Money::ZERO,
+        blocker: p.blocker.clone(),
+    });
+    let mut meta = Meta::new(state, "/cart/", "Your basket", "Your basket");
+    meta.signed_in = user.as_ref().map(|u| u.email.clone());
+    meta.flash = flash;
+    let status = if code_error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    render(
+        status,
+        &CartPage {
+            meta,
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            basket,
+            code: code.to_string(),
+            code_error,
+            signed_in: user.is_some(),
+        },
+    )
+}
+
+/// What a processor result means for the learner, by `?payment=`.
+fn payment_note(query: Option<&str>) -> Option<Flash> {
+    let message = match Params::parse(query).get("payment")? {
+        "declined" => "Your payment was declined; nothing was charged. You can try another card.",
+        "canceled" => "The payment was canceled; nothing was charged.",
+        "errored" => "The payment could not be completed; nothing was charged. Please try again.",
+        _ => return None,
+    };
+    Some(Flash {
+        kind: "error",
+        message: message.to_string(),
+    })
+}
+
+pub async fn cart(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    cart_page(&state, &headers, "", None, payment_note(query.as_deref())).await
+}
+
+pub async fn add(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(values): Form<HashMap<String, String>>,
+) -> Response {
+    let Some(product_id) = values.get("product_id").and_then(|v| v.parse::<i64>().ok()) else {
+        return error_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            Some("The form did not name a product.".to_string()),
+        );
+    };
+    let (_, owner) = owner(&state, &headers).await;
+    let (owner, new_cookie) = match owner {
+        Some(owner) => (owner, None),
+        None => {
+            let id = store::secret::new_token();
+            (
+                Owner::Anonymous(id.clone()),
+                Some(format!(
+                    "{BASKET_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=1209600"
+                )),
+            )
+        }
+    };
+    let (Ok(snapshot), Ok(txn)) = (state.catalog.get().await, state.store.write().await) else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let added = basket::add(&txn, &snapshot.view, &owner, product_id, state.now()).await;
+    match added {
+        Ok(()) => {
+            if txn.commit().await.is_err() {
+                return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+            }
+            let mut response = Redirect::to("/cart/").into_response();
+            if let Some(cookie) = new_cookie
+                && let Ok(value) = header::HeaderValue::from_str(&cookie)
+            {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(BasketError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+        Err(BasketError::NoSuchProduct) => error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            Some("There is no such product for sale.".into()),
+        ),
+        Err(refused) => error_page(&state, StatusCode::BAD_REQUEST, Some(refused.to_string())),
+    }
+}
+
+pub async fn apply_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(values): Form<HashMap<String, String>>,
+) -> Response {
+    let code = values.get("code").cloned().unwrap_or_default();
+    let (_, Some(owner)) = owner(&state, &headers).await else {
+        return Redirect::to("/cart/").into_response();
+    };
+    if code.trim().is_empty() {
+        return cart_page(&state, &headers, &code, Some("Type a code.".into()), None).await;
+    }
+    let (Ok(snapshot), Ok(txn)) = (state.catalog.get().await, state.store.write().await) else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    match basket::apply_code(&txn, &snapshot.view, &owner, &code, state.now()).await {
+        Ok(()) => match txn.commit().await {
+            Ok(()) => Redirect::to("/cart/").into_response(),
+            Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+        },
+        Err(BasketError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+        Err(refused) => {
+            drop(txn);
+            cart_page(&state, &headers, &code, Some(refused.to_string()), None).await
+        }
+    }
+}
+
+pub async fn clear(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let (_, Some(owner)) = owner(&state, &headers).await
+        && baskets::clear(state.store.db(), &owner).await.is_err()
+    {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    }
+    Redirect::to("/cart/").into_response()
+}
+
+#[derive(Template)]
+#[template(path = "shop/pay.html")]
+struct PayPage {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    reference: String,
+    amount: String,
+    url: String,
+    fields: Vec<(String, String)>,
+}
+
+pub async fn start_checkout(State(state): State<AppState>, request: Request) -> Response {
+    let headers = request.headers().clone();
+    // The buyer's address is sent to the processor (the references send it too).
+    let client_ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| a.ip().to_string());
+    let Some(store_front) = state.settings.storefront.as_ref() else {
+        return error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            Some("This site does not sell anything.".into()),
+        );
+    };
+    let Some(user) = current_user(&state, &headers).await else {
+        return Redirect::to("/signin?next=/cart/").into_response();
+    };
+    let country = country(&state, Some(&user)).await;
+    let (Ok(snapshot), Ok(txn)) = (state.catalog.get().await, state.store.write().await) else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let outcome = checkout(
+        &txn,
+        &snapshot.view,
+        store_front,
+        &user,
+        country.as_deref(),
+        client_ip.as_deref(),
+        state.now(),
+    )
+    .await;
+    match outcome {
+        Ok(next) => {
+            if txn.commit().await.is_err() {
+                return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+            }
+            match next {
+                Checkout::Free { order } => {
+                    Redirect::to(&format!("/orders/{}/", order.id)).into_response()
+                }
+                Checkout::Pay { order, url, fields } => {
+                    let mut meta = Meta::new(&state, "/checkout/", "Payment", "Payment");
+                    meta.signed_in = Some(user.email.clone());
+                    render(
+                        StatusCode::OK,
+                        &PayPage {
+                            meta,
+                            asset_css: assets::CSS,
+                            asset_htmx: assets::HTMX,
+                            reference: order.reference_number.clone(),
+                            amount: dollars(order.amount_due()),
+                            url,
+                            fields,
+                        },
+                    )
+                }
+            }
+        }
+        Err(BasketError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+        Err(refused) => {
+            drop(txn);
+            cart_page(
+                &state,
+                &headers,
+                "",
+                None,
+                Some(Flash {
+                    kind: "error",
+                    message: format!("Checkout did not go through: {refused}."),
+                }),
+            )
+            .await
+        }
+    }
+}
+
+/// Receives a result and acts on it; the order as it then stands.
+pub async fn take_result(
+    state: &AppState,
+    form: &HashMap<String, String>,
+    channel: Channel,
+) -> Result<orders::Order, PaymentError> {
+    let Some(store_front) = state.settings.storefront.as_ref() else {
+        return Err(PaymentError::UnknownOrder(String::new()));
+    };
+    let (response, order_id) =
+        payment::receive(&state.store, store_front, form, channel, state.now()).await?;
+    let snapshot = state
+        .catalog
+        .get()
+        .await
+        .map_err(|e| PaymentError::Db(store::Error::Custom(e.to_string())))?;
+    // If acting on it fails now, its job will: the order is read as it stands either way.
+    if let Err(error) = payment::process(&state.store, &snapshot.view, response, state.now()).await
+    {
+        tracing::error!(%error, response, "processing a payment result failed; its job will retry");
+    }
+    orders::find(state.store.db(), order_id)
+        .await?
+        .ok_or_else(|| PaymentError::UnknownOrder(order_id.to_string()))
+}
+
+/// `POST /checkout/result/`: the browser's copy. Answered with a redirect, so a reload
+/// does not post it again.
+pub async fn browser_result(
+    State(state): State<AppState>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    match take_result(&state, &form, Channel::Browser).await {
+        Ok(order) => match order.state {
+            OrderState::Fulfilled => {
+                Redirect::to(&format!("/orders/{}/?paid=1", order.id)).into_response()
+            }
+            OrderState::Pending => Redirect::to(&format!("/orders/{}/", order.id)).into_response(),
+            other => Redirect::to(&format!("/cart/?payment={other}")).into_response(),
+        },
+        Err(PaymentError::BadSignature(_)) => error_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            Some("The payment result could not be verified.".into()),
+        ),
+        Err(PaymentError::UnknownOrder(_)) => error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            Some("There is no such order.".into()),
+        ),
+        Err(PaymentError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    }
+}
+
+pub struct OrderRow {
+    pub id: i64,
+    pub reference: String,
+    pub date: String,
+    pub item: String,
+    pub total: String,
+    pub state: OrderState,
+}
+
+#[derive(Template)]
+#[template(path = "shop/orders.html")]
+struct OrdersPage {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    orders: Vec<OrderRow>,
+}
+
+pub async fn history(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(user) = current_user(&state, &headers).await else {
+        return Redirect::to("/signin?next=/orders/").into_response();
+    };
+    let db = state.store.db();
+    let Ok(list) = orders::of_purchaser(db, user.id).await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let mut rows = Vec::with_capacity(list.len());
+    for order in list {
+        let item = orders::lines(db, order.id)
+            .await
+            .ok()
+            .and_then(|l| l.first().map(|l| l.description.clone()))
+            .unwrap_or_default();
+        rows.push(OrderRow {
+            id: order.id,
+            date: text::date(order.created_on),
+            total: dollars(order.amount_due()),
+            reference: order.reference_number,
+            state: order.state,
+            item,
+        });
+    }
+    let mut meta = Meta::new(&state, "/orders/", "Your orders", "Your orders");
+    meta.signed_in = Some(user.email);
+    render(
+        StatusCode::OK,
+        &OrdersPage {
+            meta,
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            orders: rows,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "shop/receipt.html")]
+struct ReceiptPage {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    reference: String,
+    date: String,
+    state: OrderState,
+    fulfilled: bool,
+    note: Option<String>,
+    lines: Vec<(String, String, String)>,
+    subtotal: String,
+    tax: Option<String>,
+    total: String,
+    card: Option<String>,
+}
+
+pub async fn receipt(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let Some(user) = current_user(&state, &headers).await else {
+        return Redirect::to(&format!("/signin?next=/orders/{id}/")).into_response();
+    };
+    let db = state.store.db();
+    let order = match orders::find(db, id).await {
+        Ok(Some(order)) if order.purchaser_id == user.id => order,
+        Ok(_) => {
+            return error_page(
+                &state,
+                StatusCode::NOT_FOUND,
+                Some(format!("You have no order {id}.")),
+            );
+        }
+        Err(_) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    };
+    let (Ok(lines), Ok(transactions)) = (
+        orders::lines(db, id).await,
+        orders::transactions(db, id).await,
+    ) else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let card = transactions
+        .iter()
+        .filter_map(|t| serde_json::from_str::<HashMap<String, String>>(&t.data).ok())
+        .find_map(|data| data.get("req_card_number").cloned());
+    let fulfilled = order.state == OrderState::Fulfilled;
+    let note = match order.state {
+        OrderState::Fulfilled if Params::parse(query.as_deref()).get("paid").is_some() => {
+            Some("Thank you: your payment went through and you are enrolled.".to_string())
+        }
+        OrderState::Pending => Some("We are waiting for the payment result.".to_string()),
+        OrderState::Errored | OrderState::Declined | OrderState::Canceled => {
+            Some("This order was not paid; nothing was charged.".to_string())
+        }
+        _ => None,
+    };
+    let mut meta = Meta::new(&state, &format!("/orders/{id}/"), "Receipt", "Receipt");
+    meta.signed_in = Some(user.email);
+    render(
+        StatusCode::OK,
+        &ReceiptPage {
+            meta,
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            date: text::date(order.created_on),
+            state: order.state,
+            fulfilled,
+            note,
+            lines: lines
+                .iter()
+                .map(|l| (l.description.clone(), dollars(l.list), dollars(l.price)))
+                .collect(),
+            subtotal: dollars(order.total),
+            tax: (order.tax > Money::ZERO).then(|| {
+                format!(
+                    "{} {} %: {}",
+                    order.tax_rate_name.clone().unwrap_or_default(),
+                    order.tax_rate.clone().unwrap_or_default(),
+                    dollars(order.tax)
+                )
+            }),
+            total: dollars(order.amount_due()),
+            reference: order.reference_number,
+            card,
+        },
+    )
+}
