@@ -473,3 +473,91 @@ async fn staff_see_users_with_their_edx_state_and_can_queue_a_resync() {
         .await;
     assert!(detail.body.contains("Re-sync queued."));
 }
+
+#[tokio::test]
+async fn staff_create_a_code_and_a_batch_export_it_and_see_errors_by_field() {
+    let app = app().await;
+    let cookie = app.staff_cookie().await;
+    let product = store::testing::count(&app.store, "SELECT MIN(id) AS n FROM products").await;
+    let product = product.to_string();
+    let one = [
+        ("code", "SPRING10"),
+        ("kind", "percent-off"),
+        ("amount", "10"),
+        ("redemption", "unlimited"),
+        ("max_redemptions", "100"),
+        ("activation", "2024-03-01"),
+        ("expiration", "2030-12-31"),
+        ("products", product.as_str()),
+        ("payment_type", "marketing"),
+    ];
+    let reply = app.post("/staff/discounts/", Some(&cookie), &one).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let batch = [
+        ("kind", "fixed-price"),
+        ("amount", "0"),
+        ("redemption", "one-time"),
+        ("payment_type", "sales"),
+        ("prefix", "ACME-"),
+        ("count", "3"),
+    ];
+    let reply = app.post("/staff/discounts/", Some(&cookie), &batch).await;
+    assert_eq!(
+        reply.location.as_deref(),
+        Some("/staff/discounts/?created=3")
+    );
+    let list = app
+        .get(reply.location.as_deref().unwrap(), Some(&cookie))
+        .await;
+    assert!(list.body.contains("Created 3 discount(s)."));
+    assert!(list.body.contains("SPRING10") && list.body.contains("10 % off"));
+    assert!(list.body.contains("unlimited, at most 100"));
+    let csv = app
+        .get("/staff/discounts/export.csv?batch=ACME-", Some(&cookie))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let rows: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(rows.len(), 4, "a header and three codes: {}", csv.body);
+    assert!(
+        rows[1].starts_with("ACME-") && rows[1].contains(",fixed-price,0.00,one-time,"),
+        "{}",
+        rows[1]
+    );
+
+    let bad = [
+        ("code", "SPRING10"),
+        ("kind", "percent-off"),
+        ("amount", "150"),
+        ("redemption", "sometimes"),
+        ("products", "999999"),
+        ("expiration", "2020-01-01"),
+    ];
+    let reply = app.post("/staff/discounts/", Some(&cookie), &bad).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    for message in [
+        "a percent-off discount is at most 100",
+        "is not a redemption type",
+        "there is no product 999999",
+        "is in the past",
+    ] {
+        assert!(reply.body.contains(message), "{message}: {}", reply.body);
+    }
+    assert!(reply.body.contains("value=\"150\""), "typed values stay");
+    let taken = [
+        ("code", "SPRING10"),
+        ("kind", "dollars-off"),
+        ("amount", "5"),
+    ];
+    let reply = app.post("/staff/discounts/", Some(&cookie), &taken).await;
+    assert!(reply.body.contains("is taken"), "{}", reply.body);
+    assert_eq!(
+        store::testing::count(&app.store, "SELECT COUNT(*) AS n FROM discounts").await,
+        4,
+        "nothing half-written"
+    );
+    let orders = app
+        .get("/staff/orders/?state=fulfilled", Some(&cookie))
+        .await;
+    assert_eq!(orders.status, StatusCode::OK);
+    assert!(orders.body.contains("No orders match."));
+}

@@ -1,9 +1,10 @@
 //! Selling: the basket and its price (`basket`), checkout into a pending order and the
-//! signed Secure Acceptance form (`checkout`), the processor's answer (`payment`), and what a
-//! paid order grants (`fulfilment`).
+//! signed Secure Acceptance form (`checkout`), the processor's answer (`payment`), what a
+//! paid order grants (`fulfilment`), and creating discounts (`discount_admin`).
 
 pub mod basket;
 pub mod checkout;
+pub mod discount_admin;
 pub mod fulfilment;
 pub mod payment;
 

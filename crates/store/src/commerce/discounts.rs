@@ -150,6 +150,29 @@ pub async fn create(
     Ok(id)
 }
 
+/// Of these product ids, those no product has.
+pub async fn unknown_products(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<i64>, DbErr> {
+    let mut unknown = Vec::new();
+    for id in ids {
+        if one(
+            db,
+            "SELECT id FROM products WHERE id = $1",
+            vec![(*id).into()],
+        )
+        .await?
+        .is_none()
+        {
+            unknown.push(*id);
+        }
+    }
+    Ok(unknown)
+}
+
+/// The discounts generated in one batch, oldest first.
+pub async fn in_batch(db: &impl ConnectionTrait, batch: &str) -> Result<Vec<DiscountRow>, DbErr> {
+    rows(db, "WHERE batch = $1 ORDER BY id", vec![batch.into()]).await
+}
+
 pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<DiscountRow>, DbErr> {
     Ok(rows(db, "WHERE id = $1", vec![id.into()]).await?.pop())
 }

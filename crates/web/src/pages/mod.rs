@@ -7,6 +7,7 @@ mod catalog;
 mod detail;
 pub mod shop;
 mod staff;
+mod staff_shop;
 mod text;
 
 use askama::Template;
@@ -84,6 +85,16 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/users/{id}/resync", post(staff::resync))
         .route("/staff/users/{id}/approve", post(staff::approve))
         .route("/staff/jobs/{id}/{action}", post(staff::job_action))
+        .route(
+            "/staff/discounts/",
+            get(staff_shop::discounts_list).post(staff_shop::discounts_create),
+        )
+        .route(
+            "/staff/discounts/export.csv",
+            get(staff_shop::discounts_export),
+        )
+        .route("/staff/orders/", get(staff_shop::orders_list))
+        .route("/staff/orders/{id}", get(staff_shop::order_detail))
 }
 
 pub struct Flash {

@@ -68,7 +68,13 @@ fn same_origin(headers: &HeaderMap) -> bool {
     origin.split_once("://").map(|(_, rest)| rest) == Some(host)
 }
 
-fn meta(state: &AppState, path: &str, title: &str, who: Option<String>, saved: bool) -> Meta {
+pub(super) fn meta(
+    state: &AppState,
+    path: &str,
+    title: &str,
+    who: Option<String>,
+    saved: bool,
+) -> Meta {
     let mut meta = Meta::new(state, path, title, "Registrar staff area");
     meta.signed_in = who;
     if saved {

@@ -1,0 +1,220 @@
+//! Creating discounts, one by code or a batch of generated codes (MITx Online
+//! `create_batch`, xPRO coupon payments): every field is checked and reported by name, and a
+//! batch is written whole or not at all.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use domain::catalog::validate::FieldErrors;
+use domain::commerce::pricing::{Discount, Kind, Redemption};
+use rust_decimal::Decimal;
+use sea_orm::{ConnectionTrait, DbErr};
+use store::commerce::discounts::{self, DiscountError, NewDiscount};
+
+/// The longest prefix a generated code may have (MITx Online: 63 characters).
+const MAX_PREFIX: usize = 63;
+/// The most codes one batch may generate.
+pub const MAX_BATCH: u32 = 5_000;
+/// Payment types of both references.
+pub const PAYMENT_TYPES: [&str; 9] = [
+    "marketing",
+    "sales",
+    "financial-assistance",
+    "customer-support",
+    "staff",
+    "legacy",
+    "credit_card",
+    "purchase_order",
+    "",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("invalid: {0:?}")]
+    Invalid(FieldErrors),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// A date (`2026-12-31`, the whole day) or a date and time (`2026-12-31T17:00`), UTC.
+fn instant(text: &str, end_of_day: bool) -> Result<Option<DateTime<Utc>>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let time = if end_of_day {
+            date.and_hms_opt(23, 59, 59)
+        } else {
+            date.and_hms_opt(0, 0, 0)
+        };
+        return Ok(time.map(|t| t.and_utc()));
+    }
+    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+        .map(|t| Some(t.and_utc()))
+        .ok_or_else(|| format!("{text:?} is not a date (YYYY-MM-DD) or date and time"))
+}
+
+fn ids(text: &str) -> Result<Vec<i64>, String> {
+    text.split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|_| format!("{s:?} is not a product id")))
+        .collect()
+}
+
+/// The discounts written: (id, code).
+pub type Created = Vec<(i64, Option<String>)>;
+
+/// Creates the discount (or `count` of them with codes `prefix` + random) a form describes.
+/// Fields: code or prefix + count, kind, amount, redemption, max_redemptions, activation,
+/// expiration, products (ids), users (emails), automatic, payment_type, batch.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    form: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<Created, AdminError> {
+    let get = |k: &str| form.get(k).map(|v| v.trim()).unwrap_or_default();
+    let mut errors = FieldErrors::default();
+    let amount = get("amount")
+        .parse::<Decimal>()
+        .map_err(|_| errors.add("amount", "must be a number"))
+        .ok();
+    let kind = amount.and_then(|a| {
+        Kind::parse(get("kind"), a)
+            .map_err(|e| errors.add("kind", e))
+            .ok()
+    });
+    let redemption = Redemption::parse(if get("redemption").is_empty() {
+        "one-time"
+    } else {
+        get("redemption")
+    })
+    .map_err(|e| errors.add("redemption", e))
+    .ok();
+    let max_redemptions = if get("max_redemptions").is_empty() {
+        0
+    } else {
+        get("max_redemptions")
+            .parse::<u32>()
+            .map_err(|_| errors.add("max_redemptions", "must be a whole number, 0 for no limit"))
+            .unwrap_or(0)
+    };
+    let activation = instant(get("activation"), false)
+        .map_err(|e| errors.add("activation", e))
+        .ok()
+        .flatten();
+    let expiration = instant(get("expiration"), true)
+        .map_err(|e| errors.add("expiration", e))
+        .ok()
+        .flatten();
+    if let (Some(a), Some(e)) = (activation, expiration)
+        && a > e
+    {
+        errors.add("expiration", "must not come before the activation");
+    }
+    if expiration.is_some_and(|e| e < now) {
+        errors.add("expiration", "is in the past");
+    }
+    let products = ids(get("products"))
+        .map_err(|e| errors.add("products", e))
+        .unwrap_or_default();
+    for unknown in discounts::unknown_products(db, &products).await? {
+        errors.add("products", format!("there is no product {unknown}"));
+    }
+    let mut users = Vec::new();
+    for email in get("users")
+        .split([',', ' ', '\n'])
+        .filter(|e| !e.trim().is_empty())
+    {
+        match domain::accounts::Email::parse(email.trim()) {
+            Ok(address) => match store::accounts::find_by_email(db, &address).await? {
+                Some(user) => users.push(user.id),
+                None => errors.add("users", format!("no account has the email {email}")),
+            },
+            Err(e) => errors.add("users", format!("{email}: {e}")),
+        }
+    }
+    let payment_type = get("payment_type");
+    if !PAYMENT_TYPES.contains(&payment_type) {
+        errors.add(
+            "payment_type",
+            format!("{payment_type:?} is not a payment type"),
+        );
+    }
+    let automatic = matches!(get("automatic"), "on" | "true" | "1");
+    let count = if get("count").is_empty() {
+        1
+    } else {
+        get("count")
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_BATCH).contains(n))
+            .unwrap_or_else(|| {
+                errors.add("count", format!("must be 1 to {MAX_BATCH}"));
+                1
+            })
+    };
+    let (code, prefix) = (get("code"), get("prefix"));
+    let codes: Vec<Option<String>> = if count > 1 || !prefix.is_empty() {
+        if prefix.is_empty() || prefix.len() > MAX_PREFIX {
+            errors.add(
+                "prefix",
+                format!("a batch needs a prefix of 1 to {MAX_PREFIX} characters"),
+            );
+        }
+        (0..count)
+            .map(|_| Some(format!("{prefix}{:032x}", rand::random::<u128>())))
+            .collect()
+    } else if code.is_empty() && !automatic {
+        errors.add("code", "a discount needs a code unless it is automatic");
+        vec![None]
+    } else {
+        vec![(!code.is_empty()).then(|| code.to_string())]
+    };
+    let (Some(kind), Some(redemption)) = (kind, redemption) else {
+        return Err(AdminError::Invalid(errors));
+    };
+    if !errors.is_empty() {
+        return Err(AdminError::Invalid(errors));
+    }
+    let rules = Discount {
+        kind,
+        redemption,
+        max_redemptions,
+        activation,
+        expiration,
+        products,
+        users,
+    };
+    let batch = (!get("batch").is_empty())
+        .then(|| get("batch"))
+        .or((codes.len() > 1).then_some(prefix));
+    let mut created = Vec::with_capacity(codes.len());
+    for code in codes {
+        let id = discounts::create(
+            db,
+            &NewDiscount {
+                code: code.as_deref(),
+                automatic,
+                payment_type: (!payment_type.is_empty()).then_some(payment_type),
+                batch,
+                rules: &rules,
+            },
+            now,
+        )
+        .await
+        .map_err(|e| match e {
+            DiscountError::CodeTaken(c) => {
+                let mut errors = FieldErrors::default();
+                errors.add("code", format!("the code {c:?} is taken"));
+                AdminError::Invalid(errors)
+            }
+            DiscountError::Db(db) => AdminError::Db(db),
+        })?;
+        created.push((id, code));
+    }
+    Ok(created)
+}

@@ -1,0 +1,474 @@
+//! The staff side of selling: discounts (list, create one or a batch of codes, a batch as
+//! CSV) and orders (search by buyer, reference or state; one order's lines, history,
+//! processor posts and transactions).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::catalog::validate::FieldErrors;
+use domain::commerce::order::OrderState;
+use domain::commerce::pricing::Kind;
+use services::commerce::discount_admin::{self, AdminError};
+use store::commerce::discounts::{self, DiscountRow};
+use store::commerce::orders;
+
+use super::staff::{StaffMember, meta};
+use super::{Flash, Meta, assets, error_page, render, text};
+use crate::AppState;
+use crate::api::Params;
+
+pub struct DiscountLine {
+    pub code: String,
+    pub discount: String,
+    pub redemption: String,
+    pub window: String,
+    pub scope: String,
+    pub used: u32,
+    pub batch: Option<String>,
+}
+
+pub struct FormField {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub value: String,
+    pub options: Vec<&'static str>,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "staff/discounts.html")]
+struct DiscountsPage {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    query: String,
+    discounts: Vec<DiscountLine>,
+    fields: Vec<FormField>,
+    automatic: bool,
+    errors: FieldErrors,
+}
+
+fn describe(kind: Kind) -> String {
+    match kind {
+        Kind::PercentOff(p) => format!("{p} % off"),
+        Kind::DollarsOff(m) => format!("{} off", text::price(Some(m))),
+        Kind::FixedPrice(m) => format!("fixed price {}", text::price(Some(m))),
+    }
+}
+
+async fn line(state: &AppState, d: DiscountRow) -> DiscountLine {
+    let rules = &d.rules;
+    let used = discounts::usage(state.store.db(), d.id, None)
+        .await
+        .map(|u| u.total)
+        .unwrap_or_default();
+    let day = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(text::date);
+    DiscountLine {
+        code: d.code.clone().unwrap_or_else(|| "(automatic)".into()),
+        discount: describe(rules.kind),
+        redemption: if rules.max_redemptions > 0 {
+            format!(
+                "{}, at most {}",
+                rules.redemption.name(),
+                rules.max_redemptions
+            )
+        } else {
+            rules.redemption.name().to_string()
+        },
+        window: match (day(rules.activation), day(rules.expiration)) {
+            (None, None) => "always".into(),
+            (a, e) => format!(
+                "{} – {}",
+                a.unwrap_or_else(|| "…".into()),
+                e.unwrap_or_else(|| "…".into())
+            ),
+        },
+        scope: match (rules.products.len(), rules.users.len()) {
+            (0, 0) => "any product, anyone".into(),
+            (p, u) => format!(
+                "{}{}",
+                if p > 0 {
+                    format!("products {:?}", rules.products)
+                } else {
+                    "any product".into()
+                },
+                if u > 0 {
+                    format!(", {u} learners")
+                } else {
+                    String::new()
+                }
+            ),
+        },
+        used,
+        batch: d.batch,
+    }
+}
+
+const FORM: [(&str, &str); 11] = [
+    (
+        "code",
+        "Code (leave empty for an automatic discount or a batch)",
+    ),
+    ("kind", "Type"),
+    (
+        "amount",
+        "Amount (percent for percent-off, dollars otherwise)",
+    ),
+    ("redemption", "Redemption"),
+    (
+        "max_redemptions",
+        "Most redemptions in all (0 for no limit)",
+    ),
+    ("activation", "Active from (YYYY-MM-DD, optional)"),
+    ("expiration", "Expires after (YYYY-MM-DD, optional)"),
+    ("products", "Product ids (comma-separated; empty for any)"),
+    ("users", "Only for these learners (emails, optional)"),
+    ("payment_type", "Payment type"),
+    (
+        "count",
+        "Generate this many codes (a batch; needs a prefix)",
+    ),
+];
+
+async fn discounts_page(
+    state: &AppState,
+    who: String,
+    query: &str,
+    values: &HashMap<String, String>,
+    errors: FieldErrors,
+    flash: Option<String>,
+) -> Response {
+    let Ok(list) = discounts::list(state.store.db(), Some(query), 200).await else {
+        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let mut lines = Vec::with_capacity(list.len());
+    for d in list {
+        lines.push(line(state, d).await);
+    }
+    let mut fields: Vec<FormField> = FORM
+        .iter()
+        .map(|(name, label)| FormField {
+            name,
+            label,
+            value: values.get(*name).cloned().unwrap_or_default(),
+            options: match *name {
+                "kind" => vec!["percent-off", "dollars-off", "fixed-price"],
+                "redemption" => vec!["one-time", "one-time-per-user", "unlimited"],
+                "payment_type" => discount_admin::PAYMENT_TYPES.to_vec(),
+                _ => Vec::new(),
+            },
+            error: errors.get(name).map(|m| m.join("; ")),
+        })
+        .collect();
+    fields.insert(
+        FORM.len(),
+        FormField {
+            name: "prefix",
+            label: "Prefix of generated codes",
+            value: values.get("prefix").cloned().unwrap_or_default(),
+            options: Vec::new(),
+            error: errors.get("prefix").map(|m| m.join("; ")),
+        },
+    );
+    let mut page_meta = meta(state, "/staff/discounts/", "Discounts", Some(who), false);
+    page_meta.flash = flash.map(|message| Flash {
+        kind: "ok",
+        message,
+    });
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    render(
+        status,
+        &DiscountsPage {
+            meta: page_meta,
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            query: query.to_string(),
+            discounts: lines,
+            fields,
+            automatic: values.contains_key("automatic"),
+            errors,
+        },
+    )
+}
+
+pub async fn discounts_list(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.as_deref());
+    let flash = params
+        .get("created")
+        .map(|n| format!("Created {n} discount(s)."));
+    let q = params.get("q").unwrap_or_default().to_string();
+    discounts_page(
+        &state,
+        who,
+        &q,
+        &HashMap::new(),
+        FieldErrors::default(),
+        flash,
+    )
+    .await
+}
+
+pub async fn discounts_create(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+    Form(values): Form<HashMap<String, String>>,
+) -> Response {
+    let Ok(txn) = state.store.write().await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    match discount_admin::create(&txn, &values, state.now()).await {
+        Ok(created) => {
+            if txn.commit().await.is_err() {
+                return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+            }
+            tracing::info!(staff = %who, count = created.len(), "discounts created");
+            Redirect::to(&format!("/staff/discounts/?created={}", created.len())).into_response()
+        }
+        Err(AdminError::Invalid(errors)) => {
+            drop(txn);
+            discounts_page(&state, who, "", &values, errors, None).await
+        }
+        Err(AdminError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    }
+}
+
+/// A batch's codes as CSV (xPRO `/couponcodes/<id>`: a `code` column; we add the terms).
+pub async fn discounts_export(
+    State(state): State<AppState>,
+    StaffMember(_): StaffMember,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.as_deref());
+    let Some(batch) = params.get("batch").filter(|b| !b.is_empty()) else {
+        return error_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            Some("Name a batch.".into()),
+        );
+    };
+    let Ok(rows) = discounts::in_batch(state.store.db(), batch).await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let mut csv =
+        String::from("code,discount_type,amount,redemption_type,activation_date,expiration_date\n");
+    for d in rows {
+        let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            t.map(|t| t.to_rfc3339()).unwrap_or_default()
+        };
+        csv.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            d.code.unwrap_or_default(),
+            d.rules.kind.name(),
+            d.rules.kind.amount(),
+            d.rules.redemption.name(),
+            time(d.rules.activation),
+            time(d.rules.expiration),
+        ));
+    }
+    let file: String = batch
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"codes-{file}.csv\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response()
+}
+
+pub struct OrderLine {
+    pub id: i64,
+    pub reference: String,
+    pub date: String,
+    pub buyer: String,
+    pub total: String,
+    pub state: OrderState,
+    pub flag: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "staff/orders.html")]
+struct OrdersPage {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    query: String,
+    state: String,
+    states: Vec<&'static str>,
+    orders: Vec<OrderLine>,
+}
+
+async fn buyer(state: &AppState, user_id: i64) -> String {
+    store::accounts::find(state.store.db(), user_id)
+        .await
+        .ok()
+        .flatten()
+        .map(|u| u.email)
+        .unwrap_or_else(|| format!("user {user_id}"))
+}
+
+pub async fn orders_list(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.as_deref());
+    let q = params.get("q").unwrap_or_default().to_string();
+    let wanted = params.get("state").unwrap_or_default().to_string();
+    let filter = wanted.parse::<OrderState>().ok();
+    let Ok(found) = orders::search(state.store.db(), Some(&q), filter, 200).await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let mut lines = Vec::with_capacity(found.len());
+    for o in found {
+        lines.push(OrderLine {
+            id: o.id,
+            date: text::date(o.created_on),
+            buyer: buyer(&state, o.purchaser_id).await,
+            total: text::price(Some(o.amount_due())),
+            reference: o.reference_number,
+            state: o.state,
+            flag: o.flag,
+        });
+    }
+    render(
+        StatusCode::OK,
+        &OrdersPage {
+            meta: meta(&state, "/staff/orders/", "Orders", Some(who), false),
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            query: q,
+            state: wanted,
+            states: OrderState::ALL.iter().map(|s| s.as_str()).collect(),
+            orders: lines,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "staff/order.html")]
+struct OrderPage {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    reference: String,
+    buyer: String,
+    state: OrderState,
+    total: String,
+    tax: Option<String>,
+    flag: Option<String>,
+    lines: Vec<String>,
+    transitions: Vec<String>,
+    posts: Vec<String>,
+    transactions: Vec<String>,
+}
+
+pub async fn order_detail(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+    Path(id): Path<i64>,
+) -> Response {
+    let db = state.store.db();
+    let (Ok(Some(order)), Ok(lines), Ok(transitions), Ok(posts), Ok(transactions)) = (
+        orders::find(db, id).await,
+        orders::lines(db, id).await,
+        orders::transitions(db, id).await,
+        orders::received_for(db, id).await,
+        orders::transactions(db, id).await,
+    ) else {
+        return error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            Some(format!("There is no order {id}.")),
+        );
+    };
+    render(
+        StatusCode::OK,
+        &OrderPage {
+            meta: meta(
+                &state,
+                &format!("/staff/orders/{id}"),
+                &order.reference_number,
+                Some(who),
+                false,
+            ),
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            buyer: buyer(&state, order.purchaser_id).await,
+            total: text::price(Some(order.amount_due())),
+            tax: (order.tax.minor > 0).then(|| text::price(Some(order.tax))),
+            lines: lines
+                .iter()
+                .map(|l| {
+                    format!(
+                        "{} · list {} · paid {}",
+                        l.description,
+                        text::price(Some(l.list)),
+                        text::price(Some(l.price))
+                    )
+                })
+                .collect(),
+            transitions: transitions
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} · {} → {} · {}",
+                        text::date(t.at),
+                        t.from.map(|f| f.as_str()).unwrap_or("new"),
+                        t.to,
+                        t.cause
+                    )
+                })
+                .collect(),
+            posts: posts
+                .iter()
+                .map(|(channel, decision, valid, outcome)| {
+                    format!(
+                        "{channel} · {} · signature {} · {outcome}",
+                        decision.as_deref().unwrap_or("no decision"),
+                        if *valid { "valid" } else { "INVALID" }
+                    )
+                })
+                .collect(),
+            transactions: transactions
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} {} · {} · {}",
+                        t.kind,
+                        t.transaction_id,
+                        text::price(Some(t.amount)),
+                        text::date(t.created_on)
+                    )
+                })
+                .collect(),
+            reference: order.reference_number,
+            state: order.state,
+            flag: order.flag,
+        },
+    )
+}
