@@ -116,6 +116,16 @@ async function signIn(tab, email, next) {
   }
 }
 
+/** Signs the shared page in to the staff area, if it is not already. */
+async function staffSignIn() {
+  await page.goto(`${base}/staff/`);
+  if ((await page.locator('#token').count()) > 0) {
+    await page.fill('#token', token);
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${base}/staff/`);
+  }
+}
+
 async function signUp(tab, { email, username, lastName }) {
   await tab.goto(`${base}/signup`);
   await tab.fill('#email', email);
@@ -279,12 +289,7 @@ test('an export-compliance denial blocks the account and staff can clear it', as
   assert.ok(denied, 'the denied learner cannot sign in');
   await learner.screenshot({ path: join(artifacts, 'signin-denied.png'), fullPage: true });
 
-  await page.goto(`${base}/staff/`);
-  if ((await page.locator('#token').count()) > 0) {
-    await page.fill('#token', token);
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${base}/staff/`);
-  }
+  await staffSignIn();
   await page.goto(`${base}/staff/users/`);
   await page.click(`a:has-text("${email}")`);
   assert.match(await page.locator('main').innerText(), /DENIED · reason 700 · info code MATCH-DPC/);
@@ -359,5 +364,22 @@ test('buy a course: basket before sign-in, pay through the simulator, receipt an
   assert.match(await buyer.locator('main').innerText(), /fulfilled/);
   assert.match(await buyer.locator('main').innerText(), /declined/);
   await buyer.screenshot({ path: join(artifacts, 'orders.png'), fullPage: true });
+
+  // Staff refund the paid order through the simulated REST API: the enrollment ends in edX.
+  await staffSignIn();
+  await page.goto(`${base}/staff/orders/?q=${encodeURIComponent(email)}&state=fulfilled`);
+  await page.locator('table a').first().click();
+  await page.fill('#reason', 'refund asked by the learner');
+  await page.click('button:has-text("Refund through CyberSource")');
+  await page.waitForURL(/\/staff\/orders\/\d+$/);
+  assert.match(await page.locator('main').innerText(), /fulfilled → refunded/);
+  await shot('staff-order-refunded');
+  let ended = false;
+  for (let i = 0; i < 60 && !ended; i++) {
+    await buyer.goto(`${base}/_simulators/openedx`);
+    ended = (await buyer.locator('tr', { hasText: courseKey }).locator('td', { hasText: /^false$/ }).count()) > 0;
+    if (!ended) await pause(250);
+  }
+  assert.ok(ended, 'the refunded enrollment is deactivated in Open edX');
   await buyer.close();
 });

@@ -67,6 +67,11 @@ pub struct Config {
     pub cybersource_access_key: String,
     pub cybersource_profile_id: String,
     pub cybersource_secret_key: String,
+    /// CyberSource's REST API (refunds), signed with this key (id and base64 shared secret)
+    /// and `cybersource_merchant_id`; without a key only zero-value orders can be refunded.
+    pub cybersource_rest_url: String,
+    pub cybersource_rest_key_id: String,
+    pub cybersource_rest_shared_secret: String,
     /// Order reference numbers are `<order_reference_prefix>-<environment>-<id>`.
     pub order_reference_prefix: String,
     pub environment: String,
@@ -114,6 +119,9 @@ impl Default for Config {
             cybersource_access_key: String::new(),
             cybersource_profile_id: String::new(),
             cybersource_secret_key: String::new(),
+            cybersource_rest_url: "https://apitest.cybersource.com".to_string(),
+            cybersource_rest_key_id: String::new(),
+            cybersource_rest_shared_secret: String::new(),
             order_reference_prefix: "registrar".to_string(),
             environment: "dev".to_string(),
         }

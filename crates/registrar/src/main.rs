@@ -429,6 +429,17 @@ fn storefront(config: &Config) -> Result<Option<services::commerce::Storefront>>
             profile_id: config.cybersource_profile_id.clone(),
             secret_key: config.cybersource_secret_key.clone(),
         },
+        refunds: (!config.cybersource_rest_key_id.is_empty()).then(|| {
+            Arc::new(integrations::cybersource::refunds::Refunds::new(
+                integrations::cybersource::refunds::Config {
+                    base_url: config.cybersource_rest_url.clone(),
+                    merchant_id: config.cybersource_merchant_id.clone(),
+                    key_id: config.cybersource_rest_key_id.clone(),
+                    shared_secret: config.cybersource_rest_shared_secret.clone(),
+                },
+            ))
+        }),
+        support_email: config.admin_email.clone(),
     }))
 }
 
@@ -729,6 +740,13 @@ async fn main() -> Result<()> {
                 config.cybersource_access_key = simulators::cybersource::ACCESS_KEY.to_string();
                 config.cybersource_profile_id = simulators::cybersource::PROFILE_ID.to_string();
                 config.cybersource_secret_key = simulators::cybersource::SECRET_KEY.to_string();
+            }
+            if config.cybersource_rest_key_id.is_empty() {
+                config.cybersource_rest_url = format!("{base}/_simulators/cybersource");
+                config.cybersource_merchant_id = simulators::cybersource::MERCHANT_ID.to_string();
+                config.cybersource_rest_key_id = simulators::cybersource::REST_KEY_ID.to_string();
+                config.cybersource_rest_shared_secret =
+                    simulators::cybersource::REST_SECRET.to_string();
             }
             // One simulated CyberSource serves the export screening and the payment page,
             // posting payment results to this Registrar as a configured profile would.

@@ -37,6 +37,8 @@ fn storefront() -> Storefront {
             profile_id: "profile".into(),
             secret_key: SECRET.into(),
         },
+        refunds: None,
+        support_email: Some("support@example.edu".into()),
     }
 }
 
@@ -542,5 +544,218 @@ async fn a_result_received_before_a_crash_is_acted_on_once_by_its_job() {
             .await,
         1,
         "the edX enrollment is asked for once"
+    );
+}
+
+use integrations::cybersource::refunds::{self as rest, Refunds};
+use services::commerce::refunds::{self, Ask, Refund, RefundFailure, RequestRefusal};
+use simulators::cybersource as sim;
+
+async fn cybersource() -> (std::sync::Arc<sim::CyberSource>, String) {
+    let state = std::sync::Arc::new(sim::CyberSource::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(axum::serve(listener, sim::router(state.clone())).into_future());
+    (state, url)
+}
+
+fn rest_client(url: &str, secret: &str) -> Refunds {
+    Refunds::new(rest::Config {
+        base_url: url.into(),
+        merchant_id: sim::MERCHANT_ID.into(),
+        key_id: sim::REST_KEY_ID.into(),
+        shared_secret: secret.into(),
+    })
+}
+
+impl Shop {
+    /// A paid, fulfilled order of `name`, its payment known to the simulated processor.
+    async fn paid(
+        &self,
+        name: &str,
+        product: i64,
+        processor: &sim::CyberSource,
+    ) -> (User, orders::Order) {
+        let learner = self.learner(name).await;
+        self.fill(&learner, product).await;
+        let (_, fields) = self.pay(&learner).await;
+        let accepted = self.result(&fields, "ACCEPT", &format!("pay-{name}"));
+        processor.results.lock().unwrap().push(accepted.clone());
+        let order = self
+            .deliver(&accepted, Channel::Merchant)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(order.state, OrderState::Fulfilled);
+        (learner, order)
+    }
+}
+
+#[tokio::test]
+async fn staff_refund_through_the_rest_api_ends_the_enrollment_once() {
+    let shop = shop().await;
+    let (processor, url) = cybersource().await;
+    let client = rest_client(&url, sim::REST_SECRET);
+    let product = shop.on_sale()[0];
+    let (ada, order) = shop.paid("ada", product, &processor).await;
+
+    let refused = refunds::request(
+        shop.store.db(),
+        ada.id,
+        &Ask {
+            order_id: order.id,
+            reason: "other",
+            reason_text: "",
+            consent: false,
+        },
+        Some("support@example.edu"),
+        shop.now,
+    )
+    .await;
+    assert!(matches!(refused, Err(RequestRefusal::Consent)));
+    refunds::request(
+        shop.store.db(),
+        ada.id,
+        &Ask {
+            order_id: order.id,
+            reason: "financial_reasons",
+            reason_text: "changed jobs",
+            consent: true,
+        },
+        Some("support@example.edu"),
+        shop.now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        store::commerce::refund_requests::pending(shop.store.db())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let wrong = rest_client(&url, "d3Jvbmctc2VjcmV0");
+    let ask = Refund {
+        amount: None,
+        reason: "asked by the learner",
+        unenroll: true,
+        by: "staff@example.edu",
+    };
+    assert!(
+        matches!(
+            refunds::refund(
+                &shop.store,
+                &shop.view,
+                Some(&wrong),
+                order.id,
+                &ask,
+                shop.now
+            )
+            .await,
+            Err(RefundFailure::Processor(_))
+        ),
+        "a request the processor cannot authenticate refunds nothing"
+    );
+    assert_eq!(
+        orders::find(shop.store.db(), order.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        OrderState::Fulfilled
+    );
+
+    let refunded = refunds::refund(
+        &shop.store,
+        &shop.view,
+        Some(&client),
+        order.id,
+        &ask,
+        shop.now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(refunded.state, OrderState::Refunded);
+    let kinds: Vec<String> = orders::transactions(shop.store.db(), order.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.kind)
+        .collect();
+    assert_eq!(kinds, ["payment", "refund"]);
+    let enrollment = &store::enrollments::of_user(shop.store.db(), ada.id)
+        .await
+        .unwrap()[0];
+    let site = shop.view.run(enrollment.run_id).unwrap().0.site;
+    match site {
+        domain::catalog::Site::Xpro => {
+            assert!(!enrollment.active && enrollment.change_status.as_deref() == Some("refunded"));
+        }
+        domain::catalog::Site::Mitxonline => {
+            assert!(
+                enrollment.active && enrollment.mode == "audit",
+                "MITx Online keeps the audit track"
+            );
+        }
+    }
+    assert!(
+        store::commerce::refund_requests::pending(shop.store.db())
+            .await
+            .unwrap()
+            .is_empty(),
+        "the request is approved"
+    );
+    assert_eq!(
+        shop.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'mail.send' AND payload LIKE '%Your refund%'").await,
+        1
+    );
+    assert!(matches!(
+        refunds::refund(
+            &shop.store,
+            &shop.view,
+            Some(&client),
+            order.id,
+            &ask,
+            shop.now
+        )
+        .await,
+        Err(RefundFailure::NotFulfilled(OrderState::Refunded))
+    ));
+
+    // Refunded at the processor already (our record of it lost): refunded here too, once.
+    let (_, second) = shop.paid("bob", product, &processor).await;
+    let payment = orders::transactions(shop.store.db(), second.id)
+        .await
+        .unwrap()
+        .remove(0);
+    client
+        .refund(
+            &payment.transaction_id,
+            &second.reference_number,
+            &payment.amount.to_decimal().to_string(),
+            "USD",
+        )
+        .await
+        .unwrap();
+    let again = refunds::refund(
+        &shop.store,
+        &shop.view,
+        Some(&client),
+        second.id,
+        &ask,
+        shop.now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.state, OrderState::Refunded);
+    assert!(
+        orders::transitions(shop.store.db(), second.id)
+            .await
+            .unwrap()
+            .last()
+            .unwrap()
+            .cause
+            .contains("refunded it already")
     );
 }

@@ -173,3 +173,20 @@ pub async fn programs_of(
     .map(|r| Ok((r.try_get("", "program_id")?, r.try_get("", "mode")?)))
     .collect()
 }
+
+/// Ends a program enrollment with a change status (a refund).
+pub async fn deactivate_program(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    program_id: i64,
+    change_status: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    crate::sql::run(
+        db,
+        "UPDATE program_enrollments SET active = $1, change_status = $2, updated_on = $3 WHERE user_id = $4 AND program_id = $5",
+        vec![false.into(), change_status.into(), now.into(), user_id.into(), program_id.into()],
+    )
+    .await
+    .map(|_| ())
+}

@@ -1,7 +1,8 @@
 //! CyberSource, the processor both references use: its SOAP export-compliance service
-//! (`export`) and Secure Acceptance signatures (`secure_acceptance`); REST refunds follow.
+//! (`export`), Secure Acceptance signatures (`secure_acceptance`) and REST refunds (`refunds`).
 
 pub mod export;
+pub mod refunds;
 pub mod secure_acceptance;
 
 /// Escapes text for an XML element or attribute.

@@ -1,12 +1,14 @@
 //! Selling: the basket and its price (`basket`), checkout into a pending order and the
 //! signed Secure Acceptance form (`checkout`), the processor's answer (`payment`), what a
-//! paid order grants (`fulfilment`), and creating discounts (`discount_admin`).
+//! paid order grants (`fulfilment`), refunds and refund requests (`refunds`), and creating
+//! discounts (`discount_admin`).
 
 pub mod basket;
 pub mod checkout;
 pub mod discount_admin;
 pub mod fulfilment;
 pub mod payment;
+pub mod refunds;
 
 use store::catalog::read::{CatalogView, Purchasable};
 
@@ -31,6 +33,10 @@ pub struct Storefront {
     pub environment: String,
     pub currency: String,
     pub processor: Processor,
+    /// The REST API refunds go through; none, only zero-value orders can be refunded.
+    pub refunds: Option<std::sync::Arc<integrations::cybersource::refunds::Refunds>>,
+    /// Who hears of learners' refund requests.
+    pub support_email: Option<String>,
 }
 
 impl Storefront {

@@ -1,9 +1,11 @@
-//! A CyberSource fake: the SOAP export-compliance service (`export`) and the Secure
-//! Acceptance hosted payment page (`pay`), with knobs and a page listing what it was asked.
+//! A CyberSource fake: the SOAP export-compliance service (`export`), the Secure Acceptance
+//! hosted payment page (`pay`) and the REST refund (`refund`), with knobs and a page listing
+//! what it was asked.
 //! Mounted in-process by the demo under `/_simulators/cybersource`.
 
 mod export;
 mod pay;
+mod refund;
 
 use std::collections::HashMap;
 
@@ -24,6 +26,9 @@ pub const TRANSACTION_KEY: &str = "registrar-demo-transaction-key";
 pub const ACCESS_KEY: &str = "registrar-demo-access-key";
 pub const PROFILE_ID: &str = "registrar-demo-profile";
 pub const SECRET_KEY: &str = "registrar-demo-secret-key";
+/// The REST API key (id and base64 shared secret) refunds are signed with.
+pub const REST_KEY_ID: &str = "registrar-demo-rest-key";
+pub const REST_SECRET: &str = "cmVnaXN0cmFyLWRlbW8tcmVzdC1zaGFyZWQtc2VjcmV0";
 /// Where the payment page is, under the simulator's root.
 pub const PAY_PATH: &str = "/pay";
 
@@ -32,6 +37,8 @@ pub struct CyberSource {
     pub screenings: Mutex<Vec<Screening>>,
     /// Every payment result sent, newest last.
     pub results: Mutex<Vec<HashMap<String, String>>>,
+    /// Payments (transaction ids) refunded.
+    pub refunded: Mutex<Vec<String>>,
     /// The profile's merchant post URL, which results are also posted to.
     merchant_post_url: Mutex<Option<String>>,
     pub knobs: Knobs,
@@ -60,6 +67,7 @@ pub fn router(state: Arc<CyberSource>) -> Router {
         .route(TRANSACTION_PATH, post(export::run_transaction))
         .route(PAY_PATH, post(pay::page))
         .route("/pay/complete", post(pay::complete))
+        .route("/pts/v2/payments/{id}/refunds", post(refund::refund))
         .route(
             "/_control",
             post(

@@ -4,3 +4,4 @@
 pub mod baskets;
 pub mod discounts;
 pub mod orders;
+pub mod refund_requests;

@@ -10,6 +10,7 @@ mod m0006_oauth2;
 mod m0007_openedx_tokens;
 mod m0008_compliance;
 mod m0009_commerce;
+mod m0010_refund_requests;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_openedx_tokens::Migration),
             Box::new(m0008_compliance::Migration),
             Box::new(m0009_commerce::Migration),
+            Box::new(m0010_refund_requests::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use services::commerce::payment::{Channel, PaymentError};
+use services::commerce::refunds::RequestRefusal;
 use std::collections::HashMap;
 use store::commerce::orders::{self, Order};
 
@@ -22,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v0/orders/history/", get(history))
         .route("/api/v0/orders/receipt/{id}/", get(receipt))
         .route("/api/v0/orders/status/{id}/", get(status))
+        .route("/api/v0/orders/refund-requests/", post(refund_request))
 }
 
 /// 200 once recorded (whatever the decision); 403 for a bad signature, 404 for an order
@@ -114,6 +116,55 @@ async fn receipt(
 ) -> Result<Response, ApiError> {
     let order = own_order(&state, &headers, &id).await?;
     Ok(Json(receipt_shape(&state, &order).await?).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct RefundAsk {
+    order: i64,
+    refund_reason: String,
+    #[serde(default)]
+    refund_reason_text: String,
+    #[serde(default)]
+    consent_given: bool,
+}
+
+/// A learner's refund request (MITx Online): own, fulfilled order, consent required; 201.
+async fn refund_request(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let user = current_user(&state, &headers)
+        .await
+        .ok_or(ApiError::Unauthorized)?;
+    if !crate::csrf::header_matches_cookie(&headers) {
+        return Err(ApiError::Forbidden(
+            "CSRF token missing or incorrect.".into(),
+        ));
+    }
+    let ask: RefundAsk =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    let outcome = crate::pages::shop::ask_refund(
+        &state,
+        user.id,
+        &services::commerce::refunds::Ask {
+            order_id: ask.order,
+            reason: &ask.refund_reason,
+            reason_text: &ask.refund_reason_text,
+            consent: ask.consent_given,
+        },
+    )
+    .await;
+    match outcome {
+        Ok(()) => Ok((
+            StatusCode::CREATED,
+            Json(json!({"order": ask.order, "refund_reason": ask.refund_reason, "refund_reason_text": ask.refund_reason_text, "consent_given": ask.consent_given, "status": "pending"})),
+        )
+            .into_response()),
+        Err(RequestRefusal::NoSuchOrder) => Err(ApiError::NotFound),
+        Err(RequestRefusal::Db(e)) => Err(ApiError::Database(e)),
+        Err(refused) => Err(ApiError::BadRequest(refused.to_string())),
+    }
 }
 
 /// For polling after payment: `{id, reference_number, total_price_paid, state}`.

@@ -46,6 +46,7 @@ use crate::AppState;
         orders_history,
         orders_receipt,
         orders_status,
+        orders_refund_request,
         oauth2_authorize,
         oauth2_token,
         users_me,
@@ -136,6 +137,7 @@ documented! {
     orders_history: get "/api/v0/orders/history/", "commerce", "The signed-in learner's fulfilled and refunded orders (receipt shape)";
     orders_receipt: get "/api/v0/orders/receipt/{id}/", "commerce", "One of the learner's orders, by id or reference number", params(("id" = String, Path));
     orders_status: get "/api/v0/orders/status/{id}/", "commerce", "An order's state, for polling after payment", params(("id" = String, Path));
+    orders_refund_request: post "/api/v0/orders/refund-requests/", "commerce", "Ask for a refund of one's fulfilled order: {order, refund_reason, refund_reason_text, consent_given}; X-CSRFToken required";
     oauth2_authorize: get "/oauth2/authorize/", "oauth2", "Authorization-code grant for a registered application (redirects)", params(("client_id" = String, Query), ("redirect_uri" = Option<String>, Query), ("response_type" = String, Query), ("state" = Option<String>, Query));
     oauth2_token: post "/oauth2/access_token/", "oauth2", "Token endpoint: authorization_code and refresh_token grants (form; client secret in the form or HTTP Basic)";
     users_me: get "/api/users/me", "oauth2", "The user an access token (Bearer) or session stands for, with the fields Open edX reads";

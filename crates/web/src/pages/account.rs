@@ -201,7 +201,7 @@ struct MessagePage {
     links: Vec<(&'static str, &'static str)>,
 }
 
-fn message(
+pub(super) fn message(
     state: &AppState,
     status: StatusCode,
     heading: &'static str,

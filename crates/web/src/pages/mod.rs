@@ -59,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .route("/checkout/result/", post(shop::browser_result))
         .route("/orders/", get(shop::history))
         .route("/orders/{id}/", get(shop::receipt))
+        .route("/orders/{id}/refund-request", post(shop::refund_request))
         .route("/_dev/mail", get(account::outbox))
         .route("/staff/", get(staff::home))
         .route("/staff/sign-in", post(staff::sign_in))
@@ -95,6 +96,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/staff/orders/", get(staff_shop::orders_list))
         .route("/staff/orders/{id}", get(staff_shop::order_detail))
+        .route("/staff/orders/{id}/refund", post(staff_shop::order_refund))
+        .route("/staff/refunds/", get(staff_shop::refund_queue))
+        .route(
+            "/staff/refunds/{order_id}/deny",
+            post(staff_shop::refund_deny),
+        )
 }
 
 pub struct Flash {

@@ -16,6 +16,7 @@ use domain::commerce::order::OrderState;
 use services::commerce::basket::{self, BasketError};
 use services::commerce::checkout::{Checkout, checkout};
 use services::commerce::payment::{self, Channel, PaymentError};
+use services::commerce::refunds::{self, RequestRefusal};
 use store::accounts::User;
 use store::commerce::baskets::{self, Owner};
 use store::commerce::orders;
@@ -491,6 +492,8 @@ struct ReceiptPage {
     tax: Option<String>,
     total: String,
     card: Option<String>,
+    id: i64,
+    reasons: &'static [&'static str],
 }
 
 pub async fn receipt(
@@ -563,6 +566,64 @@ pub async fn receipt(
             total: dollars(order.amount_due()),
             reference: order.reference_number,
             card,
+            id,
+            reasons: &store::commerce::refund_requests::REASONS,
         },
     )
+}
+
+/// The receipt's refund request form.
+pub async fn refund_request(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(values): Form<HashMap<String, String>>,
+) -> Response {
+    let Some(user) = current_user(&state, &headers).await else {
+        return Redirect::to(&format!("/signin?next=/orders/{id}/")).into_response();
+    };
+    let get = |k: &str| values.get(k).map(String::as_str).unwrap_or_default();
+    let ask = refunds::Ask {
+        order_id: id,
+        reason: get("refund_reason"),
+        reason_text: get("refund_reason_text"),
+        consent: values.contains_key("consent_given"),
+    };
+    match ask_refund(&state, user.id, &ask).await {
+        Ok(()) => super::account::message(
+            &state,
+            StatusCode::OK,
+            "Refund requested",
+            "We received your request and will answer by email.".to_string(),
+            vec![("/orders/", "Your orders")],
+        ),
+        Err(RequestRefusal::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+        Err(RequestRefusal::NoSuchOrder) => error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            Some(format!("You have no order {id}.")),
+        ),
+        Err(refused) => error_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            Some(format!("The request was not sent: {refused}.")),
+        ),
+    }
+}
+
+/// Records a learner's refund request (page and API).
+pub async fn ask_refund(
+    state: &AppState,
+    user_id: i64,
+    ask: &refunds::Ask<'_>,
+) -> Result<(), RequestRefusal> {
+    let support = state
+        .settings
+        .storefront
+        .as_ref()
+        .and_then(|s| s.support_email.as_deref());
+    let txn = state.store.write().await?;
+    refunds::request(&txn, user_id, ask, support, state.now()).await?;
+    txn.commit().await?;
+    Ok(())
 }

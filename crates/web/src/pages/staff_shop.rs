@@ -13,8 +13,9 @@ use domain::catalog::validate::FieldErrors;
 use domain::commerce::order::OrderState;
 use domain::commerce::pricing::Kind;
 use services::commerce::discount_admin::{self, AdminError};
+use services::commerce::refunds::{self, RefundFailure};
 use store::commerce::discounts::{self, DiscountRow};
-use store::commerce::orders;
+use store::commerce::{orders, refund_requests};
 
 use super::staff::{StaffMember, meta};
 use super::{Flash, Meta, assets, error_page, render, text};
@@ -385,6 +386,9 @@ struct OrderPage {
     transitions: Vec<String>,
     posts: Vec<String>,
     transactions: Vec<String>,
+    id: i64,
+    refundable: bool,
+    request: Option<String>,
 }
 
 pub async fn order_detail(
@@ -393,12 +397,13 @@ pub async fn order_detail(
     Path(id): Path<i64>,
 ) -> Response {
     let db = state.store.db();
-    let (Ok(Some(order)), Ok(lines), Ok(transitions), Ok(posts), Ok(transactions)) = (
+    let (Ok(Some(order)), Ok(lines), Ok(transitions), Ok(posts), Ok(transactions), Ok(request)) = (
         orders::find(db, id).await,
         orders::lines(db, id).await,
         orders::transitions(db, id).await,
         orders::received_for(db, id).await,
         orders::transactions(db, id).await,
+        refund_requests::pending_for(db, id).await,
     ) else {
         return error_page(
             &state,
@@ -466,9 +471,150 @@ pub async fn order_detail(
                     )
                 })
                 .collect(),
+            id,
+            refundable: order.state == OrderState::Fulfilled,
+            request: request.map(|r| {
+                format!(
+                    "{} ({}) {}",
+                    r.reason,
+                    text::date(r.created_on),
+                    r.reason_text
+                )
+            }),
             reference: order.reference_number,
             state: order.state,
             flag: order.flag,
         },
     )
+}
+
+pub async fn order_refund(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+    Path(id): Path<i64>,
+    Form(values): Form<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| values.get(k).map(|v| v.trim()).unwrap_or_default();
+    let amount = match get("amount") {
+        "" => None,
+        text => match domain::Money::parse(text) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                return error_page(
+                    &state,
+                    StatusCode::BAD_REQUEST,
+                    Some(format!("The amount {e}.")),
+                );
+            }
+        },
+    };
+    if get("reason").is_empty() {
+        return error_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            Some("Give a reason for the refund.".into()),
+        );
+    }
+    let (Some(store_front), Ok(snapshot)) = (
+        state.settings.storefront.as_ref(),
+        state.catalog.get().await,
+    ) else {
+        return error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            Some("This site does not sell anything.".into()),
+        );
+    };
+    let outcome = refunds::refund(
+        &state.store,
+        &snapshot.view,
+        store_front.refunds.as_deref(),
+        id,
+        &refunds::Refund {
+            amount,
+            reason: get("reason"),
+            unenroll: values.contains_key("unenroll"),
+            by: &who,
+        },
+        state.now(),
+    )
+    .await;
+    match outcome {
+        Ok(_) => Redirect::to(&format!("/staff/orders/{id}")).into_response(),
+        Err(RefundFailure::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+        Err(refused) => error_page(
+            &state,
+            StatusCode::CONFLICT,
+            Some(format!("The order was not refunded: {refused}.")),
+        ),
+    }
+}
+
+pub struct RequestLine {
+    pub order_id: i64,
+    pub reference: String,
+    pub date: String,
+    pub learner: String,
+    pub reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/refunds.html")]
+struct RefundsPage {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    requests: Vec<RequestLine>,
+}
+
+pub async fn refund_queue(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+) -> Response {
+    let db = state.store.db();
+    let Ok(pending) = refund_requests::pending(db).await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let mut requests = Vec::with_capacity(pending.len());
+    for r in pending {
+        let reference = orders::find(db, r.order_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|o| o.reference_number)
+            .unwrap_or_default();
+        requests.push(RequestLine {
+            order_id: r.order_id,
+            reference,
+            date: text::date(r.created_on),
+            learner: buyer(&state, r.user_id).await,
+            reason: format!("{} {}", r.reason, r.reason_text),
+        });
+    }
+    render(
+        StatusCode::OK,
+        &RefundsPage {
+            meta: meta(
+                &state,
+                "/staff/refunds/",
+                "Refund requests",
+                Some(who),
+                false,
+            ),
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            requests,
+        },
+    )
+}
+
+pub async fn refund_deny(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+    Path(order_id): Path<i64>,
+) -> Response {
+    match refund_requests::decide(state.store.db(), order_id, "denied", &who, state.now()).await {
+        Ok(()) => Redirect::to("/staff/refunds/").into_response(),
+        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    }
 }
