@@ -1,7 +1,5 @@
 //! Google reCAPTCHA verification (`siteverify`), used by sign-up as the references use it.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 
 #[derive(Debug, Clone)]
@@ -27,11 +25,7 @@ struct Verdict {
 
 impl Recaptcha {
     pub fn new(config: Config) -> Self {
-        crate::install_tls_provider();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("an HTTP client with default settings");
+        let http = crate::http_client(10, reqwest::redirect::Policy::default());
         Self { config, http }
     }
 

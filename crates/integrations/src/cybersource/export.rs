@@ -3,8 +3,6 @@
 //! WS-Security UsernameToken (merchant id, transaction key). The reply's `reasonCode` and
 //! `exportReply/infoCode` are what the verdict is made of (`domain::compliance`).
 
-use std::time::Duration;
-
 use super::xml_escape;
 
 /// The CyberSource transaction-data schema version the request is written against.
@@ -64,13 +62,9 @@ pub struct ExportService {
 
 impl ExportService {
     pub fn new(config: Config) -> Self {
-        crate::install_tls_provider();
         Self {
             config,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("an HTTP client with default settings"),
+            http: crate::http_client(30, reqwest::redirect::Policy::default()),
         }
     }
 

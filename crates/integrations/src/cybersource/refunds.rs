@@ -3,8 +3,6 @@
 //! `date`, `(request-target)`, `digest` and `v-c-merchant-id` headers, as CyberSource's SDK
 //! signs (reference `perform_refund` through ol-django).
 
-use std::time::Duration;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
@@ -95,13 +93,9 @@ struct Reply {
 
 impl Refunds {
     pub fn new(config: Config) -> Self {
-        crate::install_tls_provider();
         Self {
             config,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("an HTTP client with default settings"),
+            http: crate::http_client(30, reqwest::redirect::Policy::default()),
         }
     }
 

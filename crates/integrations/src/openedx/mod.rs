@@ -86,18 +86,10 @@ fn network(error: reqwest::Error) -> EdxError {
 
 impl OpenEdx {
     pub fn new(config: Config) -> Self {
-        crate::install_tls_provider();
-        let client = |redirects| {
-            reqwest::Client::builder()
-                .timeout(Duration::from_secs(20))
-                .redirect(redirects)
-                .build()
-                .expect("an HTTP client with default settings")
-        };
         Self {
             config,
-            http: client(reqwest::redirect::Policy::default()),
-            browser: client(reqwest::redirect::Policy::none()),
+            http: crate::http_client(20, reqwest::redirect::Policy::default()),
+            browser: crate::http_client(20, reqwest::redirect::Policy::none()),
             token: Mutex::new(None),
         }
     }
