@@ -68,3 +68,35 @@ impl MigrationTrait for Migration {
         Ok(())
     }
 }
+
+/// On PostgreSQL, enqueueing wakes idle workers through a statement trigger: the server
+/// issues the NOTIFY itself (delivered at commit, once per transaction whatever the number
+/// of jobs), saving a round trip per job.
+pub struct WakeTrigger;
+
+impl MigrationName for WakeTrigger {
+    fn name(&self) -> &str {
+        "m0011_jobs_wake_trigger"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for WakeTrigger {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+            return Ok(());
+        }
+        let db = manager.get_connection();
+        db.execute_unprepared(&format!(
+            "CREATE OR REPLACE FUNCTION registrar_jobs_wake() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN PERFORM pg_notify('{}', ''); RETURN NULL; END $$",
+            crate::queue::WAKE_CHANNEL
+        ))
+        .await?;
+        db.execute_unprepared(
+            "CREATE TRIGGER jobs_wake AFTER INSERT ON jobs FOR EACH STATEMENT EXECUTE FUNCTION registrar_jobs_wake()",
+        )
+        .await?;
+        Ok(())
+    }
+}

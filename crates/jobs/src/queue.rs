@@ -94,11 +94,8 @@ pub async fn enqueue(
     .await?;
     let id = row.map(|r| r.try_get::<i64>("", "id")).transpose()?;
     if id.is_some() {
+        // On PostgreSQL the insert wakes idle workers by itself (a trigger, see migration).
         metrics::counter!("jobs_enqueued_total", "kind" => kind.to_string()).increment(1);
-        if db.get_database_backend() == DatabaseBackend::Postgres {
-            // Delivered when the caller's transaction commits, and only then.
-            execute(db, &format!("NOTIFY {WAKE_CHANNEL}"), Vec::new()).await?;
-        }
     }
     Ok(id)
 }

@@ -28,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_compliance::Migration),
             Box::new(m0009_commerce::Migration),
             Box::new(m0010_refund_requests::Migration),
+            Box::new(jobs::migration::WakeTrigger),
         ]
     }
 }

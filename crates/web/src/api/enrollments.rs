@@ -32,7 +32,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The signed-in learner making a state-changing call, which must carry the CSRF token.
-async fn learner_with_csrf(state: &AppState, headers: &HeaderMap) -> Result<User, ApiError> {
+pub(crate) async fn learner_with_csrf(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<User, ApiError> {
     let user = current_user(state, headers)
         .await
         .ok_or(ApiError::Unauthorized)?;

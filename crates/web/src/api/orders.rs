@@ -134,14 +134,7 @@ async fn refund_request(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let user = current_user(&state, &headers)
-        .await
-        .ok_or(ApiError::Unauthorized)?;
-    if !crate::csrf::header_matches_cookie(&headers) {
-        return Err(ApiError::Forbidden(
-            "CSRF token missing or incorrect.".into(),
-        ));
-    }
+    let user = super::enrollments::learner_with_csrf(&state, &headers).await?;
     let ask: RefundAsk =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
     let outcome = crate::pages::shop::ask_refund(

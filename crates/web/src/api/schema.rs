@@ -42,6 +42,15 @@ use crate::AppState;
         enrollments_create,
         enrollments_update,
         enrollments_delete,
+        xpro_basket_get,
+        xpro_basket_patch,
+        xpro_checkout,
+        mitx_baskets,
+        mitx_basket_from_product,
+        mitx_basket_from_product_code,
+        mitx_basket_add_discount,
+        mitx_basket_checkout,
+        mitx_basket_clear,
         checkout_result,
         orders_history,
         orders_receipt,
@@ -133,6 +142,15 @@ documented! {
     enrollments_create: post "/api/v1/enrollments/", "enrollments", "Enroll in a run's free (audit) track: {\"run_id\": …}; X-CSRFToken required";
     enrollments_update: patch "/api/v1/enrollments/{id}/", "enrollments", "Set the course-email choice: {\"receive_emails\": true|false}, pushed to edX; X-CSRFToken required", params(("id" = i64, Path));
     enrollments_delete: delete "/api/v1/enrollments/{id}/", "enrollments", "Unenroll (204); X-CSRFToken required", params(("id" = i64, Path));
+    xpro_basket_get: get "/api/basket/", "commerce", "xPRO: the learner's basket {items, coupons, data_consents, tax_info}";
+    xpro_basket_patch: patch "/api/basket/", "commerce", "xPRO: set the item ({product_id}: id, courseware id or program readable id) and coupon ({code}); [] clears; X-CSRFToken required";
+    xpro_checkout: post "/api/checkout/", "commerce", "xPRO: {payload, url, method}: the signed Secure Acceptance form, or the receipt when nothing is due; X-CSRFToken required";
+    mitx_baskets: get "/api/v0/baskets/", "commerce", "MITx Online: the learner's baskets (BasketWithProduct)";
+    mitx_basket_from_product: post "/api/v0/baskets/create_from_product/{product_id}/", "commerce", "MITx Online: put a product in the basket; X-CSRFToken required", params(("product_id" = i64, Path));
+    mitx_basket_from_product_code: post "/api/v0/baskets/create_from_product/{product_id}/{discount_code}/", "commerce", "MITx Online: put a product and a code in the basket; X-CSRFToken required", params(("product_id" = i64, Path), ("discount_code" = String, Path));
+    mitx_basket_add_discount: post "/api/v0/baskets/add_discount/", "commerce", "MITx Online: apply ?discount_code=; X-CSRFToken required", params(("discount_code" = String, Query));
+    mitx_basket_checkout: get "/api/v0/baskets/checkout/", "commerce", "MITx Online: CheckoutPayload {no_checkout, url, method, payload, order_id, error}; 400 with error when refused";
+    mitx_basket_clear: delete "/api/v0/baskets/clear/", "commerce", "MITx Online: empty the basket (204); X-CSRFToken required";
     checkout_result: post "/api/checkout/result/", "commerce", "CyberSource's merchant post of a Secure Acceptance result (form, signed); 403 for a bad signature, 404 for an unknown order";
     orders_history: get "/api/v0/orders/history/", "commerce", "The signed-in learner's fulfilled and refunded orders (receipt shape)";
     orders_receipt: get "/api/v0/orders/receipt/{id}/", "commerce", "One of the learner's orders, by id or reference number", params(("id" = String, Path));

@@ -77,7 +77,8 @@ struct CartPage {
     signed_in: bool,
 }
 
-async fn country(state: &AppState, user: Option<&User>) -> Option<String> {
+/// The buyer's country for tax: their legal address.
+pub(crate) async fn country(state: &AppState, user: Option<&User>) -> Option<String> {
     let user = user?;
     store::accounts::address(state.store.db(), user.id)
         .await
@@ -384,9 +385,12 @@ pub async fn take_result(
         .await
         .map_err(|e| PaymentError::Db(store::Error::Custom(e.to_string())))?;
     // If acting on it fails now, its job will: the order is read as it stands either way.
-    if let Err(error) = payment::process(&state.store, &snapshot.view, response, state.now()).await
-    {
-        tracing::error!(%error, response, "processing a payment result failed; its job will retry");
+    match payment::process(&state.store, &snapshot.view, response, state.now()).await {
+        Ok(Some(order)) => return Ok(order),
+        Ok(None) => {}
+        Err(error) => {
+            tracing::error!(%error, response, "processing a payment result failed; its job will retry");
+        }
     }
     orders::find(state.store.db(), order_id)
         .await?
