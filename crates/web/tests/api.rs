@@ -993,3 +993,57 @@ async fn staff_flows_report_each_flow_from_its_jobs() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn staff_discount_api_creates_codes_and_batches_with_field_errors() {
+    let app = spawn_app("https://mitxonline.mit.edu", at(2024, 3, 10), &[]).await;
+    let body = json!({"discount_code": "WELCOME", "amount": 15, "discount_type": "percent-off", "redemption_type": "one-time-per-user", "expiration_date": "2030-01-01T00:00:00Z", "payment_type": "marketing"});
+    let (status, _) = app.send(post("/api/v0/discounts/", None, &body)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "staff only");
+    let token = staff_token(&app).await;
+    let (status, created) = app
+        .send(post("/api/v0/discounts/", Some(&token), &body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["discount_code"], "WELCOME");
+    assert_eq!(created["amount"], "15");
+    assert_eq!(created["redemption_type"], "one-time-per-user");
+    assert_eq!(created["expiration_date"], "2030-01-01T00:00:00Z");
+    let batch = json!({"count": 2, "prefix": "BULK-", "amount": 100, "discount_type": "percent-off", "one_time": true});
+    let (status, codes) = app
+        .send(post(
+            "/api/v0/discounts/create_batch/",
+            Some(&token),
+            &batch,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{codes}");
+    let codes = codes.as_array().unwrap();
+    assert_eq!(codes.len(), 2);
+    assert!(codes.iter().all(
+        |c| c["discount_code"].as_str().unwrap().starts_with("BULK-")
+            && c["redemption_type"] == "one-time"
+            && c["is_bulk"] == true
+    ));
+    let (status, refused) = app
+        .send(post(
+            "/api/v0/discounts/create_batch/",
+            Some(&token),
+            &json!({"count": 3, "amount": 5, "discount_type": "dollars-off"}),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused["errors"]["prefix"][0]
+            .as_str()
+            .unwrap()
+            .contains("prefix")
+    );
+    let list = Request::get("/api/v0/discounts/?q=BULK")
+        .header("Authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, page) = app.send(list).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["count"], 2, "nothing of the refused batch was written");
+}

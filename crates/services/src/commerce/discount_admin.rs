@@ -42,6 +42,9 @@ fn instant(text: &str, end_of_day: bool) -> Result<Option<DateTime<Utc>>, String
     if text.is_empty() {
         return Ok(None);
     }
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(Some(at.with_timezone(&Utc)));
+    }
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         let time = if end_of_day {
             date.and_hms_opt(23, 59, 59)

@@ -2,6 +2,7 @@
 //! value (enrollable, next run, current price) against the request's instant.
 
 pub mod baskets;
+pub mod discounts;
 pub mod enrollments;
 pub mod flows;
 pub mod jobs;

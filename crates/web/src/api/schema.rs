@@ -51,6 +51,9 @@ use crate::AppState;
         mitx_basket_add_discount,
         mitx_basket_checkout,
         mitx_basket_clear,
+        discounts_list,
+        discounts_create,
+        discounts_create_batch,
         checkout_result,
         orders_history,
         orders_receipt,
@@ -151,6 +154,9 @@ documented! {
     mitx_basket_add_discount: post "/api/v0/baskets/add_discount/", "commerce", "MITx Online: apply ?discount_code=; X-CSRFToken required", params(("discount_code" = String, Query));
     mitx_basket_checkout: get "/api/v0/baskets/checkout/", "commerce", "MITx Online: CheckoutPayload {no_checkout, url, method, payload, order_id, error}; 400 with error when refused";
     mitx_basket_clear: delete "/api/v0/baskets/clear/", "commerce", "MITx Online: empty the basket (204); X-CSRFToken required";
+    discounts_list: get "/api/v0/discounts/", "staff", "Discounts, newest first (staff token); ?q= code contains, limit/offset", params(("q" = Option<String>, Query), ("limit" = Option<u32>, Query), ("offset" = Option<u32>, Query));
+    discounts_create: post "/api/v0/discounts/", "staff", "Create a discount {discount_code, amount, discount_type, redemption_type, max_redemptions, activation_date, expiration_date, automatic, payment_type}; 400 lists errors per field";
+    discounts_create_batch: post "/api/v0/discounts/create_batch/", "staff", "Generate count codes prefix+random {count, prefix, amount, discount_type, one_time | once_per_user, …}; all or none";
     checkout_result: post "/api/checkout/result/", "commerce", "CyberSource's merchant post of a Secure Acceptance result (form, signed); 403 for a bad signature, 404 for an unknown order";
     orders_history: get "/api/v0/orders/history/", "commerce", "The signed-in learner's fulfilled and refunded orders (receipt shape)";
     orders_receipt: get "/api/v0/orders/receipt/{id}/", "commerce", "One of the learner's orders, by id or reference number", params(("id" = String, Path));
