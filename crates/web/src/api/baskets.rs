@@ -97,18 +97,7 @@ fn mitx_basket(user: &User, id: i64, priced: Option<&Priced>) -> Value {
         .and_then(|p| p.discount.as_ref())
         .map(|d| {
             vec![json!({
-                "redeemed_discount": {
-                    "id": d.id,
-                    "amount": d.rules.kind.amount().to_string(),
-                    "automatic": d.automatic,
-                    "discount_type": d.rules.kind.name(),
-                    "redemption_type": d.rules.redemption.name(),
-                    "max_redemptions": d.rules.max_redemptions,
-                    "discount_code": d.code,
-                    "payment_type": d.payment_type,
-                    "activation_date": d.rules.activation,
-                    "expiration_date": d.rules.expiration,
-                },
+                "redeemed_discount": super::discounts::discount_json(d, false),
                 "redeemed_basket": id,
             })]
         })

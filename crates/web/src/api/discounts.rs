@@ -23,9 +23,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v0/discounts/create_batch/", post(create_batch))
 }
 
-async fn shape(state: &AppState, d: &DiscountRow) -> Result<Value, ApiError> {
-    let used = discounts::usage(state.store.db(), d.id, None).await?.total;
-    Ok(json!({
+/// MITx Online's discount fields (also a basket's `redeemed_discount`).
+pub(crate) fn discount_json(d: &DiscountRow, is_redeemed: bool) -> Value {
+    json!({
         "id": d.id,
         "amount": d.rules.kind.amount().to_string(),
         "automatic": d.automatic,
@@ -34,11 +34,16 @@ async fn shape(state: &AppState, d: &DiscountRow) -> Result<Value, ApiError> {
         "max_redemptions": d.rules.max_redemptions,
         "discount_code": d.code,
         "payment_type": d.payment_type,
-        "is_redeemed": used > 0,
+        "is_redeemed": is_redeemed,
         "activation_date": d.rules.activation,
         "expiration_date": d.rules.expiration,
         "is_bulk": d.batch.is_some(),
-    }))
+    })
+}
+
+async fn shape(state: &AppState, d: &DiscountRow) -> Result<Value, ApiError> {
+    let used = discounts::usage(state.store.db(), d.id, None).await?.total;
+    Ok(discount_json(d, used > 0))
 }
 
 /// Newest first, `?q=` (code contains), `limit`/`offset` as DRF pages them.
