@@ -211,6 +211,7 @@ impl Job for SyncEdxEmailSettings {
             if pushed == Some(receive) {
                 return Ok(());
             }
+            // A token can only be minted for an edX account that exists: wait for it.
             edx_username(db, enrollment.user_id).await?;
             let course_id = course_key(db, &enrollment).await?;
             with_user_token(ctx, edx, enrollment.user_id, |token| async move {

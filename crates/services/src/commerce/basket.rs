@@ -113,6 +113,9 @@ pub async fn apply_code(
         .as_ref()
         .and_then(|b| b.product_id)
         .ok_or(BasketError::Empty)?;
+    if item(view, product_id).is_none() {
+        return Err(BasketError::NoSuchProduct);
+    }
     let refused = |why: String| BasketError::Code {
         code: code.trim().to_string(),
         why,
@@ -123,9 +126,6 @@ pub async fn apply_code(
     usable(db, &discount, product_id, user_of(owner), now)
         .await?
         .map_err(|e| refused(e.to_string()))?;
-    if item(view, product_id).is_none() {
-        return Err(BasketError::NoSuchProduct);
-    }
     let basket = basket.ok_or(BasketError::Empty)?;
     baskets::set_discount(db, basket.id, Some(discount.id), now).await?;
     Ok(())

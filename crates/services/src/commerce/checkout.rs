@@ -61,11 +61,13 @@ pub async fn checkout(
         discount_id: priced.discount.as_ref().map(|d| d.id),
     };
     let order = match orders::pending_for(db, user.id, priced.item.product_id).await? {
-        Some(pending) if orders::reprice(db, pending.id, &pricing, now).await? => pending,
+        // Re-read: the reused order's totals are the new ones now.
+        Some(pending) if orders::reprice(db, pending.id, &pricing, now).await? => {
+            orders::find(db, pending.id).await?.unwrap_or(pending)
+        }
         _ => orders::create(db, user.id, &pricing, &store_front.reference_stem(), now).await?,
     };
     discounts::redeem(db, pricing.discount_id, order.id, user.id, now).await?;
-    let order = orders::find(db, order.id).await?.unwrap_or(order);
     if priced.quote.total == Money::ZERO {
         fulfilment::fulfil_free(db, view, &order, now).await?;
         let order = orders::find(db, order.id).await?.unwrap_or(order);

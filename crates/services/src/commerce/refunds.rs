@@ -22,6 +22,8 @@ use crate::mail::Mail;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RefundFailure {
+    #[error("there is no such order")]
+    NoSuchOrder,
     #[error("only a fulfilled order can be refunded; this one is {0}")]
     NotFulfilled(OrderState),
     #[error("the order has no payment to refund")]
@@ -59,7 +61,7 @@ pub async fn refund(
     let db = store.db();
     let order = orders::find(db, order_id)
         .await?
-        .ok_or(RefundFailure::NoPayment)?;
+        .ok_or(RefundFailure::NoSuchOrder)?;
     if order.state != OrderState::Fulfilled {
         return Err(RefundFailure::NotFulfilled(order.state));
     }

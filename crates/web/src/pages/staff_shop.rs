@@ -542,6 +542,11 @@ pub async fn order_refund(
     match outcome {
         Ok(_) => Redirect::to(&format!("/staff/orders/{id}")).into_response(),
         Err(RefundFailure::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+        Err(RefundFailure::NoSuchOrder) => error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            Some(format!("There is no order {id}.")),
+        ),
         Err(refused) => error_page(
             &state,
             StatusCode::CONFLICT,
