@@ -383,3 +383,46 @@ test('buy a course: basket before sign-in, pay through the simulator, receipt an
   assert.ok(ended, 'the refunded enrollment is deactivated in Open edX');
   await buyer.close();
 });
+
+test('an organisation buys seats without an account, pays, gets codes; a learner redeems one and is enrolled', async () => {
+  const stamp = Date.now();
+  const buyer = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  await buyer.goto(`${base}/ecommerce/bulk/`);
+  const product = await buyer.locator('#product_id option').nth(1).getAttribute('value');
+  await buyer.selectOption('#product_id', product);
+  await buyer.fill('#num_seats', '0');
+  await buyer.fill('#email', `buyer${stamp}@corp.example`);
+  await buyer.click('form.stack button[type=submit]');
+  assert.match(await buyer.locator('#num_seats-error').innerText(), /num_seats must be from 1 to/);
+  assert.equal(await buyer.locator('#email').inputValue(), `buyer${stamp}@corp.example`, 'nothing typed is lost');
+  await buyer.fill('#num_seats', '3');
+  await buyer.fill('#contract_number', `PO-${stamp}`);
+  await buyer.click('form.stack button[type=submit]');
+  await buyer.waitForURL(/_simulators\/cybersource\/pay/);
+  await buyer.click('button:has-text("(accepted)")');
+  await buyer.waitForURL(/\/ecommerce\/bulk\/receipt\/\?hash=/);
+  assert.match(await buyer.locator('td.state').innerText(), /fulfilled/);
+  const links = await buyer.locator('table.codes a').evaluateAll((as) => as.map((a) => a.href));
+  assert.equal(links.length, 3, 'one code per seat');
+  const csv = await (await fetch(await buyer.locator('a:has-text("Download the codes")').evaluate((a) => a.href))).text();
+  assert.ok(csv.includes(links[0].replace(base, '')), 'the spreadsheet holds the same links');
+  await buyer.screenshot({ path: join(artifacts, 'bulk-receipt.png'), fullPage: true });
+  await buyer.close();
+
+  const email = `seat${stamp}@example.edu`;
+  const learner = await browser.newPage();
+  await signUp(learner, { email, username: `seat${stamp}`, lastName: 'Lovelace' });
+  await verifyFromOutbox(learner, email);
+  await learner.goto(links[0]);
+  await learner.waitForURL(/\/signin\?next=/);
+  await signIn(learner, email, new URL(links[0]).pathname + new URL(links[0]).search);
+  await learner.waitForURL(/\/redeem\//);
+  await learner.click('button:has-text("Add to my basket with this code")');
+  await learner.waitForURL(`${base}/cart/`);
+  assert.equal(await learner.locator('td.price').innerText(), 'Free');
+  await learner.click('button:has-text("Complete order (nothing to pay)")');
+  await learner.waitForURL(/\/orders\/\d+\//);
+  await learner.goto(`${base}/dashboard`);
+  assert.match(await learner.locator('main').innerText(), /no-id-professional/, 'enrolled in the paid track');
+  await learner.close();
+});

@@ -42,6 +42,7 @@ fn storefront() -> Storefront {
     Storefront {
         base_url: "http://127.0.0.1".into(),
         reference_prefix: "bench".into(),
+        bulk_reference_prefix: "bench-bulk".into(),
         environment: "run".into(),
         currency: "USD".into(),
         processor: Processor {

@@ -74,6 +74,8 @@ pub struct Config {
     pub cybersource_rest_shared_secret: String,
     /// Order reference numbers are `<order_reference_prefix>-<environment>-<id>`.
     pub order_reference_prefix: String,
+    /// Bulk seat purchases: `<bulk_order_reference_prefix>-<environment>-<id>`.
+    pub bulk_order_reference_prefix: String,
     pub environment: String,
 }
 
@@ -123,6 +125,7 @@ impl Default for Config {
             cybersource_rest_key_id: String::new(),
             cybersource_rest_shared_secret: String::new(),
             order_reference_prefix: "registrar".to_string(),
+            bulk_order_reference_prefix: "registrar-bulk".to_string(),
             environment: "dev".to_string(),
         }
     }

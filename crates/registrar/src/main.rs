@@ -418,9 +418,15 @@ fn storefront(config: &Config) -> Result<Option<services::commerce::Storefront>>
             "invalid configuration: cybersource_secure_acceptance_url is set, so `{name}` must be too"
         );
     }
+    if config.bulk_order_reference_prefix == config.order_reference_prefix {
+        bail!(
+            "invalid configuration: bulk_order_reference_prefix must differ from order_reference_prefix"
+        );
+    }
     Ok(Some(services::commerce::Storefront {
         base_url: config.base_url.clone(),
         reference_prefix: config.order_reference_prefix.clone(),
+        bulk_reference_prefix: config.bulk_order_reference_prefix.clone(),
         environment: config.environment.clone(),
         currency: domain::money::DEFAULT_CURRENCY.to_string(),
         processor: services::commerce::Processor {

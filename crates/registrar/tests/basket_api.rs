@@ -17,8 +17,11 @@ const CSRF: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab
 
 struct Api {
     router: axum::Router,
+    store: store::Store,
     cookie: String,
     on_sale: Vec<(i64, String)>,
+    /// An xPRO product on sale: (product id, version id).
+    xpro: (i64, i64),
 }
 
 async fn api() -> Api {
@@ -45,6 +48,12 @@ async fn api() -> Api {
             })
         })
         .collect();
+    let xpro = on_sale
+        .iter()
+        .filter_map(|(id, _)| services::commerce::item(&view, *id))
+        .find(|item| item.site == domain::catalog::Site::Xpro)
+        .map(|item| (item.product_id, item.version_id))
+        .expect("the synthetic catalog sells xPRO runs");
     let user = store::accounts::create_user(
         store.db(),
         store::accounts::NewUser {
@@ -70,7 +79,7 @@ async fn api() -> Api {
             .await
             .unwrap();
     let state = web::AppState::new(
-        store,
+        store.clone(),
         web::Settings {
             base_url: "http://registrar.test".into(),
             catalog_refresh: Duration::from_secs(60),
@@ -82,6 +91,7 @@ async fn api() -> Api {
             storefront: Some(Storefront {
                 base_url: "http://registrar.test".into(),
                 reference_prefix: "registrar".into(),
+                bulk_reference_prefix: "registrar-bulk".into(),
                 environment: "test".into(),
                 currency: "USD".into(),
                 processor: Processor {
@@ -98,12 +108,36 @@ async fn api() -> Api {
     );
     Api {
         router: web::router(state),
+        store,
         cookie: format!("registrar_session={session}; registrar_csrf={CSRF}"),
         on_sale,
+        xpro,
     }
 }
 
 impl Api {
+    async fn send(&self, request: Request<Body>) -> (StatusCode, String) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// A request with no session, its status and body as text.
+    async fn anonymous(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<(&str, String)>,
+    ) -> (StatusCode, String) {
+        let request = Request::builder().method(method).uri(uri);
+        let (request, body) = match body {
+            Some((kind, body)) => (request.header(header::CONTENT_TYPE, kind), Body::from(body)),
+            None => (request, Body::empty()),
+        };
+        self.send(request.body(body).unwrap()).await
+    }
+
     async fn call(
         &self,
         method: &str,
@@ -122,18 +156,8 @@ impl Api {
         let body = body
             .map(|b| Body::from(b.to_string()))
             .unwrap_or_else(Body::empty);
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(body).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let (status, text) = self.send(request.body(body).unwrap()).await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 }
 
@@ -230,4 +254,197 @@ async fn mitxonline_baskets_and_checkout_payload() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, after) = api.call("GET", "/api/v0/baskets/", None, false).await;
     assert_eq!(after, json!([]));
+}
+
+#[tokio::test]
+async fn xpro_bulk_purchase_api_from_checkout_to_codes() {
+    let api = api().await;
+    let (product, version) = api.xpro;
+    store::commerce::discounts::create(
+        api.store.db(),
+        &store::commerce::discounts::NewDiscount {
+            code: Some("TEAM25"),
+            automatic: false,
+            payment_type: Some("sales"),
+            batch: None,
+            bulk: true,
+            rules: &domain::commerce::pricing::Discount {
+                kind: domain::commerce::pricing::Kind::PercentOff(25.into()),
+                redemption: domain::commerce::pricing::Redemption::Unlimited,
+                max_redemptions: 0,
+                activation: None,
+                expiration: None,
+                products: Vec::new(),
+                users: Vec::new(),
+            },
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let api = &api;
+    let post = |body: Value| async move {
+        let (status, text) = api
+            .anonymous(
+                "POST",
+                "/api/b2b/checkout/",
+                Some(("application/json", body.to_string())),
+            )
+            .await;
+        (
+            status,
+            serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+        )
+    };
+    let ok = json!({"num_seats": 4, "email": "buyer@corp.example", "product_version_id": version, "discount_code": "TEAM25", "contract_number": "C-1"});
+    let mut without_code = ok.clone();
+    without_code
+        .as_object_mut()
+        .unwrap()
+        .remove("discount_code");
+    assert_eq!(
+        post(without_code).await,
+        (
+            StatusCode::BAD_REQUEST,
+            json!(["Missing parameter discount_code"])
+        )
+    );
+    let mut bad = ok.clone();
+    bad["email"] = json!("nope");
+    assert_eq!(
+        post(bad).await,
+        (StatusCode::BAD_REQUEST, json!({"email": ["Invalid email"]}))
+    );
+    let mut bad = ok.clone();
+    bad["num_seats"] = json!("many");
+    assert_eq!(
+        post(bad).await,
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"num_seats": ["num_seats must be a number"]})
+        )
+    );
+    let mut bad = ok.clone();
+    bad["discount_code"] = json!("NOPE");
+    assert_eq!(
+        post(bad).await,
+        (StatusCode::BAD_REQUEST, json!(["Invalid coupon code"]))
+    );
+
+    let (status, checkout) = post(ok).await;
+    assert_eq!(status, StatusCode::OK, "{checkout}");
+    assert_eq!(checkout["method"], "POST");
+    let request: Vec<(String, String)> = checkout["payload"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    let field = |k: &str| request.iter().find(|(n, _)| n == k).unwrap().1.clone();
+    assert_eq!(
+        field("override_custom_receipt_page"),
+        "http://registrar.test/checkout/result/"
+    );
+    assert!(field("reference_number").starts_with("registrar-bulk-test-"));
+    let bulk_id: i64 = field("reference_number")
+        .rsplit('-')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let hash = store::commerce::bulk_orders::find(api.store.db(), bulk_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .unique_id;
+
+    let (status, created) = api
+        .anonymous("GET", &format!("/api/b2b/orders/{hash}/status/"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let created: Value = serde_json::from_str(&created).unwrap();
+    assert_eq!(created["status"], "created");
+
+    // CyberSource's merchant post of the accepted payment.
+    let result: Vec<(String, String)> = vec![
+        ("decision".into(), "ACCEPT".into()),
+        ("reason_code".into(), "100".into()),
+        ("transaction_id".into(), "tx-b2b".into()),
+        ("req_reference_number".into(), field("reference_number")),
+        ("req_amount".into(), field("amount")),
+        ("req_currency".into(), field("currency")),
+        ("req_card_number".into(), "xxxxxxxxxxxx1111".into()),
+        ("req_card_type".into(), "001".into()),
+        ("req_bill_to_forename".into(), "Grace".into()),
+        ("req_bill_to_surname".into(), "Hopper".into()),
+    ];
+    let signed = integrations::cybersource::secure_acceptance::sign("security", result);
+    let form = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(signed.iter())
+        .finish();
+    let (status, _) = api
+        .anonymous(
+            "POST",
+            "/api/checkout/result/",
+            Some(("application/x-www-form-urlencoded", form)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (_, paid) = api
+        .anonymous("GET", &format!("/api/b2b/orders/{hash}/status/"), None)
+        .await;
+    let paid: Value = serde_json::from_str(&paid).unwrap();
+    assert_eq!(paid["status"], "fulfilled");
+    assert_eq!(paid["num_seats"], 4);
+    assert_eq!(paid["coupon_code"], "TEAM25");
+    assert_eq!(paid["contract_number"], "C-1");
+    assert_eq!(
+        paid["customer_name"], "Grace Hopper",
+        "from the bill-to names"
+    );
+    assert_eq!(paid["receipt_data"]["card_number"], "xxxxxxxxxxxx1111");
+    assert_eq!(paid["product_version"]["id"], version);
+    assert_eq!(paid["total_price"], field("amount"));
+
+    let (status, csv) = api
+        .anonymous("GET", &format!("/api/b2b/orders/{hash}/codes/"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let links: Vec<&str> = csv.lines().skip_while(|l| *l != "url").skip(1).collect();
+    assert_eq!(links.len(), 4, "{csv}");
+    assert!(links[0].contains(&format!("/redeem/?product={product}&code=")));
+
+    let (status, page) = api
+        .anonymous(
+            "GET",
+            &format!("/ecommerce/bulk/receipt/?hash={hash}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Download the codes"), "{page}");
+
+    let (status, coupon) = api
+        .anonymous(
+            "GET",
+            &format!("/api/b2b/coupon_status/?code=TEAM25&product_id={product}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let coupon: Value = serde_json::from_str(&coupon).unwrap();
+    assert_eq!(coupon["discount_percent"], "0.25");
+    let (status, _) = api
+        .anonymous(
+            "GET",
+            &format!("/api/b2b/coupon_status/?code=NOPE&product_id={product}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api
+        .anonymous("GET", "/api/b2b/orders/not-a-purchase/status/", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -13,13 +13,14 @@ use domain::commerce::pricing::{Discount, Kind, Redemption};
 use integrations::cybersource::secure_acceptance;
 use services::commerce::basket::{self, BasketError};
 use services::commerce::checkout::{Checkout, checkout};
-use services::commerce::payment::{self, Channel, PaymentError};
-use services::commerce::{Processor, Storefront};
+use services::commerce::payment::{self, Channel, Paid, PaymentError};
+use services::commerce::{Processor, Storefront, bulk};
 use store::Store;
 use store::accounts::User;
 use store::catalog::read::CatalogView;
 use store::catalog::write::{Mode, apply};
 use store::commerce::baskets::Owner;
+use store::commerce::bulk_orders::{self, BulkOrder};
 use store::commerce::discounts::{self, NewDiscount};
 use store::commerce::orders;
 
@@ -29,6 +30,7 @@ fn storefront() -> Storefront {
     Storefront {
         base_url: "http://registrar.test".into(),
         reference_prefix: "registrar".into(),
+        bulk_reference_prefix: "registrar-bulk".into(),
         environment: "test".into(),
         currency: "USD".into(),
         processor: Processor {
@@ -179,13 +181,25 @@ impl Shop {
         .collect()
     }
 
+    /// Receives a result and processes it, as the result pages do.
+    async fn settle(
+        &self,
+        form: &HashMap<String, String>,
+        channel: Channel,
+    ) -> Result<Option<Paid>, PaymentError> {
+        let (id, _) = payment::receive(&self.store, &self.front, form, channel, self.now).await?;
+        Ok(payment::process(&self.store, &self.view, &self.front.base_url, id, self.now).await?)
+    }
+
     async fn deliver(
         &self,
         form: &HashMap<String, String>,
         channel: Channel,
     ) -> Result<Option<orders::Order>, PaymentError> {
-        let (id, _) = payment::receive(&self.store, &self.front, form, channel, self.now).await?;
-        Ok(payment::process(&self.store, &self.view, id, self.now).await?)
+        Ok(self.settle(form, channel).await?.map(|paid| match paid {
+            Paid::Order(order) => order,
+            Paid::Bulk(bulk) => panic!("a learner's order was expected, not {bulk:?}"),
+        }))
     }
 
     async fn count(&self, sql: &str) -> i64 {
@@ -390,6 +404,7 @@ async fn discount(shop: &Shop, code: &str, kind: Kind, redemption: Redemption, a
             automatic,
             payment_type: Some("marketing"),
             batch: None,
+            bulk: false,
             rules: &Discount {
                 kind,
                 redemption,
@@ -757,5 +772,310 @@ async fn staff_refund_through_the_rest_api_ends_the_enrollment_once() {
             .unwrap()
             .cause
             .contains("refunded it already")
+    );
+}
+
+impl Shop {
+    /// An xPRO run product on sale, with its list price.
+    fn xpro_product(&self) -> (i64, Money) {
+        self.on_sale()
+            .into_iter()
+            .filter_map(|id| services::commerce::item(&self.view, id))
+            .find(|item| item.site == domain::catalog::Site::Xpro)
+            .map(|item| (item.product_id, item.list))
+            .expect("the synthetic catalog sells xPRO runs")
+    }
+
+    async fn bulk_checkout(
+        &self,
+        purchase: &bulk::Purchase<'_>,
+    ) -> Result<Checkout<BulkOrder>, bulk::BulkError> {
+        let txn = self.store.write().await.unwrap();
+        let result = bulk::checkout(&txn, &self.view, &self.front, purchase, self.now).await;
+        txn.commit().await.unwrap();
+        result
+    }
+
+    async fn bulk_code(&self, code: &str, percent: i64, redemption: Redemption) {
+        discounts::create(
+            self.store.db(),
+            &NewDiscount {
+                code: Some(code),
+                automatic: false,
+                payment_type: Some("sales"),
+                batch: None,
+                bulk: true,
+                rules: &Discount {
+                    kind: Kind::PercentOff(percent.into()),
+                    redemption,
+                    max_redemptions: 0,
+                    activation: None,
+                    expiration: None,
+                    products: Vec::new(),
+                    users: Vec::new(),
+                },
+            },
+            self.now,
+        )
+        .await
+        .unwrap();
+    }
+}
+
+fn purchase<'a>(
+    product_id: i64,
+    seats: i32,
+    code: &'a str,
+    contract: &'a str,
+) -> bulk::Purchase<'a> {
+    bulk::Purchase {
+        email: "buyer@corp.example",
+        num_seats: seats,
+        product_id,
+        code,
+        contract_number: Some(contract),
+    }
+}
+
+#[tokio::test]
+async fn a_paid_bulk_purchase_makes_one_single_use_code_per_seat_once() {
+    let shop = shop().await;
+    let (product, list) = shop.xpro_product();
+    shop.bulk_code("TEAM10", 10, Redemption::OneTime).await;
+    let Checkout::Pay { order, fields, .. } = shop
+        .bulk_checkout(&purchase(product, 3, "TEAM10", "PO-77"))
+        .await
+        .unwrap()
+    else {
+        panic!("a bulk purchase with a price is paid through the processor")
+    };
+    let gross = list.minor * 3;
+    let off = (gross + 5) / 10;
+    assert_eq!(
+        order.total.minor,
+        gross - off,
+        "10 % off seats × price, half-up"
+    );
+    assert_eq!(order.discount.minor, off);
+    assert_eq!(
+        order.reference_number,
+        format!("registrar-bulk-test-{}", order.id)
+    );
+    let form: HashMap<String, String> = fields.iter().cloned().collect();
+    assert_eq!(secure_acceptance::verify(SECRET, &form), Ok(()));
+    assert_eq!(form["item_0_quantity"], "3");
+    assert_eq!(form["item_0_code"], "enrollment_code");
+    assert_eq!(form["merchant_defined_data1"], "PO-77");
+    assert_eq!(form["amount"], order.total.to_decimal().to_string());
+    assert!(
+        !form.contains_key("tax_amount"),
+        "bulk purchases carry no tax"
+    );
+
+    let accepted = shop.result(&fields, "ACCEPT", "tx-bulk-1");
+    let Some(Paid::Bulk(paid)) = shop.settle(&accepted, Channel::Browser).await.unwrap() else {
+        panic!("the result names the bulk purchase")
+    };
+    assert_eq!(paid.state, OrderState::Fulfilled);
+    let Some(Paid::Bulk(again)) = shop.settle(&accepted, Channel::Merchant).await.unwrap() else {
+        panic!("the merchant copy names it too")
+    };
+    assert_eq!(again.state, OrderState::Fulfilled);
+    let codes = bulk_orders::codes(shop.store.db(), order.id).await.unwrap();
+    assert_eq!(codes.len(), 3, "one code per seat, made once");
+    assert!(codes.iter().all(|(_, redeemed)| !redeemed));
+    assert_eq!(
+        shop.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'mail.send'")
+            .await,
+        1,
+        "one bulk receipt"
+    );
+
+    // The contract is spent, and so is the single-use bulk code.
+    assert!(matches!(
+        shop.bulk_checkout(&purchase(product, 2, "", "po-77")).await,
+        Err(bulk::BulkError::ContractUsed)
+    ));
+    assert!(matches!(
+        shop.bulk_checkout(&purchase(product, 2, "TEAM10", ""))
+            .await,
+        Err(bulk::BulkError::InvalidCode)
+    ));
+
+    // A learner redeems one code: nothing to pay, enrolled on the paid track.
+    let ada = shop.learner("ada").await;
+    shop.fill(&ada, product).await;
+    let owner = Owner::User(ada.id);
+    basket::apply_code(shop.store.db(), &shop.view, &owner, &codes[0].0, shop.now)
+        .await
+        .unwrap();
+    assert!(matches!(
+        shop.checkout(&ada).await.unwrap(),
+        Checkout::Free { .. }
+    ));
+    let enrollments = store::enrollments::of_user(shop.store.db(), ada.id)
+        .await
+        .unwrap();
+    assert_eq!(enrollments.len(), 1);
+    assert_ne!(enrollments[0].mode, "audit");
+    let codes = bulk_orders::codes(shop.store.db(), order.id).await.unwrap();
+    assert_eq!(codes.iter().filter(|(_, used)| *used).count(), 1);
+
+    // The same code is spent for the next learner.
+    let bob = shop.learner("bob").await;
+    shop.fill(&bob, product).await;
+    assert!(matches!(
+        basket::apply_code(
+            shop.store.db(),
+            &shop.view,
+            &Owner::User(bob.id),
+            &codes[0].0,
+            shop.now
+        )
+        .await,
+        Err(BasketError::Code { .. })
+    ));
+}
+
+#[tokio::test]
+async fn bulk_codes_never_price_a_basket_and_bad_purchases_are_refused() {
+    let shop = shop().await;
+    let (product, _) = shop.xpro_product();
+    shop.bulk_code("CORP", 20, Redemption::Unlimited).await;
+    let ada = shop.learner("ada").await;
+    shop.fill(&ada, product).await;
+    assert!(matches!(
+        basket::apply_code(
+            shop.store.db(),
+            &shop.view,
+            &Owner::User(ada.id),
+            "CORP",
+            shop.now
+        )
+        .await,
+        Err(BasketError::Code { .. })
+    ));
+    let refused = |seats: i32, email: &'static str, code: &'static str| bulk::Purchase {
+        email,
+        num_seats: seats,
+        product_id: product,
+        code,
+        contract_number: None,
+    };
+    assert!(matches!(
+        shop.bulk_checkout(&refused(0, "buyer@corp.example", ""))
+            .await,
+        Err(bulk::BulkError::SeatCount)
+    ));
+    assert!(matches!(
+        shop.bulk_checkout(&refused(2, "not an email", "")).await,
+        Err(bulk::BulkError::Email)
+    ));
+    assert!(matches!(
+        shop.bulk_checkout(&refused(2, "buyer@corp.example", "NOPE"))
+            .await,
+        Err(bulk::BulkError::InvalidCode)
+    ));
+    let mitx = shop
+        .on_sale()
+        .into_iter()
+        .find(|id| {
+            services::commerce::item(&shop.view, *id)
+                .is_some_and(|i| i.site == domain::catalog::Site::Mitxonline)
+        })
+        .expect("the synthetic catalog sells MITx Online runs");
+    assert!(matches!(
+        shop.bulk_checkout(&bulk::Purchase {
+            product_id: mitx,
+            ..refused(2, "buyer@corp.example", "")
+        })
+        .await,
+        Err(bulk::BulkError::NotSoldInBulk)
+    ));
+    assert_eq!(
+        shop.count("SELECT COUNT(*) AS n FROM bulk_orders").await,
+        0,
+        "a refused purchase leaves nothing behind"
+    );
+
+    // Declined, then a payment of the wrong amount: no codes either way.
+    let Checkout::Pay { order, fields, .. } = shop
+        .bulk_checkout(&refused(2, "buyer@corp.example", "CORP"))
+        .await
+        .unwrap()
+    else {
+        panic!("expected a payment")
+    };
+    let declined = shop.result(&fields, "DECLINE", "tx-bulk-2");
+    let Some(Paid::Bulk(after)) = shop.settle(&declined, Channel::Merchant).await.unwrap() else {
+        panic!("the bulk purchase")
+    };
+    assert_eq!(after.state, OrderState::Declined);
+    let Checkout::Pay {
+        order: second,
+        fields,
+        ..
+    } = shop
+        .bulk_checkout(&refused(2, "buyer@corp.example", "CORP"))
+        .await
+        .unwrap()
+    else {
+        panic!("expected a payment")
+    };
+    assert_ne!(second.id, order.id);
+    let mut short: Vec<(String, String)> = fields
+        .into_iter()
+        .filter(|(k, _)| k != "signature" && k != "signed_field_names")
+        .collect();
+    for (k, v) in &mut short {
+        if k == "amount" {
+            *v = "1.00".into();
+        }
+    }
+    let underpaid = shop.result(
+        &secure_acceptance::sign(SECRET, short),
+        "ACCEPT",
+        "tx-bulk-3",
+    );
+    let Some(Paid::Bulk(after)) = shop.settle(&underpaid, Channel::Merchant).await.unwrap() else {
+        panic!("the bulk purchase")
+    };
+    assert_eq!(after.state, OrderState::Errored);
+    assert!(after.flag.is_some(), "flagged for staff");
+    assert_eq!(
+        shop.count("SELECT COUNT(*) AS n FROM bulk_order_codes")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_fully_discounted_bulk_purchase_is_fulfilled_without_the_processor() {
+    let shop = shop().await;
+    let (product, _) = shop.xpro_product();
+    shop.bulk_code("GIFT", 100, Redemption::Unlimited).await;
+    let Checkout::Free { order } = shop
+        .bulk_checkout(&purchase(product, 2, "GIFT", ""))
+        .await
+        .unwrap()
+    else {
+        panic!("nothing to pay")
+    };
+    assert_eq!(order.state, OrderState::Fulfilled);
+    assert_eq!(order.total, Money::ZERO);
+    assert_eq!(
+        bulk_orders::codes(shop.store.db(), order.id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        bulk_orders::transitions(shop.store.db(), order.id)
+            .await
+            .unwrap()
+            .last()
+            .map(|t| t.cause.clone()),
+        Some("no payment required".to_string())
     );
 }

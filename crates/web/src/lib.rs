@@ -109,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::oauth2::routes())
         .merge(api::orders::routes())
         .merge(api::baskets::routes())
+        .merge(api::b2b::routes())
         .merge(api::discounts::routes())
         .merge(api::schema::routes())
         .merge(pages::routes())

@@ -120,8 +120,10 @@ pub async fn apply_code(
         code: code.trim().to_string(),
         why,
     };
+    // A bulk code prices seat purchases only; to a learner it is no code at all.
     let discount = discounts::by_code(db, code)
         .await?
+        .filter(|d| !d.bulk)
         .ok_or_else(|| refused("there is no such code".into()))?;
     usable(db, &discount, product_id, user_of(owner), now)
         .await?

@@ -17,17 +17,17 @@ use store::commerce::orders::{self, Order, Pricing};
 use super::basket::{self, BasketError, Priced};
 use super::{Storefront, fulfilment};
 
-/// Where the browser goes next.
+/// Where the browser goes next, with the order (or bulk purchase) checked out.
 #[derive(Debug, Clone)]
-pub enum Checkout {
+pub enum Checkout<O = Order> {
     /// Post these fields to the processor's page.
     Pay {
-        order: Order,
+        order: O,
         url: String,
         fields: Vec<(String, String)>,
     },
     /// Nothing to pay: the order is fulfilled.
-    Free { order: Order },
+    Free { order: O },
 }
 
 /// Turns the signed-in learner's basket into an order, in the caller's transaction.
@@ -81,7 +81,7 @@ pub async fn checkout(
     })
 }
 
-fn money(m: Money) -> String {
+pub(crate) fn money(m: Money) -> String {
     m.to_decimal().to_string()
 }
 

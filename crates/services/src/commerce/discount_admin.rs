@@ -73,7 +73,7 @@ pub type Created = Vec<(i64, Option<String>)>;
 
 /// Creates the discount (or `count` of them with codes `prefix` + random) a form describes.
 /// Fields: code or prefix + count, kind, amount, redemption, max_redemptions, activation,
-/// expiration, products (ids), users (emails), automatic, payment_type, batch.
+/// expiration, products (ids), users (emails), automatic, bulk, payment_type, batch.
 pub async fn create(
     db: &impl ConnectionTrait,
     form: &HashMap<String, String>,
@@ -148,6 +148,23 @@ pub async fn create(
         );
     }
     let automatic = matches!(get("automatic"), "on" | "true" | "1");
+    // A bulk code prices a seat purchase, which has no learner and is always typed in;
+    // xPRO's B2B coupons are percent-off only.
+    let bulk = matches!(get("bulk"), "on" | "true" | "1");
+    if bulk {
+        if automatic {
+            errors.add(
+                "bulk",
+                "a bulk discount needs a code; it cannot be automatic",
+            );
+        }
+        if !users.is_empty() {
+            errors.add("users", "a bulk discount is not for particular learners");
+        }
+        if !matches!(kind, Some(Kind::PercentOff(_)) | None) {
+            errors.add("kind", "a bulk discount is percent-off");
+        }
+    }
     let count = if get("count").is_empty() {
         1
     } else {
@@ -204,6 +221,7 @@ pub async fn create(
                 automatic,
                 payment_type: (!payment_type.is_empty()).then_some(payment_type),
                 batch,
+                bulk,
                 rules: &rules,
             },
             now,

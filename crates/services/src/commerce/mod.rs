@@ -1,15 +1,17 @@
 //! Selling: the basket and its price (`basket`), checkout into a pending order and the
 //! signed Secure Acceptance form (`checkout`), the processor's answer (`payment`), what a
-//! paid order grants (`fulfilment`), refunds and refund requests (`refunds`), and creating
-//! discounts (`discount_admin`).
+//! paid order grants (`fulfilment`), refunds and refund requests (`refunds`), creating
+//! discounts (`discount_admin`), and bulk seat purchases (`bulk`).
 
 pub mod basket;
+pub mod bulk;
 pub mod checkout;
 pub mod discount_admin;
 pub mod fulfilment;
 pub mod payment;
 pub mod refunds;
 
+use domain::catalog::Site;
 use store::catalog::read::{CatalogView, Purchasable};
 
 /// The CyberSource Secure Acceptance profile orders are paid through.
@@ -30,6 +32,8 @@ pub struct Storefront {
     /// Reference numbers are `<prefix>-<environment>-<order id>` (reference
     /// `mitxonline-{ENVIRONMENT}-{id}`, `xpro-b2c-{ENVIRONMENT}-{id}`).
     pub reference_prefix: String,
+    /// Bulk seat purchases have their own (reference `xpro-bulk-{ENVIRONMENT}-{id}`).
+    pub bulk_reference_prefix: String,
     pub environment: String,
     pub currency: String,
     pub processor: Processor,
@@ -45,20 +49,38 @@ impl Storefront {
         format!("{}-{}", self.reference_prefix, self.environment)
     }
 
-    /// The order a reference number of this storefront names.
-    pub fn order_id(&self, reference: &str) -> Option<i64> {
-        reference
-            .strip_prefix(&self.reference_stem())?
-            .strip_prefix('-')?
-            .parse()
-            .ok()
+    /// `<bulk prefix>-<environment>`, which a bulk purchase's id is appended to.
+    pub fn bulk_reference_stem(&self) -> String {
+        format!("{}-{}", self.bulk_reference_prefix, self.environment)
     }
+
+    /// What a reference number of this storefront names.
+    pub fn reference(&self, reference: &str) -> Option<Reference> {
+        let id = |stem: String| -> Option<i64> {
+            reference
+                .strip_prefix(&stem)?
+                .strip_prefix('-')?
+                .parse()
+                .ok()
+        };
+        id(self.reference_stem())
+            .map(Reference::Order)
+            .or_else(|| id(self.bulk_reference_stem()).map(Reference::Bulk))
+    }
+}
+
+/// The order, or bulk purchase, a reference number names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reference {
+    Order(i64),
+    Bulk(i64),
 }
 
 /// What one product sells, priced from its latest version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     pub product_id: i64,
+    pub site: Site,
     pub version_id: i64,
     pub sells: Purchasable,
     pub title: String,
@@ -71,10 +93,11 @@ pub struct Item {
 /// The item an active product sells, if the catalog has it with a price.
 pub fn item(view: &CatalogView, product_id: i64) -> Option<Item> {
     let sells = view.purchasable(product_id)?;
-    let (title, readable_id, product) = match sells {
+    let (site, title, readable_id, product) = match sells {
         Purchasable::Run(run_id) => {
             let (course, run) = view.run(run_id)?;
             (
+                course.site,
                 format!("{} ({})", course.title, run.run_tag),
                 run.courseware_id.clone(),
                 run.product.as_ref()?,
@@ -83,6 +106,7 @@ pub fn item(view: &CatalogView, product_id: i64) -> Option<Item> {
         Purchasable::Program(program_id) => {
             let program = view.program(program_id)?;
             (
+                program.site,
                 program.title.clone(),
                 program.readable_id.clone(),
                 program.product.as_ref()?,
@@ -95,6 +119,7 @@ pub fn item(view: &CatalogView, product_id: i64) -> Option<Item> {
     let (version_id, version) = product.versions.last()?;
     Some(Item {
         product_id,
+        site,
         version_id: *version_id,
         sells,
         description: if product.description.is_empty() {

@@ -4,7 +4,8 @@
 //! acting on it. So a post is first checked (signature, in constant time) and recorded with
 //! a job to process it, in one transaction; then it is processed at once, and the job
 //! processes it again after a crash. Processing moves a pending order once (a conditional
-//! update), so whichever delivery comes second changes nothing.
+//! update), so whichever delivery comes second changes nothing. Orders and bulk seat
+//! purchases are paid alike; the reference number says which one a result is about.
 
 use std::collections::HashMap;
 
@@ -17,9 +18,10 @@ use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 use store::Store;
 use store::catalog::read::CatalogView;
+use store::commerce::bulk_orders::{self, BulkOrder};
 use store::commerce::orders::{self, NewTransaction, Order, Received};
 
-use super::{Storefront, fulfilment};
+use super::{Reference, Storefront, bulk, fulfilment};
 use crate::Context;
 use crate::openedx::retry;
 
@@ -49,26 +51,54 @@ pub enum PaymentError {
     Db(#[from] DbErr),
 }
 
-/// Checks and records a post with its processing job; the recorded post's id and order.
+/// What a result was about, as it stands.
+#[derive(Debug, Clone)]
+pub enum Paid {
+    Order(Order),
+    Bulk(BulkOrder),
+}
+
+impl Paid {
+    pub fn state(&self) -> OrderState {
+        match self {
+            Paid::Order(o) => o.state,
+            Paid::Bulk(b) => b.state,
+        }
+    }
+
+    /// Read again, after processing changed it (or failed to).
+    pub async fn reload(&self, db: &impl ConnectionTrait) -> Result<Option<Paid>, DbErr> {
+        Ok(match self {
+            Paid::Order(o) => orders::find(db, o.id).await?.map(Paid::Order),
+            Paid::Bulk(b) => bulk_orders::find(db, b.id).await?.map(Paid::Bulk),
+        })
+    }
+}
+
+/// Checks and records a post with its processing job; the recorded post's id and what it
+/// was about.
 pub async fn receive(
     store: &Store,
     store_front: &Storefront,
     form: &HashMap<String, String>,
     channel: Channel,
     now: DateTime<Utc>,
-) -> Result<(i64, i64), PaymentError> {
+) -> Result<(i64, Paid), PaymentError> {
     let payload = serde_json::to_string(form).unwrap_or_default();
     let reference = form.get("req_reference_number").map(String::as_str);
     let transaction_id = form.get("transaction_id").map(String::as_str);
     let decision = form.get("decision").map(String::as_str);
     let signature = secure_acceptance::verify(&store_front.processor.secret_key, form);
-    let order = match reference.and_then(|r| store_front.order_id(r)) {
-        Some(id) => orders::find(store.db(), id).await?,
+    let db = store.db();
+    let paid = match reference.and_then(|r| store_front.reference(r)) {
+        Some(Reference::Order(id)) => orders::find(db, id).await?.map(Paid::Order),
+        Some(Reference::Bulk(id)) => bulk_orders::find(db, id).await?.map(Paid::Bulk),
         None => None,
     };
     let txn = store.write().await?;
     let mut record = Received {
-        order_id: order.as_ref().map(|o| o.id),
+        order_id: None,
+        bulk_order_id: None,
         reference_number: reference,
         transaction_id,
         decision,
@@ -77,6 +107,11 @@ pub async fn receive(
         outcome: "received",
         payload: &payload,
     };
+    match &paid {
+        Some(Paid::Order(o)) => record.order_id = Some(o.id),
+        Some(Paid::Bulk(b)) => record.bulk_order_id = Some(b.id),
+        None => {}
+    }
     if let Err(e) = signature {
         record.outcome = "refused: bad signature";
         orders::record_received(&txn, &record, now).await?;
@@ -88,7 +123,7 @@ pub async fn receive(
         );
         return Err(PaymentError::BadSignature(e.to_string()));
     }
-    let Some(order) = order else {
+    let Some(paid) = paid else {
         record.outcome = "refused: unknown order";
         orders::record_received(&txn, &record, now).await?;
         txn.commit().await?;
@@ -107,104 +142,198 @@ pub async fn receive(
     )
     .await?;
     txn.commit().await?;
-    Ok((id, order.id))
+    Ok((id, paid))
 }
 
-/// The amount and currency a result reports, checked against what the order asked for.
-fn mismatch(form: &HashMap<String, String>, order: &Order) -> Option<String> {
+/// Where a result moves a pending order, and why; `mismatch` when the processor was paid
+/// an amount or currency other than the order's.
+struct Verdict {
+    target: OrderState,
+    cause: String,
+    mismatch: Option<String>,
+}
+
+fn verdict(form: &HashMap<String, String>, due: Money, currency: &str) -> Verdict {
+    let decision = Decision::parse(form.get("decision").map(String::as_str));
+    let mut verdict = Verdict {
+        target: decision.order_state(),
+        cause: format!(
+            "CyberSource {} (reason {}), transaction {}",
+            form.get("decision")
+                .map(String::as_str)
+                .unwrap_or("without a decision"),
+            form.get("reason_code").map(String::as_str).unwrap_or("?"),
+            form.get("transaction_id")
+                .map(String::as_str)
+                .unwrap_or_default(),
+        ),
+        mismatch: None,
+    };
+    if verdict.target != OrderState::Fulfilled {
+        return verdict;
+    }
     let paid = form
         .get("req_amount")
         .or_else(|| form.get("auth_amount"))
         .and_then(|a| Money::parse(a).ok());
-    let currency = form.get("req_currency").map(String::as_str);
-    if paid == Some(order.amount_due()) && currency == Some(order.currency.as_str()) {
-        return None;
+    let paid_currency = form.get("req_currency").map(String::as_str);
+    if paid == Some(due) && paid_currency == Some(currency) {
+        return verdict;
     }
-    Some(format!(
-        "paid {} {} but the order asks {} {}",
+    let why = format!(
+        "paid {} {} but the order asks {due} {currency}",
         paid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
-        currency.unwrap_or("?"),
-        order.amount_due(),
-        order.currency
-    ))
+        paid_currency.unwrap_or("?"),
+    );
+    verdict.target = OrderState::Errored;
+    verdict.cause = format!("{}; not fulfilled: {why}", verdict.cause);
+    verdict.mismatch = Some(why);
+    verdict
 }
 
-/// Acts on a recorded post once; the order as it then stands. A post already processed,
-/// or about an order already settled, changes nothing.
+/// Acts on a recorded post once; what it was about, as it then stands. A post already
+/// processed, or about an order already settled, changes nothing. `site_url` is for the
+/// links the emails it sends carry.
 pub async fn process(
     store: &Store,
     view: &CatalogView,
+    site_url: &str,
     response_id: i64,
     now: DateTime<Utc>,
-) -> Result<Option<Order>, DbErr> {
+) -> Result<Option<Paid>, DbErr> {
     let txn = store.write().await?;
-    let Some((Some(order_id), payload)) = orders::unprocessed(&txn, response_id).await? else {
+    let Some(post) = orders::unprocessed(&txn, response_id).await? else {
         return Ok(None);
     };
-    let form: HashMap<String, String> = serde_json::from_str(&payload).unwrap_or_default();
-    let Some(order) = orders::find(&txn, order_id).await? else {
+    let form: HashMap<String, String> = serde_json::from_str(&post.payload).unwrap_or_default();
+    let paid = match (post.order_id, post.bulk_order_id) {
+        (Some(id), _) => orders::find(&txn, id).await?.map(Paid::Order),
+        (None, Some(id)) => bulk_orders::find(&txn, id).await?.map(Paid::Bulk),
+        (None, None) => None,
+    };
+    let Some(paid) = paid else {
         return Ok(None);
     };
-    let outcome = settle(&txn, view, &order, &form, now).await?;
+    let outcome = settle(&txn, view, site_url, &paid, &form, now).await?;
     orders::mark_processed(&txn, response_id, &outcome).await?;
     txn.commit().await?;
-    tracing::info!(order = order.id, response = response_id, %outcome, "payment result processed");
-    orders::find(store.db(), order.id).await
+    tracing::info!(response = response_id, %outcome, "payment result processed");
+    paid.reload(store.db()).await
 }
 
+impl Paid {
+    fn id(&self) -> i64 {
+        match self {
+            Paid::Order(o) => o.id,
+            Paid::Bulk(b) => b.id,
+        }
+    }
+
+    /// What the processor should have been paid, and in which currency.
+    fn due(&self) -> (Money, &str) {
+        match self {
+            Paid::Order(o) => (o.amount_due(), &o.currency),
+            Paid::Bulk(b) => (b.total, &b.currency),
+        }
+    }
+
+    fn noun(&self) -> &'static str {
+        match self {
+            Paid::Order(_) => "order",
+            Paid::Bulk(_) => "bulk purchase",
+        }
+    }
+
+    async fn flag(&self, db: &impl ConnectionTrait, why: &str) -> Result<(), DbErr> {
+        match self {
+            Paid::Order(o) => orders::flag(db, o.id, why).await,
+            Paid::Bulk(b) => bulk_orders::flag(db, b.id, why).await,
+        }
+    }
+
+    async fn settle_as(
+        &self,
+        db: &impl ConnectionTrait,
+        to: OrderState,
+        cause: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbErr> {
+        match self {
+            Paid::Order(o) => {
+                orders::transition(db, o.id, OrderState::Pending, to, cause, now).await
+            }
+            Paid::Bulk(b) => {
+                bulk_orders::transition(db, b.id, OrderState::Pending, to, cause, now).await
+            }
+        }
+    }
+}
+
+/// Moves a pending order or purchase by the result, once. An order keeps the processor's
+/// transaction; a bulk purchase's record is the post itself, kept whole.
 async fn settle(
     db: &impl ConnectionTrait,
     view: &CatalogView,
-    order: &Order,
+    site_url: &str,
+    paid: &Paid,
     form: &HashMap<String, String>,
     now: DateTime<Utc>,
 ) -> Result<String, DbErr> {
-    if order.state != OrderState::Pending {
-        return Ok(format!("no change: the order is already {}", order.state));
+    let noun = paid.noun();
+    if paid.state() != OrderState::Pending {
+        return Ok(format!("no change: the {noun} is already {}", paid.state()));
     }
-    let decision = Decision::parse(form.get("decision").map(String::as_str));
-    let transaction_id = form.get("transaction_id").cloned().unwrap_or_default();
-    let mut target = decision.order_state();
-    let mut cause = format!(
-        "CyberSource {} (reason {}), transaction {transaction_id}",
-        form.get("decision")
-            .map(String::as_str)
-            .unwrap_or("without a decision"),
-        form.get("reason_code").map(String::as_str).unwrap_or("?"),
-    );
-    if target == OrderState::Fulfilled
-        && let Some(why) = mismatch(form, order)
-    {
-        tracing::error!(order = order.id, %why, "payment does not match the order; not fulfilled");
-        orders::flag(db, order.id, &why).await?;
-        target = OrderState::Errored;
-        cause = format!("{cause}; not fulfilled: {why}");
+    let (due, currency) = paid.due();
+    let verdict = verdict(form, due, currency);
+    if let Some(why) = &verdict.mismatch {
+        tracing::error!(id = paid.id(), noun, %why, "payment does not match; not fulfilled");
+        paid.flag(db, why).await?;
     }
-    if !orders::transition(db, order.id, OrderState::Pending, target, &cause, now).await? {
-        return Ok("no change: another delivery settled the order".into());
+    let target = verdict.target;
+    if !paid.settle_as(db, target, &verdict.cause, now).await? {
+        return Ok(format!("no change: another delivery settled the {noun}"));
     }
-    if !transaction_id.is_empty() {
-        let amount = form
-            .get("req_amount")
-            .and_then(|a| Money::parse(a).ok())
-            .unwrap_or(Money::ZERO);
-        orders::record_transaction(
-            db,
-            &NewTransaction {
-                order_id: order.id,
-                transaction_id: &transaction_id,
-                kind: "payment",
-                amount,
-                data: &serde_json::to_string(form).unwrap_or_default(),
-            },
-            now,
-        )
-        .await?;
+    match paid {
+        Paid::Order(order) => {
+            record_payment(db, order.id, form, now).await?;
+            if target == OrderState::Fulfilled {
+                fulfilment::grant(db, view, order, now).await?;
+            }
+        }
+        Paid::Bulk(order) if target == OrderState::Fulfilled => {
+            bulk::complete(db, view, site_url, order, now).await?;
+        }
+        Paid::Bulk(_) => {}
     }
-    if target == OrderState::Fulfilled {
-        fulfilment::grant(db, view, order, now).await?;
-    }
-    Ok(format!("order {target}"))
+    Ok(format!("{noun} {target}"))
+}
+
+async fn record_payment(
+    db: &impl ConnectionTrait,
+    order_id: i64,
+    form: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let Some(transaction_id) = form.get("transaction_id").filter(|t| !t.is_empty()) else {
+        return Ok(());
+    };
+    let amount = form
+        .get("req_amount")
+        .and_then(|a| Money::parse(a).ok())
+        .unwrap_or(Money::ZERO);
+    orders::record_transaction(
+        db,
+        &NewTransaction {
+            order_id,
+            transaction_id,
+            kind: "payment",
+            amount,
+            data: &serde_json::to_string(form).unwrap_or_default(),
+        },
+        now,
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Processes a recorded result (after a crash, or if the inline attempt failed).
@@ -222,9 +351,15 @@ impl Job for ProcessPayment {
         let view = store::catalog::read::load(ctx.store.db())
             .await
             .map_err(retry)?;
-        process(&ctx.store, &view, self.response_id, chrono::Utc::now())
-            .await
-            .map_err(retry)?;
+        process(
+            &ctx.store,
+            &view,
+            &ctx.site_url,
+            self.response_id,
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(retry)?;
         Ok(())
     }
 }

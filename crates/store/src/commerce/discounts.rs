@@ -18,6 +18,8 @@ pub struct DiscountRow {
     pub payment_type: Option<String>,
     /// The batch it was generated in (xPRO coupon payment name).
     pub batch: Option<String>,
+    /// Prices bulk seat purchases (xPRO's B2BCoupon), never a learner's basket.
+    pub bulk: bool,
     pub rules: Discount,
     pub created_on: DateTime<Utc>,
 }
@@ -28,6 +30,7 @@ pub struct NewDiscount<'a> {
     pub automatic: bool,
     pub payment_type: Option<&'a str>,
     pub batch: Option<&'a str>,
+    pub bulk: bool,
     pub rules: &'a Discount,
 }
 
@@ -39,7 +42,7 @@ pub enum DiscountError {
     Db(#[from] DbErr),
 }
 
-const COLUMNS: &str = "id, code, kind, amount, automatic, redemption, max_redemptions, activation_date, expiration_date, payment_type, batch, created_on";
+const COLUMNS: &str = "id, code, kind, amount, automatic, redemption, max_redemptions, activation_date, expiration_date, payment_type, batch, bulk, created_on";
 
 fn corrupt(e: impl std::fmt::Display) -> DbErr {
     DbErr::Custom(format!("a stored discount does not read back: {e}"))
@@ -67,6 +70,7 @@ async fn row(db: &impl ConnectionTrait, r: QueryResult) -> Result<DiscountRow, D
         automatic: r.try_get("", "automatic")?,
         payment_type: r.try_get("", "payment_type")?,
         batch: r.try_get("", "batch")?,
+        bulk: r.try_get("", "bulk")?,
         rules: Discount {
             kind: Kind::parse(&kind, Decimal::from_str(&amount).map_err(corrupt)?)
                 .map_err(corrupt)?,
@@ -112,8 +116,8 @@ pub async fn create(
     let rules = new.rules;
     let id: i64 = one(
         db,
-        "INSERT INTO discounts (code, kind, amount, automatic, redemption, max_redemptions, activation_date, expiration_date, payment_type, batch, created_on) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        "INSERT INTO discounts (code, kind, amount, automatic, redemption, max_redemptions, activation_date, expiration_date, payment_type, batch, bulk, created_on) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         vec![
             new.code.map(|c| c.trim().to_string()).into(),
             rules.kind.name().into(),
@@ -125,6 +129,7 @@ pub async fn create(
             rules.expiration.into(),
             new.payment_type.map(str::to_string).into(),
             new.batch.map(str::to_string).into(),
+            new.bulk.into(),
             now.into(),
         ],
     )
@@ -184,9 +189,14 @@ pub async fn by_code(db: &impl ConnectionTrait, code: &str) -> Result<Option<Dis
         .pop())
 }
 
-/// Discounts that apply without a code, oldest first.
+/// Discounts that apply to a basket without a code, oldest first.
 pub async fn automatic(db: &impl ConnectionTrait) -> Result<Vec<DiscountRow>, DbErr> {
-    rows(db, "WHERE automatic = $1 ORDER BY id", vec![true.into()]).await
+    rows(
+        db,
+        "WHERE automatic = $1 AND bulk = $2 ORDER BY id",
+        vec![true.into(), false.into()],
+    )
+    .await
 }
 
 /// Newest first, optionally those whose code contains `query`.
@@ -229,6 +239,22 @@ pub async fn usage(
     Ok(Usage {
         total: u32::try_from(total).unwrap_or(u32::MAX),
         by_this_user: u32::try_from(mine).unwrap_or(u32::MAX),
+    })
+}
+
+/// A bulk discount's uses that count: seat purchases fulfilled or refunded with it.
+pub async fn bulk_usage(db: &impl ConnectionTrait, discount_id: i64) -> Result<Usage, DbErr> {
+    let counted = one(
+        db,
+        "SELECT COUNT(*) AS total FROM bulk_orders WHERE discount_id = $1 AND state IN ('fulfilled', 'refunded')",
+        vec![discount_id.into()],
+    )
+    .await?
+    .ok_or_else(|| DbErr::RecordNotFound("a count".into()))?;
+    let total: i64 = counted.try_get("", "total")?;
+    Ok(Usage {
+        total: u32::try_from(total).unwrap_or(u32::MAX),
+        by_this_user: 0,
     })
 }
 

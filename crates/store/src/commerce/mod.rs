@@ -2,6 +2,7 @@
 //! shared helpers; money in cents.
 
 pub mod baskets;
+pub mod bulk_orders;
 pub mod discounts;
 pub mod orders;
 pub mod refund_requests;

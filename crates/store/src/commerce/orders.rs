@@ -241,7 +241,7 @@ pub async fn create(
     )
     .await?;
     write_line(db, id, pricing).await?;
-    record_transition(db, id, None, OrderState::Pending, "checkout", now).await?;
+    record_transition_in(db, &ORDERS, id, None, OrderState::Pending, "checkout", now).await?;
     find(db, id)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("the order just written".into()))
@@ -304,8 +304,20 @@ pub async fn reprice(
     Ok(changed == 1)
 }
 
-async fn record_transition(
+/// The tables one kind of order keeps: its rows, and its state changes keyed by `order_id`.
+pub(crate) struct Book {
+    pub orders: &'static str,
+    pub transitions: &'static str,
+}
+
+const ORDERS: Book = Book {
+    orders: "orders",
+    transitions: "order_transitions",
+};
+
+pub(crate) async fn record_transition_in(
     db: &impl ConnectionTrait,
+    book: &Book,
     order_id: i64,
     from: Option<OrderState>,
     to: OrderState,
@@ -314,7 +326,10 @@ async fn record_transition(
 ) -> Result<(), DbErr> {
     run(
         db,
-        "INSERT INTO order_transitions (order_id, from_state, to_state, cause, created_on) VALUES ($1, $2, $3, $4, $5)",
+        &format!(
+            "INSERT INTO {} (order_id, from_state, to_state, cause, created_on) VALUES ($1, $2, $3, $4, $5)",
+            book.transitions
+        ),
         vec![
             order_id.into(),
             from.map(|s| s.as_str().to_string()).into(),
@@ -325,6 +340,77 @@ async fn record_transition(
     )
     .await
     .map(|_| ())
+}
+
+/// [`transition`] for any kind of order.
+pub(crate) async fn transition_in(
+    db: &impl ConnectionTrait,
+    book: &Book,
+    order_id: i64,
+    from: OrderState,
+    to: OrderState,
+    cause: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let moved = run(
+        db,
+        &format!(
+            "UPDATE {} SET state = $1, updated_on = $2 WHERE id = $3 AND state = $4",
+            book.orders
+        ),
+        vec![
+            to.as_str().into(),
+            now.into(),
+            order_id.into(),
+            from.as_str().into(),
+        ],
+    )
+    .await?;
+    if moved == 1 {
+        record_transition_in(db, book, order_id, Some(from), to, cause, now).await?;
+    }
+    Ok(moved == 1)
+}
+
+pub(crate) async fn flag_in(
+    db: &impl ConnectionTrait,
+    book: &Book,
+    order_id: i64,
+    why: &str,
+) -> Result<(), DbErr> {
+    run(
+        db,
+        &format!("UPDATE {} SET flag = $1 WHERE id = $2", book.orders),
+        vec![why.into(), order_id.into()],
+    )
+    .await
+    .map(|_| ())
+}
+
+pub(crate) async fn transitions_in(
+    db: &impl ConnectionTrait,
+    book: &Book,
+    order_id: i64,
+) -> Result<Vec<Transition>, DbErr> {
+    all_as(
+        db,
+        &format!(
+            "SELECT from_state, to_state, cause, created_on FROM {} WHERE order_id = $1 ORDER BY id",
+            book.transitions
+        ),
+        vec![order_id.into()],
+        |r| {
+            let from: Option<String> = r.try_get("", "from_state")?;
+            let to: String = r.try_get("", "to_state")?;
+            Ok(Transition {
+                from: from.map(|f| f.parse()).transpose().map_err(DbErr::Custom)?,
+                to: to.parse().map_err(DbErr::Custom)?,
+                cause: r.try_get("", "cause")?,
+                at: r.try_get("", "created_on")?,
+            })
+        },
+    )
+    .await
 }
 
 /// Moves the order `from → to` if it is still `from`, recording the cause; `false` when
@@ -338,32 +424,12 @@ pub async fn transition(
     cause: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let moved = run(
-        db,
-        "UPDATE orders SET state = $1, updated_on = $2 WHERE id = $3 AND state = $4",
-        vec![
-            to.as_str().into(),
-            now.into(),
-            order_id.into(),
-            from.as_str().into(),
-        ],
-    )
-    .await?;
-    if moved == 1 {
-        record_transition(db, order_id, Some(from), to, cause, now).await?;
-    }
-    Ok(moved == 1)
+    transition_in(db, &ORDERS, order_id, from, to, cause, now).await
 }
 
 /// Marks an order for a person to look at.
 pub async fn flag(db: &impl ConnectionTrait, order_id: i64, why: &str) -> Result<(), DbErr> {
-    run(
-        db,
-        "UPDATE orders SET flag = $1 WHERE id = $2",
-        vec![why.into(), order_id.into()],
-    )
-    .await
-    .map(|_| ())
+    flag_in(db, &ORDERS, order_id, why).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -378,22 +444,7 @@ pub async fn transitions(
     db: &impl ConnectionTrait,
     order_id: i64,
 ) -> Result<Vec<Transition>, DbErr> {
-    all_as(
-        db,
-        "SELECT from_state, to_state, cause, created_on FROM order_transitions WHERE order_id = $1 ORDER BY id",
-        vec![order_id.into()],
-        |r| {
-        let from: Option<String> = r.try_get("", "from_state")?;
-        let to: String = r.try_get("", "to_state")?;
-        Ok(Transition {
-            from: from.map(|f| f.parse()).transpose().map_err(DbErr::Custom)?,
-            to: to.parse().map_err(DbErr::Custom)?,
-            cause: r.try_get("", "cause")?,
-            at: r.try_get("", "created_on")?,
-        })
-    },
-    )
-    .await
+    transitions_in(db, &ORDERS, order_id).await
 }
 
 /// A payment or refund as the processor reported it; recorded once per transaction id.
@@ -461,6 +512,7 @@ pub async fn transactions(
 /// A processor post as received, whatever became of it.
 pub struct Received<'a> {
     pub order_id: Option<i64>,
+    pub bulk_order_id: Option<i64>,
     pub reference_number: Option<&'a str>,
     pub transaction_id: Option<&'a str>,
     pub decision: Option<&'a str>,
@@ -479,10 +531,11 @@ pub async fn record_received(
 ) -> Result<i64, DbErr> {
     one(
         db,
-        "INSERT INTO payment_responses (order_id, reference_number, transaction_id, decision, channel, signature_valid, outcome, processed, payload, received_on) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        "INSERT INTO payment_responses (order_id, bulk_order_id, reference_number, transaction_id, decision, channel, signature_valid, outcome, processed, payload, received_on) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         vec![
             r.order_id.into(),
+            r.bulk_order_id.into(),
             r.reference_number.map(str::to_string).into(),
             r.transaction_id.map(str::to_string).into(),
             r.decision.map(str::to_string).into(),
@@ -499,18 +552,28 @@ pub async fn record_received(
     .try_get("", "id")
 }
 
-/// A recorded post not processed yet: (order id, payload).
-pub async fn unprocessed(
-    db: &impl ConnectionTrait,
-    id: i64,
-) -> Result<Option<(Option<i64>, String)>, DbErr> {
+/// A recorded post not processed yet.
+#[derive(Debug, Clone)]
+pub struct Unprocessed {
+    pub order_id: Option<i64>,
+    pub bulk_order_id: Option<i64>,
+    pub payload: String,
+}
+
+pub async fn unprocessed(db: &impl ConnectionTrait, id: i64) -> Result<Option<Unprocessed>, DbErr> {
     one(
         db,
-        "SELECT order_id, payload FROM payment_responses WHERE id = $1 AND processed = $2",
+        "SELECT order_id, bulk_order_id, payload FROM payment_responses WHERE id = $1 AND processed = $2",
         vec![id.into(), false.into()],
     )
     .await?
-    .map(|r| Ok((r.try_get("", "order_id")?, r.try_get("", "payload")?)))
+    .map(|r| {
+        Ok(Unprocessed {
+            order_id: r.try_get("", "order_id")?,
+            bulk_order_id: r.try_get("", "bulk_order_id")?,
+            payload: r.try_get("", "payload")?,
+        })
+    })
     .transpose()
 }
 

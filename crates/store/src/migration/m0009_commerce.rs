@@ -6,25 +6,14 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::fk;
+
 pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
         "m0009_commerce"
     }
-}
-
-fn fk(
-    table: &str,
-    column: &str,
-    to: &str,
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(table.to_string(), column.to_string())
-        .to(to.to_string(), "id")
-        .on_delete(on_delete)
-        .take()
 }
 
 #[async_trait::async_trait]

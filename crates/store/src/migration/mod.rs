@@ -11,6 +11,7 @@ mod m0007_openedx_tokens;
 mod m0008_compliance;
 mod m0009_commerce;
 mod m0010_refund_requests;
+mod m0012_bulk_orders;
 
 pub struct Migrator;
 
@@ -29,6 +30,21 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_commerce::Migration),
             Box::new(m0010_refund_requests::Migration),
             Box::new(jobs::migration::WakeTrigger),
+            Box::new(m0012_bulk_orders::Migration),
         ]
     }
+}
+
+/// A foreign key from `table.column` to `to.id`.
+pub(crate) fn fk(
+    table: &str,
+    column: &str,
+    to: &str,
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .from(table.to_string(), column.to_string())
+        .to(to.to_string(), "id")
+        .on_delete(on_delete)
+        .take()
 }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use services::commerce::Item;
 use services::commerce::basket::{self, BasketError, Priced};
 use services::commerce::checkout::{Checkout, checkout};
 use store::accounts::User;
@@ -237,7 +238,7 @@ async fn check_out(
     Ok(outcome)
 }
 
-fn fields(fields: &[(String, String)]) -> Value {
+pub(super) fn fields(fields: &[(String, String)]) -> Value {
     Value::Object(
         fields
             .iter()
@@ -282,36 +283,45 @@ async fn mitx_checkout(
     })
 }
 
+/// xPRO's `FullProductVersionSerializer` fields of what an item sells (its price is the
+/// current version's).
+pub(super) fn product_version_json(view: &CatalogView, item: &Item) -> Value {
+    let (kind, object_id, start) = match item.sells {
+        Purchasable::Run(run) => (
+            "courserun",
+            run,
+            view.run(run).and_then(|(_, r)| r.window.start),
+        ),
+        Purchasable::Program(program) => (
+            "program",
+            program,
+            view.program(program).and_then(|p| p.start_date),
+        ),
+    };
+    json!({
+        "price": money(item.list),
+        "content_title": item.title,
+        "readable_id": item.readable_id,
+        "id": item.version_id,
+        "object_id": object_id,
+        "product_id": item.product_id,
+        "type": kind,
+        "start_date": start,
+        "description": item.description,
+    })
+}
+
 /// xPRO's basket: `{items, coupons, data_consents, tax_info}`.
 fn xpro_basket(view: &CatalogView, priced: Option<&Priced>) -> Value {
     let items: Vec<Value> = priced
         .map(|p| {
-            let (kind, object_id, run_ids, start) = match p.item.sells {
-                Purchasable::Run(run) => (
-                    "courserun",
-                    run,
-                    vec![run],
-                    view.run(run).and_then(|(_, r)| r.window.start),
-                ),
-                Purchasable::Program(program) => (
-                    "program",
-                    program,
-                    Vec::new(),
-                    view.program(program).and_then(|p| p.start_date),
-                ),
+            let mut item = product_version_json(view, &p.item);
+            let run_ids = match p.item.sells {
+                Purchasable::Run(run) => vec![run],
+                Purchasable::Program(_) => Vec::new(),
             };
-            vec![json!({
-                "price": money(p.item.list),
-                "content_title": p.item.title,
-                "readable_id": p.item.readable_id,
-                "id": p.item.version_id,
-                "object_id": object_id,
-                "product_id": p.item.product_id,
-                "type": kind,
-                "start_date": start,
-                "description": p.item.description,
-                "run_ids": run_ids,
-            })]
+            item["run_ids"] = json!(run_ids);
+            vec![item]
         })
         .unwrap_or_default();
     let coupons: Vec<Value> = priced
@@ -367,7 +377,7 @@ struct XproPatch {
 }
 
 /// xPRO answers `400 {"errors": {<field>: …}}`.
-fn xpro_error(field: &str, message: impl Into<String>) -> ApiError {
+pub(super) fn xpro_error(field: &str, message: impl Into<String>) -> ApiError {
     let mut errors = domain::catalog::validate::FieldErrors::default();
     errors.add(field, message.into());
     ApiError::Invalid(errors)
@@ -375,7 +385,7 @@ fn xpro_error(field: &str, message: impl Into<String>) -> ApiError {
 
 /// A product by numeric id or text id: a run's courseware id or a program's readable id
 /// (a space read as `+`, as xPRO reads it).
-fn product_of(view: &CatalogView, id: &Value) -> Option<i64> {
+pub(super) fn product_of(view: &CatalogView, id: &Value) -> Option<i64> {
     if let Some(n) = id.as_i64() {
         return Some(n);
     }

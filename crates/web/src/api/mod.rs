@@ -1,6 +1,7 @@
 //! JSON APIs. The catalog dialects read the cached catalog view and compute every derived
 //! value (enrollable, next run, current price) against the request's instant.
 
+pub mod b2b;
 pub mod baskets;
 pub mod discounts;
 pub mod enrollments;

@@ -45,6 +45,10 @@ use crate::AppState;
         xpro_basket_get,
         xpro_basket_patch,
         xpro_checkout,
+        b2b_checkout,
+        b2b_status,
+        b2b_codes,
+        b2b_coupon_status,
         mitx_baskets,
         mitx_basket_from_product,
         mitx_basket_from_product_code,
@@ -157,6 +161,10 @@ documented! {
     discounts_list: get "/api/v0/discounts/", "staff", "Discounts, newest first (staff token); ?q= code contains, limit/offset", params(("q" = Option<String>, Query), ("limit" = Option<u32>, Query), ("offset" = Option<u32>, Query));
     discounts_create: post "/api/v0/discounts/", "staff", "Create a discount {discount_code, amount, discount_type, redemption_type, max_redemptions, activation_date, expiration_date, automatic, payment_type}; 400 lists errors per field";
     discounts_create_batch: post "/api/v0/discounts/create_batch/", "staff", "Generate count codes prefix+random {count, prefix, amount, discount_type, one_time | once_per_user, …}; all or none";
+    b2b_checkout: post "/api/b2b/checkout/", "commerce", "xPRO bulk seats, no account: {num_seats, email, product_version_id, discount_code, contract_number?} → {payload, url, method}; 400 [message] or {field: [message]}";
+    b2b_status: get "/api/b2b/orders/{hash}/status/", "commerce", "xPRO: a bulk purchase by its public id: status, seats, prices, product_version, customer_name, coupon_code, receipt_data", params(("hash" = String, Path));
+    b2b_codes: get "/api/b2b/orders/{hash}/codes/", "commerce", "xPRO: the purchase's enrollment links as CSV (enrollmentcodes-<hash>.csv)", params(("hash" = String, Path));
+    b2b_coupon_status: get "/api/b2b/coupon_status/", "commerce", "xPRO: whether a bulk code prices a product now: {code, product_id, discount_percent (fraction)}, or 404", params(("code" = String, Query), ("product_id" = String, Query, description = "Numeric id or text id"));
     checkout_result: post "/api/checkout/result/", "commerce", "CyberSource's merchant post of a Secure Acceptance result (form, signed); 403 for a bad signature, 404 for an unknown order";
     orders_history: get "/api/v0/orders/history/", "commerce", "The signed-in learner's fulfilled and refunded orders (receipt shape)";
     orders_receipt: get "/api/v0/orders/receipt/{id}/", "commerce", "One of the learner's orders, by id or reference number", params(("id" = String, Path));

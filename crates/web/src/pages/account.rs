@@ -88,7 +88,7 @@ pub async fn current_user(state: &AppState, headers: &HeaderMap) -> Option<User>
         .flatten()
 }
 
-pub struct Field {
+pub(crate) struct Field {
     pub name: &'static str,
     pub label: &'static str,
     pub kind: &'static str,
@@ -97,7 +97,7 @@ pub struct Field {
     pub error: Option<String>,
 }
 
-fn field(
+pub(crate) fn field(
     name: &'static str,
     label: &'static str,
     kind: &'static str,

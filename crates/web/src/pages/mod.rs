@@ -3,6 +3,7 @@
 
 pub mod account;
 mod assets;
+mod bulk;
 mod catalog;
 mod detail;
 pub mod shop;
@@ -52,6 +53,9 @@ pub fn routes() -> Router<AppState> {
             get(account::profile_form).post(account::profile),
         )
         .route("/cart/", get(shop::cart))
+        .route("/ecommerce/bulk/", get(bulk::form).post(bulk::buy))
+        .route("/ecommerce/bulk/receipt/", get(bulk::receipt))
+        .route("/redeem/", get(bulk::redeem))
         .route("/cart/add", post(shop::add))
         .route("/cart/code", post(shop::apply_code))
         .route("/cart/clear", post(shop::clear))

@@ -15,7 +15,7 @@ use domain::Money;
 use domain::commerce::order::OrderState;
 use services::commerce::basket::{self, BasketError};
 use services::commerce::checkout::{Checkout, checkout};
-use services::commerce::payment::{self, Channel, PaymentError};
+use services::commerce::payment::{self, Channel, Paid, PaymentError};
 use services::commerce::refunds::{self, RequestRefusal};
 use store::accounts::User;
 use store::commerce::baskets::{self, Owner};
@@ -222,10 +222,28 @@ pub async fn add(
     let added = basket::add(&txn, &snapshot.view, &owner, product_id, state.now()).await;
     match added {
         Ok(()) => {
+            // A code that came with the product (a redemption link) is applied at once;
+            // one that does not apply leaves the product in the basket and says why.
+            let code = values.get("code").map(|c| c.trim()).unwrap_or_default();
+            let refused = match code {
+                "" => None,
+                code => match basket::apply_code(&txn, &snapshot.view, &owner, code, state.now())
+                    .await
+                {
+                    Ok(()) => None,
+                    Err(BasketError::Db(_)) => {
+                        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+                    }
+                    Err(refused) => Some(refused.to_string()),
+                },
+            };
             if txn.commit().await.is_err() {
                 return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
             }
-            let mut response = Redirect::to("/cart/").into_response();
+            let mut response = match refused {
+                None => Redirect::to("/cart/").into_response(),
+                Some(why) => cart_page(&state, &headers, code, Some(why), None).await,
+            };
             if let Some(cookie) = new_cookie
                 && let Ok(value) = header::HeaderValue::from_str(&cookie)
             {
@@ -292,6 +310,28 @@ struct PayPage {
     fields: Vec<(String, String)>,
 }
 
+/// The page that carries the signed form to the processor.
+pub(crate) fn pay_page(
+    meta: Meta,
+    reference: String,
+    amount: Money,
+    url: String,
+    fields: Vec<(String, String)>,
+) -> Response {
+    render(
+        StatusCode::OK,
+        &PayPage {
+            meta,
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            reference,
+            amount: dollars(amount),
+            url,
+            fields,
+        },
+    )
+}
+
 pub async fn start_checkout(State(state): State<AppState>, request: Request) -> Response {
     let headers = request.headers().clone();
     // The buyer's address is sent to the processor (the references send it too).
@@ -335,17 +375,12 @@ pub async fn start_checkout(State(state): State<AppState>, request: Request) -> 
                 Checkout::Pay { order, url, fields } => {
                     let mut meta = Meta::new(&state, "/checkout/", "Payment", "Payment");
                     meta.signed_in = Some(user.email.clone());
-                    render(
-                        StatusCode::OK,
-                        &PayPage {
-                            meta,
-                            asset_css: assets::CSS,
-                            asset_htmx: assets::HTMX,
-                            reference: order.reference_number.clone(),
-                            amount: dollars(order.amount_due()),
-                            url,
-                            fields,
-                        },
+                    pay_page(
+                        meta,
+                        order.reference_number.clone(),
+                        order.amount_due(),
+                        url,
+                        fields,
                     )
                 }
             }
@@ -368,16 +403,16 @@ pub async fn start_checkout(State(state): State<AppState>, request: Request) -> 
     }
 }
 
-/// Receives a result and acts on it; the order as it then stands.
+/// Receives a result and acts on it; what it was about, as it then stands.
 pub async fn take_result(
     state: &AppState,
     form: &HashMap<String, String>,
     channel: Channel,
-) -> Result<orders::Order, PaymentError> {
+) -> Result<Paid, PaymentError> {
     let Some(store_front) = state.settings.storefront.as_ref() else {
         return Err(PaymentError::UnknownOrder(String::new()));
     };
-    let (response, order_id) =
+    let (response, paid) =
         payment::receive(&state.store, store_front, form, channel, state.now()).await?;
     let snapshot = state
         .catalog
@@ -385,16 +420,22 @@ pub async fn take_result(
         .await
         .map_err(|e| PaymentError::Db(store::Error::Custom(e.to_string())))?;
     // If acting on it fails now, its job will: the order is read as it stands either way.
-    match payment::process(&state.store, &snapshot.view, response, state.now()).await {
-        Ok(Some(order)) => return Ok(order),
+    match payment::process(
+        &state.store,
+        &snapshot.view,
+        &store_front.base_url,
+        response,
+        state.now(),
+    )
+    .await
+    {
+        Ok(Some(settled)) => return Ok(settled),
         Ok(None) => {}
         Err(error) => {
             tracing::error!(%error, response, "processing a payment result failed; its job will retry");
         }
     }
-    orders::find(state.store.db(), order_id)
-        .await?
-        .ok_or_else(|| PaymentError::UnknownOrder(order_id.to_string()))
+    Ok(paid.reload(state.store.db()).await?.unwrap_or(paid))
 }
 
 /// `POST /checkout/result/`: the browser's copy. Answered with a redirect, so a reload
@@ -404,7 +445,12 @@ pub async fn browser_result(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     match take_result(&state, &form, Channel::Browser).await {
-        Ok(order) => match order.state {
+        Ok(Paid::Bulk(order)) => Redirect::to(&format!(
+            "/ecommerce/bulk/receipt/?hash={}",
+            order.unique_id
+        ))
+        .into_response(),
+        Ok(Paid::Order(order)) => match order.state {
             OrderState::Fulfilled => {
                 Redirect::to(&format!("/orders/{}/?paid=1", order.id)).into_response()
             }

@@ -15,7 +15,7 @@ use domain::commerce::pricing::Kind;
 use services::commerce::discount_admin::{self, AdminError};
 use services::commerce::refunds::{self, RefundFailure};
 use store::commerce::discounts::{self, DiscountRow};
-use store::commerce::{orders, refund_requests};
+use store::commerce::{bulk_orders, orders, refund_requests};
 
 use super::staff::{StaffMember, meta};
 use super::{Flash, Meta, assets, error_page, render, text};
@@ -50,6 +50,8 @@ struct DiscountsPage {
     discounts: Vec<DiscountLine>,
     fields: Vec<FormField>,
     automatic: bool,
+    bulk: bool,
+    bulk_error: Option<String>,
     errors: FieldErrors,
 }
 
@@ -63,14 +65,21 @@ fn describe(kind: Kind) -> String {
 
 async fn line(state: &AppState, d: DiscountRow) -> DiscountLine {
     let rules = &d.rules;
-    let used = discounts::usage(state.store.db(), d.id, None)
-        .await
-        .map(|u| u.total)
-        .unwrap_or_default();
+    let used = if d.bulk {
+        discounts::bulk_usage(state.store.db(), d.id).await
+    } else {
+        discounts::usage(state.store.db(), d.id, None).await
+    }
+    .map(|u| u.total)
+    .unwrap_or_default();
     let day = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(text::date);
     DiscountLine {
         code: d.code.clone().unwrap_or_else(|| "(automatic)".into()),
-        discount: describe(rules.kind),
+        discount: if d.bulk {
+            format!("{} (bulk seat purchases)", describe(rules.kind))
+        } else {
+            describe(rules.kind)
+        },
         redemption: if rules.max_redemptions > 0 {
             format!(
                 "{}, at most {}",
@@ -195,6 +204,8 @@ async fn discounts_page(
             discounts: lines,
             fields,
             automatic: values.contains_key("automatic"),
+            bulk: values.contains_key("bulk"),
+            bulk_error: errors.get("bulk").map(|m| m.join("; ")),
             errors,
         },
     )
@@ -302,7 +313,7 @@ pub async fn discounts_export(
 }
 
 pub struct OrderLine {
-    pub id: i64,
+    pub link: String,
     pub reference: String,
     pub date: String,
     pub buyer: String,
@@ -321,6 +332,8 @@ struct OrdersPage {
     state: String,
     states: Vec<&'static str>,
     orders: Vec<OrderLine>,
+    /// Bulk seat purchases, linked to their public receipt pages.
+    bulk: Vec<OrderLine>,
 }
 
 async fn buyer(state: &AppState, user_id: i64) -> String {
@@ -344,10 +357,33 @@ pub async fn orders_list(
     let Ok(found) = orders::search(state.store.db(), Some(&q), filter, 200).await else {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
     };
+    let Ok(bulk) = bulk_orders::search(state.store.db(), Some(&q), 200).await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let bulk = bulk
+        .into_iter()
+        .filter(|b| filter.is_none_or(|f| f == b.state))
+        .map(|b| OrderLine {
+            link: format!("/ecommerce/bulk/receipt/?hash={}", b.unique_id),
+            date: text::date(b.created_on),
+            buyer: format!(
+                "{} · {} seats{}",
+                b.email,
+                b.num_seats,
+                b.contract_number
+                    .map(|c| format!(" · contract {c}"))
+                    .unwrap_or_default()
+            ),
+            total: text::price(Some(b.total)),
+            reference: b.reference_number,
+            state: b.state,
+            flag: b.flag,
+        })
+        .collect();
     let mut lines = Vec::with_capacity(found.len());
     for o in found {
         lines.push(OrderLine {
-            id: o.id,
+            link: format!("/staff/orders/{}", o.id),
             date: text::date(o.created_on),
             buyer: buyer(&state, o.purchaser_id).await,
             total: text::price(Some(o.amount_due())),
@@ -366,6 +402,7 @@ pub async fn orders_list(
             state: wanted,
             states: OrderState::ALL.iter().map(|s| s.as_str()).collect(),
             orders: lines,
+            bulk,
         },
     )
 }
