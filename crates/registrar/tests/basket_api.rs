@@ -22,6 +22,8 @@ struct Api {
     on_sale: Vec<(i64, String)>,
     /// An xPRO product on sale: (product id, version id).
     xpro: (i64, i64),
+    /// A MITx Online product on sale.
+    mitx: i64,
 }
 
 async fn api() -> Api {
@@ -54,6 +56,12 @@ async fn api() -> Api {
         .find(|item| item.site == domain::catalog::Site::Xpro)
         .map(|item| (item.product_id, item.version_id))
         .expect("the synthetic catalog sells xPRO runs");
+    let mitx = on_sale
+        .iter()
+        .filter_map(|(id, _)| services::commerce::item(&view, *id))
+        .find(|item| item.site == domain::catalog::Site::Mitxonline)
+        .map(|item| item.product_id)
+        .expect("the synthetic catalog sells MITx Online runs");
     let user = store::accounts::create_user(
         store.db(),
         store::accounts::NewUser {
@@ -112,6 +120,7 @@ async fn api() -> Api {
         cookie: format!("registrar_session={session}; registrar_csrf={CSRF}"),
         on_sale,
         xpro,
+        mitx,
     }
 }
 
@@ -136,6 +145,34 @@ impl Api {
             None => (request, Body::empty()),
         };
         self.send(request.body(body).unwrap()).await
+    }
+
+    /// CyberSource's merchant post accepting the payment a signed request asked for.
+    async fn accept(&self, request: &[(String, String)], transaction: &str) -> StatusCode {
+        let field = |k: &str| request.iter().find(|(n, _)| n == k).unwrap().1.clone();
+        let result: Vec<(String, String)> = vec![
+            ("decision".into(), "ACCEPT".into()),
+            ("reason_code".into(), "100".into()),
+            ("transaction_id".into(), transaction.into()),
+            ("req_reference_number".into(), field("reference_number")),
+            ("req_amount".into(), field("amount")),
+            ("req_currency".into(), field("currency")),
+            ("req_card_number".into(), "xxxxxxxxxxxx1111".into()),
+            ("req_card_type".into(), "001".into()),
+            ("req_bill_to_forename".into(), "Grace".into()),
+            ("req_bill_to_surname".into(), "Hopper".into()),
+        ];
+        let signed = integrations::cybersource::secure_acceptance::sign("security", result);
+        let form = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(signed.iter())
+            .finish();
+        self.anonymous(
+            "POST",
+            "/api/checkout/result/",
+            Some(("application/x-www-form-urlencoded", form)),
+        )
+        .await
+        .0
     }
 
     async fn call(
@@ -216,6 +253,85 @@ async fn xpro_basket_patch_and_checkout() {
         Ok(())
     );
     assert_eq!(form["merchant_defined_data2"], courseware_id);
+
+    // xPRO's receipt exists once the order is paid, for its buyer only.
+    let order_id = form["reference_number"]
+        .rsplit('-')
+        .next()
+        .unwrap()
+        .to_string();
+    let receipt_uri = format!("/api/order_receipt/{order_id}/");
+    let (status, _) = api.call("GET", &receipt_uri, None, false).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not paid yet");
+    let request: Vec<(String, String)> = form.into_iter().collect();
+    assert_eq!(api.accept(&request, "tx-xpro").await, StatusCode::OK);
+    let (status, receipt) = api.call("GET", &receipt_uri, None, false).await;
+    assert_eq!(status, StatusCode::OK, "{receipt}");
+    assert_eq!(receipt["order"]["id"].to_string(), order_id);
+    assert_eq!(receipt["purchaser"]["email"], "ada@example.edu");
+    assert_eq!(receipt["lines"][0]["readable_id"], courseware_id);
+    assert_eq!(receipt["lines"][0]["quantity"], 1);
+    assert_eq!(
+        receipt["lines"][0]["total_paid"],
+        checkout["payload"]["amount"]
+    );
+    assert_eq!(receipt["receipt"]["card_type"], "Visa");
+    assert_eq!(receipt["receipt"]["name"], "Grace Hopper");
+    let (status, _) = api.anonymous("GET", &receipt_uri, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn xpro_products_on_sale() {
+    let api = api().await;
+    let (status, body) = api.anonymous("GET", "/api/products/", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let products: Value = serde_json::from_str(&body).unwrap();
+    let products = products.as_array().unwrap();
+    let (xpro, version) = api.xpro;
+    let listed = products
+        .iter()
+        .find(|p| p["id"] == xpro)
+        .expect("an xPRO run on sale is listed");
+    assert_eq!(listed["product_type"], "courserun");
+    assert_eq!(listed["latest_version"]["id"], version);
+    assert!(
+        listed["latest_version"]["price"]
+            .as_str()
+            .unwrap()
+            .contains('.')
+    );
+    assert!(listed["content_object"]["course"]["title"].is_string());
+    assert!(
+        products.iter().all(|p| p["id"] != api.mitx),
+        "MITx Online products are not xPRO's to list"
+    );
+    assert!(
+        products
+            .iter()
+            .all(|p| p["product_type"] == "courserun" || p["product_type"] == "program"),
+        "{products:?}"
+    );
+    let (_, programs) = api
+        .anonymous("GET", "/api/products/?product_type=program", None)
+        .await;
+    let programs: Value = serde_json::from_str(&programs).unwrap();
+    assert!(
+        programs
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["product_type"] == "program")
+    );
+    let (status, one) = api
+        .anonymous("GET", &format!("/api/products/{xpro}/"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(serde_json::from_str::<Value>(&one).unwrap()["id"], xpro);
+    let (status, _) = api
+        .anonymous("GET", "/api/products/?product_type=seat", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -365,31 +481,7 @@ async fn xpro_bulk_purchase_api_from_checkout_to_codes() {
     let created: Value = serde_json::from_str(&created).unwrap();
     assert_eq!(created["status"], "created");
 
-    // CyberSource's merchant post of the accepted payment.
-    let result: Vec<(String, String)> = vec![
-        ("decision".into(), "ACCEPT".into()),
-        ("reason_code".into(), "100".into()),
-        ("transaction_id".into(), "tx-b2b".into()),
-        ("req_reference_number".into(), field("reference_number")),
-        ("req_amount".into(), field("amount")),
-        ("req_currency".into(), field("currency")),
-        ("req_card_number".into(), "xxxxxxxxxxxx1111".into()),
-        ("req_card_type".into(), "001".into()),
-        ("req_bill_to_forename".into(), "Grace".into()),
-        ("req_bill_to_surname".into(), "Hopper".into()),
-    ];
-    let signed = integrations::cybersource::secure_acceptance::sign("security", result);
-    let form = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(signed.iter())
-        .finish();
-    let (status, _) = api
-        .anonymous(
-            "POST",
-            "/api/checkout/result/",
-            Some(("application/x-www-form-urlencoded", form)),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(api.accept(&request, "tx-b2b").await, StatusCode::OK);
 
     let (_, paid) = api
         .anonymous("GET", &format!("/api/b2b/orders/{hash}/status/"), None)
@@ -404,6 +496,7 @@ async fn xpro_bulk_purchase_api_from_checkout_to_codes() {
         "from the bill-to names"
     );
     assert_eq!(paid["receipt_data"]["card_number"], "xxxxxxxxxxxx1111");
+    assert_eq!(paid["receipt_data"]["card_type"], "Visa");
     assert_eq!(paid["product_version"]["id"], version);
     assert_eq!(paid["total_price"], field("amount"));
 

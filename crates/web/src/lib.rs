@@ -110,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::orders::routes())
         .merge(api::baskets::routes())
         .merge(api::b2b::routes())
+        .merge(api::products::routes())
         .merge(api::discounts::routes())
         .merge(api::schema::routes())
         .merge(pages::routes())

@@ -86,6 +86,37 @@ pub fn verify(secret_key: &str, form: &HashMap<String, String>) -> Result<(), Si
     .map_err(|_| SignatureError::Mismatch)
 }
 
+/// The card brand a result's `req_card_type` code stands for (CyberSource's card type codes,
+/// as xPRO's receipts name them).
+pub fn card_type_name(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "001" => "Visa",
+        "002" => "Mastercard",
+        "003" => "American Express",
+        "004" => "Discover",
+        "005" => "Diners Club",
+        "006" => "Carte Blanche",
+        "007" => "JCB",
+        "014" => "Enroute",
+        "021" => "JAL",
+        "024" => "Maestro (UK)",
+        "031" => "Delta",
+        "033" => "Visa Electron",
+        "034" => "Dankort",
+        "036" => "Carte Bancaires",
+        "037" => "Carta Si",
+        "039" => "EAN",
+        "040" => "UATP",
+        "042" => "Maestro (Intl)",
+        "050" => "Hipercard",
+        "051" => "Aura",
+        "054" => "Elo",
+        "061" => "RuPay",
+        "062" => "China UnionPay",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

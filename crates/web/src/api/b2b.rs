@@ -170,17 +170,9 @@ async fn status(
         Ok(email) => store::accounts::find_by_email(db, &email).await?,
         Err(_) => None,
     };
-    let customer_name = user.map(|u| u.name).unwrap_or_else(|| {
-        [
-            receipt.get("req_bill_to_forename"),
-            receipt.get("req_bill_to_surname"),
-        ]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(" ")
-    });
+    let customer_name = user
+        .map(|u| u.name)
+        .unwrap_or_else(|| super::orders::bill_to_name(&receipt));
     let coupon_code = match order.discount_id {
         Some(id) => discounts::find(db, id).await?.and_then(|d| d.code),
         None => None,
@@ -202,7 +194,7 @@ async fn status(
         "coupon_code": coupon_code,
         "receipt_data": {
             "card_number": receipt.get("req_card_number"),
-            "card_type": receipt.get("card_type_name").or(receipt.get("req_card_type")),
+            "card_type": super::orders::card_type(&receipt),
         },
     }))
     .into_response())

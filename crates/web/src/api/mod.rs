@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod mitxonline;
 pub mod oauth2;
 pub mod orders;
+pub mod products;
 pub mod schema;
 pub mod staff;
 pub mod xpro;

@@ -24,6 +24,29 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v0/orders/receipt/{id}/", get(receipt))
         .route("/api/v0/orders/status/{id}/", get(status))
         .route("/api/v0/orders/refund-requests/", post(refund_request))
+        .route("/api/order_receipt/{id}/", get(xpro_receipt))
+}
+
+/// The card holder's name a result carries.
+pub(super) fn bill_to_name(form: &HashMap<String, String>) -> String {
+    [
+        form.get("req_bill_to_forename"),
+        form.get("req_bill_to_surname"),
+    ]
+    .into_iter()
+    .flatten()
+    .map(String::as_str)
+    .collect::<Vec<_>>()
+    .join(" ")
+}
+
+/// A result's card brand: CyberSource's `req_card_type` code named, or as sent if unknown.
+pub(super) fn card_type(form: &HashMap<String, String>) -> Option<String> {
+    let code = form.get("req_card_type")?;
+    Some(
+        integrations::cybersource::secure_acceptance::card_type_name(code)
+            .map_or_else(|| code.clone(), str::to_string),
+    )
 }
 
 /// 200 once recorded (whatever the decision); 403 for a bad signature, 404 for an order
@@ -172,6 +195,105 @@ async fn status(
         "reference_number": order.reference_number,
         "total_price_paid": money(order.total),
         "state": order.state.as_str(),
+    }))
+    .into_response())
+}
+
+/// xPRO `GET /api/order_receipt/{id}/`: one of the caller's own **fulfilled** orders (a
+/// refunded or unpaid one is 404, as there) with xPRO's receipt maths per line.
+async fn xpro_receipt(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let user = current_user(&state, &headers)
+        .await
+        .ok_or(ApiError::Unauthorized)?;
+    let order = own_order(&state, &headers, &id).await?;
+    if order.state != domain::commerce::order::OrderState::Fulfilled {
+        return Err(ApiError::NotFound);
+    }
+    let db = state.store.db();
+    let snapshot = state.catalog.get().await?;
+    let view = &snapshot.view;
+    let address = store::accounts::address(db, user.id).await?;
+    let payment: HashMap<String, String> = orders::transactions(db, order.id)
+        .await?
+        .into_iter()
+        .find(|t| t.kind == "payment")
+        .and_then(|t| serde_json::from_str(&t.data).ok())
+        .unwrap_or_default();
+    let coupon = match order.discount_id {
+        Some(d) => store::commerce::discounts::find(db, d)
+            .await?
+            .and_then(|d| d.code),
+        None => None,
+    };
+    let lines: Vec<Value> = orders::lines(db, order.id)
+        .await?
+        .iter()
+        .map(|l| {
+            let qty = i64::from(l.quantity);
+            let tax_paid = order.tax.minor;
+            let total_paid = l.price.minor * qty + tax_paid;
+            let item = services::commerce::item(view, l.product_id);
+            let (start, end) = match item.as_ref().map(|i| i.sells) {
+                Some(store::catalog::read::Purchasable::Run(run)) => view
+                    .run(run)
+                    .map(|(_, r)| (r.window.start, r.window.end))
+                    .unwrap_or_default(),
+                Some(store::catalog::read::Purchasable::Program(program)) => view
+                    .program(program)
+                    .map(|p| (p.start_date, p.end_date))
+                    .unwrap_or_default(),
+                None => (None, None),
+            };
+            let cents = |minor: i64| money(domain::Money::from_minor(minor));
+            json!({
+                "quantity": l.quantity,
+                "price": money(l.price),
+                "tax_paid": cents(tax_paid),
+                "total_paid": cents(total_paid),
+                "discount": cents((l.list.minor - l.price.minor) * qty),
+                "total_before_tax": cents(total_paid - tax_paid),
+                "CEUs": null,
+                "content_title": item.as_ref().map_or(l.description.as_str(), |i| i.title.as_str()),
+                "readable_id": item.as_ref().map(|i| i.readable_id.clone()),
+                "start_date": start,
+                "end_date": end,
+            })
+        })
+        .collect();
+    let name = bill_to_name(&payment);
+    Ok(Json(json!({
+        "purchaser": {
+            "first_name": address.as_ref().map(|a| a.first_name.clone()),
+            "last_name": address.as_ref().map(|a| a.last_name.clone()),
+            "street_address": [],
+            "city": null,
+            "state_or_territory": address.as_ref().and_then(|a| a.state.clone()),
+            "country": address.as_ref().map(|a| a.country.clone()),
+            "postal_code": null,
+            "email": user.email,
+            "company": null,
+        },
+        "lines": lines,
+        "coupon": coupon,
+        "order": {
+            "id": order.id,
+            "created_on": order.created_on,
+            "reference_number": order.reference_number,
+            "tax_rate": order.tax_rate,
+            "tax_rate_name": order.tax_rate_name,
+            "tax_country_code": order.tax_country,
+        },
+        "receipt": (!payment.is_empty()).then(|| json!({
+            "card_number": payment.get("req_card_number"),
+            "card_type": card_type(&payment),
+            "name": name,
+            "bill_to_email": payment.get("req_bill_to_email"),
+            "payment_method": payment.get("req_payment_method"),
+        })),
     }))
     .into_response())
 }

@@ -45,6 +45,9 @@ use crate::AppState;
         xpro_basket_get,
         xpro_basket_patch,
         xpro_checkout,
+        xpro_products,
+        xpro_product,
+        xpro_order_receipt,
         b2b_checkout,
         b2b_status,
         b2b_codes,
@@ -161,6 +164,9 @@ documented! {
     discounts_list: get "/api/v0/discounts/", "staff", "Discounts, newest first (staff token); ?q= code contains, limit/offset", params(("q" = Option<String>, Query), ("limit" = Option<u32>, Query), ("offset" = Option<u32>, Query));
     discounts_create: post "/api/v0/discounts/", "staff", "Create a discount {discount_code, amount, discount_type, redemption_type, max_redemptions, activation_date, expiration_date, automatic, payment_type}; 400 lists errors per field";
     discounts_create_batch: post "/api/v0/discounts/create_batch/", "staff", "Generate count codes prefix+random {count, prefix, amount, discount_type, one_time | once_per_user, …}; all or none";
+    xpro_products: get "/api/products/", "commerce", "xPRO: products on sale now ({id, product_type, is_private, latest_version, content_object}), by program then course title", params(("product_type" = Option<String>, Query, description = "courserun or program"));
+    xpro_product: get "/api/products/{id}/", "commerce", "xPRO: one product on sale", params(("id" = i64, Path));
+    xpro_order_receipt: get "/api/order_receipt/{id}/", "commerce", "xPRO: one of the caller's fulfilled orders: purchaser, lines with receipt maths, coupon, order, card receipt", params(("id" = String, Path, description = "Order id or reference number"));
     b2b_checkout: post "/api/b2b/checkout/", "commerce", "xPRO bulk seats, no account: {num_seats, email, product_version_id, discount_code, contract_number?} → {payload, url, method}; 400 [message] or {field: [message]}";
     b2b_status: get "/api/b2b/orders/{hash}/status/", "commerce", "xPRO: a bulk purchase by its public id: status, seats, prices, product_version, customer_name, coupon_code, receipt_data", params(("hash" = String, Path));
     b2b_codes: get "/api/b2b/orders/{hash}/codes/", "commerce", "xPRO: the purchase's enrollment links as CSV (enrollmentcodes-<hash>.csv)", params(("hash" = String, Path));
