@@ -1047,3 +1047,170 @@ async fn staff_discount_api_creates_codes_and_batches_with_field_errors() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page["count"], 2, "nothing of the refused batch was written");
 }
+
+fn staff_call(method: &str, uri: &str, token: &str, body: Option<&Value>) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .header("Authorization", format!("Bearer {token}"))
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn staff_discount_api_reads_changes_scopes_and_removes_one_discount() {
+    let app = spawn_app(
+        "https://mitxonline.mit.edu",
+        at(2024, 3, 10),
+        &["mitxonline_courses.json"],
+    )
+    .await;
+    let token = staff_token(&app).await;
+    let body = json!({"discount_code": "SPRING", "amount": 10, "discount_type": "percent-off", "redemption_type": "unlimited", "payment_type": "marketing"});
+    let (_, created) = app
+        .send(post("/api/v0/discounts/", Some(&token), &body))
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let one = format!("/api/v0/discounts/{id}/");
+    let (status, read) = app.send(staff_call("GET", &one, &token, None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(read["discount_code"], "SPRING");
+
+    let (status, changed) = app
+        .send(staff_call(
+            "PATCH",
+            &one,
+            &token,
+            Some(&json!({"amount": 25, "expiration_date": "2030-06-30T00:00:00Z"})),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["amount"], "25");
+    assert_eq!(changed["discount_code"], "SPRING", "untouched fields stay");
+    assert_eq!(changed["redemption_type"], "unlimited");
+    assert_eq!(changed["expiration_date"], "2030-06-30T00:00:00Z");
+    let (status, refused) = app
+        .send(staff_call(
+            "PATCH",
+            &one,
+            &token,
+            Some(&json!({"discount_type": "half-off"})),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused["errors"]["discount_type"].is_array(),
+        "errors are named as the API names its fields: {refused}"
+    );
+    let (_, still) = app.send(staff_call("GET", &one, &token, None)).await;
+    assert_eq!(
+        still["discount_type"], "percent-off",
+        "a refused change writes nothing"
+    );
+
+    let view = store::catalog::read::load(app.store.db()).await.unwrap();
+    let product = view
+        .courses
+        .iter()
+        .flat_map(|c| c.runs.iter())
+        .find_map(|r| r.product.as_ref().map(|p| p.id))
+        .expect("the fixture has products");
+    let products = format!("/api/v0/discounts/{id}/products/");
+    let (status, linked) = app
+        .send(staff_call(
+            "POST",
+            &products,
+            &token,
+            Some(&json!({"product_id": product})),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{linked}");
+    assert_eq!(linked[0]["product"]["id"], product);
+    let (status, _) = app
+        .send(staff_call(
+            "PATCH",
+            &format!("{products}{product}/"),
+            &token,
+            Some(&json!({"product_id": product})),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "linking twice changes nothing");
+    let (_, page) = app.send(staff_call("GET", &products, &token, None)).await;
+    assert_eq!(page["count"], 1);
+    let (status, left) = app
+        .send(staff_call(
+            "DELETE",
+            &format!("{products}{product}/"),
+            &token,
+            None,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(left, json!([]));
+
+    let user = store::accounts::create_user(
+        app.store.db(),
+        store::accounts::NewUser {
+            email: &domain::accounts::Email::parse("grace@example.edu").unwrap(),
+            username: &domain::accounts::Username::parse("grace").unwrap(),
+            name: "Grace",
+            password_hash: None,
+            address: &Default::default(),
+            email_verified: true,
+            global_id: None,
+        },
+        at(2024, 3, 10),
+    )
+    .await
+    .unwrap();
+    let assignees = format!("/api/v0/discounts/{id}/assignees/");
+    let (status, assigned) = app
+        .send(staff_call(
+            "POST",
+            &assignees,
+            &token,
+            Some(&json!({"user": user.id})),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{assigned}");
+    assert_eq!(assigned[0]["user"]["email"], "grace@example.edu");
+    let (status, _) = app
+        .send(staff_call(
+            "POST",
+            &assignees,
+            &token,
+            Some(&json!({"user": 99_999})),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, left) = app
+        .send(staff_call(
+            "DELETE",
+            &format!("{assignees}{}/", user.id),
+            &token,
+            None,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(left, json!([]));
+    let (status, none) = app
+        .send(staff_call(
+            "GET",
+            &format!("/api/v0/discounts/{id}/redemptions/"),
+            &token,
+            None,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(none["count"], 0);
+
+    let (status, _) = app.send(staff_call("DELETE", &one, &token, None)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.send(staff_call("GET", &one, &token, None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .send(staff_call("DELETE", &one, "not a token", None))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

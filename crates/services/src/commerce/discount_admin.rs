@@ -71,16 +71,46 @@ fn ids(text: &str) -> Result<Vec<i64>, String> {
 /// The discounts written: (id, code).
 pub type Created = Vec<(i64, Option<String>)>;
 
-/// Creates the discount (or `count` of them with codes `prefix` + random) a form describes.
-/// Fields: code or prefix + count, kind, amount, redemption, max_redemptions, activation,
-/// expiration, products (ids), users (emails), automatic, bulk, payment_type, batch.
-pub async fn create(
-    db: &impl ConnectionTrait,
+/// What a form says of a discount's own terms, scopes aside.
+struct Terms {
+    kind: Kind,
+    redemption: Redemption,
+    max_redemptions: u32,
+    activation: Option<DateTime<Utc>>,
+    expiration: Option<DateTime<Utc>>,
+    automatic: bool,
+    bulk: bool,
+    payment_type: String,
+}
+
+impl Terms {
+    fn rules(&self, products: Vec<i64>, users: Vec<i64>) -> Discount {
+        Discount {
+            kind: self.kind,
+            redemption: self.redemption,
+            max_redemptions: self.max_redemptions,
+            activation: self.activation,
+            expiration: self.expiration,
+            products,
+            users,
+        }
+    }
+}
+
+fn flag(form: &HashMap<String, String>, key: &str) -> bool {
+    matches!(
+        form.get(key).map(|v| v.trim()).unwrap_or_default(),
+        "on" | "true" | "1"
+    )
+}
+
+/// Reads the terms, adding what is wrong to `errors`; none when kind or redemption is.
+fn terms(
     form: &HashMap<String, String>,
     now: DateTime<Utc>,
-) -> Result<Created, AdminError> {
+    errors: &mut FieldErrors,
+) -> Option<Terms> {
     let get = |k: &str| form.get(k).map(|v| v.trim()).unwrap_or_default();
-    let mut errors = FieldErrors::default();
     let amount = get("amount")
         .parse::<Decimal>()
         .map_err(|_| errors.add("amount", "must be a number"))
@@ -121,6 +151,62 @@ pub async fn create(
     if expiration.is_some_and(|e| e < now) {
         errors.add("expiration", "is in the past");
     }
+    let payment_type = get("payment_type");
+    if !PAYMENT_TYPES.contains(&payment_type) {
+        errors.add(
+            "payment_type",
+            format!("{payment_type:?} is not a payment type"),
+        );
+    }
+    let automatic = flag(form, "automatic");
+    // A bulk code prices a seat purchase, which has no learner and is always typed in;
+    // xPRO's B2B coupons are percent-off only.
+    let bulk = flag(form, "bulk");
+    if bulk {
+        if automatic {
+            errors.add(
+                "bulk",
+                "a bulk discount needs a code; it cannot be automatic",
+            );
+        }
+        if !matches!(kind, Some(Kind::PercentOff(_)) | None) {
+            errors.add("kind", "a bulk discount is percent-off");
+        }
+    }
+    Some(Terms {
+        kind: kind?,
+        redemption: redemption?,
+        max_redemptions,
+        activation,
+        expiration,
+        automatic,
+        bulk,
+        payment_type: payment_type.to_string(),
+    })
+}
+
+fn code_taken(e: DiscountError) -> AdminError {
+    match e {
+        DiscountError::CodeTaken(c) => {
+            let mut errors = FieldErrors::default();
+            errors.add("code", format!("the code {c:?} is taken"));
+            AdminError::Invalid(errors)
+        }
+        DiscountError::Db(db) => AdminError::Db(db),
+    }
+}
+
+/// Creates the discount (or `count` of them with codes `prefix` + random) a form describes.
+/// Fields: code or prefix + count, kind, amount, redemption, max_redemptions, activation,
+/// expiration, products (ids), users (emails), automatic, bulk, payment_type, batch.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    form: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<Created, AdminError> {
+    let get = |k: &str| form.get(k).map(|v| v.trim()).unwrap_or_default();
+    let mut errors = FieldErrors::default();
+    let terms = terms(form, now, &mut errors);
     let products = ids(get("products"))
         .map_err(|e| errors.add("products", e))
         .unwrap_or_default();
@@ -140,30 +226,8 @@ pub async fn create(
             Err(e) => errors.add("users", format!("{email}: {e}")),
         }
     }
-    let payment_type = get("payment_type");
-    if !PAYMENT_TYPES.contains(&payment_type) {
-        errors.add(
-            "payment_type",
-            format!("{payment_type:?} is not a payment type"),
-        );
-    }
-    let automatic = matches!(get("automatic"), "on" | "true" | "1");
-    // A bulk code prices a seat purchase, which has no learner and is always typed in;
-    // xPRO's B2B coupons are percent-off only.
-    let bulk = matches!(get("bulk"), "on" | "true" | "1");
-    if bulk {
-        if automatic {
-            errors.add(
-                "bulk",
-                "a bulk discount needs a code; it cannot be automatic",
-            );
-        }
-        if !users.is_empty() {
-            errors.add("users", "a bulk discount is not for particular learners");
-        }
-        if !matches!(kind, Some(Kind::PercentOff(_)) | None) {
-            errors.add("kind", "a bulk discount is percent-off");
-        }
+    if flag(form, "bulk") && !users.is_empty() {
+        errors.add("users", "a bulk discount is not for particular learners");
     }
     let count = if get("count").is_empty() {
         1
@@ -188,54 +252,76 @@ pub async fn create(
         (0..count)
             .map(|_| Some(format!("{prefix}{:032x}", rand::random::<u128>())))
             .collect()
-    } else if code.is_empty() && !automatic {
+    } else if code.is_empty() && !flag(form, "automatic") {
         errors.add("code", "a discount needs a code unless it is automatic");
         vec![None]
     } else {
         vec![(!code.is_empty()).then(|| code.to_string())]
     };
-    let (Some(kind), Some(redemption)) = (kind, redemption) else {
+    let Some(terms) = terms.filter(|_| errors.is_empty()) else {
         return Err(AdminError::Invalid(errors));
     };
-    if !errors.is_empty() {
-        return Err(AdminError::Invalid(errors));
-    }
-    let rules = Discount {
-        kind,
-        redemption,
-        max_redemptions,
-        activation,
-        expiration,
-        products,
-        users,
-    };
+    let rules = terms.rules(products, users);
     let batch = (!get("batch").is_empty())
         .then(|| get("batch"))
         .or((codes.len() > 1).then_some(prefix));
+    let payment_type = (!terms.payment_type.is_empty()).then_some(terms.payment_type.as_str());
     let mut created = Vec::with_capacity(codes.len());
     for code in codes {
         let id = discounts::create(
             db,
             &NewDiscount {
                 code: code.as_deref(),
-                automatic,
-                payment_type: (!payment_type.is_empty()).then_some(payment_type),
+                automatic: terms.automatic,
+                payment_type,
                 batch,
-                bulk,
+                bulk: terms.bulk,
                 rules: &rules,
             },
             now,
         )
         .await
-        .map_err(|e| match e {
-            DiscountError::CodeTaken(c) => {
-                let mut errors = FieldErrors::default();
-                errors.add("code", format!("the code {c:?} is taken"));
-                AdminError::Invalid(errors)
-            }
-            DiscountError::Db(db) => AdminError::Db(db),
-        })?;
+        .map_err(code_taken)?;
         created.push((id, code));
     }
     Ok(created)
+}
+
+/// Rewrites a discount's code and terms from a complete form (the caller merges a partial
+/// change into the stored values first); its product and learner scopes stay as they are.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: i64,
+    form: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<(), AdminError> {
+    let mut errors = FieldErrors::default();
+    let terms = terms(form, now, &mut errors);
+    let code = form.get("code").map(|c| c.trim()).unwrap_or_default();
+    if code.is_empty() && !flag(form, "automatic") {
+        errors.add("code", "a discount needs a code unless it is automatic");
+    }
+    let Some(terms) = terms.filter(|_| errors.is_empty()) else {
+        return Err(AdminError::Invalid(errors));
+    };
+    let Some(existing) = discounts::find(db, id).await? else {
+        return Err(AdminError::Db(DbErr::RecordNotFound(format!(
+            "discount {id}"
+        ))));
+    };
+    let rules = terms.rules(existing.rules.products, existing.rules.users);
+    discounts::update(
+        db,
+        id,
+        &NewDiscount {
+            code: (!code.is_empty()).then_some(code),
+            automatic: terms.automatic,
+            payment_type: (!terms.payment_type.is_empty()).then_some(terms.payment_type.as_str()),
+            batch: existing.batch.as_deref(),
+            bulk: terms.bulk,
+            rules: &rules,
+        },
+    )
+    .await
+    .map_err(code_taken)
 }

@@ -103,6 +103,26 @@ async fn rows(
     Ok(out)
 }
 
+/// The values of code, kind, amount, automatic, redemption, max_redemptions,
+/// activation_date, expiration_date, payment_type and bulk, in that order.
+fn terms(new: &NewDiscount<'_>) -> Vec<sea_orm::Value> {
+    let rules = new.rules;
+    vec![
+        new.code.map(|c| c.trim().to_string()).into(),
+        rules.kind.name().into(),
+        rules.kind.amount().to_string().into(),
+        new.automatic.into(),
+        rules.redemption.name().into(),
+        i32::try_from(rules.max_redemptions)
+            .unwrap_or(i32::MAX)
+            .into(),
+        rules.activation.into(),
+        rules.expiration.into(),
+        new.payment_type.map(str::to_string).into(),
+        new.bulk.into(),
+    ]
+}
+
 pub async fn create(
     db: &impl ConnectionTrait,
     new: &NewDiscount<'_>,
@@ -116,22 +136,13 @@ pub async fn create(
     let rules = new.rules;
     let id: i64 = one(
         db,
-        "INSERT INTO discounts (code, kind, amount, automatic, redemption, max_redemptions, activation_date, expiration_date, payment_type, batch, bulk, created_on) \
+        "INSERT INTO discounts (code, kind, amount, automatic, redemption, max_redemptions, activation_date, expiration_date, payment_type, bulk, batch, created_on) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-        vec![
-            new.code.map(|c| c.trim().to_string()).into(),
-            rules.kind.name().into(),
-            rules.kind.amount().to_string().into(),
-            new.automatic.into(),
-            rules.redemption.name().into(),
-            i32::try_from(rules.max_redemptions).unwrap_or(i32::MAX).into(),
-            rules.activation.into(),
-            rules.expiration.into(),
-            new.payment_type.map(str::to_string).into(),
-            new.batch.map(str::to_string).into(),
-            new.bulk.into(),
-            now.into(),
-        ],
+        [
+            terms(new),
+            vec![new.batch.map(str::to_string).into(), now.into()],
+        ]
+        .concat(),
     )
     .await?
     .ok_or_else(|| DbErr::RecordNotFound("the discount just written".into()))?
@@ -153,6 +164,125 @@ pub async fn create(
         .await?;
     }
     Ok(id)
+}
+
+/// Rewrites a discount's code and terms; its scopes are changed one by one (below).
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: i64,
+    new: &NewDiscount<'_>,
+) -> Result<(), DiscountError> {
+    if let Some(code) = new.code
+        && by_code(db, code).await?.is_some_and(|other| other.id != id)
+    {
+        return Err(DiscountError::CodeTaken(code.to_string()));
+    }
+    run(
+        db,
+        "UPDATE discounts SET code = $1, kind = $2, amount = $3, automatic = $4, redemption = $5, max_redemptions = $6, \
+         activation_date = $7, expiration_date = $8, payment_type = $9, bulk = $10 WHERE id = $11",
+        [terms(new), vec![id.into()]].concat(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Whether any order or purchase was priced with the discount (it is then kept, as the
+/// record of what was paid).
+pub async fn in_use(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
+    Ok(one(
+        db,
+        "SELECT 1 AS used WHERE EXISTS (SELECT 1 FROM orders WHERE discount_id = $1) \
+         OR EXISTS (SELECT 1 FROM discount_redemptions WHERE discount_id = $1) \
+         OR EXISTS (SELECT 1 FROM bulk_orders WHERE discount_id = $1)",
+        vec![id.into()],
+    )
+    .await?
+    .is_some())
+}
+
+/// `false` when there was no such discount.
+pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
+    Ok(run(db, "DELETE FROM discounts WHERE id = $1", vec![id.into()]).await? == 1)
+}
+
+/// What a discount can be limited to: products, or learners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Products,
+    Users,
+}
+
+impl Scope {
+    /// (table, member column)
+    fn table(self) -> (&'static str, &'static str) {
+        match self {
+            Scope::Products => ("discount_products", "product_id"),
+            Scope::Users => ("discount_users", "user_id"),
+        }
+    }
+}
+
+/// Adds a product or learner to the discount's scope; `false` when already there.
+pub async fn add_to(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    id: i64,
+    member: i64,
+) -> Result<bool, DbErr> {
+    let (table, column) = scope.table();
+    Ok(run(
+        db,
+        &format!(
+            "INSERT INTO {table} (discount_id, {column}) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        ),
+        vec![id.into(), member.into()],
+    )
+    .await?
+        == 1)
+}
+
+pub async fn remove_from(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    id: i64,
+    member: i64,
+) -> Result<(), DbErr> {
+    let (table, column) = scope.table();
+    run(
+        db,
+        &format!("DELETE FROM {table} WHERE discount_id = $1 AND {column} = $2"),
+        vec![id.into(), member.into()],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// A discount's use on an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedemptionRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub order_id: i64,
+    pub created_on: DateTime<Utc>,
+}
+
+/// Every order the discount was applied to, oldest first, whatever became of the order.
+pub async fn redemptions(db: &impl ConnectionTrait, id: i64) -> Result<Vec<RedemptionRow>, DbErr> {
+    crate::sql::all_as(
+        db,
+        "SELECT id, user_id, order_id, created_on FROM discount_redemptions WHERE discount_id = $1 ORDER BY id",
+        vec![id.into()],
+        |r| {
+            Ok(RedemptionRow {
+                id: r.try_get("", "id")?,
+                user_id: r.try_get("", "user_id")?,
+                order_id: r.try_get("", "order_id")?,
+                created_on: r.try_get("", "created_on")?,
+            })
+        },
+    )
+    .await
 }
 
 /// Of these product ids, those no product has.

@@ -77,6 +77,17 @@ fn refused(error: BasketError) -> ApiError {
     }
 }
 
+/// MITx Online's `Product` fields of what an item sells.
+pub(super) fn mitx_product_json(item: &Item) -> Value {
+    json!({
+        "id": item.product_id,
+        "price": item.list.as_f64(),
+        "description": item.description,
+        "is_active": true,
+        "purchasable_object": {"readable_id": item.readable_id, "title": item.title},
+    })
+}
+
 /// MITx Online `BasketWithProduct`.
 fn mitx_basket(user: &User, id: i64, priced: Option<&Priced>) -> Value {
     let items: Vec<Value> = priced
@@ -84,13 +95,7 @@ fn mitx_basket(user: &User, id: i64, priced: Option<&Priced>) -> Value {
             vec![json!({
                 "basket": id,
                 "id": id,
-                "product": {
-                    "id": p.item.product_id,
-                    "price": p.item.list.as_f64(),
-                    "description": p.item.description,
-                    "is_active": true,
-                    "purchasable_object": {"readable_id": p.item.readable_id, "title": p.item.title},
-                },
+                "product": mitx_product_json(&p.item),
             })]
         })
         .unwrap_or_default();

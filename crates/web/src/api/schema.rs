@@ -45,6 +45,14 @@ use crate::AppState;
         xpro_basket_get,
         xpro_basket_patch,
         xpro_checkout,
+        discount_read,
+        discount_change,
+        discount_delete,
+        discount_products,
+        discount_product_remove,
+        discount_assignees,
+        discount_assignee_remove,
+        discount_redemptions,
         xpro_products,
         xpro_product,
         xpro_order_receipt,
@@ -171,6 +179,14 @@ documented! {
     b2b_status: get "/api/b2b/orders/{hash}/status/", "commerce", "xPRO: a bulk purchase by its public id: status, seats, prices, product_version, customer_name, coupon_code, receipt_data", params(("hash" = String, Path));
     b2b_codes: get "/api/b2b/orders/{hash}/codes/", "commerce", "xPRO: the purchase's enrollment links as CSV (enrollmentcodes-<hash>.csv)", params(("hash" = String, Path));
     b2b_coupon_status: get "/api/b2b/coupon_status/", "commerce", "xPRO: whether a bulk code prices a product now: {code, product_id, discount_percent (fraction)}, or 404", params(("code" = String, Query), ("product_id" = String, Query, description = "Numeric id or text id"));
+    discount_read: get "/api/v0/discounts/{id}/", "staff", "One discount (staff token)", params(("id" = i64, Path));
+    discount_change: patch "/api/v0/discounts/{id}/", "staff", "Change a discount's code or terms (PUT takes the same); fields given replace the stored ones; 400 lists errors per field", params(("id" = i64, Path));
+    discount_delete: delete "/api/v0/discounts/{id}/", "staff", "Remove a discount (204); 409 when it priced orders", params(("id" = i64, Path));
+    discount_products: get "/api/v0/discounts/{id}/products/", "staff", "The products a discount is limited to; POST {product_id} adds one (201, or 200 when present), answering the list", params(("id" = i64, Path));
+    discount_product_remove: delete "/api/v0/discounts/{id}/products/{product}/", "staff", "Take a product out of the discount's scope; the list back (PATCH {product_id} adds)", params(("id" = i64, Path), ("product" = i64, Path));
+    discount_assignees: get "/api/v0/discounts/{id}/assignees/", "staff", "The learners a discount is reserved for; POST {user} adds one", params(("id" = i64, Path));
+    discount_assignee_remove: delete "/api/v0/discounts/{id}/assignees/{user}/", "staff", "Release a learner from the discount; the list back (PATCH {user} adds)", params(("id" = i64, Path), ("user" = i64, Path));
+    discount_redemptions: get "/api/v0/discounts/{id}/redemptions/", "staff", "The orders the discount was applied to", params(("id" = i64, Path));
     checkout_result: post "/api/checkout/result/", "commerce", "CyberSource's merchant post of a Secure Acceptance result (form, signed); 403 for a bad signature, 404 for an unknown order";
     orders_history: get "/api/v0/orders/history/", "commerce", "The signed-in learner's fulfilled and refunded orders (receipt shape)";
     orders_receipt: get "/api/v0/orders/receipt/{id}/", "commerce", "One of the learner's orders, by id or reference number", params(("id" = String, Path));
