@@ -492,6 +492,7 @@ impl Generator {
             is_external: false,
             departments: identity.department.map(String::from).into_iter().collect(),
             topics: identity.topics,
+            blocked_countries: Vec::new(),
             instructors,
             page: Some(page),
             runs,

@@ -52,16 +52,17 @@ struct Shop {
 }
 
 async fn shop() -> Shop {
+    shop_with(|_| {}).await
+}
+
+/// A shop whose synthetic catalog `edit` changed first.
+async fn shop_with(edit: impl FnOnce(&mut domain::catalog::Catalog)) -> Shop {
     let store = store::testing::fresh_store().await;
     let now = Utc::now();
     let txn = store.write().await.unwrap();
-    apply(
-        &txn,
-        &registrar::seed::synthetic_catalog(now, 24, 4),
-        Mode::Strict,
-    )
-    .await
-    .unwrap();
+    let mut catalog = registrar::seed::synthetic_catalog(now, 24, 4);
+    edit(&mut catalog);
+    apply(&txn, &catalog, Mode::Strict).await.unwrap();
     txn.commit().await.unwrap();
     let view = store::catalog::read::load(store.db()).await.unwrap();
     Shop {
@@ -1077,5 +1078,65 @@ async fn a_fully_discounted_bulk_purchase_is_fulfilled_without_the_processor() {
             .last()
             .map(|t| t.cause.clone()),
         Some("no payment required".to_string())
+    );
+}
+
+#[tokio::test]
+async fn a_course_blocked_in_the_learners_country_is_neither_sold_nor_enrolled() {
+    let shop = shop_with(|catalog| {
+        for course in &mut catalog.courses {
+            course.blocked_countries = vec!["US".into()];
+        }
+    })
+    .await;
+    let product = shop.on_sale()[0];
+    let ada = shop.learner("ada").await;
+    assert!(matches!(
+        basket::add(
+            shop.store.db(),
+            &shop.view,
+            &Owner::User(ada.id),
+            product,
+            shop.now
+        )
+        .await,
+        Err(BasketError::CountryBlocked)
+    ));
+    // A visitor may fill a basket; once it is the learner's, checkout is refused.
+    let visitor = Owner::Anonymous("visitor".into());
+    basket::add(shop.store.db(), &shop.view, &visitor, product, shop.now)
+        .await
+        .unwrap();
+    store::commerce::baskets::hand_over(shop.store.db(), "visitor", ada.id, shop.now)
+        .await
+        .unwrap();
+    assert!(matches!(
+        shop.checkout(&ada).await,
+        Err(BasketError::NotForSale(why)) if why.contains("country")
+    ));
+    let free_run = shop
+        .view
+        .courses
+        .iter()
+        .filter(|c| c.live)
+        .flat_map(|c| c.runs.iter().map(move |r| (c, r)))
+        .find(|(c, r)| {
+            r.has_mode("audit")
+                && domain::catalog::predicates::open_for_enrollment(c.site, &r.window, shop.now)
+        })
+        .expect("an open run with a free track")
+        .1
+        .id;
+    assert!(matches!(
+        services::enrollments::enroll_free(shop.store.db(), &shop.view, ada.id, free_run, shop.now)
+            .await,
+        Err(services::enrollments::EnrollError::CountryBlocked)
+    ));
+    assert!(
+        store::enrollments::of_user(shop.store.db(), ada.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing was enrolled"
     );
 }

@@ -27,6 +27,8 @@ pub enum EnrollError {
     AlreadyEnrolled,
     #[error("there is no such enrollment")]
     NoSuchEnrollment,
+    #[error("this course is not offered in your country")]
+    CountryBlocked,
     #[error("database: {0}")]
     Db(String),
 }
@@ -59,6 +61,21 @@ impl SyncEdxEnrollment {
     }
 }
 
+/// Whether the course is not offered in the country of the learner's legal address
+/// (MITx Online `BlockedCountry`).
+pub async fn country_blocked(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    course: &store::catalog::read::CourseView,
+) -> Result<bool, DbErr> {
+    if course.blocked_countries.is_empty() {
+        return Ok(false);
+    }
+    Ok(store::accounts::address(db, user_id)
+        .await?
+        .is_some_and(|a| course.blocked_countries.contains(&a.country.to_uppercase())))
+}
+
 /// Enrolls a learner for free (audit) in an open run that offers audit.
 pub async fn enroll_free(
     db: &impl ConnectionTrait,
@@ -73,6 +90,9 @@ pub async fn enroll_free(
     }
     if !run.has_mode("audit") {
         return Err(EnrollError::NotFree);
+    }
+    if country_blocked(db, user_id, course).await? {
+        return Err(EnrollError::CountryBlocked);
     }
     if enrollments::for_run(db, user_id, run_id)
         .await?

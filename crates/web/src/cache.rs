@@ -173,6 +173,7 @@ mod tests {
             placeholder: false,
             platform: None,
             language: None,
+            blocked_countries: vec![],
             is_external: false,
             departments: vec![],
             topics: vec![],

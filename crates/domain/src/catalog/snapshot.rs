@@ -198,6 +198,10 @@ pub struct CourseRecord {
     pub departments: Vec<String>,
     #[serde(default)]
     pub topics: Vec<String>,
+    /// Countries (ISO 3166-1 alpha-2) whose learners may not enroll or buy (MITx Online
+    /// `BlockedCountry`), checked against the legal address.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_countries: Vec<String>,
     #[serde(default)]
     pub instructors: Vec<Instructor>,
     #[serde(default)]

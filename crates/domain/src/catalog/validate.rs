@@ -135,6 +135,14 @@ pub fn validate_course(course: &CourseRecord) -> FieldErrors {
         errors.add("readable_id", e.to_string());
     }
     check_title(&mut errors, &course.title);
+    for (index, country) in course.blocked_countries.iter().enumerate() {
+        if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
+            errors.add(
+                format!("blocked_countries[{index}]"),
+                format!("{country:?} is not a two-letter country code such as \"US\""),
+            );
+        }
+    }
     let mut seen = BTreeMap::new();
     for (index, run) in course.runs.iter().enumerate() {
         errors.merge(&format!("runs[{index}]."), validate_run(run));

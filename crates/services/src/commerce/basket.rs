@@ -21,6 +21,8 @@ pub enum BasketError {
     NotForSale(String),
     #[error("you are already enrolled in this")]
     AlreadyPurchased,
+    #[error("this course is not offered in your country")]
+    CountryBlocked,
     #[error("your basket is empty")]
     Empty,
     #[error("the code {code:?} cannot be used: {why}")]
@@ -62,6 +64,23 @@ pub fn sale_blocker(view: &CatalogView, item: &Item, now: DateTime<Utc>) -> Opti
     }
 }
 
+/// Whether a run's course is not offered in the learner's country (MITx Online checks the
+/// run items of a basket).
+async fn blocked_for(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    user_id: i64,
+    item: &Item,
+) -> Result<bool, DbErr> {
+    match item.sells {
+        Purchasable::Run(run_id) => match view.run(run_id) {
+            Some((course, _)) => crate::enrollments::country_blocked(db, user_id, course).await,
+            None => Ok(false),
+        },
+        Purchasable::Program(_) => Ok(false),
+    }
+}
+
 /// Whether the learner already has what the item sells, paid.
 pub async fn already_has(
     db: &impl ConnectionTrait,
@@ -91,10 +110,13 @@ pub async fn add(
     if let Some(why) = sale_blocker(view, &item, now) {
         return Err(BasketError::NotForSale(why.to_string()));
     }
-    if let Owner::User(user_id) = owner
-        && already_has(db, *user_id, &item).await?
-    {
-        return Err(BasketError::AlreadyPurchased);
+    if let Owner::User(user_id) = owner {
+        if already_has(db, *user_id, &item).await? {
+            return Err(BasketError::AlreadyPurchased);
+        }
+        if blocked_for(db, view, *user_id, &item).await? {
+            return Err(BasketError::CountryBlocked);
+        }
     }
     baskets::put(db, owner, product_id, now).await?;
     Ok(())
@@ -219,9 +241,12 @@ pub async fn priced(
     let mut blocker = sale_blocker(view, &item, now).map(str::to_string);
     if blocker.is_none()
         && let Some(user_id) = user
-        && already_has(db, user_id, &item).await?
     {
-        blocker = Some(BasketError::AlreadyPurchased.to_string());
+        if already_has(db, user_id, &item).await? {
+            blocker = Some(BasketError::AlreadyPurchased.to_string());
+        } else if blocked_for(db, view, user_id, &item).await? {
+            blocker = Some(BasketError::CountryBlocked.to_string());
+        }
     }
     Ok(Some(Priced {
         basket_id: basket.id,

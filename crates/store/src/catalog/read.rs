@@ -73,6 +73,8 @@ pub struct CourseView {
     pub is_external: bool,
     pub departments: Vec<String>,
     pub topics: Vec<String>,
+    /// Countries whose learners may not enroll or buy.
+    pub blocked_countries: Vec<String>,
     pub instructors: Vec<Instructor>,
     pub page: Option<PageRecord>,
     /// Ordered by id.
@@ -466,6 +468,19 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<CatalogView, DbErr> {
             language: run.language,
         });
     }
+    let mut blocked: HashMap<i64, Vec<String>> = HashMap::new();
+    for row in crate::sql::all(
+        db,
+        "SELECT course_id, country FROM course_blocked_countries ORDER BY country",
+        vec![],
+    )
+    .await?
+    {
+        blocked
+            .entry(row.try_get("", "course_id")?)
+            .or_default()
+            .push(row.try_get("", "country")?);
+    }
     let courses = course::Entity::find()
         .order_by_asc(course::Column::Id)
         .all(db)
@@ -478,6 +493,7 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<CatalogView, DbErr> {
             language: c.language_id.and_then(|id| languages.get(&id).cloned()),
             departments: linked(&department_links, ("course", c.id), &departments),
             topics: linked(&topic_links, ("course", c.id), &topics),
+            blocked_countries: blocked.remove(&c.id).unwrap_or_default(),
             instructors: instructors_of("course", c.id),
             page: c.page_id.and_then(|id| pages.get(&id).cloned()),
             runs: runs.remove(&c.id).unwrap_or_default(),
@@ -615,6 +631,7 @@ impl CatalogView {
             is_external: course.is_external,
             departments: course.departments.clone(),
             topics: course.topics.clone(),
+            blocked_countries: course.blocked_countries.clone(),
             instructors: course.instructors.clone(),
             page: course.page.clone(),
             runs: course

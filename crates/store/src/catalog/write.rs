@@ -210,6 +210,30 @@ async fn set_links(
     Ok(())
 }
 
+/// Replaces the countries a course is not offered in.
+async fn set_blocked_countries(
+    db: &impl ConnectionTrait,
+    course_id: i64,
+    countries: &[String],
+) -> Result<(), DbErr> {
+    crate::sql::run(
+        db,
+        "DELETE FROM course_blocked_countries WHERE course_id = $1",
+        vec![course_id.into()],
+    )
+    .await?;
+    let unique: BTreeMap<&str, ()> = countries.iter().map(|c| (c.as_str(), ())).collect();
+    for country in unique.keys() {
+        crate::sql::run(
+            db,
+            "INSERT INTO course_blocked_countries (course_id, country) VALUES ($1, $2)",
+            vec![course_id.into(), (*country).into()],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 async fn set_instructors(
     db: &impl ConnectionTrait,
     owner: (&str, i64),
@@ -497,6 +521,7 @@ impl<C: ConnectionTrait> Writer<'_, C> {
         )
         .await?;
         set_instructors(db, ("course", course_id), &record.instructors).await?;
+        set_blocked_countries(db, course_id, &record.blocked_countries).await?;
         for (index, run) in record.runs.iter().enumerate() {
             let run_path = format!("{path}runs[{index}].");
             let existing = course_run::Entity::find()

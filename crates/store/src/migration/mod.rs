@@ -12,6 +12,7 @@ mod m0008_compliance;
 mod m0009_commerce;
 mod m0010_refund_requests;
 mod m0012_bulk_orders;
+mod m0013_blocked_countries;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_refund_requests::Migration),
             Box::new(jobs::migration::WakeTrigger),
             Box::new(m0012_bulk_orders::Migration),
+            Box::new(m0013_blocked_countries::Migration),
         ]
     }
 }

@@ -277,6 +277,7 @@ async fn mitx_checkout(
                 BasketError::Empty => "basket-empty",
                 BasketError::AlreadyPurchased => "enroll-duplicated",
                 BasketError::Code { .. } => "discount-invalid",
+                BasketError::CountryBlocked => "enroll-blocked",
                 _ => "course-non-upgradable",
             };
             (

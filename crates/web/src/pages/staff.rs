@@ -365,6 +365,8 @@ pub struct CourseForm {
     pub description: String,
     pub duration: String,
     pub time_commitment: String,
+    /// Country codes, separated by commas or spaces.
+    pub blocked_countries: String,
     pub runs: Vec<RunForm>,
     pub new_run_id: String,
     pub errors: FieldErrors,
@@ -373,6 +375,15 @@ pub struct CourseForm {
 impl CourseForm {
     pub fn error(&self, field: &str) -> Option<String> {
         self.errors.get(field).map(|m| m.join("; "))
+    }
+
+    /// Every message about a list field (`name[0]`, `name[1]`, …).
+    pub fn errors_under(&self, name: &str) -> Vec<String> {
+        self.errors
+            .fields()
+            .filter(|(field, _)| field.starts_with(&format!("{name}[")))
+            .flat_map(|(_, messages)| messages.iter().cloned())
+            .collect()
     }
 
     pub fn run_error(&self, index: &usize, field: &str) -> Option<String> {
@@ -390,6 +401,7 @@ impl CourseForm {
             description: page.description.unwrap_or_default(),
             duration: page.duration.unwrap_or_default(),
             time_commitment: page.time_commitment.unwrap_or_default(),
+            blocked_countries: record.blocked_countries.join(", "),
             runs: record
                 .runs
                 .iter()
@@ -427,6 +439,7 @@ impl CourseForm {
         self.description = get("description");
         self.duration = get("duration");
         self.time_commitment = get("time_commitment");
+        self.blocked_countries = get("blocked_countries");
         self.new_run_id = get("new_run.courseware_id").trim().to_string();
         for run in &mut self.runs {
             let key = |name: &str| format!("runs[{}].{name}", run.index);
@@ -460,6 +473,12 @@ impl CourseForm {
         page.description = optional(&self.description);
         page.duration = optional(&self.duration);
         page.time_commitment = optional(&self.time_commitment);
+        record.blocked_countries = self
+            .blocked_countries
+            .split([',', ' ', '\n'])
+            .map(|c| c.trim().to_uppercase())
+            .filter(|c| !c.is_empty())
+            .collect();
         for run in &self.runs {
             let Some(stored) = record
                 .runs

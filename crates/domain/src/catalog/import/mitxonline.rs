@@ -311,6 +311,7 @@ pub(super) fn courses(items: Vec<Value>) -> Result<Catalog, ImportError> {
             is_external: false,
             departments: names(&course.common.departments),
             topics: names(&course.topics),
+            blocked_countries: Vec::new(),
             instructors: course_instructors,
             page,
             runs: course

@@ -180,6 +180,7 @@ fn course(course: Course) -> Result<CourseRecord, ImportError> {
         is_external: course.page.is_external,
         departments: Vec::new(),
         topics: names(&course.page.topics),
+        blocked_countries: Vec::new(),
         instructors: course_instructors,
         page: Some(course.page.page()),
         runs,
