@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod commerce;
 pub mod compliance;
+pub mod geoip;
 pub mod ids;
 pub mod money;
 

@@ -101,6 +101,16 @@ enum AdminCommand {
         #[command(subcommand)]
         command: ExportsInquiryCommand,
     },
+    /// Load MaxMind GeoLite2 Country CSVs, replacing the networks loaded before; tax then
+    /// follows where the buyer connects from when that country has a rate.
+    GeoipImport {
+        /// GeoLite2-Country-Locations-en.csv
+        #[arg(long)]
+        locations: PathBuf,
+        /// GeoLite2-Country-Blocks-IPv4.csv and/or -IPv6.csv (repeat the flag).
+        #[arg(long = "blocks", required = true)]
+        blocks: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -840,6 +850,20 @@ async fn main() -> Result<()> {
                     }
                 }
             }
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::GeoipImport { locations, blocks },
+        } => {
+            let read = |path: &PathBuf| {
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+            };
+            let locations = read(&locations)?;
+            let blocks = blocks.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+            let store = open(&config).await?;
+            let blocks: Vec<&str> = blocks.iter().map(String::as_str).collect();
+            let loaded = services::geoip::import(&store, &locations, &blocks).await?;
+            println!("{loaded} networks loaded");
             Ok(())
         }
         Command::Admin {

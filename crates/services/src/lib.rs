@@ -7,6 +7,7 @@ pub mod compliance;
 mod edx_token;
 pub mod enrollments;
 pub mod flows;
+pub mod geoip;
 pub mod housekeeping;
 pub mod mail;
 pub mod openedx;

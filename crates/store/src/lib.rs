@@ -8,6 +8,7 @@ pub mod commerce;
 pub mod compliance;
 pub mod enrollments;
 pub mod entity;
+pub mod geoip;
 mod migration;
 pub mod oauth2;
 pub mod openedx;

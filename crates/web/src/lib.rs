@@ -3,6 +3,7 @@
 
 pub mod api;
 mod cache;
+mod client_ip;
 mod csrf;
 mod error;
 mod gateway;

@@ -76,6 +76,28 @@ pub enum Reference {
     Bulk(i64),
 }
 
+/// The country a buyer is taxed for (xPRO `determine_visitor_country`): where GeoIP places
+/// the client, when a tax rate is set for that country; otherwise the legal address. A
+/// visitor who is not signed in has none. Without GeoIP networks loaded, the legal address.
+pub async fn tax_country(
+    db: &impl sea_orm::ConnectionTrait,
+    client_ip: Option<std::net::IpAddr>,
+    legal_address_country: Option<&str>,
+) -> Result<Option<String>, sea_orm::DbErr> {
+    let Some(profile) = legal_address_country.filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    if let Some(ip) = client_ip
+        && let Some(located) = store::geoip::country_of(db, ip).await?
+        && store::commerce::discounts::tax_rate(db, &located)
+            .await?
+            .is_some()
+    {
+        return Ok(Some(located));
+    }
+    Ok(Some(profile.to_string()))
+}
+
 /// What one product sells, priced from its latest version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {

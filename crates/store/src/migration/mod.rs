@@ -13,6 +13,7 @@ mod m0009_commerce;
 mod m0010_refund_requests;
 mod m0012_bulk_orders;
 mod m0013_blocked_countries;
+mod m0014_geoip;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(jobs::migration::WakeTrigger),
             Box::new(m0012_bulk_orders::Migration),
             Box::new(m0013_blocked_countries::Migration),
+            Box::new(m0014_geoip::Migration),
         ]
     }
 }

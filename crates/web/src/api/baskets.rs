@@ -4,8 +4,10 @@
 //! `CheckoutPayload`), `clear/`. xPRO: `GET`/`PATCH /api/basket/` and `POST /api/checkout/`
 //! (`{payload, url, method}`). Changes need the session and, as DRF asks, `X-CSRFToken`.
 
+use std::net::IpAddr;
+
 use axum::Router;
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{delete, get, post};
@@ -20,6 +22,7 @@ use store::commerce::baskets::{self, Owner};
 
 use super::Params;
 use super::enrollments::learner_with_csrf;
+use crate::client_ip::ClientIp;
 use crate::pages::account::current_user;
 use crate::pages::shop::country;
 use crate::{ApiError, AppState};
@@ -49,9 +52,13 @@ fn money(m: domain::Money) -> String {
     m.to_decimal().to_string()
 }
 
-async fn priced(state: &AppState, user: &User) -> Result<(Option<Priced>, i64), ApiError> {
+async fn priced(
+    state: &AppState,
+    user: &User,
+    ip: Option<IpAddr>,
+) -> Result<(Option<Priced>, i64), ApiError> {
     let snapshot = state.catalog.get().await?;
-    let country = country(state, Some(user)).await;
+    let country = country(state, Some(user), ip).await;
     let owner = Owner::User(user.id);
     let priced = basket::priced(
         state.store.db(),
@@ -121,12 +128,13 @@ fn mitx_basket(user: &User, id: i64, priced: Option<&Priced>) -> Value {
 
 async fn mitx_list(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let user = current_user(&state, &headers)
         .await
         .ok_or(ApiError::Unauthorized)?;
-    let (priced, id) = priced(&state, &user).await?;
+    let (priced, id) = priced(&state, &user, ip).await?;
     let baskets = if id == 0 {
         Vec::new()
     } else {
@@ -161,28 +169,31 @@ async fn fill(
 
 async fn mitx_create_from_product(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Path(product_id): Path<i64>,
 ) -> Result<Response, ApiError> {
     let user = learner_with_csrf(&state, &headers).await?;
     fill(&state, &user, Some(product_id), None).await?;
-    let (priced, id) = priced(&state, &user).await?;
+    let (priced, id) = priced(&state, &user, ip).await?;
     Ok(Json(mitx_basket(&user, id, priced.as_ref())).into_response())
 }
 
 async fn mitx_create_with_code(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Path((product_id, code)): Path<(i64, String)>,
 ) -> Result<Response, ApiError> {
     let user = learner_with_csrf(&state, &headers).await?;
     fill(&state, &user, Some(product_id), Some(&code)).await?;
-    let (priced, id) = priced(&state, &user).await?;
+    let (priced, id) = priced(&state, &user, ip).await?;
     Ok(Json(mitx_basket(&user, id, priced.as_ref())).into_response())
 }
 
 async fn mitx_add_discount(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -193,7 +204,7 @@ async fn mitx_add_discount(
         .filter(|c| !c.is_empty())
         .ok_or_else(|| ApiError::BadRequest("discount_code: this parameter is required".into()))?;
     fill(&state, &user, None, Some(code)).await?;
-    let (priced, id) = priced(&state, &user).await?;
+    let (priced, id) = priced(&state, &user, ip).await?;
     Ok(Json(mitx_basket(&user, id, priced.as_ref())).into_response())
 }
 
@@ -206,26 +217,17 @@ async fn mitx_clear(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// The caller's headers and address (the processor is told the buyer's IP).
-fn caller(request: Request) -> (HeaderMap, Option<String>) {
-    let ip = request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|axum::extract::ConnectInfo(a)| a.ip().to_string());
-    (request.headers().clone(), ip)
-}
-
 /// Checks out for an API caller; `Err` carries the refusal.
 async fn check_out(
     state: &AppState,
     user: &User,
-    client_ip: Option<String>,
+    client_ip: Option<IpAddr>,
 ) -> Result<Result<Checkout, BasketError>, ApiError> {
     let Some(store_front) = state.settings.storefront.as_ref() else {
         return Err(ApiError::NotFound);
     };
     let snapshot = state.catalog.get().await?;
-    let country = country(state, Some(user)).await;
+    let country = country(state, Some(user), client_ip).await;
     let txn = state.store.write().await?;
     let outcome = checkout(
         &txn,
@@ -233,7 +235,7 @@ async fn check_out(
         store_front,
         user,
         country.as_deref(),
-        client_ip.as_deref(),
+        client_ip.map(|ip| ip.to_string()).as_deref(),
         state.now(),
     )
     .await;
@@ -255,9 +257,9 @@ pub(super) fn fields(fields: &[(String, String)]) -> Value {
 /// MITx Online `CheckoutPayload`; 400 with `error` when the basket cannot be checked out.
 async fn mitx_checkout(
     State(state): State<AppState>,
-    request: Request,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (headers, ip) = caller(request);
     let user = current_user(&state, &headers)
         .await
         .ok_or(ApiError::Unauthorized)?;
@@ -355,11 +357,15 @@ fn xpro_basket(view: &CatalogView, priced: Option<&Priced>) -> Value {
     })
 }
 
-async fn xpro_get(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn xpro_get(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let user = current_user(&state, &headers)
         .await
         .ok_or(ApiError::Unauthorized)?;
-    let (priced, _) = priced(&state, &user).await?;
+    let (priced, _) = priced(&state, &user, ip).await?;
     let snapshot = state.catalog.get().await?;
     Ok(Json(xpro_basket(&snapshot.view, priced.as_ref())).into_response())
 }
@@ -414,6 +420,7 @@ pub(super) fn product_of(view: &CatalogView, id: &Value) -> Option<i64> {
 
 async fn xpro_patch(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
@@ -469,7 +476,7 @@ async fn xpro_patch(
         }
     }
     txn.commit().await?;
-    let (priced, _) = priced(&state, &user).await?;
+    let (priced, _) = priced(&state, &user, ip).await?;
     Ok(Json(xpro_basket(&snapshot.view, priced.as_ref())).into_response())
 }
 
@@ -477,9 +484,9 @@ async fn xpro_patch(
 /// receipt to go to.
 async fn xpro_checkout(
     State(state): State<AppState>,
-    request: Request,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (headers, ip) = caller(request);
     let user = learner_with_csrf(&state, &headers).await?;
     let base = state.settings.base_url.trim_end_matches('/').to_string();
     match check_out(&state, &user, ip).await? {

@@ -4,11 +4,11 @@
 //! A visitor who is not signed in has a basket keyed by a random cookie, handed over at sign-in.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::Money;
@@ -25,6 +25,7 @@ use super::account::current_user;
 use super::{Flash, Meta, assets, error_page, render, text};
 use crate::AppState;
 use crate::api::Params;
+use crate::client_ip::ClientIp;
 
 const BASKET_COOKIE: &str = "registrar_basket";
 
@@ -77,20 +78,31 @@ struct CartPage {
     signed_in: bool,
 }
 
-/// The buyer's country for tax: their legal address.
-pub(crate) async fn country(state: &AppState, user: Option<&User>) -> Option<String> {
-    let user = user?;
-    store::accounts::address(state.store.db(), user.id)
+/// The buyer's country for tax: located by address when a rate is set there, else their
+/// legal address (see `services::commerce::tax_country`).
+pub(crate) async fn country(
+    state: &AppState,
+    user: Option<&User>,
+    client_ip: Option<IpAddr>,
+) -> Option<String> {
+    let db = state.store.db();
+    let profile = store::accounts::address(db, user?.id)
         .await
         .ok()
         .flatten()
-        .map(|a| a.country)
-        .filter(|c| !c.is_empty())
+        .map(|a| a.country);
+    services::commerce::tax_country(db, client_ip, profile.as_deref())
+        .await
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "the tax country could not be found; using the legal address");
+            profile
+        })
 }
 
 async fn cart_page(
     state: &AppState,
     headers: &HeaderMap,
+    client_ip: Option<IpAddr>,
     code: &str,
     code_error: Option<String>,
     flash: Option<Flash>,
@@ -99,7 +111,7 @@ async fn cart_page(
     let Ok(snapshot) = state.catalog.get().await else {
         return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None);
     };
-    let country = country(state, user.as_ref()).await;
+    let country = country(state, user.as_ref(), client_ip).await;
     let priced = match &owner {
         Some(owner) => basket::priced(
             state.store.db(),
@@ -185,14 +197,24 @@ fn payment_note(query: Option<&str>) -> Option<Flash> {
 
 pub async fn cart(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    cart_page(&state, &headers, "", None, payment_note(query.as_deref())).await
+    cart_page(
+        &state,
+        &headers,
+        ip,
+        "",
+        None,
+        payment_note(query.as_deref()),
+    )
+    .await
 }
 
 pub async fn add(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(values): Form<HashMap<String, String>>,
 ) -> Response {
@@ -242,7 +264,7 @@ pub async fn add(
             }
             let mut response = match refused {
                 None => Redirect::to("/cart/").into_response(),
-                Some(why) => cart_page(&state, &headers, code, Some(why), None).await,
+                Some(why) => cart_page(&state, &headers, ip, code, Some(why), None).await,
             };
             if let Some(cookie) = new_cookie
                 && let Ok(value) = header::HeaderValue::from_str(&cookie)
@@ -263,6 +285,7 @@ pub async fn add(
 
 pub async fn apply_code(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(values): Form<HashMap<String, String>>,
 ) -> Response {
@@ -271,7 +294,15 @@ pub async fn apply_code(
         return Redirect::to("/cart/").into_response();
     };
     if code.trim().is_empty() {
-        return cart_page(&state, &headers, &code, Some("Type a code.".into()), None).await;
+        return cart_page(
+            &state,
+            &headers,
+            ip,
+            &code,
+            Some("Type a code.".into()),
+            None,
+        )
+        .await;
     }
     let (Ok(snapshot), Ok(txn)) = (state.catalog.get().await, state.store.write().await) else {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
@@ -284,7 +315,7 @@ pub async fn apply_code(
         Err(BasketError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
         Err(refused) => {
             drop(txn);
-            cart_page(&state, &headers, &code, Some(refused.to_string()), None).await
+            cart_page(&state, &headers, ip, &code, Some(refused.to_string()), None).await
         }
     }
 }
@@ -332,13 +363,14 @@ pub(crate) fn pay_page(
     )
 }
 
-pub async fn start_checkout(State(state): State<AppState>, request: Request) -> Response {
+pub async fn start_checkout(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    request: Request,
+) -> Response {
     let headers = request.headers().clone();
     // The buyer's address is sent to the processor (the references send it too).
-    let client_ip = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip().to_string());
+    let client_ip = ip.map(|a| a.to_string());
     let Some(store_front) = state.settings.storefront.as_ref() else {
         return error_page(
             &state,
@@ -349,7 +381,7 @@ pub async fn start_checkout(State(state): State<AppState>, request: Request) -> 
     let Some(user) = current_user(&state, &headers).await else {
         return Redirect::to("/signin?next=/cart/").into_response();
     };
-    let country = country(&state, Some(&user)).await;
+    let country = country(&state, Some(&user), ip).await;
     let (Ok(snapshot), Ok(txn)) = (state.catalog.get().await, state.store.write().await) else {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
     };
@@ -391,6 +423,7 @@ pub async fn start_checkout(State(state): State<AppState>, request: Request) -> 
             cart_page(
                 &state,
                 &headers,
+                ip,
                 "",
                 None,
                 Some(Flash {
