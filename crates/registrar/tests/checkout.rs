@@ -287,6 +287,12 @@ async fn a_paid_order_is_signed_reused_fulfilled_once_from_either_copy() {
         1,
         "one receipt"
     );
+    assert_eq!(
+        shop.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'crm.sync_deal'")
+            .await,
+        1,
+        "checkout and payment queue one CRM deal sync between them"
+    );
     assert!(
         store::commerce::baskets::find(shop.store.db(), &Owner::User(ada.id))
             .await

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod commerce;
 pub mod compliance;
+pub mod crm;
 mod edx_token;
 pub mod enrollments;
 pub mod flows;
@@ -35,6 +36,7 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<mail::Mail>()
         .register::<compliance::ScreenUser>()
         .register::<commerce::payment::ProcessPayment>()
+        .register::<crm::SyncDeal>()
         .register::<openedx::CreateEdxUser>()
         .register::<openedx::RepairEdxUsers>()
         .register::<openedx::UpdateEdxUser>()

@@ -20,6 +20,7 @@ use store::commerce::discounts::{self, DiscountRow, NewDiscount};
 
 use super::checkout::{Checkout, money};
 use super::{Item, Storefront, item};
+use crate::crm::{Deal, SyncDeal};
 use crate::mail::Mail;
 
 /// The most seats one purchase may buy.
@@ -158,6 +159,7 @@ pub async fn checkout(
         now,
     )
     .await?;
+    SyncDeal::enqueue(db, Deal::Bulk(order.id)).await?;
     if total == Money::ZERO {
         if bulk_orders::transition(
             db,

@@ -16,6 +16,7 @@ use store::commerce::orders::{self, Order, Pricing};
 
 use super::basket::{self, BasketError, Priced};
 use super::{Storefront, fulfilment};
+use crate::crm::{Deal, SyncDeal};
 
 /// Where the browser goes next, with the order (or bulk purchase) checked out.
 #[derive(Debug, Clone)]
@@ -68,6 +69,7 @@ pub async fn checkout(
         _ => orders::create(db, user.id, &pricing, &store_front.reference_stem(), now).await?,
     };
     discounts::redeem(db, pricing.discount_id, order.id, user.id, now).await?;
+    SyncDeal::enqueue(db, Deal::Order(order.id)).await?;
     if priced.quote.total == Money::ZERO {
         fulfilment::fulfil_free(db, view, &order, now).await?;
         let order = orders::find(db, order.id).await?.unwrap_or(order);

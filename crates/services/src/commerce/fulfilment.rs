@@ -1,7 +1,7 @@
 //! What a paid order grants, in the transaction that marks it paid: the enrollments (the
 //! paid track of a run, upgrading an audit enrollment; a program enrollment and a run of
 //! each of its courses for a program), the basket cleared, and jobs for Open edX and the
-//! receipt email. The CRM deal sync joins these with the back-office work.
+//! receipt email. The CRM deal is synced on every change of the order (`crate::crm`).
 
 use chrono::{DateTime, Utc};
 use domain::Money;

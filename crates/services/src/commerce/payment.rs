@@ -23,6 +23,7 @@ use store::commerce::orders::{self, NewTransaction, Order, Received};
 
 use super::{Reference, Storefront, bulk, fulfilment};
 use crate::Context;
+use crate::crm::{Deal, SyncDeal};
 use crate::openedx::retry;
 
 /// Which copy of the result this is.
@@ -237,6 +238,13 @@ impl Paid {
         }
     }
 
+    fn deal(&self) -> Deal {
+        match self {
+            Paid::Order(o) => Deal::Order(o.id),
+            Paid::Bulk(b) => Deal::Bulk(b.id),
+        }
+    }
+
     fn noun(&self) -> &'static str {
         match self {
             Paid::Order(_) => "order",
@@ -293,6 +301,7 @@ async fn settle(
     if !paid.settle_as(db, target, &verdict.cause, now).await? {
         return Ok(format!("no change: another delivery settled the {noun}"));
     }
+    SyncDeal::enqueue(db, paid.deal()).await?;
     match paid {
         Paid::Order(order) => {
             record_payment(db, order.id, form, now).await?;

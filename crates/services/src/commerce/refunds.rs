@@ -17,6 +17,7 @@ use store::catalog::read::{CatalogView, Purchasable};
 use store::commerce::orders::{self, NewTransaction, Order};
 use store::commerce::refund_requests::{self, REASONS, RefundRequest};
 
+use crate::crm::{Deal, SyncDeal};
 use crate::enrollments::SyncEdxEnrollment;
 use crate::mail::Mail;
 
@@ -120,6 +121,7 @@ pub async fn refund(
     )
     .await?
     {
+        SyncDeal::enqueue(&txn, Deal::Order(order.id)).await?;
         orders::record_transaction(
             &txn,
             &NewTransaction {
