@@ -10,7 +10,7 @@ use domain::Money;
 use domain::catalog::requirements::{Operator, RequirementNode};
 use domain::catalog::{
     Catalog, CourseRecord, Instructor, PageRecord, PriceVersion, ProductRecord, ProgramRecord,
-    Reference, RequirementRecord, RunRecord, Site,
+    ProgramRunRecord, Reference, RequirementRecord, RunRecord, Site,
 };
 
 type Instant = DateTime<Utc>;
@@ -810,6 +810,13 @@ impl Generator {
                 );
                 record.platform = Some("xPRO".to_string());
                 record.language = Some("English".to_string());
+                // xPRO sells a program as one of its runs (`…+R1`).
+                let (start_date, end_date) = upcoming_span(&courses, self.base);
+                record.runs = vec![ProgramRunRecord {
+                    run_tag: "R1".to_string(),
+                    start_date,
+                    end_date,
+                }];
                 // The bundle sells at about 15% off its courses, in whole $50 steps.
                 let bundle = list_price.minor * 85 / 100 / 5_000 * 5_000;
                 record.product = Some(ProductRecord {

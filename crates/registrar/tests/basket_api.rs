@@ -24,6 +24,8 @@ struct Api {
     xpro: (i64, i64),
     /// A MITx Online product on sale.
     mitx: i64,
+    /// An xPRO program on sale: (product id, readable id).
+    program: (i64, String),
 }
 
 async fn api() -> Api {
@@ -62,6 +64,18 @@ async fn api() -> Api {
         .find(|item| item.site == domain::catalog::Site::Mitxonline)
         .map(|item| item.product_id)
         .expect("the synthetic catalog sells MITx Online runs");
+    let program = view
+        .programs
+        .iter()
+        .filter(|p| p.site == domain::catalog::Site::Xpro && !p.runs.is_empty())
+        .find_map(|p| {
+            let product = p.product.as_ref()?;
+            let item = services::commerce::item(&view, product.id)?;
+            services::commerce::basket::sale_blocker(&view, &item, now)
+                .is_none()
+                .then(|| (product.id, p.readable_id.clone()))
+        })
+        .expect("the synthetic catalog sells an xPRO program with a run");
     let user = store::accounts::create_user(
         store.db(),
         store::accounts::NewUser {
@@ -121,6 +135,7 @@ async fn api() -> Api {
         on_sale,
         xpro,
         mitx,
+        program,
     }
 }
 
@@ -312,26 +327,6 @@ async fn xpro_products_on_sale() {
             .all(|p| p["product_type"] == "courserun" || p["product_type"] == "program"),
         "{products:?}"
     );
-    let (_, programs) = api
-        .anonymous("GET", "/api/products/?product_type=program", None)
-        .await;
-    let programs: Value = serde_json::from_str(&programs).unwrap();
-    assert!(
-        programs
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["product_type"] == "program")
-    );
-    let (status, one) = api
-        .anonymous("GET", &format!("/api/products/{xpro}/"), None)
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(serde_json::from_str::<Value>(&one).unwrap()["id"], xpro);
-    let (status, _) = api
-        .anonymous("GET", "/api/products/?product_type=seat", None)
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -540,4 +535,49 @@ async fn xpro_bulk_purchase_api_from_checkout_to_codes() {
         .anonymous("GET", "/api/b2b/orders/not-a-purchase/status/", None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_xpro_program_is_bought_as_one_of_its_runs() {
+    let api = api().await;
+    let (product, readable_id) = api.program.clone();
+    let full = format!("{readable_id}+R1");
+    let (status, basket) = api
+        .call(
+            "PATCH",
+            "/api/basket/",
+            Some(json!({"items": [{"product_id": full}]})),
+            true,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{basket}");
+    assert_eq!(basket["items"][0]["product_id"], product);
+    assert_eq!(basket["items"][0]["type"], "program");
+    assert_eq!(basket["items"][0]["run_tag"], "R1");
+    let (status, refused) = api
+        .call(
+            "PATCH",
+            "/api/basket/",
+            Some(json!({"items": [{"product_id": format!("{readable_id}+R9")}]})),
+            true,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused["errors"]["items"][0], "Invalid product id");
+
+    let (status, checkout) = api.call("POST", "/api/checkout/", None, true).await;
+    assert_eq!(status, StatusCode::OK, "{checkout}");
+    let reference = checkout["payload"]["reference_number"].as_str().unwrap();
+    let order = store::commerce::orders::by_reference(api.store.db(), reference)
+        .await
+        .unwrap()
+        .unwrap();
+    let lines = store::commerce::orders::lines(api.store.db(), order.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        lines[0].program_run.as_deref(),
+        Some("R1"),
+        "the run tags the sale"
+    );
 }

@@ -106,9 +106,47 @@ pub async fn add(
     product_id: i64,
     now: DateTime<Utc>,
 ) -> Result<(), BasketError> {
+    choose(db, view, owner, product_id, None, now).await
+}
+
+/// Puts a program in the basket as one of its runs (xPRO's `program-v1:…+R1` text ids; the
+/// run tags the sale and does not change which course runs are chosen).
+pub async fn add_program_run(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    owner: &Owner,
+    product_id: i64,
+    run_tag: &str,
+    now: DateTime<Utc>,
+) -> Result<(), BasketError> {
+    choose(db, view, owner, product_id, Some(run_tag), now).await
+}
+
+async fn choose(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    owner: &Owner,
+    product_id: i64,
+    program_run: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), BasketError> {
     let item = item(view, product_id).ok_or(BasketError::NoSuchProduct)?;
     if let Some(why) = sale_blocker(view, &item, now) {
         return Err(BasketError::NotForSale(why.to_string()));
+    }
+    if let Some(tag) = program_run {
+        let known = match item.sells {
+            Purchasable::Program(id) => view
+                .program(id)
+                .is_some_and(|p| p.runs.iter().any(|r| r.run_tag == tag)),
+            Purchasable::Run(_) => false,
+        };
+        if !known {
+            return Err(BasketError::NotForSale(format!(
+                "{} has no program run {tag}",
+                item.readable_id
+            )));
+        }
     }
     if let Owner::User(user_id) = owner {
         if already_has(db, *user_id, &item).await? {
@@ -118,7 +156,7 @@ pub async fn add(
             return Err(BasketError::CountryBlocked);
         }
     }
-    baskets::put(db, owner, product_id, now).await?;
+    baskets::put(db, owner, product_id, program_run, now).await?;
     Ok(())
 }
 
@@ -178,6 +216,8 @@ async fn usable(
 pub struct Priced {
     pub basket_id: i64,
     pub item: Item,
+    /// The program run a program is bought as.
+    pub program_run: Option<String>,
     /// The code applied, or the best automatic discount.
     pub discount: Option<DiscountRow>,
     pub tax_rate: Option<pricing::TaxRate>,
@@ -250,6 +290,7 @@ pub async fn priced(
     }
     Ok(Some(Priced {
         basket_id: basket.id,
+        program_run: basket.program_run.clone(),
         item,
         discount: chosen,
         tax_rate,

@@ -59,6 +59,7 @@ pub async fn checkout(
         tax_rate_name: priced.tax_rate.as_ref().map(|r| r.name.as_str()),
         currency: &store_front.currency,
         description: &priced.item.description,
+        program_run: priced.program_run.as_deref(),
         discount_id: priced.discount.as_ref().map(|d| d.id),
     };
     let order = match orders::pending_for(db, user.id, priced.item.product_id).await? {

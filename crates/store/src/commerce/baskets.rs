@@ -26,6 +26,8 @@ impl Owner {
 pub struct Basket {
     pub id: i64,
     pub product_id: Option<i64>,
+    /// The program run a program is bought as (`R1` of `program-v1:…+R1`).
+    pub program_run: Option<String>,
     pub discount_id: Option<i64>,
     pub updated_on: DateTime<Utc>,
 }
@@ -34,6 +36,7 @@ fn basket(row: QueryResult) -> Result<Basket, DbErr> {
     Ok(Basket {
         id: row.try_get("", "id")?,
         product_id: row.try_get("", "product_id")?,
+        program_run: row.try_get("", "program_run_tag")?,
         discount_id: row.try_get("", "discount_id")?,
         updated_on: row.try_get("", "updated_on")?,
     })
@@ -43,7 +46,7 @@ pub async fn find(db: &impl ConnectionTrait, owner: &Owner) -> Result<Option<Bas
     let (column, value) = owner.column();
     one(
         db,
-        &format!("SELECT id, product_id, discount_id, updated_on FROM baskets WHERE {column} = $1"),
+        &format!("SELECT id, product_id, program_run_tag, discount_id, updated_on FROM baskets WHERE {column} = $1"),
         vec![value],
     )
     .await?
@@ -51,26 +54,37 @@ pub async fn find(db: &impl ConnectionTrait, owner: &Owner) -> Result<Option<Bas
     .transpose()
 }
 
-/// Puts `product` in the owner's basket in place of what was there (one item), keeping
-/// the discount for checkout to re-validate.
+/// Puts `product` (as `program_run` of a program, if given) in the owner's basket in place
+/// of what was there (one item), keeping the discount for checkout to re-validate.
 pub async fn put(
     db: &impl ConnectionTrait,
     owner: &Owner,
     product_id: i64,
+    program_run: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Basket, DbErr> {
     let (column, value) = owner.column();
+    let program_run = program_run.map(str::to_string);
     let changed = run(
         db,
-        &format!("UPDATE baskets SET product_id = $1, updated_on = $2 WHERE {column} = $3"),
-        vec![product_id.into(), now.into(), value.clone()],
+        &format!(
+            "UPDATE baskets SET product_id = $1, program_run_tag = $2, updated_on = $3 WHERE {column} = $4"
+        ),
+        vec![
+            product_id.into(),
+            program_run.clone().into(),
+            now.into(),
+            value.clone(),
+        ],
     )
     .await?;
     if changed == 0 {
         run(
             db,
-            &format!("INSERT INTO baskets ({column}, product_id, updated_on) VALUES ($1, $2, $3)"),
-            vec![value, product_id.into(), now.into()],
+            &format!(
+                "INSERT INTO baskets ({column}, product_id, program_run_tag, updated_on) VALUES ($1, $2, $3, $4)"
+            ),
+            vec![value, product_id.into(), program_run.into(), now.into()],
         )
         .await?;
     }

@@ -48,6 +48,8 @@ pub struct Line {
     pub list: Money,
     pub price: Money,
     pub description: String,
+    /// The program run a program was bought as.
+    pub program_run: Option<String>,
 }
 
 const COLUMNS: &str = "id, reference_number, purchaser_id, state, total_minor, tax_minor, tax_country, tax_rate, tax_rate_name, currency, discount_id, flag, created_on, updated_on";
@@ -151,7 +153,7 @@ pub async fn search(
 pub async fn lines(db: &impl ConnectionTrait, order_id: i64) -> Result<Vec<Line>, DbErr> {
     all_as(
         db,
-        "SELECT l.id, l.product_version_id, v.product_id, l.quantity, l.list_minor, l.price_minor, l.description \
+        "SELECT l.id, l.product_version_id, v.product_id, l.quantity, l.list_minor, l.price_minor, l.description, l.program_run_tag \
          FROM order_lines l JOIN product_versions v ON v.id = l.product_version_id WHERE l.order_id = $1 ORDER BY l.id",
         vec![order_id.into()],
         |r| {
@@ -163,6 +165,7 @@ pub async fn lines(db: &impl ConnectionTrait, order_id: i64) -> Result<Vec<Line>
             list: Money::from_minor(r.try_get("", "list_minor")?),
             price: Money::from_minor(r.try_get("", "price_minor")?),
             description: r.try_get("", "description")?,
+            program_run: r.try_get("", "program_run_tag")?,
         })
     },
     )
@@ -181,6 +184,7 @@ pub struct Pricing<'a> {
     pub tax_rate_name: Option<&'a str>,
     pub currency: &'a str,
     pub description: &'a str,
+    pub program_run: Option<&'a str>,
     pub discount_id: Option<i64>,
 }
 
@@ -260,13 +264,14 @@ async fn write_line(
     .await?;
     run(
         db,
-        "INSERT INTO order_lines (order_id, product_version_id, quantity, list_minor, price_minor, description) VALUES ($1, $2, 1, $3, $4, $5)",
+        "INSERT INTO order_lines (order_id, product_version_id, quantity, list_minor, price_minor, description, program_run_tag) VALUES ($1, $2, 1, $3, $4, $5, $6)",
         vec![
             order_id.into(),
             pricing.product_version_id.into(),
             pricing.list.minor.into(),
             pricing.price.minor.into(),
             pricing.description.into(),
+            pricing.program_run.map(str::to_string).into(),
         ],
     )
     .await

@@ -14,6 +14,7 @@ mod m0010_refund_requests;
 mod m0012_bulk_orders;
 mod m0013_blocked_countries;
 mod m0014_geoip;
+mod m0015_program_runs;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_bulk_orders::Migration),
             Box::new(m0013_blocked_countries::Migration),
             Box::new(m0014_geoip::Migration),
+            Box::new(m0015_program_runs::Migration),
         ]
     }
 }

@@ -329,6 +329,7 @@ fn xpro_basket(view: &CatalogView, priced: Option<&Priced>) -> Value {
                 Purchasable::Program(_) => Vec::new(),
             };
             item["run_ids"] = json!(run_ids);
+            item["run_tag"] = json!(p.program_run);
             vec![item]
         })
         .unwrap_or_default();
@@ -398,12 +399,18 @@ pub(super) fn xpro_error(field: &str, message: impl Into<String>) -> ApiError {
 /// A product by numeric id or text id: a run's courseware id or a program's readable id
 /// (a space read as `+`, as xPRO reads it).
 pub(super) fn product_of(view: &CatalogView, id: &Value) -> Option<i64> {
+    product_and_run(view, id).map(|(product, _)| product)
+}
+
+/// [`product_of`], also reading a program run's full id (`program-v1:xPRO+QCR+R1`): the
+/// program's product and the run's tag.
+fn product_and_run(view: &CatalogView, id: &Value) -> Option<(i64, Option<String>)> {
     if let Some(n) = id.as_i64() {
-        return Some(n);
+        return Some((n, None));
     }
     let text = id.as_str()?.replace(' ', "+");
     if let Ok(n) = text.parse() {
-        return Some(n);
+        return Some((n, None));
     }
     let run = view
         .courses
@@ -411,11 +418,24 @@ pub(super) fn product_of(view: &CatalogView, id: &Value) -> Option<i64> {
         .flat_map(|c| c.runs.iter())
         .find(|r| r.courseware_id == text)
         .and_then(|r| r.product.as_ref());
-    run.or_else(|| {
+    if let Some(product) = run.or_else(|| {
         view.program_by_readable_id(&text)
             .and_then(|p| p.product.as_ref())
-    })
-    .map(|p| p.id)
+    }) {
+        return Some((product.id, None));
+    }
+    let (program, tag) = text.rsplit_once('+')?;
+    let is_run_tag =
+        tag.len() > 1 && tag.starts_with('R') && tag[1..].chars().all(|c| c.is_ascii_digit());
+    let program = view
+        .program_by_readable_id(program)
+        .filter(|_| is_run_tag)?;
+    let product = program.product.as_ref()?;
+    program
+        .runs
+        .iter()
+        .any(|r| r.run_tag == tag)
+        .then(|| (product.id, Some(tag.to_string())))
 }
 
 async fn xpro_patch(
@@ -438,11 +458,16 @@ async fn xpro_patch(
         match items.as_slice() {
             [] => baskets::clear(&txn, &owner).await?,
             [item] => {
-                let product = product_of(&snapshot.view, &item.product_id)
+                let (product, run) = product_and_run(&snapshot.view, &item.product_id)
                     .ok_or_else(|| xpro_error("items", "Invalid product id"))?;
-                basket::add(&txn, &snapshot.view, &owner, product, now)
-                    .await
-                    .map_err(|e| xpro_error("items", e.to_string()))?;
+                match run {
+                    Some(tag) => {
+                        basket::add_program_run(&txn, &snapshot.view, &owner, product, &tag, now)
+                            .await
+                    }
+                    None => basket::add(&txn, &snapshot.view, &owner, product, now).await,
+                }
+                .map_err(|e| xpro_error("items", e.to_string()))?;
             }
             _ => {
                 return Err(xpro_error(
