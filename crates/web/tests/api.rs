@@ -1214,3 +1214,107 @@ async fn staff_discount_api_reads_changes_scopes_and_removes_one_discount() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn xpro_coupon_api_creates_batches_and_promo_codes_and_deactivates_them() {
+    let app = spawn_app(
+        "https://xpro.mit.edu",
+        at(2024, 3, 10),
+        &["xpro_courses.json"],
+    )
+    .await;
+    let token = staff_token(&app).await;
+    let view = store::catalog::read::load(app.store.db()).await.unwrap();
+    let product = view
+        .courses
+        .iter()
+        .flat_map(|c| c.runs.iter())
+        .find_map(|r| r.product.as_ref().map(|p| p.id))
+        .expect("the fixture has products");
+    let single = json!({
+        "name": "Acme PO 42", "coupon_type": "single-use", "discount_type": "percent-off",
+        "amount": "1", "num_coupon_codes": 3, "payment_type": "purchase_order",
+        "payment_transaction": "PO-42", "activation_date": "2024-03-01T00:00:00Z",
+        "expiration_date": "2030-01-01T00:00:00Z", "product_ids": [product],
+        "include_future_runs": false,
+    });
+    let (status, _) = app.send(post("/api/coupons/", None, &single)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, batch) = app.send(post("/api/coupons/", Some(&token), &single)).await;
+    assert_eq!(status, StatusCode::CREATED, "{batch}");
+    assert_eq!(batch["num_coupon_codes"], 3);
+    let codes = batch["codes"].as_array().unwrap();
+    assert!(
+        codes.iter().all(|c| c.as_str().unwrap().len() == 32),
+        "bare random codes"
+    );
+    let (status, again) = app.send(post("/api/coupons/", Some(&token), &single)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(again["errors"][0]["name"].is_string(), "{again}");
+
+    let promo = json!({
+        "name": "Spring promo", "coupon_type": "promo", "discount_type": "percent-off",
+        "amount": "0.2", "coupon_code": "SPRING20", "activation_date": "2024-03-01T00:00:00Z",
+        "expiration_date": "2030-01-01T00:00:00Z", "is_global": true, "max_redemptions": 100,
+    });
+    let (status, created) = app.send(post("/api/coupons/", Some(&token), &promo)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (_, listed) = app
+        .send(staff_call(
+            "GET",
+            "/api/v0/discounts/?q=SPRING20",
+            &token,
+            None,
+        ))
+        .await;
+    assert_eq!(
+        listed["results"][0]["amount"], "20",
+        "xPRO's fraction is a percent here"
+    );
+    assert_eq!(listed["results"][0]["redemption_type"], "one-time-per-user");
+    assert_eq!(listed["results"][0]["max_redemptions"], 100);
+
+    let (status, refused) = app
+        .send(post(
+            "/api/coupons/",
+            Some(&token),
+            &json!({"name": "x", "coupon_type": "single-use", "discount_type": "percent-off", "amount": "1.5"}),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let fields: Vec<String> = refused["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e.as_object().unwrap().keys().cloned())
+        .collect();
+    for field in [
+        "amount",
+        "expiration_date",
+        "num_coupon_codes",
+        "product_ids",
+    ] {
+        assert!(fields.contains(&field.to_string()), "{field} in {refused}");
+    }
+
+    let (status, ended) = app
+        .send(staff_call(
+            "PUT",
+            "/api/coupons/",
+            &token,
+            Some(&json!({"coupons": "Acme PO 42\nSPRING20\nNO-SUCH"})),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ended}");
+    assert_eq!(ended["num_of_coupons_deactivated"], 4);
+    assert_eq!(ended["skipped_codes"], json!(["NO-SUCH"]));
+    let (_, listed) = app
+        .send(staff_call(
+            "GET",
+            "/api/v0/discounts/?q=SPRING20",
+            &token,
+            None,
+        ))
+        .await;
+    assert!(listed["results"][0]["expiration_date"].is_string());
+}

@@ -198,7 +198,8 @@ fn code_taken(e: DiscountError) -> AdminError {
 
 /// Creates the discount (or `count` of them with codes `prefix` + random) a form describes.
 /// Fields: code or prefix + count, kind, amount, redemption, max_redemptions, activation,
-/// expiration, products (ids), users (emails), automatic, bulk, payment_type, batch.
+/// expiration, products (ids), users (emails), automatic, bulk, payment_type, batch,
+/// bare_codes (generated codes without a prefix).
 pub async fn create(
     db: &impl ConnectionTrait,
     form: &HashMap<String, String>,
@@ -242,8 +243,10 @@ pub async fn create(
             })
     };
     let (code, prefix) = (get("code"), get("prefix"));
-    let codes: Vec<Option<String>> = if count > 1 || !prefix.is_empty() {
-        if prefix.is_empty() || prefix.len() > MAX_PREFIX {
+    // xPRO's single-use batches are bare random codes; MITx Online's need a prefix.
+    let bare = flag(form, "bare_codes");
+    let codes: Vec<Option<String>> = if count > 1 || !prefix.is_empty() || bare {
+        if (prefix.is_empty() && !bare) || prefix.len() > MAX_PREFIX {
             errors.add(
                 "prefix",
                 format!("a batch needs a prefix of 1 to {MAX_PREFIX} characters"),

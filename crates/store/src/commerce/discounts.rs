@@ -187,6 +187,50 @@ pub async fn update(
     Ok(())
 }
 
+/// Ends the discounts whose code or batch name is one of `names` now (xPRO's coupon
+/// deactivation); the names that matched nothing.
+pub async fn expire(
+    db: &impl ConnectionTrait,
+    names: &[String],
+    now: DateTime<Utc>,
+) -> Result<(u64, Vec<String>), DbErr> {
+    let mut ended = 0;
+    let mut unmatched = Vec::new();
+    for name in names {
+        let n = run(
+            db,
+            "UPDATE discounts SET expiration_date = $1 WHERE (code = $2 OR batch = $2) \
+             AND (expiration_date IS NULL OR expiration_date > $1)",
+            vec![now.into(), name.as_str().into()],
+        )
+        .await?;
+        let known = n > 0
+            || one(
+                db,
+                "SELECT id FROM discounts WHERE code = $1 OR batch = $1",
+                vec![name.as_str().into()],
+            )
+            .await?
+            .is_some();
+        if !known {
+            unmatched.push(name.clone());
+        }
+        ended += n;
+    }
+    Ok((ended, unmatched))
+}
+
+/// Whether a batch of this name exists.
+pub async fn batch_exists(db: &impl ConnectionTrait, name: &str) -> Result<bool, DbErr> {
+    Ok(one(
+        db,
+        "SELECT id FROM discounts WHERE batch = $1",
+        vec![name.into()],
+    )
+    .await?
+    .is_some())
+}
+
 /// Whether any order or purchase was priced with the discount (it is then kept, as the
 /// record of what was paid).
 pub async fn in_use(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {

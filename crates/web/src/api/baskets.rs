@@ -445,8 +445,7 @@ async fn xpro_patch(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let user = learner_with_csrf(&state, &headers).await?;
-    let patch: XproPatch =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    let patch: XproPatch = super::parse_body(&body)?;
     if patch.items.is_none() && patch.coupons.is_none() && patch.data_consents.is_none() {
         return Err(ApiError::BadRequest("Invalid request".into()));
     }

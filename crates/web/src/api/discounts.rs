@@ -188,8 +188,7 @@ async fn create(
     State(state): State<AppState>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let body: Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    let body: Value = super::parse_body(&body)?;
     let mut created = write(&state, &staff, &form(&body, &FIELDS)).await?;
     Ok((StatusCode::CREATED, Json(created.remove(0))).into_response())
 }
@@ -201,8 +200,7 @@ async fn create_batch(
     State(state): State<AppState>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let body: Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    let body: Value = super::parse_body(&body)?;
     let mut form = form(&body, &FIELDS);
     form.extend(self::form(
         &body,
@@ -276,8 +274,7 @@ async fn update(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let existing = found(&state, id).await?;
-    let body: Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    let body: Value = super::parse_body(&body)?;
     let mut form = stored_form(&existing);
     for (api, name) in FIELDS {
         if body.get(api).is_some() {

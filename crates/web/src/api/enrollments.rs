@@ -105,8 +105,7 @@ async fn create(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let user = learner_with_csrf(&state, &headers).await?;
-    let request: Create =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    let request: Create = super::parse_body(&body)?;
     let snapshot = state.catalog.get().await?;
     let txn = state.store.write().await?;
     let enrollment = enroll_free(&txn, &snapshot.view, user.id, request.run_id, state.now())

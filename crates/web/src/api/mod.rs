@@ -3,6 +3,7 @@
 
 pub mod b2b;
 pub mod baskets;
+pub mod coupons;
 pub mod discounts;
 pub mod enrollments;
 pub mod flows;
@@ -106,6 +107,11 @@ impl Params {
         }
         out.finish()
     }
+}
+
+/// A JSON request body as `T`; a body that is not one is a 400 saying why.
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))
 }
 
 /// UTC with a `Z`, as DRF renders datetimes.

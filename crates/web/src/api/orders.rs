@@ -158,8 +158,7 @@ async fn refund_request(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let user = super::enrollments::learner_with_csrf(&state, &headers).await?;
-    let ask: RefundAsk =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    let ask: RefundAsk = super::parse_body(&body)?;
     let outcome = crate::pages::shop::ask_refund(
         &state,
         user.id,

@@ -53,6 +53,8 @@ use crate::AppState;
         discount_assignees,
         discount_assignee_remove,
         discount_redemptions,
+        xpro_coupons_create,
+        xpro_coupons_deactivate,
         xpro_products,
         xpro_product,
         xpro_order_receipt,
@@ -172,6 +174,8 @@ documented! {
     discounts_list: get "/api/v0/discounts/", "staff", "Discounts, newest first (staff token); ?q= code contains, limit/offset", params(("q" = Option<String>, Query), ("limit" = Option<u32>, Query), ("offset" = Option<u32>, Query));
     discounts_create: post "/api/v0/discounts/", "staff", "Create a discount {discount_code, amount, discount_type, redemption_type, max_redemptions, activation_date, expiration_date, automatic, payment_type}; 400 lists errors per field";
     discounts_create_batch: post "/api/v0/discounts/create_batch/", "staff", "Generate count codes prefix+random {count, prefix, amount, discount_type, one_time | once_per_user, …}; all or none";
+    xpro_coupons_create: post "/api/coupons/", "staff", "xPRO: create a single-use batch (num_coupon_codes, payment_transaction, payment_type) or a promo code (coupon_code); amount is a fraction for percent-off; 400 {errors: [{field: message}]}";
+    xpro_coupons_deactivate: put "/api/coupons/", "staff", "xPRO: {coupons: \"code-or-batch-name\\n…\"} end now; {num_of_coupons_deactivated, skipped_codes}";
     xpro_products: get "/api/products/", "commerce", "xPRO: products on sale now ({id, product_type, is_private, latest_version, content_object}), by program then course title", params(("product_type" = Option<String>, Query, description = "courserun or program"));
     xpro_product: get "/api/products/{id}/", "commerce", "xPRO: one product on sale", params(("id" = i64, Path));
     xpro_order_receipt: get "/api/order_receipt/{id}/", "commerce", "xPRO: one of the caller's fulfilled orders: purchaser, lines with receipt maths, coupon, order, card receipt", params(("id" = String, Path, description = "Order id or reference number"));

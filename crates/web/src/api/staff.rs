@@ -52,8 +52,7 @@ async fn upsert(
     State(state): State<AppState>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let catalog: Catalog =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    let catalog: Catalog = super::parse_body(&body)?;
     let txn = state.store.write().await?;
     let report = apply(&txn, &catalog, Mode::Strict).await?;
     txn.commit().await?;
