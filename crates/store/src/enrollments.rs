@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
     IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 
@@ -44,35 +44,27 @@ pub async fn activate(
     mode: &str,
     now: DateTime<Utc>,
 ) -> Result<Enrollment, DbErr> {
-    match for_run(db, user_id, run_id).await? {
-        Some(existing) => {
-            let mut row = existing.into_active_model();
-            row.active = Set(true);
-            row.change_status = Set(None);
-            row.mode = Set(mode.to_string());
-            row.edx_enrolled = Set(false);
-            row.edx_error = Set(None);
-            row.updated_on = Set(now);
-            row.update(db).await
-        }
-        None => {
-            enrollment::ActiveModel {
-                id: NotSet,
-                user_id: Set(user_id),
-                run_id: Set(run_id),
-                mode: Set(mode.to_string()),
-                active: Set(true),
-                change_status: Set(None),
-                edx_enrolled: Set(false),
-                edx_error: Set(None),
-                edx_emails_subscription: Set(true),
-                created_on: Set(now),
-                updated_on: Set(now),
-            }
-            .insert(db)
-            .await
-        }
-    }
+    // One statement: a new row, or the learner's row for the run made active in `mode` and
+    // due to be pushed to edX again.
+    let row = crate::sql::one(
+        db,
+        "INSERT INTO course_run_enrollments (user_id, run_id, mode, active, change_status, edx_enrolled, edx_error, edx_emails_subscription, created_on, updated_on) \
+         VALUES ($1, $2, $3, $4, NULL, $5, NULL, $4, $6, $6) \
+         ON CONFLICT (user_id, run_id) DO UPDATE SET mode = excluded.mode, active = excluded.active, change_status = NULL, \
+         edx_enrolled = excluded.edx_enrolled, edx_error = NULL, updated_on = excluded.updated_on \
+         RETURNING id, user_id, run_id, mode, active, change_status, edx_enrolled, edx_error, edx_emails_subscription, created_on, updated_on",
+        vec![
+            user_id.into(),
+            run_id.into(),
+            mode.into(),
+            true.into(),
+            false.into(),
+            now.into(),
+        ],
+    )
+    .await?
+    .ok_or_else(|| DbErr::RecordNotFound("the enrollment just written".into()))?;
+    Enrollment::from_query_result(&row, "")
 }
 
 pub async fn deactivate(

@@ -560,26 +560,34 @@ pub async fn record_received(
 /// A recorded post not processed yet.
 #[derive(Debug, Clone)]
 pub struct Unprocessed {
-    pub order_id: Option<i64>,
+    /// The learner's order it is about, as it stands.
+    pub order: Option<Order>,
     pub bulk_order_id: Option<i64>,
     pub payload: String,
 }
 
+/// The post, if not processed yet, read with its order in one query.
 pub async fn unprocessed(db: &impl ConnectionTrait, id: i64) -> Result<Option<Unprocessed>, DbErr> {
-    one(
+    let cols = columns_of("o");
+    let Some(r) = one(
         db,
-        "SELECT order_id, bulk_order_id, payload FROM payment_responses WHERE id = $1 AND processed = $2",
+        &format!(
+            "SELECT r.order_id AS post_order_id, r.bulk_order_id, r.payload, {cols} \
+             FROM payment_responses r LEFT JOIN orders o ON o.id = r.order_id \
+             WHERE r.id = $1 AND r.processed = $2"
+        ),
         vec![id.into(), false.into()],
     )
     .await?
-    .map(|r| {
-        Ok(Unprocessed {
-            order_id: r.try_get("", "order_id")?,
-            bulk_order_id: r.try_get("", "bulk_order_id")?,
-            payload: r.try_get("", "payload")?,
-        })
-    })
-    .transpose()
+    else {
+        return Ok(None);
+    };
+    let has_order = r.try_get::<Option<i64>>("", "post_order_id")?.is_some();
+    Ok(Some(Unprocessed {
+        bulk_order_id: r.try_get("", "bulk_order_id")?,
+        payload: r.try_get("", "payload")?,
+        order: if has_order { Some(order(r)?) } else { None },
+    }))
 }
 
 pub async fn mark_processed(
