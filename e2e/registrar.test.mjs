@@ -314,7 +314,7 @@ async function courseOnSale(tab, platform, button) {
   throw new Error(`no ${platform} course offers "${button}"`);
 }
 
-test('buy a course: basket before sign-in, pay through the simulator, receipt and enrollment; a declined card charges nothing', async () => {
+test('buy a course: basket before sign-in, pay through the simulator, receipt and enrollment; a declined card or a cancel charges nothing', async () => {
   const stamp = Date.now();
   const email = `buyer${stamp}@example.edu`;
   const setup = await browser.newPage();
@@ -360,6 +360,12 @@ test('buy a course: basket before sign-in, pay through the simulator, receipt an
   await buyer.waitForURL(/\/cart\/\?payment=declined/);
   assert.match(await buyer.locator('.flash').innerText(), /declined; nothing was charged/);
   assert.match(await buyer.locator('main').innerText(), /Check out and pay/, 'the basket is kept to try again');
+  // Trying again, the learner cancels on the payment page: nothing is charged either.
+  await buyer.click('button:has-text("Check out and pay")');
+  await buyer.waitForURL(/_simulators\/cybersource\/pay/);
+  await buyer.click('button:has-text("Cancel and return to the store")');
+  await buyer.waitForURL(/\/cart\/\?payment=canceled/);
+  assert.match(await buyer.locator('.flash').innerText(), /canceled; nothing was charged/);
   await buyer.goto(`${base}/orders/`);
   assert.match(await buyer.locator('main').innerText(), /fulfilled/);
   assert.match(await buyer.locator('main').innerText(), /declined/);

@@ -377,6 +377,7 @@ async fn xpro_bulk_purchase_api_from_checkout_to_codes() {
             code: Some("TEAM25"),
             automatic: false,
             payment_type: Some("sales"),
+            payment_transaction: None,
             batch: None,
             bulk: true,
             rules: &domain::commerce::pricing::Discount {

@@ -410,6 +410,7 @@ async fn discount(shop: &Shop, code: &str, kind: Kind, redemption: Redemption, a
             code: Some(code),
             automatic,
             payment_type: Some("marketing"),
+            payment_transaction: None,
             batch: None,
             bulk: false,
             rules: &Discount {
@@ -810,6 +811,7 @@ impl Shop {
                 code: Some(code),
                 automatic: false,
                 payment_type: Some("sales"),
+                payment_transaction: None,
                 batch: None,
                 bulk: true,
                 rules: &Discount {
@@ -890,6 +892,15 @@ async fn a_paid_bulk_purchase_makes_one_single_use_code_per_seat_once() {
     assert_eq!(again.state, OrderState::Fulfilled);
     let codes = bulk_orders::codes(shop.store.db(), order.id).await.unwrap();
     assert_eq!(codes.len(), 3, "one code per seat, made once");
+    let first = discounts::by_code(shop.store.db(), &codes[0].0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        first.payment_transaction.as_deref(),
+        Some("PO-77"),
+        "the codes name the contract they were paid under"
+    );
     assert!(codes.iter().all(|(_, redeemed)| !redeemed));
     assert_eq!(
         shop.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'mail.send'")

@@ -1248,6 +1248,16 @@ async fn xpro_coupon_api_creates_batches_and_promo_codes_and_deactivates_them() 
         codes.iter().all(|c| c.as_str().unwrap().len() == 32),
         "bare random codes"
     );
+    let stored = store::commerce::discounts::in_batch(app.store.db(), "Acme PO 42")
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 3);
+    assert!(
+        stored
+            .iter()
+            .all(|d| d.payment_transaction.as_deref() == Some("PO-42")),
+        "the purchase order is kept with each code"
+    );
     let (status, again) = app.send(post("/api/coupons/", Some(&token), &single)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(again["errors"][0]["name"].is_string(), "{again}");

@@ -315,6 +315,12 @@ pub async fn complete(
                 code: Some(&code),
                 automatic: false,
                 payment_type: Some("sales"),
+                payment_transaction: Some(
+                    order
+                        .contract_number
+                        .as_deref()
+                        .unwrap_or(&order.reference_number),
+                ),
                 batch: Some(&batch),
                 bulk: false,
                 rules: &rules,

@@ -81,6 +81,7 @@ struct Terms {
     automatic: bool,
     bulk: bool,
     payment_type: String,
+    payment_transaction: Option<String>,
 }
 
 impl Terms {
@@ -182,6 +183,9 @@ fn terms(
         automatic,
         bulk,
         payment_type: payment_type.to_string(),
+        payment_transaction: Some(get("payment_transaction"))
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
     })
 }
 
@@ -198,7 +202,8 @@ fn code_taken(e: DiscountError) -> AdminError {
 
 /// Creates the discount (or `count` of them with codes `prefix` + random) a form describes.
 /// Fields: code or prefix + count, kind, amount, redemption, max_redemptions, activation,
-/// expiration, products (ids), users (emails), automatic, bulk, payment_type, batch,
+/// expiration, products (ids), users (emails), automatic, bulk, payment_type,
+/// payment_transaction, batch,
 /// bare_codes (generated codes without a prefix).
 pub async fn create(
     db: &impl ConnectionTrait,
@@ -277,6 +282,7 @@ pub async fn create(
                 code: code.as_deref(),
                 automatic: terms.automatic,
                 payment_type,
+                payment_transaction: terms.payment_transaction.as_deref(),
                 batch,
                 bulk: terms.bulk,
                 rules: &rules,
@@ -320,6 +326,7 @@ pub async fn update(
             code: (!code.is_empty()).then_some(code),
             automatic: terms.automatic,
             payment_type: (!terms.payment_type.is_empty()).then_some(terms.payment_type.as_str()),
+            payment_transaction: terms.payment_transaction.as_deref(),
             batch: existing.batch.as_deref(),
             bulk: terms.bulk,
             rules: &rules,

@@ -16,6 +16,8 @@ pub struct DiscountRow {
     pub code: Option<String>,
     pub automatic: bool,
     pub payment_type: Option<String>,
+    /// The purchase order or transaction it was paid for by (xPRO).
+    pub payment_transaction: Option<String>,
     /// The batch it was generated in (xPRO coupon payment name).
     pub batch: Option<String>,
     /// Prices bulk seat purchases (xPRO's B2BCoupon), never a learner's basket.
@@ -29,6 +31,7 @@ pub struct NewDiscount<'a> {
     pub code: Option<&'a str>,
     pub automatic: bool,
     pub payment_type: Option<&'a str>,
+    pub payment_transaction: Option<&'a str>,
     pub batch: Option<&'a str>,
     pub bulk: bool,
     pub rules: &'a Discount,
@@ -42,7 +45,7 @@ pub enum DiscountError {
     Db(#[from] DbErr),
 }
 
-const COLUMNS: &str = "id, code, kind, amount, automatic, redemption, max_redemptions, activation_date, expiration_date, payment_type, batch, bulk, created_on";
+const COLUMNS: &str = "id, code, kind, amount, automatic, redemption, max_redemptions, activation_date, expiration_date, payment_type, payment_transaction, batch, bulk, created_on";
 
 fn corrupt(e: impl std::fmt::Display) -> DbErr {
     DbErr::Custom(format!("a stored discount does not read back: {e}"))
@@ -69,6 +72,7 @@ async fn row(db: &impl ConnectionTrait, r: QueryResult) -> Result<DiscountRow, D
         code: r.try_get("", "code")?,
         automatic: r.try_get("", "automatic")?,
         payment_type: r.try_get("", "payment_type")?,
+        payment_transaction: r.try_get("", "payment_transaction")?,
         batch: r.try_get("", "batch")?,
         bulk: r.try_get("", "bulk")?,
         rules: Discount {
@@ -104,7 +108,8 @@ async fn rows(
 }
 
 /// The values of code, kind, amount, automatic, redemption, max_redemptions,
-/// activation_date, expiration_date, payment_type and bulk, in that order.
+/// activation_date, expiration_date, payment_type, bulk and payment_transaction, in that
+/// order.
 fn terms(new: &NewDiscount<'_>) -> Vec<sea_orm::Value> {
     let rules = new.rules;
     vec![
@@ -120,6 +125,7 @@ fn terms(new: &NewDiscount<'_>) -> Vec<sea_orm::Value> {
         rules.expiration.into(),
         new.payment_type.map(str::to_string).into(),
         new.bulk.into(),
+        new.payment_transaction.map(str::to_string).into(),
     ]
 }
 
@@ -136,8 +142,8 @@ pub async fn create(
     let rules = new.rules;
     let id: i64 = one(
         db,
-        "INSERT INTO discounts (code, kind, amount, automatic, redemption, max_redemptions, activation_date, expiration_date, payment_type, bulk, batch, created_on) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        "INSERT INTO discounts (code, kind, amount, automatic, redemption, max_redemptions, activation_date, expiration_date, payment_type, bulk, payment_transaction, batch, created_on) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         [
             terms(new),
             vec![new.batch.map(str::to_string).into(), now.into()],
@@ -180,7 +186,7 @@ pub async fn update(
     run(
         db,
         "UPDATE discounts SET code = $1, kind = $2, amount = $3, automatic = $4, redemption = $5, max_redemptions = $6, \
-         activation_date = $7, expiration_date = $8, payment_type = $9, bulk = $10 WHERE id = $11",
+         activation_date = $7, expiration_date = $8, payment_type = $9, bulk = $10, payment_transaction = $11 WHERE id = $12",
         [terms(new), vec![id.into()]].concat(),
     )
     .await?;

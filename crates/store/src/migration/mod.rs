@@ -15,6 +15,7 @@ mod m0012_bulk_orders;
 mod m0013_blocked_countries;
 mod m0014_geoip;
 mod m0015_program_runs;
+mod m0016_payment_transactions;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_blocked_countries::Migration),
             Box::new(m0014_geoip::Migration),
             Box::new(m0015_program_runs::Migration),
+            Box::new(m0016_payment_transactions::Migration),
         ]
     }
 }

@@ -117,6 +117,10 @@ fn form(body: &Value) -> Result<HashMap<String, String>, Vec<(String, String)>> 
         ("activation".to_string(), text(body, "activation_date")),
         ("expiration".to_string(), text(body, "expiration_date")),
         ("payment_type".to_string(), text(body, "payment_type")),
+        (
+            "payment_transaction".to_string(),
+            text(body, "payment_transaction"),
+        ),
         ("products".to_string(), products.join(",")),
     ]);
     if single_use {

@@ -118,7 +118,7 @@ async fn line(state: &AppState, d: DiscountRow) -> DiscountLine {
     }
 }
 
-const FORM: [(&str, &str); 11] = [
+const FORM: [(&str, &str); 12] = [
     (
         "code",
         "Code (leave empty for an automatic discount or a batch)",
@@ -138,6 +138,10 @@ const FORM: [(&str, &str); 11] = [
     ("products", "Product ids (comma-separated; empty for any)"),
     ("users", "Only for these learners (emails, optional)"),
     ("payment_type", "Payment type"),
+    (
+        "payment_transaction",
+        "Purchase order or transaction (optional)",
+    ),
     (
         "count",
         "Generate this many codes (a batch; needs a prefix)",
