@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod certificates;
 pub mod commerce;
 pub mod compliance;
 pub mod geoip;

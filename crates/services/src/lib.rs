@@ -2,6 +2,7 @@
 //! worker runs and the recurring schedules both reference platforms declare.
 
 pub mod accounts;
+pub mod certificates;
 pub mod commerce;
 pub mod compliance;
 pub mod crm;

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod certificates;
 pub mod commerce;
 pub mod compliance;
 pub mod enrollments;

@@ -574,6 +574,35 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<CatalogView, DbErr> {
     .index())
 }
 
+/// A stored tree as requirement nodes, each leaf named by `course` or `program`.
+pub fn requirement_tree<R>(
+    nodes: &[Node],
+    course: &impl Fn(i64) -> R,
+    program: &impl Fn(i64) -> R,
+) -> Vec<RequirementNode<R>> {
+    nodes
+        .iter()
+        .map(|node| match &node.kind {
+            NodeKind::Operator {
+                operator,
+                title,
+                elective,
+            } => RequirementNode::Operator {
+                operator: *operator,
+                title: title.clone(),
+                elective: *elective,
+                children: requirement_tree(&node.children, course, program),
+            },
+            NodeKind::Course(id) => RequirementNode::Course {
+                course: course(*id),
+            },
+            NodeKind::Program(id) => RequirementNode::Program {
+                program: program(*id),
+            },
+        })
+        .collect()
+}
+
 fn product_record(product: &ProductView) -> ProductRecord {
     ProductRecord {
         id: Some(product.id),
@@ -585,37 +614,23 @@ fn product_record(product: &ProductView) -> ProductRecord {
 
 impl CatalogView {
     fn reference_tree(&self, nodes: &[Node]) -> Vec<RequirementNode<Reference>> {
-        nodes
-            .iter()
-            .map(|node| match &node.kind {
-                NodeKind::Operator {
-                    operator,
-                    title,
-                    elective,
-                } => RequirementNode::Operator {
-                    operator: *operator,
-                    title: title.clone(),
-                    elective: *elective,
-                    children: self.reference_tree(&node.children),
-                },
-                NodeKind::Course(id) => RequirementNode::Course {
-                    course: self
-                        .course(*id)
-                        .map(|c| Reference::ReadableId {
-                            readable_id: c.readable_id.clone(),
-                        })
-                        .unwrap_or(Reference::Id { id: *id }),
-                },
-                NodeKind::Program(id) => RequirementNode::Program {
-                    program: self
-                        .program(*id)
-                        .map(|p| Reference::ReadableId {
-                            readable_id: p.readable_id.clone(),
-                        })
-                        .unwrap_or(Reference::Id { id: *id }),
-                },
-            })
-            .collect()
+        requirement_tree(
+            nodes,
+            &|id| {
+                self.course(id)
+                    .map(|c| Reference::ReadableId {
+                        readable_id: c.readable_id.clone(),
+                    })
+                    .unwrap_or(Reference::Id { id })
+            },
+            &|id| {
+                self.program(id)
+                    .map(|p| Reference::ReadableId {
+                        readable_id: p.readable_id.clone(),
+                    })
+                    .unwrap_or(Reference::Id { id })
+            },
+        )
     }
 
     /// One course as an interchange record, ids and price history included.

@@ -16,6 +16,7 @@ mod m0013_blocked_countries;
 mod m0014_geoip;
 mod m0015_program_runs;
 mod m0016_payment_transactions;
+mod m0017_certificates;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_geoip::Migration),
             Box::new(m0015_program_runs::Migration),
             Box::new(m0016_payment_transactions::Migration),
+            Box::new(m0017_certificates::Migration),
         ]
     }
 }

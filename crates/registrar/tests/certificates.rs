@@ -1,0 +1,251 @@
+//! Grades becoming certificates through the services, on the demo's synthetic catalog and
+//! the backend `REGISTRAR_TEST_DATABASE_URL` picks: both references' course rules, staff
+//! overrides that a sync never clobbers, zero grades, revocation, and program certificates.
+
+use chrono::{DateTime, Duration, Utc};
+use domain::accounts::{Email, LegalAddress, Username};
+use domain::catalog::{Catalog, Site};
+use domain::certificates::Grade;
+use services::certificates::{Applied, apply_grades};
+use store::Store;
+use store::catalog::read::CatalogView;
+use store::catalog::write::{Mode, apply};
+use store::certificates::{self as certs, Of};
+
+struct World {
+    store: Store,
+    view: CatalogView,
+    now: DateTime<Utc>,
+}
+
+async fn world(edit: impl FnOnce(&mut Catalog, DateTime<Utc>)) -> World {
+    let store = store::testing::fresh_store().await;
+    let now = Utc::now();
+    let mut catalog = registrar::seed::synthetic_catalog(now, 24, 4);
+    edit(&mut catalog, now);
+    let txn = store.write().await.unwrap();
+    apply(&txn, &catalog, Mode::Strict).await.unwrap();
+    txn.commit().await.unwrap();
+    let view = store::catalog::read::load(store.db()).await.unwrap();
+    World { store, view, now }
+}
+
+impl World {
+    async fn learner(&self, name: &str) -> i64 {
+        store::accounts::create_user(
+            self.store.db(),
+            store::accounts::NewUser {
+                email: &Email::parse(&format!("{name}@example.edu")).unwrap(),
+                username: &Username::parse(name).unwrap(),
+                name,
+                password_hash: None,
+                address: &LegalAddress {
+                    first_name: name.into(),
+                    last_name: "Tester".into(),
+                    country: "US".into(),
+                    state: Some("US-MA".into()),
+                },
+                email_verified: true,
+                global_id: None,
+            },
+            self.now,
+        )
+        .await
+        .unwrap()
+        .id
+    }
+
+    async fn enroll(&self, user: i64, run: i64, mode: &str) {
+        store::enrollments::activate(self.store.db(), user, run, mode, self.now)
+            .await
+            .unwrap();
+    }
+
+    async fn grade(&self, run: i64, grades: &[(i64, f64, bool)]) -> Applied {
+        let grades: Vec<(i64, Grade)> = grades
+            .iter()
+            .map(|(user, grade, passed)| {
+                (
+                    *user,
+                    Grade {
+                        grade: *grade,
+                        letter: None,
+                        passed: *passed,
+                        set_by_admin: false,
+                    },
+                )
+            })
+            .collect();
+        let txn = self.store.write().await.unwrap();
+        let applied = apply_grades(&txn, &self.view, run, &grades, self.now)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        applied
+    }
+
+    async fn certified(&self, user: i64, of: Of) -> bool {
+        certs::find(self.store.db(), user, of)
+            .await
+            .unwrap()
+            .is_some_and(|c| !c.is_revoked)
+    }
+}
+
+/// The first MITx Online course with a verified track: its first run made instructor-paced
+/// with a certificate date `days` from now.
+fn mitx_run(catalog: &mut Catalog, now: DateTime<Utc>, days: i64) -> String {
+    let run = catalog
+        .courses
+        .iter_mut()
+        .filter(|c| c.site == Site::Mitxonline)
+        .flat_map(|c| c.runs.iter_mut())
+        .find(|r| r.enrollment_modes.iter().any(|m| m == "verified"))
+        .expect("a MITx Online run with a verified track");
+    run.is_self_paced = false;
+    run.certificate_available_date = Some(now + Duration::days(days));
+    run.courseware_id.clone()
+}
+
+fn run_id(view: &CatalogView, courseware_id: &str) -> i64 {
+    view.courses
+        .iter()
+        .flat_map(|c| c.runs.iter())
+        .find(|r| r.courseware_id == courseware_id)
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn mitx_online_certifies_verified_passing_learners_after_the_certificate_date() {
+    let mut key = String::new();
+    let world = world(|catalog, now| key = mitx_run(catalog, now, -1)).await;
+    let run = run_id(&world.view, &key);
+    let (ada, bob, cy) = (
+        world.learner("ada").await,
+        world.learner("bob").await,
+        world.learner("cyd").await,
+    );
+    world.enroll(ada, run, "verified").await;
+    world.enroll(bob, run, "audit").await;
+    world.enroll(cy, run, "verified").await;
+    let applied = world
+        .grade(
+            run,
+            &[(ada, 0.9, true), (bob, 0.95, true), (cy, 0.3, false)],
+        )
+        .await;
+    assert_eq!(applied.grades_changed, 3);
+    assert_eq!(applied.certificates_issued, 1);
+    assert!(world.certified(ada, Of::Run(run)).await);
+    assert!(
+        !world.certified(bob, Of::Run(run)).await,
+        "audit learners are never certified"
+    );
+    assert!(!world.certified(cy, Of::Run(run)).await);
+
+    // The same grades again change nothing.
+    let again = world.grade(run, &[(ada, 0.9, true)]).await;
+    assert_eq!(again, Applied::default());
+
+    // A staff override stands against the next sync, and its certificate with it.
+    let db = world.store.db();
+    certs::save_grade(
+        db,
+        ada,
+        run,
+        &Grade {
+            grade: 0.95,
+            letter: Some("A".into()),
+            passed: true,
+            set_by_admin: true,
+        },
+        world.now,
+    )
+    .await
+    .unwrap();
+    world.grade(run, &[(ada, 0.1, false)]).await;
+    let kept = certs::grade(db, ada, run).await.unwrap().unwrap();
+    assert!(
+        kept.set_by_admin && kept.grade == 0.95,
+        "never clobbered by a sync"
+    );
+    assert!(world.certified(ada, Of::Run(run)).await);
+
+    // A zero grade removes a certificate; revocation hides one, restoring brings it back.
+    world.grade(run, &[(cy, 0.8, true)]).await;
+    assert!(world.certified(cy, Of::Run(run)).await);
+    assert!(
+        certs::set_revoked(db, cy, Of::Run(run), Some("academic integrity"))
+            .await
+            .unwrap()
+    );
+    assert!(!world.certified(cy, Of::Run(run)).await);
+    let revoked = certs::find(db, cy, Of::Run(run)).await.unwrap().unwrap();
+    assert_eq!(revoked.revoke_reason.as_deref(), Some("academic integrity"));
+    assert!(
+        certs::set_revoked(db, cy, Of::Run(run), None)
+            .await
+            .unwrap()
+    );
+    assert!(world.certified(cy, Of::Run(run)).await);
+    let removed = world.grade(run, &[(cy, 0.0, false)]).await;
+    assert_eq!(removed.certificates_removed, 1);
+    assert!(certs::find(db, cy, Of::Run(run)).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn mitx_online_waits_for_the_certificate_date_of_an_instructor_paced_run() {
+    let mut key = String::new();
+    let world = world(|catalog, now| key = mitx_run(catalog, now, 3)).await;
+    let run = run_id(&world.view, &key);
+    let ada = world.learner("ada").await;
+    world.enroll(ada, run, "verified").await;
+    let applied = world.grade(run, &[(ada, 0.9, true)]).await;
+    assert_eq!(applied.grades_changed, 1, "the grade is kept");
+    assert_eq!(
+        applied.certificates_issued, 0,
+        "the certificate waits for its date"
+    );
+}
+
+#[tokio::test]
+async fn an_xpro_program_is_certified_when_each_of_its_courses_is() {
+    let world = world(|_, _| {}).await;
+    let program = world
+        .view
+        .programs
+        .iter()
+        .find(|p| p.site == Site::Xpro && p.live && p.course_leaves().len() >= 2)
+        .expect("an xPRO program of several courses");
+    let ada = world.learner("ada").await;
+    let courses: Vec<i64> = program.course_leaves().iter().map(|(c, _)| *c).collect();
+    let runs: Vec<i64> = courses
+        .iter()
+        .map(|c| world.view.course(*c).unwrap().runs[0].id)
+        .collect();
+    let (last, first) = runs.split_last().unwrap();
+    for run in first {
+        let applied = world.grade(*run, &[(ada, 0.8, true)]).await;
+        assert_eq!(
+            applied.certificates_issued, 1,
+            "xPRO certifies on edX's passed flag"
+        );
+        assert_eq!(applied.program_certificates_issued, 0);
+    }
+    // A second certificate in a course already certified does not complete the program.
+    if let Some(other_run) = world.view.course(courses[0]).unwrap().runs.get(1) {
+        let applied = world.grade(other_run.id, &[(ada, 0.8, true)]).await;
+        assert_eq!(applied.program_certificates_issued, 0);
+    }
+    let applied = world.grade(*last, &[(ada, 0.8, true)]).await;
+    assert_eq!(applied.program_certificates_issued, 1);
+    assert!(world.certified(ada, Of::Program(program.id)).await);
+    let enrolled = store::enrollments::programs_of(world.store.db(), ada)
+        .await
+        .unwrap();
+    assert!(
+        enrolled.iter().any(|(p, _)| *p == program.id),
+        "enrolled in the program"
+    );
+}

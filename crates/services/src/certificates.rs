@@ -1,0 +1,189 @@
+//! Grades in, certificates out: a run's grades (pulled from Open edX or set by staff) are
+//! stored without clobbering staff overrides, each grade is judged by its storefront's
+//! certificate rule, and a new course certificate is followed by the programs it completes.
+
+use chrono::{DateTime, Utc};
+use domain::catalog::Site;
+use domain::certificates::{
+    CertificateAction, Grade, RunDates, certificate_action, merge_grade, tree_earned,
+    xpro_program_earned,
+};
+use sea_orm::{ConnectionTrait, DbErr};
+use store::catalog::read::{CatalogView, requirement_tree};
+use store::certificates::{self as certs, Of};
+
+/// What applying a run's grades did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub grades_changed: u32,
+    pub certificates_issued: u32,
+    pub certificates_removed: u32,
+    pub program_certificates_issued: u32,
+}
+
+/// The dates of a run that its certificates depend on.
+pub fn run_dates(view: &CatalogView, run_id: i64) -> Option<(Site, RunDates)> {
+    let (course, run) = view.run(run_id)?;
+    Some((
+        course.site,
+        RunDates {
+            live: course.live && run.window.live,
+            is_external: course.is_external,
+            is_self_paced: run.is_self_paced,
+            end: run.window.end,
+            certificate_available: run.certificate_available_date,
+        },
+    ))
+}
+
+/// Applies grades of one run, in the caller's transaction.
+pub async fn apply_grades(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    run_id: i64,
+    grades: &[(i64, Grade)],
+    now: DateTime<Utc>,
+) -> Result<Applied, DbErr> {
+    let mut applied = Applied::default();
+    let Some((site, dates)) = run_dates(view, run_id) else {
+        return Ok(applied);
+    };
+    for (user_id, pulled) in grades {
+        let stored = certs::grade(db, *user_id, run_id).await?;
+        let effective = match merge_grade(stored.as_ref(), pulled) {
+            Some(changed) => {
+                certs::save_grade(db, *user_id, run_id, &changed, now).await?;
+                applied.grades_changed += 1;
+                changed
+            }
+            None => stored.unwrap_or_else(|| pulled.clone()),
+        };
+        let paid_track = store::enrollments::for_run(db, *user_id, run_id)
+            .await?
+            .is_some_and(|e| e.active && e.mode != "audit");
+        match certificate_action(site, &dates, &effective, paid_track, now) {
+            CertificateAction::Issue => {
+                if certs::issue(db, *user_id, Of::Run(run_id), now).await? {
+                    applied.certificates_issued += 1;
+                    applied.program_certificates_issued +=
+                        award_programs(db, view, *user_id, run_id, now).await?;
+                }
+            }
+            CertificateAction::Remove => {
+                if certs::remove(db, *user_id, Of::Run(run_id)).await? {
+                    applied.certificates_removed += 1;
+                }
+            }
+            CertificateAction::Nothing => {}
+        }
+    }
+    Ok(applied)
+}
+
+/// What the learner has earned, read once for every program a new certificate may complete.
+struct Record {
+    certified_courses: Vec<i64>,
+    /// Courses passed in a run without a paid track (MITx Online counts those by grade).
+    passed_free_courses: Vec<i64>,
+    program_certificates: Vec<i64>,
+}
+
+impl Record {
+    async fn of(
+        db: &impl ConnectionTrait,
+        view: &CatalogView,
+        user_id: i64,
+    ) -> Result<Self, DbErr> {
+        let course_of = |run: i64| view.run(run).map(|(c, _)| c.id);
+        let mut record = Record {
+            certified_courses: certs::certified_runs(db, user_id)
+                .await?
+                .into_iter()
+                .filter_map(course_of)
+                .collect(),
+            passed_free_courses: Vec::new(),
+            program_certificates: Vec::new(),
+        };
+        for (run, grade) in certs::grades_of_user(db, user_id).await? {
+            if grade.passed && view.run(run).is_some_and(|(_, r)| !r.has_mode("verified")) {
+                record.passed_free_courses.extend(course_of(run));
+            }
+        }
+        for certificate in certs::of_user(db, user_id).await? {
+            if let (Of::Program(id), false) = (certificate.of, certificate.is_revoked) {
+                record.program_certificates.push(id);
+            }
+        }
+        Ok(record)
+    }
+
+    /// MITx Online `_has_earned_program_cert`.
+    fn earned(&self, view: &CatalogView, program_id: i64, depth: u8) -> bool {
+        let Some(program) = view.program(program_id) else {
+            return false;
+        };
+        match program.site {
+            Site::Xpro => {
+                let courses: Vec<i64> = program.course_leaves().iter().map(|(c, _)| *c).collect();
+                xpro_program_earned(&courses, &|c| self.certified_courses.contains(&c))
+            }
+            Site::Mitxonline => tree_earned(
+                &requirement_tree(&program.requirements, &|id| id, &|id| id),
+                &|c| self.certified_courses.contains(&c) || self.passed_free_courses.contains(&c),
+                &|nested| {
+                    let paid = view
+                        .program(nested)
+                        .is_some_and(|p| p.modes.iter().any(|m| m.slug != "audit"));
+                    if paid {
+                        self.program_certificates.contains(&nested)
+                    } else {
+                        depth < 8 && self.earned(view, nested, depth + 1)
+                    }
+                },
+            ),
+        }
+    }
+}
+
+/// After a course certificate: a certificate of each live program the course completes
+/// (MITx Online also requires a verified program enrollment; xPRO enrolls in the program).
+/// How many were issued.
+pub async fn award_programs(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    user_id: i64,
+    run_id: i64,
+    now: DateTime<Utc>,
+) -> Result<u32, DbErr> {
+    let Some((course, _)) = view.run(run_id) else {
+        return Ok(0);
+    };
+    let record = Record::of(db, view, user_id).await?;
+    let enrolled = store::enrollments::programs_of(db, user_id).await?;
+    let mut issued = 0;
+    for program_id in &course.programs {
+        let Some(program) = view.program(*program_id) else {
+            continue;
+        };
+        if !program.live || record.program_certificates.contains(program_id) {
+            continue;
+        }
+        let verified = enrolled
+            .iter()
+            .any(|(id, mode)| id == program_id && mode != "audit");
+        if program.site == Site::Mitxonline && !verified {
+            continue;
+        }
+        if !record.earned(view, *program_id, 0) {
+            continue;
+        }
+        if program.site == Site::Xpro && !verified {
+            store::enrollments::activate_program(db, user_id, *program_id, "audit", None, now)
+                .await?;
+        }
+        if certs::issue(db, user_id, Of::Program(*program_id), now).await? {
+            issued += 1;
+        }
+    }
+    Ok(issued)
+}

@@ -1,0 +1,270 @@
+//! Grades and certificates: one grade per learner and run (a staff override marked as such),
+//! course-run and program certificates found by a public uuid, revoked with a reason.
+
+use chrono::{DateTime, Utc};
+use domain::certificates::Grade;
+use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+
+use crate::sql::{all_as, one, run};
+
+pub async fn grade(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    run_id: i64,
+) -> Result<Option<Grade>, DbErr> {
+    one(
+        db,
+        "SELECT grade, letter_grade, passed, set_by_admin FROM course_run_grades WHERE user_id = $1 AND run_id = $2",
+        vec![user_id.into(), run_id.into()],
+    )
+    .await?
+    .map(|r| {
+        Ok(Grade {
+            grade: r.try_get("", "grade")?,
+            letter: r.try_get("", "letter_grade")?,
+            passed: r.try_get("", "passed")?,
+            set_by_admin: r.try_get("", "set_by_admin")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn save_grade(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    run_id: i64,
+    grade: &Grade,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    run(
+        db,
+        "INSERT INTO course_run_grades (user_id, run_id, grade, letter_grade, passed, set_by_admin, updated_on) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, run_id) DO UPDATE SET grade = excluded.grade, \
+         letter_grade = excluded.letter_grade, passed = excluded.passed, set_by_admin = excluded.set_by_admin, \
+         updated_on = excluded.updated_on",
+        vec![
+            user_id.into(),
+            run_id.into(),
+            grade.grade.into(),
+            grade.letter.clone().into(),
+            grade.passed.into(),
+            grade.set_by_admin.into(),
+            now.into(),
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// What a certificate is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Of {
+    Run(i64),
+    Program(i64),
+}
+
+impl Of {
+    /// (table, owner column, owner id)
+    fn table(self) -> (&'static str, &'static str, i64) {
+        match self {
+            Of::Run(id) => ("course_run_certificates", "run_id", id),
+            Of::Program(id) => ("program_certificates", "program_id", id),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    pub id: i64,
+    pub uuid: String,
+    pub user_id: i64,
+    pub of: Of,
+    pub is_revoked: bool,
+    pub revoke_reason: Option<String>,
+    pub issue_date: DateTime<Utc>,
+}
+
+fn certificate(r: QueryResult, program: bool) -> Result<Certificate, DbErr> {
+    let owner: i64 = r.try_get("", "owner_id")?;
+    Ok(Certificate {
+        id: r.try_get("", "id")?,
+        uuid: r.try_get("", "uuid")?,
+        user_id: r.try_get("", "user_id")?,
+        of: if program {
+            Of::Program(owner)
+        } else {
+            Of::Run(owner)
+        },
+        is_revoked: r.try_get("", "is_revoked")?,
+        revoke_reason: r.try_get("", "revoke_reason")?,
+        issue_date: r.try_get("", "issue_date")?,
+    })
+}
+
+async fn select(
+    db: &impl ConnectionTrait,
+    program: bool,
+    filter: &str,
+    values: Vec<sea_orm::Value>,
+) -> Result<Vec<Certificate>, DbErr> {
+    let (table, owner, _) = if program {
+        Of::Program(0).table()
+    } else {
+        Of::Run(0).table()
+    };
+    all_as(
+        db,
+        &format!(
+            "SELECT id, uuid, user_id, {owner} AS owner_id, is_revoked, revoke_reason, issue_date FROM {table} {filter}"
+        ),
+        values,
+        |r| certificate(r, program),
+    )
+    .await
+}
+
+/// The learner's certificate of a run or program, revoked or not.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    of: Of,
+) -> Result<Option<Certificate>, DbErr> {
+    let (_, owner, id) = of.table();
+    Ok(select(
+        db,
+        matches!(of, Of::Program(_)),
+        &format!("WHERE user_id = $1 AND {owner} = $2"),
+        vec![user_id.into(), id.into()],
+    )
+    .await?
+    .pop())
+}
+
+/// A certificate by its public uuid, of a run (`program` false) or of a program.
+pub async fn by_uuid(
+    db: &impl ConnectionTrait,
+    uuid: &str,
+    program: bool,
+) -> Result<Option<Certificate>, DbErr> {
+    Ok(select(db, program, "WHERE uuid = $1", vec![uuid.into()])
+        .await?
+        .pop())
+}
+
+/// Every certificate of the learner, runs first, oldest first.
+pub async fn of_user(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Certificate>, DbErr> {
+    let mut out = select(
+        db,
+        false,
+        "WHERE user_id = $1 ORDER BY id",
+        vec![user_id.into()],
+    )
+    .await?;
+    out.extend(
+        select(
+            db,
+            true,
+            "WHERE user_id = $1 ORDER BY id",
+            vec![user_id.into()],
+        )
+        .await?,
+    );
+    Ok(out)
+}
+
+/// Issues the certificate unless the learner has one (revoked or not); `true` when issued.
+pub async fn issue(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    of: Of,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let (table, owner, id) = of.table();
+    Ok(run(
+        db,
+        &format!(
+            "INSERT INTO {table} (uuid, user_id, {owner}, is_revoked, issue_date) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id, {owner}) DO NOTHING"
+        ),
+        vec![
+            uuid::Uuid::new_v4().to_string().into(),
+            user_id.into(),
+            id.into(),
+            false.into(),
+            now.into(),
+        ],
+    )
+    .await?
+        == 1)
+}
+
+/// Removes a course certificate (a zero grade); `true` when there was one.
+pub async fn remove(db: &impl ConnectionTrait, user_id: i64, of: Of) -> Result<bool, DbErr> {
+    let (table, owner, id) = of.table();
+    Ok(run(
+        db,
+        &format!("DELETE FROM {table} WHERE user_id = $1 AND {owner} = $2"),
+        vec![user_id.into(), id.into()],
+    )
+    .await?
+        == 1)
+}
+
+/// Revokes (with a reason) or restores (`reason` none) a certificate; `false` if none.
+pub async fn set_revoked(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    of: Of,
+    reason: Option<&str>,
+) -> Result<bool, DbErr> {
+    let (table, owner, id) = of.table();
+    Ok(run(
+        db,
+        &format!(
+            "UPDATE {table} SET is_revoked = $1, revoke_reason = $2 WHERE user_id = $3 AND {owner} = $4"
+        ),
+        vec![
+            reason.is_some().into(),
+            reason.map(str::to_string).into(),
+            user_id.into(),
+            id.into(),
+        ],
+    )
+    .await?
+        == 1)
+}
+
+/// The runs the learner holds a valid (not revoked) certificate of.
+pub async fn certified_runs(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<i64>, DbErr> {
+    all_as(
+        db,
+        "SELECT run_id FROM course_run_certificates WHERE user_id = $1 AND is_revoked = $2 ORDER BY run_id",
+        vec![user_id.into(), false.into()],
+        |r| r.try_get("", "run_id"),
+    )
+    .await
+}
+
+/// Every grade of the learner, by run.
+pub async fn grades_of_user(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<Vec<(i64, Grade)>, DbErr> {
+    all_as(
+        db,
+        "SELECT run_id, grade, letter_grade, passed, set_by_admin FROM course_run_grades WHERE user_id = $1 ORDER BY run_id",
+        vec![user_id.into()],
+        |r| {
+            Ok((
+                r.try_get("", "run_id")?,
+                Grade {
+                    grade: r.try_get("", "grade")?,
+                    letter: r.try_get("", "letter_grade")?,
+                    passed: r.try_get("", "passed")?,
+                    set_by_admin: r.try_get("", "set_by_admin")?,
+                },
+            ))
+        },
+    )
+    .await
+}
