@@ -6,12 +6,13 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::Utc;
-use domain::accounts::{Email, LegalAddress, Username};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use services::commerce::{Processor, Storefront};
 use store::catalog::write::{Mode, apply};
 use tower::ServiceExt;
+
+mod common;
 
 const CSRF: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -76,26 +77,7 @@ async fn api() -> Api {
                 .then(|| (product.id, p.readable_id.clone()))
         })
         .expect("the synthetic catalog sells an xPRO program with a run");
-    let user = store::accounts::create_user(
-        store.db(),
-        store::accounts::NewUser {
-            email: &Email::parse("ada@example.edu").unwrap(),
-            username: &Username::parse("ada").unwrap(),
-            name: "Ada",
-            password_hash: None,
-            address: &LegalAddress {
-                first_name: "Ada".into(),
-                last_name: "L".into(),
-                country: "US".into(),
-                state: Some("US-MA".into()),
-            },
-            email_verified: true,
-            global_id: None,
-        },
-        now,
-    )
-    .await
-    .unwrap();
+    let user = common::learner(&store, "ada", now).await;
     let session =
         store::accounts::start_session(store.db(), user.id, chrono::Duration::hours(1), now)
             .await

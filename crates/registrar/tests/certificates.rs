@@ -3,7 +3,6 @@
 //! overrides that a sync never clobbers, zero grades, revocation, and program certificates.
 
 use chrono::{DateTime, Duration, Utc};
-use domain::accounts::{Email, LegalAddress, Username};
 use domain::catalog::{Catalog, Site};
 use domain::certificates::Grade;
 use services::certificates::{Applied, apply_grades};
@@ -11,6 +10,8 @@ use store::Store;
 use store::catalog::read::CatalogView;
 use store::catalog::write::{Mode, apply};
 use store::certificates::{self as certs, Of};
+
+mod common;
 
 struct World {
     store: Store,
@@ -32,27 +33,7 @@ async fn world(edit: impl FnOnce(&mut Catalog, DateTime<Utc>)) -> World {
 
 impl World {
     async fn learner(&self, name: &str) -> i64 {
-        store::accounts::create_user(
-            self.store.db(),
-            store::accounts::NewUser {
-                email: &Email::parse(&format!("{name}@example.edu")).unwrap(),
-                username: &Username::parse(name).unwrap(),
-                name,
-                password_hash: None,
-                address: &LegalAddress {
-                    first_name: name.into(),
-                    last_name: "Tester".into(),
-                    country: "US".into(),
-                    state: Some("US-MA".into()),
-                },
-                email_verified: true,
-                global_id: None,
-            },
-            self.now,
-        )
-        .await
-        .unwrap()
-        .id
+        common::learner(&self.store, name, self.now).await.id
     }
 
     async fn enroll(&self, user: i64, run: i64, mode: &str) {

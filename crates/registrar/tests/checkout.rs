@@ -7,7 +7,6 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use domain::Money;
-use domain::accounts::{Email, LegalAddress, Username};
 use domain::commerce::order::OrderState;
 use domain::commerce::pricing::{Discount, Kind, Redemption};
 use integrations::cybersource::secure_acceptance;
@@ -23,6 +22,8 @@ use store::commerce::baskets::Owner;
 use store::commerce::bulk_orders::{self, BulkOrder};
 use store::commerce::discounts::{self, NewDiscount};
 use store::commerce::orders;
+
+mod common;
 
 const SECRET: &str = "security";
 
@@ -75,26 +76,7 @@ async fn shop_with(edit: impl FnOnce(&mut domain::catalog::Catalog)) -> Shop {
 
 impl Shop {
     async fn learner(&self, name: &str) -> User {
-        store::accounts::create_user(
-            self.store.db(),
-            store::accounts::NewUser {
-                email: &Email::parse(&format!("{name}@example.edu")).unwrap(),
-                username: &Username::parse(name).unwrap(),
-                name,
-                password_hash: None,
-                address: &LegalAddress {
-                    first_name: name.into(),
-                    last_name: "Tester".into(),
-                    country: "US".into(),
-                    state: Some("US-MA".into()),
-                },
-                email_verified: true,
-                global_id: None,
-            },
-            self.now,
-        )
-        .await
-        .unwrap()
+        common::learner(&self.store, name, self.now).await
     }
 
     /// Products on sale now, run products first.
