@@ -5,12 +5,17 @@
 use chrono::{DateTime, Utc};
 use domain::catalog::Site;
 use domain::certificates::{
-    CertificateAction, Grade, RunDates, certificate_action, merge_grade, tree_earned,
-    xpro_program_earned,
+    CertificateAction, Grade, RunDates, certificate_action, merge_grade, run_due_for_sync,
+    tree_earned, xpro_program_earned,
 };
+use jobs::{Enqueue, Job, JobError};
 use sea_orm::{ConnectionTrait, DbErr};
+use serde::{Deserialize, Serialize};
 use store::catalog::read::{CatalogView, requirement_tree};
 use store::certificates::{self as certs, Of};
+
+use crate::Context;
+use crate::openedx::{edx_outcome, retry};
 
 /// What applying a run's grades did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -186,4 +191,100 @@ pub async fn award_programs(
         }
     }
     Ok(issued)
+}
+
+/// The scheduled sweep (`generate-course-certificates`): queues a grade sync for every run
+/// its storefront's rule says is due.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct GenerateCourseCertificates {}
+
+impl Job for GenerateCourseCertificates {
+    const KIND: &'static str = "courses.generate_course_certificates";
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        if ctx.openedx.is_none() {
+            return Ok(());
+        }
+        let db = ctx.store.db();
+        let view = store::catalog::read::load(db).await.map_err(retry)?;
+        let now = Utc::now();
+        for course in &view.courses {
+            for run in &course.runs {
+                if run_dates(&view, run.id)
+                    .is_some_and(|(site, dates)| run_due_for_sync(site, &dates, now))
+                {
+                    SyncRunGrades::enqueue(db, run.id).await.map_err(retry)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Pulls one run's grades from Open edX and applies them (also staff's "sync now").
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SyncRunGrades {
+    pub run_id: i64,
+}
+
+impl SyncRunGrades {
+    pub async fn enqueue(db: &impl ConnectionTrait, run_id: i64) -> Result<(), DbErr> {
+        jobs::push(
+            db,
+            &SyncRunGrades { run_id },
+            Enqueue {
+                unique_key: Some(format!("run:{run_id}")),
+                run_at: None,
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+impl Job for SyncRunGrades {
+    const KIND: &'static str = "courses.sync_run_grades";
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        let Some(edx) = ctx.openedx.as_ref() else {
+            return Ok(());
+        };
+        let db = ctx.store.db();
+        let view = store::catalog::read::load(db).await.map_err(retry)?;
+        let Some((_, run)) = view.run(self.run_id) else {
+            return Ok(());
+        };
+        let pulled = edx
+            .course_grades(&run.courseware_id)
+            .await
+            .map_err(edx_outcome)?;
+        let usernames: Vec<String> = pulled.iter().map(|g| g.username.clone()).collect();
+        let users = store::openedx::users_by_edx_username(db, &usernames)
+            .await
+            .map_err(retry)?;
+        // Grades of edX users we do not know are skipped, as both references skip them.
+        let grades: Vec<(i64, Grade)> = pulled
+            .into_iter()
+            .filter_map(|g| {
+                Some((
+                    *users.get(&g.username)?,
+                    Grade {
+                        grade: g.percent,
+                        letter: g.letter_grade,
+                        passed: g.passed,
+                        set_by_admin: false,
+                    },
+                ))
+            })
+            .collect();
+        let txn = ctx.store.write().await.map_err(retry)?;
+        let applied = apply_grades(&txn, &view, self.run_id, &grades, Utc::now())
+            .await
+            .map_err(retry)?;
+        txn.commit().await.map_err(retry)?;
+        tracing::info!(run = self.run_id, ?applied, "grades synced from Open edX");
+        Ok(())
+    }
 }

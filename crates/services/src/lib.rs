@@ -38,6 +38,8 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<compliance::ScreenUser>()
         .register::<commerce::payment::ProcessPayment>()
         .register::<crm::SyncDeal>()
+        .register::<certificates::GenerateCourseCertificates>()
+        .register::<certificates::SyncRunGrades>()
         .register::<openedx::CreateEdxUser>()
         .register::<openedx::RepairEdxUsers>()
         .register::<openedx::UpdateEdxUser>()

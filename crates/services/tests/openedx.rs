@@ -52,6 +52,23 @@ async fn user(store: &Store, email: &str, username: &str, created: chrono::DateT
         .id
 }
 
+/// Imports a recorded payload of the originals (`fixtures/originals/NAME`).
+async fn import(store: &Store, name: &str) {
+    let (_, catalog) = domain::catalog::import::parse(
+        &std::fs::read_to_string(format!(
+            "{}/../../fixtures/originals/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let txn = store.write().await.unwrap();
+    store::catalog::write::apply(&txn, &catalog, store::catalog::write::Mode::Import)
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+}
+
 /// Runs the jobs with this client until they settle.
 async fn drain(store: &Store, edx: OpenEdx) {
     services::testing::drain(Context {
@@ -184,19 +201,7 @@ async fn repair_enqueues_users_missing_from_edx_after_the_grace_period() {
 #[tokio::test]
 async fn an_enrollment_waits_for_the_edx_account_and_arrives_once_after_an_outage() {
     let store = store::testing::fresh_store().await;
-    let (_, catalog) = domain::catalog::import::parse(
-        &std::fs::read_to_string(format!(
-            "{}/../../fixtures/originals/mitxonline_courses.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let txn = store.write().await.unwrap();
-    store::catalog::write::apply(&txn, &catalog, store::catalog::write::Mode::Import)
-        .await
-        .unwrap();
-    txn.commit().await.unwrap();
+    import(&store, "mitxonline_courses.json").await;
     let (sim, url) = simulator().await;
     sim.knobs.fail_next.store(2, Ordering::SeqCst);
     let id = user(&store, "ada@example.edu", "ada", Utc::now()).await;
@@ -286,4 +291,73 @@ async fn an_expired_paid_mode_falls_back_to_audit_once() {
         ),
         "other refusals do not fall back"
     );
+}
+
+#[tokio::test]
+async fn grades_pulled_page_by_page_from_edx_certify_the_learners_who_passed() {
+    let store = store::testing::fresh_store().await;
+    import(&store, "xpro_courses.json").await;
+    let view = store::catalog::read::load(store.db()).await.unwrap();
+    let run = &view.courses[0].runs[0];
+    let (sim, url) = simulator().await;
+    let mut learners = Vec::new();
+    for i in 0..12 {
+        let name = format!("learner{i:02}");
+        let id = user(&store, &format!("{name}@example.edu"), &name, Utc::now()).await;
+        CreateEdxUser::enqueue(store.db(), id).await.unwrap();
+        learners.push((id, name));
+    }
+    drain(&store, client(&url)).await;
+    // Eight pass, three fail, one scores nothing; edX also grades someone we do not know.
+    for (i, (_, name)) in learners.iter().enumerate() {
+        let (percent, passed) = match i {
+            0..8 => (0.8, true),
+            8..11 => (0.4, false),
+            _ => (0.0, false),
+        };
+        sim.set_grade(sim::SimGrade {
+            username: name.clone(),
+            course_id: run.courseware_id.clone(),
+            percent,
+            passed,
+            letter_grade: passed.then(|| "Pass".to_string()),
+        });
+    }
+    sim.set_grade(sim::SimGrade {
+        username: "stranger".into(),
+        course_id: run.courseware_id.clone(),
+        percent: 1.0,
+        passed: true,
+        letter_grade: None,
+    });
+    services::certificates::SyncRunGrades::enqueue(store.db(), run.id)
+        .await
+        .unwrap();
+    drain(&store, client(&url)).await;
+    let grade_calls = sim
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| c.starts_with("GET /api/grades"))
+        .count();
+    assert_eq!(grade_calls, 2, "13 grades come in two pages");
+    let mut certified = 0;
+    for (id, _) in &learners {
+        assert!(
+            store::certificates::grade(store.db(), *id, run.id)
+                .await
+                .unwrap()
+                .is_some(),
+            "every known learner's grade is stored"
+        );
+        if store::certificates::find(store.db(), *id, store::certificates::Of::Run(run.id))
+            .await
+            .unwrap()
+            .is_some()
+        {
+            certified += 1;
+        }
+    }
+    assert_eq!(certified, 8, "xPRO certifies on edX's passed flag");
 }

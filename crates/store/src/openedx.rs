@@ -143,3 +143,23 @@ pub async fn forget_api_token(db: &impl ConnectionTrait, user_id: i64) -> Result
     .await
     .map(|_| ())
 }
+
+/// Our users behind these edX usernames (edX reports grades by its username).
+pub async fn users_by_edx_username(
+    db: &impl ConnectionTrait,
+    usernames: &[String],
+) -> Result<std::collections::HashMap<String, i64>, DbErr> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in usernames.chunks(500) {
+        let rows = openedx_user::Entity::find()
+            .filter(openedx_user::Column::EdxUsername.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await?;
+        for row in rows {
+            if let Some(username) = row.edx_username {
+                found.insert(username, row.user_id);
+            }
+        }
+    }
+    Ok(found)
+}

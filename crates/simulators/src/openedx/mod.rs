@@ -4,10 +4,12 @@
 //! what it holds. Mounted in-process by the demo under `/_simulators/openedx`.
 
 mod auth;
+mod grades;
 
 use crate::faults::{Knobs, escape};
 
 pub use auth::{Provider, SOCIAL_BACKEND};
+pub use grades::SimGrade;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -52,6 +54,8 @@ pub struct OpenEdx {
     pub calls: Mutex<Vec<String>>,
     /// Course email opt-ins by (username, course id).
     pub email_settings: Mutex<BTreeMap<(String, String), bool>>,
+    /// Grades by (course id, username).
+    pub grades: Mutex<BTreeMap<(String, String), SimGrade>>,
     pub auth: auth::Auth,
 }
 
@@ -91,6 +95,11 @@ pub fn router(state: Arc<OpenEdx>) -> Router {
             axum::routing::patch(update_account),
         )
         .route("/api/enrollment/v1/enrollment", post(enroll))
+        .route(
+            "/api/grades/v1/courses/{course_id}/",
+            get(grades::course_grades),
+        )
+        .route("/_grades", post(grades::set_grade))
         .route(
             "/_control",
             post(|State(state): State<Arc<OpenEdx>>, control| async move {
@@ -361,11 +370,32 @@ async fn page(State(state): State<Arc<OpenEdx>>) -> Html<String> {
             )
         })
         .collect();
+    let grades: String = state
+        .grades
+        .lock()
+        .expect("simulator lock")
+        .values()
+        .map(|g| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&g.username),
+                escape(&g.course_id),
+                g.percent,
+                g.passed
+            )
+        })
+        .collect();
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Open edX simulator</title></head><body>\
          <h1>Open edX simulator</h1><p>Users this simulated LMS holds ({}).</p>\
          <table><thead><tr><th>Username</th><th>Email</th><th>Name</th><th>Country</th></tr></thead><tbody>{rows}</tbody></table>\
-         <h2>Enrollments</h2><table><thead><tr><th>Username</th><th>Course</th><th>Mode</th><th>Active</th></tr></thead><tbody>{enrollments}</tbody></table></body></html>",
+         <h2>Enrollments</h2><table><thead><tr><th>Username</th><th>Course</th><th>Mode</th><th>Active</th></tr></thead><tbody>{enrollments}</tbody></table>\
+         <h2>Grades</h2><table><thead><tr><th>Username</th><th>Course</th><th>Percent</th><th>Passed</th></tr></thead><tbody>{grades}</tbody></table>\
+         <h3>Grade a learner</h3><form method=\"post\" action=\"_grades\">\
+         <label>Username <input name=\"username\"></label> <label>Course <input name=\"course_id\"></label> \
+         <label>Percent (0 to 1) <input name=\"percent\" value=\"0.85\"></label> \
+         <label>Passed <select name=\"passed\"><option>true</option><option>false</option></select></label> \
+         <button type=\"submit\">Set grade</button></form></body></html>",
         state.users().len()
     ))
 }
