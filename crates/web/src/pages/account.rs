@@ -696,6 +696,7 @@ struct Dashboard {
     asset_htmx: &'static str,
     user: User,
     enrollments: Vec<EnrollmentRow>,
+    certificates: Vec<super::certificates::Shown>,
 }
 
 pub async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -747,6 +748,13 @@ pub async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Res
             })
         })
         .collect();
+    let certificates = store::certificates::of_user(state.store.db(), user.id)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| !c.is_revoked)
+        .filter_map(|c| super::certificates::shown(&snapshot.view, c, user.name.clone()))
+        .collect();
     let mut meta = Meta::new(&state, "/dashboard", "Your dashboard", "Your enrollments");
     meta.signed_in = Some(user.email.clone());
     render(
@@ -757,6 +765,7 @@ pub async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Res
             asset_htmx: assets::HTMX,
             user,
             enrollments,
+            certificates,
         },
     )
 }

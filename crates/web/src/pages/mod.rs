@@ -5,6 +5,7 @@ pub mod account;
 mod assets;
 mod bulk;
 mod catalog;
+mod certificates;
 mod detail;
 pub mod shop;
 mod staff;
@@ -28,6 +29,10 @@ pub fn routes() -> Router<AppState> {
             get(|| async { axum::response::Redirect::permanent("/catalog/") }),
         )
         .route("/catalog/", get(catalog::page))
+        .route("/certificate/{uuid}/", get(certificates::course))
+        .route("/certificate/{uuid}", get(certificates::course))
+        .route("/certificate/program/{uuid}/", get(certificates::program))
+        .route("/certificate/program/{uuid}", get(certificates::program))
         .route("/courses/{readable_id}/", get(detail::course))
         .route("/programs/{readable_id}/", get(detail::program))
         .route(ASSET_ROUTE, get(assets::serve))

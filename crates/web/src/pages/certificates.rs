@@ -1,0 +1,178 @@
+//! Public, verifiable certificates: `/certificate/{uuid}/` and `/certificate/program/{uuid}/`
+//! (the references' paths) show the learner, what was completed, when, and the CEUs or
+//! credits; a revoked certificate says so and why (the references answer 404, which leaves
+//! a verifier unable to tell revoked from mistyped). Each has an SVG rendering to download.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use store::catalog::read::CatalogView;
+use store::certificates::{self as certs, Certificate, Of};
+
+use super::account::current_user;
+use super::{Meta, assets, error_page, render, text};
+use crate::AppState;
+
+/// What a certificate shows.
+pub struct Shown {
+    pub uuid: String,
+    pub learner: String,
+    pub title: String,
+    pub kind: &'static str,
+    pub dates: Option<String>,
+    pub credits: Option<String>,
+    pub issued: String,
+    pub revoked: Option<String>,
+    /// The page's own path, the certificate's verification link.
+    pub path: String,
+}
+
+impl Shown {
+    /// Where its SVG rendering is.
+    pub fn svg_path(&self) -> String {
+        format!("{}.svg", self.path.trim_end_matches('/'))
+    }
+}
+
+fn span(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Option<String> {
+    match (start, end) {
+        (Some(s), Some(e)) => Some(format!("{} – {}", text::date(s), text::date(e))),
+        (Some(s), None) => Some(format!("From {}", text::date(s))),
+        _ => None,
+    }
+}
+
+/// The certificate as shown, if what it is of is still in the catalog.
+pub fn shown(view: &CatalogView, certificate: &Certificate, learner: String) -> Option<Shown> {
+    let (title, kind, dates, credits, path) = match certificate.of {
+        Of::Run(run_id) => {
+            let (course, run) = view.run(run_id)?;
+            (
+                course.title.clone(),
+                "course",
+                span(run.window.start, run.window.end),
+                course.page.as_ref().and_then(|p| p.credits_centi),
+                format!("/certificate/{}/", certificate.uuid),
+            )
+        }
+        Of::Program(program_id) => {
+            let program = view.program(program_id)?;
+            (
+                program.title.clone(),
+                "program",
+                span(program.start_date, program.end_date),
+                program.page.as_ref().and_then(|p| p.credits_centi),
+                format!("/certificate/program/{}/", certificate.uuid),
+            )
+        }
+    };
+    Some(Shown {
+        uuid: certificate.uuid.clone(),
+        learner,
+        title,
+        kind,
+        dates,
+        credits: credits.map(|c| format!("{}", c as f64 / 100.0)),
+        issued: text::date(certificate.issue_date),
+        revoked: certificate.is_revoked.then(|| {
+            certificate
+                .revoke_reason
+                .clone()
+                .unwrap_or_else(|| "no reason recorded".into())
+        }),
+        path,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "certificate.html")]
+struct CertificatePage {
+    meta: Meta,
+    asset_css: &'static str,
+    asset_htmx: &'static str,
+    c: Shown,
+}
+
+#[derive(Template)]
+#[template(path = "certificate.svg", escape = "xml")]
+struct CertificateSvg {
+    c: Shown,
+}
+
+async fn load(state: &AppState, uuid: &str, program: bool) -> Result<Shown, Response> {
+    let uuid = uuid.trim_end_matches(".svg");
+    let not_found = || {
+        error_page(
+            state,
+            StatusCode::NOT_FOUND,
+            Some("There is no certificate with this ID.".into()),
+        )
+    };
+    let db = state.store.db();
+    let certificate = match certs::by_uuid(db, uuid, program).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(not_found()),
+        Err(_) => return Err(error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None)),
+    };
+    let (Ok(snapshot), Ok(Some(user))) = (
+        state.catalog.get().await,
+        store::accounts::find(db, certificate.user_id).await,
+    ) else {
+        return Err(error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None));
+    };
+    shown(&snapshot.view, &certificate, user.name).ok_or_else(not_found)
+}
+
+async fn respond(state: AppState, headers: HeaderMap, uuid: String, program: bool) -> Response {
+    let svg = uuid.ends_with(".svg");
+    let shown = match load(&state, &uuid, program).await {
+        Ok(shown) => shown,
+        Err(response) => return response,
+    };
+    if svg {
+        return match (CertificateSvg { c: shown }).render() {
+            Ok(body) => (
+                [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
+                body,
+            )
+                .into_response(),
+            Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+        };
+    }
+    let mut meta = Meta::new(
+        &state,
+        &shown.path,
+        format!("Certificate: {}", shown.title),
+        format!("{} completed {}", shown.learner, shown.title),
+    );
+    meta.signed_in = current_user(&state, &headers).await.map(|u| u.email);
+    render(
+        StatusCode::OK,
+        &CertificatePage {
+            meta,
+            asset_css: assets::CSS,
+            asset_htmx: assets::HTMX,
+            c: shown,
+        },
+    )
+}
+
+/// `GET /certificate/{uuid}/` (and `{uuid}.svg`).
+pub async fn course(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+) -> Response {
+    respond(state, headers, uuid, false).await
+}
+
+/// `GET /certificate/program/{uuid}/` (and `{uuid}.svg`).
+pub async fn program(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+) -> Response {
+    respond(state, headers, uuid, true).await
+}

@@ -1,0 +1,102 @@
+//! Public certificate pages through the full router: course and program certificates, the
+//! SVG rendering, revocation shown with its reason, unknown ids.
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use chrono::{TimeZone, Utc};
+use common::App;
+use store::certificates::{self as certs, Of};
+
+#[tokio::test]
+async fn a_certificate_is_verifiable_by_its_id_and_says_when_it_was_revoked() {
+    let store = store::testing::fresh_store().await;
+    common::import(&store, &["xpro_courses.json", "xpro_programs.json"]).await;
+    let now = Utc.with_ymd_and_hms(2024, 3, 10, 12, 0, 0).unwrap();
+    let view = store::catalog::read::load(store.db()).await.unwrap();
+    let course = &view.courses[0];
+    let run = course.runs[0].id;
+    let program = view.programs[0].id;
+    let user = store::accounts::create_user(
+        store.db(),
+        store::accounts::NewUser {
+            email: &domain::accounts::Email::parse("grace@example.edu").unwrap(),
+            username: &domain::accounts::Username::parse("grace").unwrap(),
+            name: "Grace Hopper",
+            password_hash: None,
+            address: &Default::default(),
+            email_verified: true,
+            global_id: None,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let db = store.db();
+    certs::issue(db, user.id, Of::Run(run), now).await.unwrap();
+    certs::issue(db, user.id, Of::Program(program), now)
+        .await
+        .unwrap();
+    let of_run = certs::find(db, user.id, Of::Run(run))
+        .await
+        .unwrap()
+        .unwrap();
+    let of_program = certs::find(db, user.id, Of::Program(program))
+        .await
+        .unwrap()
+        .unwrap();
+    let app = App {
+        router: web::router(web::AppState::new(
+            store.clone(),
+            common::settings("https://registrar.example.edu"),
+            Arc::new(move || now),
+        )),
+        store: store.clone(),
+    };
+
+    let page = app
+        .get(&format!("/certificate/{}/", of_run.uuid), None)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Grace Hopper"), "{}", page.body);
+    assert!(page.body.contains(&course.title));
+    assert!(page.body.contains(&of_run.uuid));
+    assert!(!page.body.contains("revoked"));
+
+    let svg = app
+        .get(&format!("/certificate/{}.svg", of_run.uuid), None)
+        .await;
+    assert_eq!(svg.status, StatusCode::OK);
+    assert!(svg.body.starts_with("<svg"), "{}", svg.body);
+    assert!(svg.body.contains("Grace Hopper"));
+
+    let program_page = app
+        .get(&format!("/certificate/program/{}/", of_program.uuid), None)
+        .await;
+    assert_eq!(program_page.status, StatusCode::OK);
+    assert!(program_page.body.contains(&view.programs[0].title));
+    assert_eq!(
+        app.get(&format!("/certificate/program/{}/", of_run.uuid), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "a course certificate's id is not a program's"
+    );
+
+    certs::set_revoked(db, user.id, Of::Run(run), Some("issued in error"))
+        .await
+        .unwrap();
+    let revoked = app
+        .get(&format!("/certificate/{}/", of_run.uuid), None)
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    assert!(revoked.body.contains("has been revoked (issued in error)"));
+    assert_eq!(
+        app.get("/certificate/00000000-0000-0000-0000-000000000000/", None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
