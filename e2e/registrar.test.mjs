@@ -432,3 +432,44 @@ test('an organisation buys seats without an account, pays, gets codes; a learner
   assert.match(await learner.locator('main').innerText(), /no-id-professional/, 'enrolled in the paid track');
   await learner.close();
 });
+
+test('the edX simulator grades a learner, staff pull the grades, and a verifiable certificate appears', async () => {
+  const stamp = Date.now();
+  const email = `graded${stamp}@example.edu`;
+  const username = `graded${stamp}`;
+  const learner = await browser.newPage();
+  await signUp(learner, { email, username, lastName: 'Curie' });
+  await verifyFromOutbox(learner, email);
+  assert.ok(await eventuallyListed(learner, '/_simulators/openedx', email), 'the learner reaches Open edX');
+
+  // An xPRO run: xPRO certifies whoever edX says passed.
+  await staffSignIn();
+  await page.goto(`${base}/catalog/?kind=course&platform=xpro`);
+  const coursePath = new URL(await page.locator('.card h3 a').first().evaluate((a) => a.href)).pathname;
+  await page.goto(`${base}/staff${coursePath.replace(/\/$/, '')}`);
+  const courseware = await page.locator('fieldset legend code').first().innerText();
+
+  await learner.goto(`${base}/_simulators/openedx`);
+  await learner.fill('input[name="username"]', username);
+  await learner.fill('input[name="course_id"]', courseware);
+  await learner.fill('input[name="percent"]', '0.91');
+  await learner.click('button:has-text("Set grade")');
+  assert.ok(await eventuallyListed(learner, '/_simulators/openedx', '0.91'), 'edX holds the grade');
+
+  await page.click(`button:has-text("Sync grades of ${courseware}")`);
+  await page.waitForURL(/grades=queued/);
+  await signIn(learner, email);
+  let link = null;
+  for (let i = 0; i < 50 && !link; i++) {
+    await learner.goto(`${base}/dashboard`);
+    const found = learner.locator('a[href^="/certificate/"]');
+    if ((await found.count()) > 0) link = await found.first().getAttribute('href');
+    else await pause(200);
+  }
+  assert.ok(link, 'the certificate is on the dashboard');
+  await learner.goto(`${base}${link}`);
+  assert.match(await learner.locator('article').innerText(), /Ada Curie/);
+  assert.match(await learner.locator('article').innerText(), /Valid Certificate ID/);
+  await learner.screenshot({ path: join(artifacts, 'certificate.png'), fullPage: true });
+  await learner.close();
+});

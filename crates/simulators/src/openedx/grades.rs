@@ -69,10 +69,12 @@ pub(super) async fn course_grades(
 /// `POST /_grades` (form or JSON fields of a grade): sets one learner's grade.
 pub(super) async fn set_grade(
     State(state): State<Arc<OpenEdx>>,
+    OriginalUri(uri): OriginalUri,
     Form(grade): Form<SimGrade>,
 ) -> Response {
     state.set_grade(grade);
-    Redirect::to("./").into_response()
+    let page = uri.path().trim_end_matches("/_grades").to_string();
+    Redirect::to(if page.is_empty() { "/" } else { &page }).into_response()
 }
 
 impl OpenEdx {

@@ -343,7 +343,12 @@ async fn enroll(
     Json(json!({"user": enrollment.username, "mode": enrollment.mode, "is_active": enrollment.is_active, "course_details": {"course_id": enrollment.course_id}})).into_response()
 }
 
-async fn page(State(state): State<Arc<OpenEdx>>) -> Html<String> {
+async fn page(
+    State(state): State<Arc<OpenEdx>>,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+) -> Html<String> {
+    // Wherever the simulator is mounted, the grade form posts back under it.
+    let grade_action = format!("{}/_grades", uri.path().trim_end_matches('/'));
     let rows: String = state
         .users()
         .iter()
@@ -391,7 +396,7 @@ async fn page(State(state): State<Arc<OpenEdx>>) -> Html<String> {
          <table><thead><tr><th>Username</th><th>Email</th><th>Name</th><th>Country</th></tr></thead><tbody>{rows}</tbody></table>\
          <h2>Enrollments</h2><table><thead><tr><th>Username</th><th>Course</th><th>Mode</th><th>Active</th></tr></thead><tbody>{enrollments}</tbody></table>\
          <h2>Grades</h2><table><thead><tr><th>Username</th><th>Course</th><th>Percent</th><th>Passed</th></tr></thead><tbody>{grades}</tbody></table>\
-         <h3>Grade a learner</h3><form method=\"post\" action=\"_grades\">\
+         <h3>Grade a learner</h3><form method=\"post\" action=\"{grade_action}\">\
          <label>Username <input name=\"username\"></label> <label>Course <input name=\"course_id\"></label> \
          <label>Percent (0 to 1) <input name=\"percent\" value=\"0.85\"></label> \
          <label>Passed <select name=\"passed\"><option>true</option><option>false</option></select></label> \

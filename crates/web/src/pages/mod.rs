@@ -90,6 +90,7 @@ pub fn routes() -> Router<AppState> {
             get(staff::program).post(staff::save_program),
         )
         .route("/staff/jobs/", get(staff::jobs_page))
+        .route("/staff/grades/sync", post(staff::sync_grades))
         .route("/staff/users/", get(staff::users))
         .route("/staff/users/{id}", get(staff::user))
         .route("/staff/users/{id}/resync", post(staff::resync))

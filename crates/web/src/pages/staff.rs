@@ -1389,3 +1389,38 @@ pub async fn resync(
         Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
     }
 }
+
+/// Queues a run's grade sync ("sync now"), then back to its course page.
+pub async fn sync_grades(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = crate::api::Params::parse(query.as_deref());
+    let courseware_id = params.get("run").unwrap_or_default();
+    let Ok(snapshot) = state.catalog.get().await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let Some((course, run)) = snapshot
+        .view
+        .courses
+        .iter()
+        .flat_map(|c| c.runs.iter().map(move |r| (c, r)))
+        .find(|(_, r)| r.courseware_id == courseware_id)
+    else {
+        return error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            Some(format!("There is no run {courseware_id}.")),
+        );
+    };
+    if services::certificates::SyncRunGrades::enqueue(state.store.db(), run.id)
+        .await
+        .is_err()
+    {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    }
+    tracing::info!(staff = %who, run = %courseware_id, "grade sync queued");
+    let path: String = form_urlencoded::byte_serialize(course.readable_id.as_bytes()).collect();
+    Redirect::to(&format!("/staff/courses/{path}?grades=queued")).into_response()
+}
