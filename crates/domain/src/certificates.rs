@@ -98,6 +98,12 @@ pub fn certificate_action(
     {
         return CertificateAction::Nothing;
     }
+    grade_action(site, grade, paid_track)
+}
+
+/// The certificate rule without its date: what the grade alone means (MITx Online's
+/// certificate webhook forces issuance past the certificate date this way).
+pub fn grade_action(site: Site, grade: &Grade, paid_track: bool) -> CertificateAction {
     if grade.grade == 0.0 {
         return CertificateAction::Remove;
     }
@@ -337,6 +343,15 @@ mod tests {
                 true,
                 at(11)
             ),
+            Nothing
+        );
+        // Forced (the webhook), the date is not waited for; the track still is.
+        assert_eq!(
+            grade_action(Site::Mitxonline, &grade(0.9, true), true),
+            Issue
+        );
+        assert_eq!(
+            grade_action(Site::Mitxonline, &grade(0.9, true), false),
             Nothing
         );
         // Self-paced runs certify at once; a run without a certificate date waits.

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use domain::catalog::Site;
 use domain::certificates::{
-    CertificateAction, Grade, RunDates, certificate_action, merge_grade, run_due_for_sync,
-    tree_earned, xpro_program_earned,
+    CertificateAction, Grade, RunDates, certificate_action, grade_action, merge_grade,
+    run_due_for_sync, tree_earned, xpro_program_earned,
 };
 use jobs::{Enqueue, Job, JobError};
 use sea_orm::{ConnectionTrait, DbErr};
@@ -49,6 +49,29 @@ pub async fn apply_grades(
     grades: &[(i64, Grade)],
     now: DateTime<Utc>,
 ) -> Result<Applied, DbErr> {
+    apply(db, view, run_id, grades, false, now).await
+}
+
+/// [`apply_grades`] without waiting for the run's certificate date (MITx Online's
+/// certificate webhook: edX says the learner has earned it now).
+pub async fn apply_grades_now(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    run_id: i64,
+    grades: &[(i64, Grade)],
+    now: DateTime<Utc>,
+) -> Result<Applied, DbErr> {
+    apply(db, view, run_id, grades, true, now).await
+}
+
+async fn apply(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    run_id: i64,
+    grades: &[(i64, Grade)],
+    force: bool,
+    now: DateTime<Utc>,
+) -> Result<Applied, DbErr> {
     let mut applied = Applied::default();
     let Some((site, dates)) = run_dates(view, run_id) else {
         return Ok(applied);
@@ -66,7 +89,12 @@ pub async fn apply_grades(
         let paid_track = store::enrollments::for_run(db, *user_id, run_id)
             .await?
             .is_some_and(|e| e.active && e.mode != "audit");
-        match certificate_action(site, &dates, &effective, paid_track, now) {
+        let action = if force {
+            grade_action(site, &effective, paid_track)
+        } else {
+            certificate_action(site, &dates, &effective, paid_track, now)
+        };
+        match action {
             CertificateAction::Issue => {
                 if certs::issue(db, *user_id, Of::Run(run_id), now).await? {
                     applied.certificates_issued += 1;
@@ -193,6 +221,16 @@ pub async fn award_programs(
     Ok(issued)
 }
 
+/// A grade as edX reports it.
+fn from_edx(g: integrations::openedx::CourseGrade) -> Grade {
+    Grade {
+        grade: g.percent,
+        letter: g.letter_grade,
+        passed: g.passed,
+        set_by_admin: false,
+    }
+}
+
 /// The scheduled sweep (`generate-course-certificates`): queues a grade sync for every run
 /// its storefront's rule says is due.
 #[derive(Debug, Serialize, Deserialize)]
@@ -257,7 +295,7 @@ impl Job for SyncRunGrades {
             return Ok(());
         };
         let pulled = edx
-            .course_grades(&run.courseware_id)
+            .course_grades(&run.courseware_id, None)
             .await
             .map_err(edx_outcome)?;
         let usernames: Vec<String> = pulled.iter().map(|g| g.username.clone()).collect();
@@ -267,17 +305,7 @@ impl Job for SyncRunGrades {
         // Grades of edX users we do not know are skipped, as both references skip them.
         let grades: Vec<(i64, Grade)> = pulled
             .into_iter()
-            .filter_map(|g| {
-                Some((
-                    *users.get(&g.username)?,
-                    Grade {
-                        grade: g.percent,
-                        letter: g.letter_grade,
-                        passed: g.passed,
-                        set_by_admin: false,
-                    },
-                ))
-            })
+            .filter_map(|g| Some((*users.get(&g.username)?, from_edx(g))))
             .collect();
         let txn = ctx.store.write().await.map_err(retry)?;
         let applied = apply_grades(&txn, &view, self.run_id, &grades, Utc::now())
@@ -285,6 +313,78 @@ impl Job for SyncRunGrades {
             .map_err(retry)?;
         txn.commit().await.map_err(retry)?;
         tracing::info!(run = self.run_id, ?applied, "grades synced from Open edX");
+        Ok(())
+    }
+}
+
+/// One learner's grade pulled and applied without waiting for the certificate date (MITx
+/// Online's certificate webhook: edX says the learner has earned it).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CertifyLearner {
+    pub user_id: i64,
+    pub run_id: i64,
+}
+
+impl CertifyLearner {
+    pub async fn enqueue(
+        db: &impl ConnectionTrait,
+        user_id: i64,
+        run_id: i64,
+    ) -> Result<(), DbErr> {
+        jobs::push(
+            db,
+            &CertifyLearner { user_id, run_id },
+            Enqueue {
+                unique_key: Some(format!("user:{user_id}:run:{run_id}")),
+                run_at: None,
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+impl Job for CertifyLearner {
+    const KIND: &'static str = "courses.certify_learner";
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        let Some(edx) = ctx.openedx.as_ref() else {
+            return Err(JobError::Permanent("no Open edX is configured".into()));
+        };
+        let db = ctx.store.db();
+        let Some(username) = store::openedx::account(db, self.user_id)
+            .await
+            .map_err(retry)?
+            .and_then(|a| a.edx_username)
+        else {
+            return Err(JobError::Permanent(
+                "the learner has no Open edX account".into(),
+            ));
+        };
+        let view = store::catalog::read::load(db).await.map_err(retry)?;
+        let Some((_, run)) = view.run(self.run_id) else {
+            return Ok(());
+        };
+        let grades: Vec<(i64, Grade)> = edx
+            .course_grades(&run.courseware_id, Some(&username))
+            .await
+            .map_err(edx_outcome)?
+            .into_iter()
+            .filter(|g| g.username == username)
+            .map(|g| (self.user_id, from_edx(g)))
+            .collect();
+        let txn = ctx.store.write().await.map_err(retry)?;
+        let applied = apply_grades_now(&txn, &view, self.run_id, &grades, Utc::now())
+            .await
+            .map_err(retry)?;
+        txn.commit().await.map_err(retry)?;
+        tracing::info!(
+            user = self.user_id,
+            run = self.run_id,
+            ?applied,
+            "learner's grade applied at edX's request"
+        );
         Ok(())
     }
 }

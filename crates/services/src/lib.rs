@@ -40,6 +40,7 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<crm::SyncDeal>()
         .register::<certificates::GenerateCourseCertificates>()
         .register::<certificates::SyncRunGrades>()
+        .register::<certificates::CertifyLearner>()
         .register::<openedx::CreateEdxUser>()
         .register::<openedx::RepairEdxUsers>()
         .register::<openedx::UpdateEdxUser>()

@@ -361,3 +361,51 @@ async fn grades_pulled_page_by_page_from_edx_certify_the_learners_who_passed() {
     }
     assert_eq!(certified, 8, "xPRO certifies on edX's passed flag");
 }
+
+#[tokio::test]
+async fn edx_asking_for_a_certificate_pulls_that_learners_grade_and_certifies() {
+    let store = store::testing::fresh_store().await;
+    import(&store, "mitxonline_courses.json").await;
+    let view = store::catalog::read::load(store.db()).await.unwrap();
+    let run = view
+        .courses
+        .iter()
+        .flat_map(|c| c.runs.iter())
+        .find(|r| r.has_mode("verified"))
+        .expect("a run with a verified track");
+    let (sim, url) = simulator().await;
+    let id = user(&store, "ada@example.edu", "ada", Utc::now()).await;
+    CreateEdxUser::enqueue(store.db(), id).await.unwrap();
+    drain(&store, client(&url)).await;
+    store::enrollments::activate(store.db(), id, run.id, "verified", Utc::now())
+        .await
+        .unwrap();
+    for (username, passed) in [("ada", true), ("someone", true)] {
+        sim.set_grade(sim::SimGrade {
+            username: username.into(),
+            course_id: run.courseware_id.clone(),
+            percent: 0.9,
+            passed,
+            letter_grade: None,
+        });
+    }
+    services::certificates::CertifyLearner::enqueue(store.db(), id, run.id)
+        .await
+        .unwrap();
+    drain(&store, client(&url)).await;
+    assert!(
+        store::certificates::find(store.db(), id, store::certificates::Of::Run(run.id))
+            .await
+            .unwrap()
+            .is_some(),
+        "certified at edX's request"
+    );
+    assert!(
+        sim.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| c.starts_with("GET /api/grades")),
+        "the grade came from edX"
+    );
+}

@@ -182,3 +182,30 @@ pub async fn deactivate_program(
     .await
     .map(|_| ())
 }
+
+/// Mirrors an enrollment Open edX made (MITx Online `create_local_enrollment`): the
+/// learner's row for the run, created in audit or made active again, marked as in edX.
+/// `true` when it was created.
+pub async fn mirror(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    run_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(Enrollment, bool), DbErr> {
+    if let Some(existing) = for_run(db, user_id, run_id).await? {
+        if existing.active && existing.edx_enrolled {
+            return Ok((existing, false));
+        }
+        let mut row = existing.into_active_model();
+        row.active = Set(true);
+        row.change_status = Set(None);
+        row.edx_enrolled = Set(true);
+        row.edx_error = Set(None);
+        row.updated_on = Set(now);
+        return Ok((row.update(db).await?, false));
+    }
+    let row = activate(db, user_id, run_id, "audit", now).await?;
+    let mut row = row.into_active_model();
+    row.edx_enrolled = Set(true);
+    Ok((row.update(db).await?, true))
+}

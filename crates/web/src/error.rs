@@ -12,6 +12,9 @@ use serde_json::json;
 pub enum ApiError {
     #[error("not found")]
     NotFound,
+    /// Not found, saying what was looked for.
+    #[error("{0}")]
+    NotFoundBecause(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("invalid: {0}")]
@@ -39,6 +42,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             ApiError::NotFound => (StatusCode::NOT_FOUND, Json(json!({"detail": "Not found."}))).into_response(),
+            ApiError::NotFoundBecause(message) => (StatusCode::NOT_FOUND, Json(json!({"detail": message}))).into_response(),
             ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, Json(json!({"detail": message}))).into_response(),
             ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, Json(json!({"detail": message}))).into_response(),
             ApiError::Conflict(message) => (StatusCode::CONFLICT, Json(json!({"detail": message}))).into_response(),

@@ -113,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::b2b::routes())
         .merge(api::products::routes())
         .merge(api::coupons::routes())
+        .merge(api::openedx_webhooks::routes())
         .merge(api::discounts::routes())
         .merge(api::schema::routes())
         .merge(pages::routes())

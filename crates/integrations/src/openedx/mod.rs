@@ -298,11 +298,22 @@ struct GradePage {
 }
 
 impl OpenEdx {
-    /// Every learner's grade in a course run, following edX's pages. A next page on another
-    /// host than the LMS is refused rather than sent the service token.
-    pub async fn course_grades(&self, course_id: &str) -> Result<Vec<CourseGrade>, EdxError> {
+    /// Every learner's grade in a course run (or one learner's, by edX username), following
+    /// edX's pages. A next page on another host than the LMS is refused rather than sent the
+    /// service token.
+    pub async fn course_grades(
+        &self,
+        course_id: &str,
+        username: Option<&str>,
+    ) -> Result<Vec<CourseGrade>, EdxError> {
         let token = self.service_token().await?;
         let mut url = self.url(&format!("/api/grades/v1/courses/{course_id}/"));
+        if let Some(username) = username {
+            let mut parsed = reqwest::Url::parse(&url)
+                .map_err(|e| EdxError::Permanent(format!("grades URL: {e}")))?;
+            parsed.query_pairs_mut().append_pair("username", username);
+            url = parsed.to_string();
+        }
         let mut grades = Vec::new();
         loop {
             let response = self

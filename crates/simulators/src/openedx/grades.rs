@@ -28,6 +28,7 @@ pub struct SimGrade {
 pub(super) struct Paging {
     page: Option<usize>,
     page_size: Option<usize>,
+    username: Option<String>,
 }
 
 pub(super) async fn course_grades(
@@ -45,7 +46,9 @@ pub(super) async fn course_grades(
         .lock()
         .expect("simulator lock")
         .iter()
-        .filter(|((course, _), _)| *course == course_id)
+        .filter(|((course, user), _)| {
+            *course == course_id && paging.username.as_ref().is_none_or(|u| u == user)
+        })
         .map(|(_, g)| g.clone())
         .collect();
     let size = paging.page_size.unwrap_or(PAGE_SIZE).clamp(1, 100);

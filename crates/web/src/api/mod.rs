@@ -10,6 +10,7 @@ pub mod flows;
 pub mod jobs;
 pub mod mitxonline;
 pub mod oauth2;
+pub mod openedx_webhooks;
 pub mod orders;
 pub mod products;
 pub mod schema;

@@ -53,6 +53,8 @@ use crate::AppState;
         discount_assignees,
         discount_assignee_remove,
         discount_redemptions,
+        edx_enrollment_webhook,
+        edx_certificate_webhook,
         xpro_coupons_create,
         xpro_coupons_deactivate,
         xpro_products,
@@ -191,6 +193,8 @@ documented! {
     discount_assignees: get "/api/v0/discounts/{id}/assignees/", "staff", "The learners a discount is reserved for; POST {user} adds one", params(("id" = i64, Path));
     discount_assignee_remove: delete "/api/v0/discounts/{id}/assignees/{user}/", "staff", "Release a learner from the discount; the list back (PATCH {user} adds)", params(("id" = i64, Path), ("user" = i64, Path));
     discount_redemptions: get "/api/v0/discounts/{id}/redemptions/", "staff", "The orders the discount was applied to", params(("id" = i64, Path));
+    edx_enrollment_webhook: post "/api/openedx_webhook/enrollment/", "openedx", "Open edX reports an enrollment {email, course_id, role?}: mirrored as audit and in edX; 201 created, 200 existing; Bearer token of a staff account from the OAuth2 provider";
+    edx_certificate_webhook: post "/api/openedx_webhook/certificate/", "openedx", "Open edX reports a certificate earned {email, course_id}: 200 with the existing certificate, or the learner's grade is queued to be pulled and applied without waiting for the certificate date";
     checkout_result: post "/api/checkout/result/", "commerce", "CyberSource's merchant post of a Secure Acceptance result (form, signed); 403 for a bad signature, 404 for an unknown order";
     orders_history: get "/api/v0/orders/history/", "commerce", "The signed-in learner's fulfilled and refunded orders (receipt shape)";
     orders_receipt: get "/api/v0/orders/receipt/{id}/", "commerce", "One of the learner's orders, by id or reference number", params(("id" = String, Path));

@@ -129,3 +129,28 @@ impl App {
         self.send(request.body(Body::from(body)).unwrap()).await
     }
 }
+
+/// An account `name@example.edu` (staff when `staff`), without a legal address.
+pub async fn account(store: &Store, name: &str, staff: bool) -> store::accounts::User {
+    let user = store::accounts::create_user(
+        store.db(),
+        store::accounts::NewUser {
+            email: &domain::accounts::Email::parse(&format!("{name}@example.edu")).unwrap(),
+            username: &domain::accounts::Username::parse(name).unwrap(),
+            name,
+            password_hash: None,
+            address: &Default::default(),
+            email_verified: true,
+            global_id: None,
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    if !staff {
+        return user;
+    }
+    store::accounts::update(store.db(), user, |u| u.is_staff = sea_orm::Set(true))
+        .await
+        .unwrap()
+}

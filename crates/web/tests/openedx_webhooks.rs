@@ -1,0 +1,149 @@
+//! Open edX's enrollment and certificate webhooks through the full router: bearer tokens of
+//! staff accounts only, 400 and 404 that say what is wrong, idempotent mirroring.
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::{TimeZone, Utc};
+use common::App;
+use serde_json::{Value, json};
+
+async fn call(app: &App, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+    let mut request = Request::post(path).header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let reply = app
+        .send(request.body(Body::from(body.to_string())).unwrap())
+        .await;
+    (
+        reply.status,
+        serde_json::from_str(&reply.body).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn edx_webhooks_mirror_enrollments_and_ask_for_certificates() {
+    let store = store::testing::fresh_store().await;
+    common::import(&store, &["mitxonline_courses.json"]).await;
+    let now = Utc.with_ymd_and_hms(2024, 3, 10, 12, 0, 0).unwrap();
+    let app = App {
+        router: web::router(web::AppState::new(
+            store.clone(),
+            common::settings("https://registrar.example.edu"),
+            Arc::new(move || now),
+        )),
+        store: store.clone(),
+    };
+    let view = store::catalog::read::load(store.db()).await.unwrap();
+    let run = &view.courses[0].runs[0];
+    let (service, learner) = (
+        common::account(&store, "edxworker", true).await.id,
+        common::account(&store, "ada", false).await.id,
+    );
+    let (edx_app, _) = store::oauth2::create_application(store.db(), "Open edX", &[], Utc::now())
+        .await
+        .unwrap();
+    let staff_token = store::oauth2::issue_tokens(store.db(), edx_app.id, service, Utc::now())
+        .await
+        .unwrap()
+        .access;
+    let learner_token = store::oauth2::issue_tokens(store.db(), edx_app.id, learner, Utc::now())
+        .await
+        .unwrap()
+        .access;
+    let event =
+        json!({"email": "ADA@example.edu", "course_id": run.courseware_id, "role": "student"});
+    let enroll = "/api/openedx_webhook/enrollment/";
+
+    assert_eq!(
+        call(&app, enroll, None, event.clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&app, enroll, Some(&learner_token), event.clone())
+            .await
+            .0,
+        StatusCode::FORBIDDEN,
+        "a learner's token is not enough"
+    );
+    let (status, refused) = call(
+        &app,
+        enroll,
+        Some(&staff_token),
+        json!({"email": "ada@example.edu"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(refused["detail"].as_str().unwrap().contains("course_id"));
+    let (status, missing) = call(
+        &app,
+        enroll,
+        Some(&staff_token),
+        json!({"email": "nobody@example.edu", "course_id": run.courseware_id}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        missing["detail"]
+            .as_str()
+            .unwrap()
+            .contains("nobody@example.edu")
+    );
+    let (status, _) = call(
+        &app,
+        enroll,
+        Some(&staff_token),
+        json!({"email": "ada@example.edu", "course_id": "course-v1:No+Such+Run"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, created) = call(&app, enroll, Some(&staff_token), event.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["active"], true);
+    assert_eq!(created["edx_enrolled"], true);
+    let (status, again) = call(&app, enroll, Some(&staff_token), event.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        again["enrollment_id"], created["enrollment_id"],
+        "idempotent"
+    );
+    let enrollment = store::enrollments::for_run(store.db(), learner, run.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(enrollment.mode, "audit");
+
+    let certify = "/api/openedx_webhook/certificate/";
+    for _ in 0..2 {
+        let (status, reply) = call(&app, certify, Some(&staff_token), event.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{reply}");
+    }
+    assert_eq!(
+        store::testing::count(
+            &store,
+            "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'courses.certify_learner'"
+        )
+        .await,
+        1,
+        "two requests queue one grade check"
+    );
+    store::certificates::issue(
+        store.db(),
+        learner,
+        store::certificates::Of::Run(run.id),
+        now,
+    )
+    .await
+    .unwrap();
+    let (status, held) = call(&app, certify, Some(&staff_token), event).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        held["certificate"].is_string(),
+        "an existing certificate is reported: {held}"
+    );
+}
