@@ -403,6 +403,49 @@ async fn the_xpro_dashboard_api_splits_current_and_past_enrollments() {
     );
     assert_eq!(dashboard["program_enrollments"], json!([]));
     assert!(dashboard["course_run_enrollments"][0]["certificate"].is_null());
+
+    // A certificate and a grade of the past run show in both references' shapes.
+    store::certificates::issue(
+        store.db(),
+        user,
+        store::certificates::Of::Run(174),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    store::certificates::save_grade(
+        store.db(),
+        user,
+        174,
+        &domain::certificates::Grade {
+            grade: 0.875,
+            letter: Some("B".into()),
+            passed: true,
+            set_by_admin: false,
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let (_, body) = send(&app, api("GET", "/api/enrollments/", &ada, None, false)).await;
+    let dashboard: Value = serde_json::from_str(&body).unwrap();
+    let certificate = &dashboard["past_course_run_enrollments"][0]["certificate"];
+    let uuid = certificate["uuid"].as_str().expect("the certificate");
+    assert_eq!(certificate["link"], format!("/certificate/{uuid}/"));
+    let (_, body) = send(&app, api("GET", "/api/v1/enrollments/", &ada, None, false)).await;
+    let listed: Value = serde_json::from_str(&body).unwrap();
+    let past = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["run"]["id"] == 174)
+        .unwrap();
+    assert_eq!(past["certificate"]["uuid"], uuid);
+    assert_eq!(
+        past["grades"][0]["grade_percent"], 88.0,
+        "0.875 rounds half-even"
+    );
+    assert_eq!(past["grades"][0]["letter_grade"], "B");
     assert_eq!(
         send(
             &app,

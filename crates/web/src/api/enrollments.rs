@@ -4,6 +4,8 @@
 //! CSRF cookie in an `X-CSRFToken` header, as DRF asks.
 //! `/api/enrollments/` is the xPRO dashboard shape (current and past, active only).
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -47,7 +49,58 @@ pub(crate) async fn learner_with_csrf(
     Ok(user)
 }
 
-fn shape(view: &CatalogView, e: &Enrollment) -> Value {
+/// The learner's valid certificates and grades, by run, for the enrollment shapes.
+#[derive(Default)]
+struct Earned {
+    certificates: HashMap<i64, String>,
+    grades: HashMap<i64, domain::certificates::Grade>,
+}
+
+impl Earned {
+    async fn of(state: &AppState, user_id: i64) -> Result<Self, ApiError> {
+        let db = state.store.db();
+        let mut earned = Earned::default();
+        for c in store::certificates::of_user(db, user_id).await? {
+            if let (store::certificates::Of::Run(run), false) = (c.of, c.is_revoked) {
+                earned.certificates.insert(run, c.uuid);
+            }
+        }
+        earned.grades = store::certificates::grades_of_user(db, user_id)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(earned)
+    }
+
+    /// `{uuid, link}` or null, as both references give it.
+    fn certificate(&self, run_id: i64) -> Value {
+        self.certificates.get(&run_id).map_or(
+            Value::Null,
+            |uuid| json!({"uuid": uuid, "link": format!("/certificate/{uuid}/")}),
+        )
+    }
+
+    /// MITx Online's `grades`: `[{grade, letter_grade, passed, set_by_admin, grade_percent}]`.
+    fn grades(&self, run_id: i64) -> Value {
+        let grades: Vec<Value> = self
+            .grades
+            .get(&run_id)
+            .map(|g| {
+                json!({
+                    "grade": g.grade,
+                    "letter_grade": g.letter,
+                    "passed": g.passed,
+                    "set_by_admin": g.set_by_admin,
+                    "grade_percent": (g.grade * 100.0).round_ties_even(),
+                })
+            })
+            .into_iter()
+            .collect();
+        Value::Array(grades)
+    }
+}
+
+fn shape(view: &CatalogView, earned: &Earned, e: &Enrollment) -> Value {
     let run = view.run(e.run_id).map(|(course, run)| {
         json!({
             "id": run.id,
@@ -67,7 +120,8 @@ fn shape(view: &CatalogView, e: &Enrollment) -> Value {
         "change_status": e.change_status,
         "edx_enrolled": e.edx_enrolled,
         "edx_emails_subscription": e.edx_emails_subscription,
-        "certificate": null,
+        "certificate": earned.certificate(e.run_id),
+        "grades": earned.grades(e.run_id),
     })
 }
 
@@ -85,10 +139,11 @@ async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Respo
         .ok_or(ApiError::Unauthorized)?;
     let snapshot = state.catalog.get().await?;
     let rows = store::enrollments::of_user(state.store.db(), user.id).await?;
+    let earned = Earned::of(&state, user.id).await?;
     Ok(Json(
         rows.iter()
             .filter(|e| e.active)
-            .map(|e| shape(&snapshot.view, e))
+            .map(|e| shape(&snapshot.view, &earned, e))
             .collect::<Vec<_>>(),
     )
     .into_response())
@@ -114,7 +169,11 @@ async fn create(
     txn.commit().await?;
     Ok((
         StatusCode::CREATED,
-        Json(shape(&snapshot.view, &enrollment)),
+        Json(shape(
+            &snapshot.view,
+            &Earned::of(&state, user.id).await?,
+            &enrollment,
+        )),
     )
         .into_response())
 }
@@ -182,12 +241,13 @@ async fn update(
         .await
         .map_err(refused)?;
     txn.commit().await?;
-    Ok(Json(shape(&snapshot.view, &enrollment)).into_response())
+    let earned = Earned::of(&state, user.id).await?;
+    Ok(Json(shape(&snapshot.view, &earned, &enrollment)).into_response())
 }
 
 /// xPRO's dashboard payload. Program enrollments come with program purchases (commerce);
-/// until then their lists are empty. Company, certificate and receipt are null until B2B,
-/// certificates and orders exist.
+/// until then their lists are empty. Company and receipt are null until B2B and orders are
+/// linked here.
 async fn xpro_dashboard(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -197,6 +257,7 @@ async fn xpro_dashboard(
         .ok_or(ApiError::Unauthorized)?;
     let snapshot = state.catalog.get().await?;
     let now = state.now();
+    let earned = Earned::of(&state, user.id).await?;
     let (mut current, mut past) = (Vec::new(), Vec::new());
     for e in store::enrollments::of_user(state.store.db(), user.id)
         .await?
@@ -227,7 +288,7 @@ async fn xpro_dashboard(
                 "id": run.id,
             },
             "company": null,
-            "certificate": null,
+            "certificate": earned.certificate(run.id),
             "receipt": null,
         });
         if run.window.is_past(now) {
