@@ -71,14 +71,36 @@ async fn a_certificate_is_verifiable_by_its_id_and_says_when_it_was_revoked() {
         "a course certificate's id is not a program's"
     );
 
-    certs::set_revoked(db, user.id, Of::Run(run), Some("issued in error"))
-        .await
-        .unwrap();
+    // Staff revoke it from the learner's page, with a reason (none is refused).
+    let staff = app.staff_cookie().await;
+    let revoke = format!(
+        "/staff/users/{}/certificates/{}/revoke",
+        user.id, of_run.uuid
+    );
+    let refused = app.post(&revoke, Some(&staff), &[("reason", " ")]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let done = app
+        .post(&revoke, Some(&staff), &[("reason", "issued in error")])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let listed = app
+        .get(&format!("/staff/users/{}", user.id), Some(&staff))
+        .await;
+    assert!(listed.body.contains("issued in error"), "{}", listed.body);
     let revoked = app
         .get(&format!("/certificate/{}/", of_run.uuid), None)
         .await;
     assert_eq!(revoked.status, StatusCode::OK);
     assert!(revoked.body.contains("has been revoked (issued in error)"));
+    let restore = format!(
+        "/staff/users/{}/certificates/{}/restore",
+        user.id, of_run.uuid
+    );
+    app.post(&restore, Some(&staff), &[]).await;
+    let restored = app
+        .get(&format!("/certificate/{}/", of_run.uuid), None)
+        .await;
+    assert!(!restored.body.contains("revoked"), "restored");
     assert_eq!(
         app.get("/certificate/00000000-0000-0000-0000-000000000000/", None)
             .await

@@ -5,7 +5,7 @@ pub mod account;
 mod assets;
 mod bulk;
 mod catalog;
-mod certificates;
+pub(crate) mod certificates;
 mod detail;
 pub mod shop;
 mod staff;
@@ -95,6 +95,10 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/users/{id}", get(staff::user))
         .route("/staff/users/{id}/resync", post(staff::resync))
         .route("/staff/users/{id}/approve", post(staff::approve))
+        .route(
+            "/staff/users/{id}/certificates/{uuid}/{action}",
+            post(staff::certificate_action),
+        )
         .route("/staff/jobs/{id}/{action}", post(staff::job_action))
         .route(
             "/staff/discounts/",

@@ -1214,6 +1214,7 @@ struct UserPage {
     approvable: bool,
     edx: String,
     enrollments: Vec<String>,
+    certificates: Vec<crate::pages::certificates::Shown>,
 }
 
 pub async fn user(
@@ -1282,9 +1283,17 @@ pub async fn user(
             )
         })
         .collect();
+    let certificates = store::certificates::of_user(db, id)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| crate::pages::certificates::shown(&snapshot.view, c, user.name.clone()))
+        .collect();
     let params = Params::parse(query.as_deref());
     let flash = if params.get("resynced").is_some() {
         Some("Re-sync queued.")
+    } else if params.get("certificate").is_some() {
+        Some("Certificate updated.")
     } else if params.get("approved").is_some() {
         Some("Approved manually; the account is active.")
     } else {
@@ -1317,9 +1326,63 @@ pub async fn user(
             screenings,
             edx: edx_state(account),
             enrollments,
+            certificates,
             user,
         },
     )
+}
+
+/// Revokes a learner's certificate with a reason, or (`restore`) makes it valid again.
+pub async fn certificate_action(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+    Path((id, uuid, action)): Path<(i64, String, String)>,
+    axum::Form(values): axum::Form<HashMap<String, String>>,
+) -> Response {
+    let db = state.store.db();
+    let found = match certs_by_uuid(db, &uuid).await {
+        Ok(Some(c)) if c.user_id == id => c,
+        Ok(_) => {
+            return error_page(
+                &state,
+                StatusCode::NOT_FOUND,
+                Some("This learner has no such certificate.".into()),
+            );
+        }
+        Err(_) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    };
+    let reason = values.get("reason").map(|r| r.trim()).unwrap_or_default();
+    let change = match action.as_str() {
+        "revoke" if reason.is_empty() => {
+            return error_page(
+                &state,
+                StatusCode::BAD_REQUEST,
+                Some("A revocation needs a reason.".into()),
+            );
+        }
+        "revoke" => Some(reason),
+        "restore" => None,
+        _ => return error_page(&state, StatusCode::NOT_FOUND, None),
+    };
+    if store::certificates::set_revoked(db, id, found.of, change)
+        .await
+        .is_err()
+    {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    }
+    tracing::info!(staff = %who, user = id, certificate = %uuid, %action, reason, "certificate changed");
+    Redirect::to(&format!("/staff/users/{id}?certificate=1")).into_response()
+}
+
+/// A certificate of a run or of a program by its uuid.
+async fn certs_by_uuid(
+    db: &impl sea_orm::ConnectionTrait,
+    uuid: &str,
+) -> Result<Option<store::certificates::Certificate>, sea_orm::DbErr> {
+    Ok(match store::certificates::by_uuid(db, uuid, false).await? {
+        Some(c) => Some(c),
+        None => store::certificates::by_uuid(db, uuid, true).await?,
+    })
 }
 
 /// Clears a learner the export screening denied or could not judge.
