@@ -733,6 +733,26 @@ async fn main() -> Result<()> {
                 let edx = Arc::new(simulators::openedx::OpenEdx::default());
                 edx.auth
                     .set_provider(edx_signs_in_here(&store, &base).await?);
+                // The simulated LMS holds the demo's course runs, as edX would.
+                for course in store::catalog::read::load(store.db()).await?.courses {
+                    for run in course.runs {
+                        edx.set_course(simulators::openedx::SimCourse {
+                            id: run.courseware_id,
+                            name: course.title.clone(),
+                            start: run.window.start,
+                            end: run.window.end,
+                            enrollment_start: run.window.enrollment_start,
+                            enrollment_end: run.window.enrollment_end,
+                            pacing: if run.is_self_paced {
+                                "self"
+                            } else {
+                                "instructor"
+                            }
+                            .into(),
+                            certificate_available_date: run.certificate_available_date,
+                        });
+                    }
+                }
                 fakes = fakes.nest("/_simulators/openedx", simulators::openedx::router(edx));
             }
             if config.cybersource_export_url.is_none() {

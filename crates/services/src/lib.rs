@@ -2,6 +2,7 @@
 //! worker runs and the recurring schedules both reference platforms declare.
 
 pub mod accounts;
+pub mod catalog_sync;
 pub mod certificates;
 pub mod commerce;
 pub mod compliance;
@@ -41,6 +42,7 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<certificates::GenerateCourseCertificates>()
         .register::<certificates::SyncRunGrades>()
         .register::<certificates::CertifyLearner>()
+        .register::<catalog_sync::SyncCourseRuns>()
         .register::<openedx::CreateEdxUser>()
         .register::<openedx::RepairEdxUsers>()
         .register::<openedx::UpdateEdxUser>()

@@ -409,3 +409,53 @@ async fn edx_asking_for_a_certificate_pulls_that_learners_grade_and_certifies() 
         "the grade came from edX"
     );
 }
+
+#[tokio::test]
+async fn a_run_takes_edx_title_dates_and_pacing_and_an_unknown_run_is_left_alone() {
+    let store = store::testing::fresh_store().await;
+    import(&store, "xpro_courses.json").await;
+    let view = store::catalog::read::load(store.db()).await.unwrap();
+    let (course, run) = (&view.courses[0], &view.courses[0].runs[0]);
+    let (sim, url) = simulator().await;
+    let end = Utc::now() + chrono::Duration::days(90);
+    sim.set_course(sim::SimCourse {
+        id: run.courseware_id.clone(),
+        name: "Renamed in edX".into(),
+        start: run.window.start,
+        end: Some(end),
+        enrollment_start: run.window.enrollment_start,
+        enrollment_end: run.window.enrollment_end,
+        pacing: "self".into(),
+        certificate_available_date: None,
+    });
+    jobs::push(
+        store.db(),
+        &services::catalog_sync::SyncCourseRuns {
+            run_id: Some(run.id),
+        },
+        jobs::Enqueue::default(),
+    )
+    .await
+    .unwrap();
+    drain(&store, client(&url)).await;
+    let after = store::catalog::read::load(store.db()).await.unwrap();
+    let (_, synced) = after.run(run.id).unwrap();
+    assert_eq!(synced.title, "Renamed in edX");
+    assert_eq!(
+        synced.window.end.map(|e| e.timestamp()),
+        Some(end.timestamp())
+    );
+    assert!(synced.is_self_paced);
+    assert_eq!(
+        synced.certificate_available_date.map(|d| d.timestamp()),
+        Some(end.timestamp()),
+        "no certificate date from edX: the end date"
+    );
+    let untouched = after.course(course.id).unwrap();
+    for (before, now) in course.runs.iter().zip(&untouched.runs).skip(1) {
+        assert_eq!(
+            before.title, now.title,
+            "runs edX was not asked about stay as they were"
+        );
+    }
+}

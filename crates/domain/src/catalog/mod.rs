@@ -2,6 +2,7 @@
 //! references define (`predicates`), program requirement trees (`requirements`), and the
 //! readers of the originals' public API payloads (`import`).
 
+pub mod edx_sync;
 pub mod import;
 pub mod predicates;
 pub mod requirements;

@@ -314,27 +314,44 @@ impl OpenEdx {
             parsed.query_pairs_mut().append_pair("username", username);
             url = parsed.to_string();
         }
-        let mut grades = Vec::new();
-        loop {
+        self.pages(&token, url, "grades", |page: GradePage| {
+            (page.results, page.next)
+        })
+        .await
+    }
+
+    /// Every item of a paged edX list from `url` on, following its next links; a next page
+    /// on another host than the LMS is refused rather than sent the service token.
+    async fn pages<P: serde::de::DeserializeOwned, T>(
+        &self,
+        token: &str,
+        url: String,
+        what: &str,
+        split: impl Fn(P) -> (Vec<T>, Option<String>),
+    ) -> Result<Vec<T>, EdxError> {
+        let mut items = Vec::new();
+        let mut next = Some(url);
+        while let Some(url) = next.take() {
             let response = self
                 .http
                 .get(&url)
-                .bearer_auth(&token)
+                .bearer_auth(token)
                 .send()
                 .await
                 .map_err(network)?;
-            let page: GradePage = read_json(response, "grades").await?;
-            grades.extend(page.results);
-            match page.next {
-                Some(next) if same_origin(&next, &self.config.base_url) => url = next,
-                Some(next) => {
+            let (page, link) = split(read_json(response, what).await?);
+            items.extend(page);
+            next = match link {
+                Some(link) if same_origin(&link, &self.config.base_url) => Some(link),
+                Some(link) => {
                     return Err(EdxError::Permanent(format!(
-                        "edX linked its next grades page off the LMS: {next}"
+                        "edX linked its next {what} page off the LMS: {link}"
                     )));
                 }
-                None => return Ok(grades),
-            }
+                None => None,
+            };
         }
+        Ok(items)
     }
 }
 
@@ -376,4 +393,62 @@ const AUDIT: &str = "audit";
 fn mode_unavailable(message: &str) -> bool {
     message.contains("course mode is expired or otherwise unavailable for course run")
         || (message.contains("Specified course mode") && message.contains("unavailable for course"))
+}
+
+/// What edX's course API says of one course run.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct EdxCourse {
+    /// The course key (our courseware id).
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub start: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    pub end: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    pub enrollment_start: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    pub enrollment_end: Option<chrono::DateTime<chrono::Utc>>,
+    /// `self` or `instructor`.
+    #[serde(default)]
+    pub pacing: Option<String>,
+    #[serde(default)]
+    pub certificate_available_date: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Deserialize)]
+struct CoursePage {
+    results: Vec<EdxCourse>,
+    #[serde(default)]
+    pagination: Option<Pagination>,
+}
+
+#[derive(Deserialize)]
+struct Pagination {
+    next: Option<String>,
+}
+
+/// Course keys per request to the course API.
+const COURSE_KEYS_PER_CALL: usize = 50;
+
+impl OpenEdx {
+    /// edX's view of these course runs (`/api/courses/v1/courses/?course_keys=…`), page by
+    /// page; runs edX does not know are simply absent.
+    pub async fn courses(&self, keys: &[String]) -> Result<Vec<EdxCourse>, EdxError> {
+        let token = self.service_token().await?;
+        let mut courses = Vec::new();
+        for chunk in keys.chunks(COURSE_KEYS_PER_CALL) {
+            let mut url = reqwest::Url::parse(&self.url("/api/courses/v1/courses/"))
+                .map_err(|e| EdxError::Permanent(format!("courses URL: {e}")))?;
+            url.query_pairs_mut()
+                .append_pair("course_keys", &chunk.join(","));
+            courses.extend(
+                self.pages(&token, url.to_string(), "courses", |page: CoursePage| {
+                    (page.results, page.pagination.and_then(|p| p.next))
+                })
+                .await?,
+            );
+        }
+        Ok(courses)
+    }
 }

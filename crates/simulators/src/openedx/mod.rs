@@ -4,11 +4,13 @@
 //! what it holds. Mounted in-process by the demo under `/_simulators/openedx`.
 
 mod auth;
+mod courses;
 mod grades;
 
 use crate::faults::{Knobs, escape};
 
 pub use auth::{Provider, SOCIAL_BACKEND};
+pub use courses::SimCourse;
 pub use grades::SimGrade;
 
 use std::collections::BTreeMap;
@@ -56,6 +58,8 @@ pub struct OpenEdx {
     pub email_settings: Mutex<BTreeMap<(String, String), bool>>,
     /// Grades by (course id, username).
     pub grades: Mutex<BTreeMap<(String, String), SimGrade>>,
+    /// Course runs by course key.
+    pub courses: Mutex<BTreeMap<String, SimCourse>>,
     pub auth: auth::Auth,
 }
 
@@ -100,6 +104,7 @@ pub fn router(state: Arc<OpenEdx>) -> Router {
             get(grades::course_grades),
         )
         .route("/_grades", post(grades::set_grade))
+        .route("/api/courses/v1/courses/", get(courses::courses))
         .route(
             "/_control",
             post(|State(state): State<Arc<OpenEdx>>, control| async move {

@@ -91,6 +91,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/staff/jobs/", get(staff::jobs_page))
         .route("/staff/grades/sync", post(staff::sync_grades))
+        .route("/staff/runs/sync", post(staff::sync_run))
         .route("/staff/users/", get(staff::users))
         .route("/staff/users/{id}", get(staff::user))
         .route("/staff/users/{id}/resync", post(staff::resync))

@@ -1453,37 +1453,83 @@ pub async fn resync(
     }
 }
 
-/// Queues a run's grade sync ("sync now"), then back to its course page.
+/// The run a "sync now" form names (`?run=<courseware id>`), with its course's readable id.
+fn run_named(
+    view: &store::catalog::read::CatalogView,
+    query: Option<&str>,
+) -> Option<(i64, String)> {
+    let params = crate::api::Params::parse(query);
+    let courseware_id = params.get("run")?;
+    view.courses
+        .iter()
+        .flat_map(|c| c.runs.iter().map(move |r| (c, r)))
+        .find(|(_, r)| r.courseware_id == courseware_id)
+        .map(|(c, r)| (r.id, c.readable_id.clone()))
+}
+
+/// Queues a job for one run ("sync now"), then back to its course page.
+async fn sync_now<F, Fut>(
+    state: &AppState,
+    who: &str,
+    query: Option<&str>,
+    what: &str,
+    enqueue: F,
+) -> Response
+where
+    F: FnOnce(i64) -> Fut,
+    Fut: std::future::Future<Output = Result<(), sea_orm::DbErr>>,
+{
+    let Ok(snapshot) = state.catalog.get().await else {
+        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let Some((run_id, course)) = run_named(&snapshot.view, query) else {
+        return error_page(
+            state,
+            StatusCode::NOT_FOUND,
+            Some("There is no such run.".into()),
+        );
+    };
+    if enqueue(run_id).await.is_err() {
+        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    }
+    tracing::info!(staff = %who, run = run_id, what, "sync queued");
+    let path: String = form_urlencoded::byte_serialize(course.as_bytes()).collect();
+    Redirect::to(&format!("/staff/courses/{path}?{what}=queued")).into_response()
+}
+
+/// Pulls a run's grades now.
 pub async fn sync_grades(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params = crate::api::Params::parse(query.as_deref());
-    let courseware_id = params.get("run").unwrap_or_default();
-    let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
-    let Some((course, run)) = snapshot
-        .view
-        .courses
-        .iter()
-        .flat_map(|c| c.runs.iter().map(move |r| (c, r)))
-        .find(|(_, r)| r.courseware_id == courseware_id)
-    else {
-        return error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some(format!("There is no run {courseware_id}.")),
-        );
-    };
-    if services::certificates::SyncRunGrades::enqueue(state.store.db(), run.id)
+    let db = state.store.db();
+    sync_now(&state, &who, query.as_deref(), "grades", |run_id| {
+        services::certificates::SyncRunGrades::enqueue(db, run_id)
+    })
+    .await
+}
+
+/// Pulls a run's title and dates from Open edX now.
+pub async fn sync_run(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let db = state.store.db();
+    sync_now(&state, &who, query.as_deref(), "run", |run_id| async move {
+        jobs::push(
+            db,
+            &services::catalog_sync::SyncCourseRuns {
+                run_id: Some(run_id),
+            },
+            jobs::Enqueue {
+                unique_key: Some(format!("run:{run_id}")),
+                run_at: None,
+            },
+        )
         .await
-        .is_err()
-    {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    }
-    tracing::info!(staff = %who, run = %courseware_id, "grade sync queued");
-    let path: String = form_urlencoded::byte_serialize(course.readable_id.as_bytes()).collect();
-    Redirect::to(&format!("/staff/courses/{path}?grades=queued")).into_response()
+        .map(|_| ())
+    })
+    .await
 }

@@ -1,0 +1,101 @@
+//! Course runs kept in step with Open edX: the nightly `sync-courseruns-data` schedule (and
+//! staff's "sync now" for one run) asks edX's course API about live runs and writes what
+//! changed through the catalog, in one transaction per course, logging each change.
+
+use chrono::Utc;
+use domain::catalog::Catalog;
+use domain::catalog::edx_sync::{EdxRun, apply, due};
+use jobs::{Job, JobError};
+use serde::{Deserialize, Serialize};
+use store::catalog::write::Mode;
+
+use crate::Context;
+use crate::openedx::{edx_outcome, retry};
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct SyncCourseRuns {
+    /// One run only (staff's "sync now"); every due run when absent.
+    #[serde(default)]
+    pub run_id: Option<i64>,
+}
+
+impl Job for SyncCourseRuns {
+    const KIND: &'static str = "courses.sync_courseruns_data";
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        let Some(edx) = ctx.openedx.as_ref() else {
+            return Ok(());
+        };
+        let db = ctx.store.db();
+        let view = store::catalog::read::load(db).await.map_err(retry)?;
+        let now = Utc::now();
+        let mut records: Vec<_> = view
+            .courses
+            .iter()
+            .filter(|c| !c.is_external)
+            .map(|c| view.course_record(c))
+            .collect();
+        let keys: Vec<String> = records
+            .iter()
+            .flat_map(|c| c.runs.iter())
+            .filter(|r| match self.run_id {
+                Some(only) => r.id == Some(only),
+                None => due(r, now),
+            })
+            .map(|r| r.courseware_id.clone())
+            .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let answers = edx.courses(&keys).await.map_err(edx_outcome)?;
+        let mut changed = Vec::new();
+        for course in &mut records {
+            let mut any = false;
+            for run in course
+                .runs
+                .iter_mut()
+                .filter(|r| keys.contains(&r.courseware_id))
+            {
+                let Some(edx_run) = answers.iter().find(|a| a.id == run.courseware_id) else {
+                    continue;
+                };
+                let changes = apply(
+                    run,
+                    &EdxRun {
+                        title: edx_run.name.clone(),
+                        start: edx_run.start,
+                        end: edx_run.end,
+                        enrollment_start: edx_run.enrollment_start,
+                        enrollment_end: edx_run.enrollment_end,
+                        self_paced: edx_run.pacing.as_deref().map(|p| p == "self"),
+                        certificate_available: edx_run.certificate_available_date,
+                    },
+                );
+                if !changes.is_empty() {
+                    tracing::info!(run = %run.courseware_id, changes = ?changes, "course run synced from Open edX");
+                    any = true;
+                }
+            }
+            if any {
+                changed.push(course.clone());
+            }
+        }
+        for course in changed {
+            let txn = ctx.store.write().await.map_err(retry)?;
+            let one = Catalog {
+                courses: vec![course.clone()],
+                ..Catalog::default()
+            };
+            match store::catalog::write::apply(&txn, &one, Mode::Strict).await {
+                Ok(_) => txn.commit().await.map_err(retry)?,
+                // One course edX describes inconsistently does not stop the others.
+                Err(store::catalog::write::ApplyError::Invalid(errors)) => {
+                    tracing::error!(course = %course.readable_id, %errors, "edX's data for the course does not pass the catalog rules; kept as it was");
+                }
+                Err(store::catalog::write::ApplyError::Db(e)) => return Err(retry(e)),
+            }
+        }
+        Ok(())
+    }
+}
