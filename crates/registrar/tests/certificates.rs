@@ -65,6 +65,15 @@ impl World {
         applied
     }
 
+    async fn reconcile(&self) -> u32 {
+        let txn = self.store.write().await.unwrap();
+        let issued = services::certificates::reconcile_programs(&txn, &self.view, self.now)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        issued
+    }
+
     async fn certified(&self, user: i64, of: Of) -> bool {
         certs::find(self.store.db(), user, of)
             .await
@@ -229,4 +238,56 @@ async fn an_xpro_program_is_certified_when_each_of_its_courses_is() {
         enrolled.iter().any(|(p, _)| *p == program.id),
         "enrolled in the program"
     );
+}
+
+#[tokio::test]
+async fn the_nightly_reconciliation_certifies_a_verified_mitx_online_program_its_tree_allows() {
+    let world = world(|_, _| {}).await;
+    let program = world
+        .view
+        .programs
+        .iter()
+        .find(|p| p.site == Site::Mitxonline && p.live && !p.course_leaves().is_empty())
+        .expect("a MITx Online program with courses");
+    let (ada, bob) = (world.learner("ada").await, world.learner("bob").await);
+    let db = world.store.db();
+    for user in [ada, bob] {
+        for (course, _) in program.course_leaves() {
+            let run = world.view.course(course).unwrap().runs[0].id;
+            certs::issue(db, user, Of::Run(run), world.now)
+                .await
+                .unwrap();
+        }
+    }
+    store::enrollments::activate_program(db, ada, program.id, "verified", None, world.now)
+        .await
+        .unwrap();
+    store::enrollments::activate_program(db, bob, program.id, "audit", None, world.now)
+        .await
+        .unwrap();
+    let issued = world.reconcile().await;
+    assert_eq!(issued, 1);
+    assert!(world.certified(ada, Of::Program(program.id)).await);
+    assert!(
+        !world.certified(bob, Of::Program(program.id)).await,
+        "MITx Online certifies programs on the verified track only"
+    );
+
+    // Revoked course certificates do not complete the program for the next learner.
+    let cyd = world.learner("cyd").await;
+    store::enrollments::activate_program(db, cyd, program.id, "verified", None, world.now)
+        .await
+        .unwrap();
+    for (course, _) in program.course_leaves() {
+        let run = world.view.course(course).unwrap().runs[0].id;
+        certs::issue(db, cyd, Of::Run(run), world.now)
+            .await
+            .unwrap();
+        certs::set_revoked(db, cyd, Of::Run(run), Some("test"))
+            .await
+            .unwrap();
+    }
+    let issued = world.reconcile().await;
+    assert_eq!(issued, 0, "revoked certificates do not count");
+    assert!(!world.certified(cyd, Of::Program(program.id)).await);
 }

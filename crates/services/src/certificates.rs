@@ -191,10 +191,21 @@ pub async fn award_programs(
     let Some((course, _)) = view.run(run_id) else {
         return Ok(0);
     };
+    award(db, view, user_id, &course.programs, now).await
+}
+
+/// The certificates of these programs the learner has earned and lacks; how many were issued.
+pub async fn award(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    user_id: i64,
+    programs: &[i64],
+    now: DateTime<Utc>,
+) -> Result<u32, DbErr> {
     let record = Record::of(db, view, user_id).await?;
     let enrolled = store::enrollments::programs_of(db, user_id).await?;
     let mut issued = 0;
-    for program_id in &course.programs {
+    for program_id in programs {
         let Some(program) = view.program(*program_id) else {
             continue;
         };
@@ -385,6 +396,45 @@ impl Job for CertifyLearner {
             ?applied,
             "learner's grade applied at edX's request"
         );
+        Ok(())
+    }
+}
+
+/// The nightly reconciliation (`generate-missing-program-certificates`, MITx Online 02:00):
+/// every active program enrollment without a certificate is checked against the program's
+/// rule, catching what a missed or failed trigger left. How many were issued.
+pub async fn reconcile_programs(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    now: DateTime<Utc>,
+) -> Result<u32, DbErr> {
+    let mut by_user: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    for (user, program) in store::enrollments::programs_without_certificates(db).await? {
+        by_user.entry(user).or_default().push(program);
+    }
+    let mut issued = 0;
+    for (user, programs) in by_user {
+        issued += award(db, view, user, &programs, now).await?;
+    }
+    Ok(issued)
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct GenerateProgramCertificates {}
+
+impl Job for GenerateProgramCertificates {
+    const KIND: &'static str = "courses.generate_program_certificates";
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        let db = ctx.store.db();
+        let view = store::catalog::read::load(db).await.map_err(retry)?;
+        let txn = ctx.store.write().await.map_err(retry)?;
+        let issued = reconcile_programs(&txn, &view, Utc::now())
+            .await
+            .map_err(retry)?;
+        txn.commit().await.map_err(retry)?;
+        tracing::info!(issued, "program certificates reconciled");
         Ok(())
     }
 }

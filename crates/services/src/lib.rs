@@ -42,6 +42,7 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<certificates::GenerateCourseCertificates>()
         .register::<certificates::SyncRunGrades>()
         .register::<certificates::CertifyLearner>()
+        .register::<certificates::GenerateProgramCertificates>()
         .register::<catalog_sync::SyncCourseRuns>()
         .register::<openedx::CreateEdxUser>()
         .register::<openedx::RepairEdxUsers>()

@@ -209,3 +209,18 @@ pub async fn mirror(
     row.edx_enrolled = Set(true);
     Ok((row.update(db).await?, true))
 }
+
+/// Active program enrollments whose learner holds no certificate of the program.
+pub async fn programs_without_certificates(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<(i64, i64)>, DbErr> {
+    crate::sql::all_as(
+        db,
+        "SELECT e.user_id, e.program_id FROM program_enrollments e WHERE e.active = $1 \
+         AND NOT EXISTS (SELECT 1 FROM program_certificates c WHERE c.user_id = e.user_id AND c.program_id = e.program_id) \
+         ORDER BY e.user_id, e.program_id",
+        vec![true.into()],
+        |r| Ok((r.try_get("", "user_id")?, r.try_get("", "program_id")?)),
+    )
+    .await
+}
