@@ -291,3 +291,55 @@ async fn the_nightly_reconciliation_certifies_a_verified_mitx_online_program_its
     assert_eq!(issued, 0, "revoked certificates do not count");
     assert!(!world.certified(cyd, Of::Program(program.id)).await);
 }
+
+#[tokio::test]
+async fn an_audit_program_enrollment_is_upgraded_once_every_course_is_verified() {
+    let world = world(|_, _| {}).await;
+    let program = world
+        .view
+        .programs
+        .iter()
+        .find(|p| p.site == Site::Mitxonline && p.live && p.course_leaves().len() >= 2)
+        .expect("a MITx Online program of several courses");
+    let (ada, bob) = (world.learner("ada").await, world.learner("bob").await);
+    let db = world.store.db();
+    let courses = program.course_leaves();
+    for user in [ada, bob] {
+        store::enrollments::activate_program(db, user, program.id, "audit", None, world.now)
+            .await
+            .unwrap();
+    }
+    for (course, _) in &courses {
+        let run = world.view.course(*course).unwrap().runs[0].id;
+        world.enroll(ada, run, "verified").await;
+    }
+    // Bob is verified in the first course only, audit in the rest.
+    for (index, (course, _)) in courses.iter().enumerate() {
+        let run = world.view.course(*course).unwrap().runs[0].id;
+        world
+            .enroll(bob, run, if index == 0 { "verified" } else { "audit" })
+            .await;
+    }
+    let txn = world.store.write().await.unwrap();
+    let upgraded =
+        services::certificates::upgrade_program_enrollments(&txn, &world.view, world.now)
+            .await
+            .unwrap();
+    txn.commit().await.unwrap();
+    let mode = |user: i64| async move {
+        store::enrollments::programs_of(db, user)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|(p, _)| *p == program.id)
+            .unwrap()
+            .1
+    };
+    assert_eq!(mode(ada).await, "verified");
+    assert_eq!(
+        mode(bob).await,
+        "audit",
+        "not every required course is verified"
+    );
+    assert_eq!(upgraded, 1);
+}

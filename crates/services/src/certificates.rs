@@ -438,3 +438,67 @@ impl Job for GenerateProgramCertificates {
         Ok(())
     }
 }
+
+/// MITx Online's nightly `upgrade_eligible_program_enrollments`: an audit program enrollment
+/// (without a certificate) becomes verified once the learner holds an active verified
+/// enrollment in every required course and in enough electives (the program's tree, read
+/// with "verified in a run of the course" for each course). How many were upgraded.
+pub async fn upgrade_program_enrollments(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    now: DateTime<Utc>,
+) -> Result<u32, DbErr> {
+    let mut upgraded = 0;
+    for (user_id, program_id) in store::enrollments::programs_without_certificates(db).await? {
+        let Some(program) = view.program(program_id) else {
+            continue;
+        };
+        if program.site != Site::Mitxonline || !program.live {
+            continue;
+        }
+        let enrolled = store::enrollments::programs_of(db, user_id).await?;
+        if !enrolled
+            .iter()
+            .any(|(id, mode)| *id == program_id && mode == "audit")
+        {
+            continue;
+        }
+        let verified_courses: Vec<i64> = store::enrollments::of_user(db, user_id)
+            .await?
+            .iter()
+            .filter(|e| e.active && e.mode == "verified")
+            .filter_map(|e| view.run(e.run_id).map(|(c, _)| c.id))
+            .collect();
+        let eligible = tree_earned(
+            &requirement_tree(&program.requirements, &|id| id, &|id| id),
+            &|course| verified_courses.contains(&course),
+            &|_| false,
+        );
+        if eligible {
+            store::enrollments::activate_program(db, user_id, program_id, "verified", None, now)
+                .await?;
+            upgraded += 1;
+        }
+    }
+    Ok(upgraded)
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct UpgradeEligibleProgramEnrollments {}
+
+impl Job for UpgradeEligibleProgramEnrollments {
+    const KIND: &'static str = "courses.upgrade_eligible_program_enrollments";
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        let db = ctx.store.db();
+        let view = store::catalog::read::load(db).await.map_err(retry)?;
+        let txn = ctx.store.write().await.map_err(retry)?;
+        let upgraded = upgrade_program_enrollments(&txn, &view, Utc::now())
+            .await
+            .map_err(retry)?;
+        txn.commit().await.map_err(retry)?;
+        tracing::info!(upgraded, "eligible program enrollments upgraded");
+        Ok(())
+    }
+}

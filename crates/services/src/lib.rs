@@ -43,6 +43,7 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<certificates::SyncRunGrades>()
         .register::<certificates::CertifyLearner>()
         .register::<certificates::GenerateProgramCertificates>()
+        .register::<certificates::UpgradeEligibleProgramEnrollments>()
         .register::<catalog_sync::SyncCourseRuns>()
         .register::<openedx::CreateEdxUser>()
         .register::<openedx::RepairEdxUsers>()
