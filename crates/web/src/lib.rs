@@ -9,6 +9,7 @@ mod error;
 mod gateway;
 mod ops;
 mod pages;
+mod pdf;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -58,6 +58,16 @@ async fn a_certificate_is_verifiable_by_its_id_and_says_when_it_was_revoked() {
     assert!(svg.body.starts_with("<svg"), "{}", svg.body);
     assert!(svg.body.contains(&user.name));
 
+    let pdf = app
+        .get(&format!("/certificate/{}.pdf", of_run.uuid), None)
+        .await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert!(pdf.body.starts_with("%PDF-1.4"));
+    assert!(
+        pdf.body.contains(&user.name),
+        "the learner's name is on the PDF"
+    );
+
     let program_page = app
         .get(&format!("/certificate/program/{}/", of_program.uuid), None)
         .await;

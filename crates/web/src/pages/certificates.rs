@@ -1,7 +1,7 @@
 //! Public, verifiable certificates: `/certificate/{uuid}/` and `/certificate/program/{uuid}/`
 //! (the references' paths) show the learner, what was completed, when, and the CEUs or
 //! credits; a revoked certificate says so and why (the references answer 404, which leaves
-//! a verifier unable to tell revoked from mistyped). Each has an SVG rendering to download.
+//! a verifier unable to tell revoked from mistyped). Each has SVG and PDF renderings.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -33,6 +33,59 @@ impl Shown {
     /// Where its SVG rendering is.
     pub fn svg_path(&self) -> String {
         format!("{}.svg", self.path.trim_end_matches('/'))
+    }
+
+    /// Where its PDF is.
+    pub fn pdf_path(&self) -> String {
+        format!("{}.pdf", self.path.trim_end_matches('/'))
+    }
+
+    fn pdf(&self) -> Vec<u8> {
+        use crate::pdf::{Line, page};
+        let kind = format!("has successfully completed the {}", self.kind);
+        let issued = format!("Awarded {}", self.issued);
+        let id = format!("Valid Certificate ID: {}", self.uuid);
+        let credits = self.credits.as_ref().map(|c| format!("{c} CEUs"));
+        let revoked = self.revoked.as_ref().map(|r| format!("REVOKED: {r}"));
+        let mut lines = vec![
+            Line {
+                size: 18,
+                bold: false,
+                text: "This certifies that",
+            },
+            Line {
+                size: 36,
+                bold: true,
+                text: &self.learner,
+            },
+            Line {
+                size: 18,
+                bold: false,
+                text: &kind,
+            },
+            Line {
+                size: 28,
+                bold: true,
+                text: &self.title,
+            },
+        ];
+        for text in [
+            self.dates.as_deref(),
+            credits.as_deref(),
+            Some(&issued),
+            revoked.as_deref(),
+            Some(&id),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            lines.push(Line {
+                size: 16,
+                bold: false,
+                text,
+            });
+        }
+        page(&lines)
     }
 }
 
@@ -102,7 +155,7 @@ struct CertificateSvg {
 }
 
 async fn load(state: &AppState, uuid: &str, program: bool) -> Result<Shown, Response> {
-    let uuid = uuid.trim_end_matches(".svg");
+    let uuid = uuid.trim_end_matches(".svg").trim_end_matches(".pdf");
     let not_found = || {
         error_page(
             state,
@@ -127,10 +180,14 @@ async fn load(state: &AppState, uuid: &str, program: bool) -> Result<Shown, Resp
 
 async fn respond(state: AppState, headers: HeaderMap, uuid: String, program: bool) -> Response {
     let svg = uuid.ends_with(".svg");
+    let pdf = uuid.ends_with(".pdf");
     let shown = match load(&state, &uuid, program).await {
         Ok(shown) => shown,
         Err(response) => return response,
     };
+    if pdf {
+        return ([(header::CONTENT_TYPE, "application/pdf")], shown.pdf()).into_response();
+    }
     if svg {
         return match (CertificateSvg { c: shown }).render() {
             Ok(body) => (
