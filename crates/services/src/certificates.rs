@@ -448,36 +448,44 @@ pub async fn upgrade_program_enrollments(
     view: &CatalogView,
     now: DateTime<Utc>,
 ) -> Result<u32, DbErr> {
+    let mut by_user: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    for (user, program) in store::enrollments::programs_without_certificates(db).await? {
+        let eligible_kind = view
+            .program(program)
+            .is_some_and(|p| p.site == Site::Mitxonline && p.live);
+        if eligible_kind {
+            by_user.entry(user).or_default().push(program);
+        }
+    }
     let mut upgraded = 0;
-    for (user_id, program_id) in store::enrollments::programs_without_certificates(db).await? {
-        let Some(program) = view.program(program_id) else {
-            continue;
-        };
-        if program.site != Site::Mitxonline || !program.live {
-            continue;
-        }
+    // The learner's enrollments are read once for all their programs.
+    for (user_id, programs) in by_user {
         let enrolled = store::enrollments::programs_of(db, user_id).await?;
-        if !enrolled
-            .iter()
-            .any(|(id, mode)| *id == program_id && mode == "audit")
-        {
-            continue;
-        }
         let verified_courses: Vec<i64> = store::enrollments::of_user(db, user_id)
             .await?
             .iter()
             .filter(|e| e.active && e.mode == "verified")
             .filter_map(|e| view.run(e.run_id).map(|(c, _)| c.id))
             .collect();
-        let eligible = tree_earned(
-            &requirement_tree(&program.requirements, &|id| id, &|id| id),
-            &|course| verified_courses.contains(&course),
-            &|_| false,
-        );
-        if eligible {
-            store::enrollments::activate_program(db, user_id, program_id, "verified", None, now)
+        for program_id in programs {
+            let audit = enrolled
+                .iter()
+                .any(|(id, mode)| *id == program_id && mode == "audit");
+            let Some(program) = view.program(program_id).filter(|_| audit) else {
+                continue;
+            };
+            let eligible = tree_earned(
+                &requirement_tree(&program.requirements, &|id| id, &|id| id),
+                &|course| verified_courses.contains(&course),
+                &|_| false,
+            );
+            if eligible {
+                store::enrollments::activate_program(
+                    db, user_id, program_id, "verified", None, now,
+                )
                 .await?;
-            upgraded += 1;
+                upgraded += 1;
+            }
         }
     }
     Ok(upgraded)

@@ -151,6 +151,17 @@ pub async fn by_uuid(
         .pop())
 }
 
+/// A certificate of a run or of a program by its uuid.
+pub async fn by_any_uuid(
+    db: &impl ConnectionTrait,
+    uuid: &str,
+) -> Result<Option<Certificate>, DbErr> {
+    Ok(match by_uuid(db, uuid, false).await? {
+        Some(c) => Some(c),
+        None => by_uuid(db, uuid, true).await?,
+    })
+}
+
 /// Every certificate of the learner, runs first, oldest first.
 pub async fn of_user(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Certificate>, DbErr> {
     let mut out = select(

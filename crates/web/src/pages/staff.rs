@@ -1340,7 +1340,7 @@ pub async fn certificate_action(
     axum::Form(values): axum::Form<HashMap<String, String>>,
 ) -> Response {
     let db = state.store.db();
-    let found = match certs_by_uuid(db, &uuid).await {
+    let found = match store::certificates::by_any_uuid(db, &uuid).await {
         Ok(Some(c)) if c.user_id == id => c,
         Ok(_) => {
             return error_page(
@@ -1372,17 +1372,6 @@ pub async fn certificate_action(
     }
     tracing::info!(staff = %who, user = id, certificate = %uuid, %action, reason, "certificate changed");
     Redirect::to(&format!("/staff/users/{id}?certificate=1")).into_response()
-}
-
-/// A certificate of a run or of a program by its uuid.
-async fn certs_by_uuid(
-    db: &impl sea_orm::ConnectionTrait,
-    uuid: &str,
-) -> Result<Option<store::certificates::Certificate>, sea_orm::DbErr> {
-    Ok(match store::certificates::by_uuid(db, uuid, false).await? {
-        Some(c) => Some(c),
-        None => store::certificates::by_uuid(db, uuid, true).await?,
-    })
 }
 
 /// Clears a learner the export screening denied or could not judge.
