@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, ensure};
 use chrono::Utc;
 use clap::Parser;
-use domain::accounts::{Email, LegalAddress, Username};
 use integrations::cybersource::secure_acceptance;
 use services::commerce::basket;
 use services::commerce::checkout::{Checkout, checkout};
@@ -86,25 +85,7 @@ async fn orders(store: &Store, count: usize) -> Result<Vec<HashMap<String, Strin
     let mut results = Vec::with_capacity(count);
     for i in 0..count {
         let txn = store.write().await?;
-        let user = store::accounts::create_user(
-            &txn,
-            store::accounts::NewUser {
-                email: &Email::parse(&format!("buyer{i}@example.edu"))?,
-                username: &Username::parse(&format!("buyer{i}"))?,
-                name: "Bench Buyer",
-                password_hash: None,
-                address: &LegalAddress {
-                    first_name: "Bench".into(),
-                    last_name: "Buyer".into(),
-                    country: "US".into(),
-                    state: Some("US-MA".into()),
-                },
-                email_verified: true,
-                global_id: None,
-            },
-            now,
-        )
-        .await?;
+        let user = store::testing::learner(&txn, &format!("buyer{i}"), now).await?;
         basket::add(
             &txn,
             &view,

@@ -2,6 +2,8 @@
 //! stored without clobbering staff overrides, each grade is judged by its storefront's
 //! certificate rule, and a new course certificate is followed by the programs it completes.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use domain::catalog::Site;
 use domain::certificates::{
@@ -64,6 +66,8 @@ pub async fn apply_grades_now(
     apply(db, view, run_id, grades, true, now).await
 }
 
+/// Set-based: whatever the number of grades, a handful of statements read what is stored
+/// and write what changed (the nightly sync of a large run stays quick).
 async fn apply(
     db: &impl ConnectionTrait,
     view: &CatalogView,
@@ -76,78 +80,91 @@ async fn apply(
     let Some((site, dates)) = run_dates(view, run_id) else {
         return Ok(applied);
     };
+    // One grade per learner (the last reported), as one upsert may touch a row only once.
+    let grades: BTreeMap<i64, &Grade> = grades.iter().map(|(u, g)| (*u, g)).collect();
+    let users: Vec<i64> = grades.keys().copied().collect();
+    let stored = certs::grades_in_run(db, run_id, &users).await?;
+    let paid = store::enrollments::paid_in_run(db, run_id, &users).await?;
+    let (mut changed, mut issue, mut remove) = (Vec::new(), Vec::new(), Vec::new());
     for (user_id, pulled) in grades {
-        let stored = certs::grade(db, *user_id, run_id).await?;
-        let effective = match merge_grade(stored.as_ref(), pulled) {
-            Some(changed) => {
-                certs::save_grade(db, *user_id, run_id, &changed, now).await?;
-                applied.grades_changed += 1;
-                changed
-            }
-            None => stored.unwrap_or_else(|| pulled.clone()),
-        };
-        let paid_track = store::enrollments::for_run(db, *user_id, run_id)
-            .await?
-            .is_some_and(|e| e.active && e.mode != "audit");
+        let stored = stored.get(&user_id);
+        let merged = merge_grade(stored, pulled);
+        let effective = merged.as_ref().or(stored).unwrap_or(pulled);
+        let paid_track = paid.contains(&user_id);
         let action = if force {
-            grade_action(site, &effective, paid_track)
+            grade_action(site, effective, paid_track)
         } else {
-            certificate_action(site, &dates, &effective, paid_track, now)
+            certificate_action(site, &dates, effective, paid_track, now)
         };
         match action {
-            CertificateAction::Issue => {
-                if certs::issue(db, *user_id, Of::Run(run_id), now).await? {
-                    applied.certificates_issued += 1;
-                    applied.program_certificates_issued +=
-                        award_programs(db, view, *user_id, run_id, now).await?;
-                }
-            }
-            CertificateAction::Remove => {
-                if certs::remove(db, *user_id, Of::Run(run_id)).await? {
-                    applied.certificates_removed += 1;
-                }
-            }
+            CertificateAction::Issue => issue.push(user_id),
+            CertificateAction::Remove => remove.push(user_id),
             CertificateAction::Nothing => {}
         }
+        changed.extend(merged.map(|g| (user_id, g)));
+    }
+    applied.grades_changed = changed.len() as u32;
+    certs::save_grades(db, run_id, &changed, now).await?;
+    let issued = certs::issue_to(db, Of::Run(run_id), &issue, now).await?;
+    applied.certificates_issued = issued.len() as u32;
+    applied.certificates_removed = certs::remove_from(db, Of::Run(run_id), &remove).await?;
+    if let Some((course, _)) = view.run(run_id)
+        && !course.programs.is_empty()
+    {
+        let wanted = issued
+            .into_iter()
+            .map(|user| (user, course.programs.clone()))
+            .collect();
+        applied.program_certificates_issued = award(db, view, &wanted, now).await?;
     }
     Ok(applied)
 }
 
-/// What the learner has earned, read once for every program a new certificate may complete.
+/// What a learner has earned, read for every program a new certificate may complete.
+#[derive(Default)]
 struct Record {
-    certified_courses: Vec<i64>,
+    certified_courses: HashSet<i64>,
     /// Courses passed in a run without a paid track (MITx Online counts those by grade).
-    passed_free_courses: Vec<i64>,
-    program_certificates: Vec<i64>,
+    passed_free_courses: HashSet<i64>,
+    program_certificates: HashSet<i64>,
+    /// Active program enrollments: program, mode.
+    programs: Vec<(i64, String)>,
 }
 
 impl Record {
+    /// The records of these learners, a few statements for any number of them.
     async fn of(
         db: &impl ConnectionTrait,
         view: &CatalogView,
-        user_id: i64,
-    ) -> Result<Self, DbErr> {
+        users: &[i64],
+    ) -> Result<HashMap<i64, Self>, DbErr> {
+        let mut records: HashMap<i64, Record> = HashMap::new();
         let course_of = |run: i64| view.run(run).map(|(c, _)| c.id);
-        let mut record = Record {
-            certified_courses: certs::certified_runs(db, user_id)
-                .await?
-                .into_iter()
-                .filter_map(course_of)
-                .collect(),
-            passed_free_courses: Vec::new(),
-            program_certificates: Vec::new(),
-        };
-        for (run, grade) in certs::grades_of_user(db, user_id).await? {
-            if grade.passed && view.run(run).is_some_and(|(_, r)| !r.has_mode("verified")) {
+        for (user, run) in certs::certified_runs_of(db, users).await? {
+            let record = records.entry(user).or_default();
+            record.certified_courses.extend(course_of(run));
+        }
+        for (user, run) in certs::passed_runs_of(db, users).await? {
+            if view.run(run).is_some_and(|(_, r)| !r.has_mode("verified")) {
+                let record = records.entry(user).or_default();
                 record.passed_free_courses.extend(course_of(run));
             }
         }
-        for certificate in certs::of_user(db, user_id).await? {
-            if let (Of::Program(id), false) = (certificate.of, certificate.is_revoked) {
-                record.program_certificates.push(id);
-            }
+        for (user, program) in certs::certified_programs_of(db, users).await? {
+            records
+                .entry(user)
+                .or_default()
+                .program_certificates
+                .insert(program);
         }
-        Ok(record)
+        for (user, program, mode) in store::enrollments::programs_of_users(db, users).await? {
+            records
+                .entry(user)
+                .or_default()
+                .programs
+                .push((program, mode));
+        }
+        Ok(records)
     }
 
     /// MITx Online `_has_earned_program_cert`.
@@ -178,56 +195,50 @@ impl Record {
     }
 }
 
-/// After a course certificate: a certificate of each live program the course completes
-/// (MITx Online also requires a verified program enrollment; xPRO enrolls in the program).
-/// How many were issued.
-pub async fn award_programs(
-    db: &impl ConnectionTrait,
-    view: &CatalogView,
-    user_id: i64,
-    run_id: i64,
-    now: DateTime<Utc>,
-) -> Result<u32, DbErr> {
-    let Some((course, _)) = view.run(run_id) else {
-        return Ok(0);
-    };
-    award(db, view, user_id, &course.programs, now).await
-}
-
-/// The certificates of these programs the learner has earned and lacks; how many were issued.
+/// After course certificates: for each learner, a certificate of each of these live programs
+/// they have earned and lack (MITx Online also requires a verified program enrollment; xPRO
+/// enrolls the learner in the program). How many were issued.
 pub async fn award(
     db: &impl ConnectionTrait,
     view: &CatalogView,
-    user_id: i64,
-    programs: &[i64],
+    wanted: &BTreeMap<i64, Vec<i64>>,
     now: DateTime<Utc>,
 ) -> Result<u32, DbErr> {
-    let record = Record::of(db, view, user_id).await?;
-    let enrolled = store::enrollments::programs_of(db, user_id).await?;
+    let users: Vec<i64> = wanted.keys().copied().collect();
+    let records = Record::of(db, view, &users).await?;
+    let none = Record::default();
+    let mut earned: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for (user_id, programs) in wanted {
+        let record = records.get(user_id).unwrap_or(&none);
+        for program_id in programs {
+            let Some(program) = view.program(*program_id) else {
+                continue;
+            };
+            if !program.live || record.program_certificates.contains(program_id) {
+                continue;
+            }
+            let verified = record
+                .programs
+                .iter()
+                .any(|(id, mode)| id == program_id && mode != "audit");
+            if program.site == Site::Mitxonline && !verified {
+                continue;
+            }
+            if !record.earned(view, *program_id, 0) {
+                continue;
+            }
+            if program.site == Site::Xpro && !verified {
+                store::enrollments::activate_program(db, *user_id, *program_id, "audit", None, now)
+                    .await?;
+            }
+            earned.entry(*program_id).or_default().push(*user_id);
+        }
+    }
     let mut issued = 0;
-    for program_id in programs {
-        let Some(program) = view.program(*program_id) else {
-            continue;
-        };
-        if !program.live || record.program_certificates.contains(program_id) {
-            continue;
-        }
-        let verified = enrolled
-            .iter()
-            .any(|(id, mode)| id == program_id && mode != "audit");
-        if program.site == Site::Mitxonline && !verified {
-            continue;
-        }
-        if !record.earned(view, *program_id, 0) {
-            continue;
-        }
-        if program.site == Site::Xpro && !verified {
-            store::enrollments::activate_program(db, user_id, *program_id, "audit", None, now)
-                .await?;
-        }
-        if certs::issue(db, user_id, Of::Program(*program_id), now).await? {
-            issued += 1;
-        }
+    for (program_id, users) in earned {
+        issued += certs::issue_to(db, Of::Program(program_id), &users, now)
+            .await?
+            .len() as u32;
     }
     Ok(issued)
 }
@@ -408,15 +419,11 @@ pub async fn reconcile_programs(
     view: &CatalogView,
     now: DateTime<Utc>,
 ) -> Result<u32, DbErr> {
-    let mut by_user: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    let mut by_user: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for (user, program) in store::enrollments::programs_without_certificates(db).await? {
         by_user.entry(user).or_default().push(program);
     }
-    let mut issued = 0;
-    for (user, programs) in by_user {
-        issued += award(db, view, user, &programs, now).await?;
-    }
-    Ok(issued)
+    award(db, view, &by_user, now).await
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -448,7 +455,7 @@ pub async fn upgrade_program_enrollments(
     view: &CatalogView,
     now: DateTime<Utc>,
 ) -> Result<u32, DbErr> {
-    let mut by_user: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    let mut by_user: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for (user, program) in store::enrollments::programs_without_certificates(db).await? {
         let eligible_kind = view
             .program(program)

@@ -5,28 +5,45 @@ use chrono::{DateTime, Utc};
 use domain::certificates::Grade;
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
-use crate::sql::{all_as, one, run};
+use std::collections::HashMap;
+
+use crate::sql::{all_as, all_in, insert_rows, run};
+
+fn read_grade(r: &QueryResult) -> Result<Grade, DbErr> {
+    Ok(Grade {
+        grade: r.try_get("", "grade")?,
+        letter: r.try_get("", "letter_grade")?,
+        passed: r.try_get("", "passed")?,
+        set_by_admin: r.try_get("", "set_by_admin")?,
+    })
+}
 
 pub async fn grade(
     db: &impl ConnectionTrait,
     user_id: i64,
     run_id: i64,
 ) -> Result<Option<Grade>, DbErr> {
-    one(
+    Ok(grades_in_run(db, run_id, &[user_id])
+        .await?
+        .remove(&user_id))
+}
+
+/// The stored grades of these learners in a run.
+pub async fn grades_in_run(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    users: &[i64],
+) -> Result<HashMap<i64, Grade>, DbErr> {
+    Ok(all_in(
         db,
-        "SELECT grade, letter_grade, passed, set_by_admin FROM course_run_grades WHERE user_id = $1 AND run_id = $2",
-        vec![user_id.into(), run_id.into()],
+        "SELECT user_id, grade, letter_grade, passed, set_by_admin FROM course_run_grades WHERE run_id = $1 AND user_id IN ({ids})",
+        vec![run_id.into()],
+        users,
+        |r| Ok((r.try_get("", "user_id")?, read_grade(&r)?)),
     )
     .await?
-    .map(|r| {
-        Ok(Grade {
-            grade: r.try_get("", "grade")?,
-            letter: r.try_get("", "letter_grade")?,
-            passed: r.try_get("", "passed")?,
-            set_by_admin: r.try_get("", "set_by_admin")?,
-        })
-    })
-    .transpose()
+    .into_iter()
+    .collect())
 }
 
 pub async fn save_grade(
@@ -36,21 +53,38 @@ pub async fn save_grade(
     grade: &Grade,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    run(
+    save_grades(db, run_id, &[(user_id, grade.clone())], now).await
+}
+
+/// Stores grades of a run (new, or replacing the learner's), a few statements for any number.
+pub async fn save_grades(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    grades: &[(i64, Grade)],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let rows = grades
+        .iter()
+        .map(|(user_id, grade)| {
+            vec![
+                (*user_id).into(),
+                run_id.into(),
+                grade.grade.into(),
+                grade.letter.clone().into(),
+                grade.passed.into(),
+                grade.set_by_admin.into(),
+                now.into(),
+            ]
+        })
+        .collect();
+    insert_rows(
         db,
-        "INSERT INTO course_run_grades (user_id, run_id, grade, letter_grade, passed, set_by_admin, updated_on) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, run_id) DO UPDATE SET grade = excluded.grade, \
+        "INSERT INTO course_run_grades (user_id, run_id, grade, letter_grade, passed, set_by_admin, updated_on)",
+        "ON CONFLICT (user_id, run_id) DO UPDATE SET grade = excluded.grade, \
          letter_grade = excluded.letter_grade, passed = excluded.passed, set_by_admin = excluded.set_by_admin, \
          updated_on = excluded.updated_on",
-        vec![
-            user_id.into(),
-            run_id.into(),
-            grade.grade.into(),
-            grade.letter.clone().into(),
-            grade.passed.into(),
-            grade.set_by_admin.into(),
-            now.into(),
-        ],
+        rows,
+        |_| Ok(()),
     )
     .await
     .map(|_| ())
@@ -190,35 +224,53 @@ pub async fn issue(
     of: Of,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let (table, owner, id) = of.table();
-    Ok(run(
-        db,
-        &format!(
-            "INSERT INTO {table} (uuid, user_id, {owner}, is_revoked, issue_date) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (user_id, {owner}) DO NOTHING"
-        ),
-        vec![
-            uuid::Uuid::new_v4().to_string().into(),
-            user_id.into(),
-            id.into(),
-            false.into(),
-            now.into(),
-        ],
-    )
-    .await?
-        == 1)
+    Ok(!issue_to(db, of, &[user_id], now).await?.is_empty())
 }
 
-/// Removes a course certificate (a zero grade); `true` when there was one.
-pub async fn remove(db: &impl ConnectionTrait, user_id: i64, of: Of) -> Result<bool, DbErr> {
+/// Issues the certificate to each of these learners who has none; those it was issued to.
+pub async fn issue_to(
+    db: &impl ConnectionTrait,
+    of: Of,
+    users: &[i64],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, DbErr> {
     let (table, owner, id) = of.table();
-    Ok(run(
+    let rows = users
+        .iter()
+        .map(|user_id| {
+            vec![
+                uuid::Uuid::new_v4().to_string().into(),
+                (*user_id).into(),
+                id.into(),
+                false.into(),
+                now.into(),
+            ]
+        })
+        .collect();
+    insert_rows(
         db,
-        &format!("DELETE FROM {table} WHERE user_id = $1 AND {owner} = $2"),
-        vec![user_id.into(), id.into()],
+        &format!("INSERT INTO {table} (uuid, user_id, {owner}, is_revoked, issue_date)"),
+        &format!("ON CONFLICT (user_id, {owner}) DO NOTHING RETURNING user_id"),
+        rows,
+        |r| r.try_get("", "user_id"),
+    )
+    .await
+}
+
+/// Removes these learners' certificates of a run (zero grades); how many there were.
+pub async fn remove_from(db: &impl ConnectionTrait, of: Of, users: &[i64]) -> Result<u32, DbErr> {
+    let (table, owner, id) = of.table();
+    Ok(all_in(
+        db,
+        &format!(
+            "DELETE FROM {table} WHERE {owner} = $1 AND user_id IN ({{ids}}) RETURNING user_id"
+        ),
+        vec![id.into()],
+        users,
+        |_| Ok(()),
     )
     .await?
-        == 1)
+    .len() as u32)
 }
 
 /// Revokes (with a reason) or restores (`reason` none) a certificate; `false` if none.
@@ -245,15 +297,44 @@ pub async fn set_revoked(
         == 1)
 }
 
-/// The runs the learner holds a valid (not revoked) certificate of.
-pub async fn certified_runs(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<i64>, DbErr> {
-    all_as(
-        db,
-        "SELECT run_id FROM course_run_certificates WHERE user_id = $1 AND is_revoked = $2 ORDER BY run_id",
-        vec![user_id.into(), false.into()],
-        |r| r.try_get("", "run_id"),
-    )
+/// (learner, `owner`) of each row `sql` selects for these learners (`$1` is `flag`).
+async fn owned_by(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    flag: bool,
+    users: &[i64],
+) -> Result<Vec<(i64, i64)>, DbErr> {
+    all_in(db, sql, vec![flag.into()], users, |r| {
+        Ok((r.try_get("", "user_id")?, r.try_get("", "owner")?))
+    })
     .await
+}
+
+/// (learner, run) of every valid (not revoked) course certificate of these learners.
+pub async fn certified_runs_of(
+    db: &impl ConnectionTrait,
+    users: &[i64],
+) -> Result<Vec<(i64, i64)>, DbErr> {
+    let sql = "SELECT user_id, run_id AS owner FROM course_run_certificates WHERE is_revoked = $1 AND user_id IN ({ids})";
+    owned_by(db, sql, false, users).await
+}
+
+/// (learner, program) of every valid program certificate of these learners.
+pub async fn certified_programs_of(
+    db: &impl ConnectionTrait,
+    users: &[i64],
+) -> Result<Vec<(i64, i64)>, DbErr> {
+    let sql = "SELECT user_id, program_id AS owner FROM program_certificates WHERE is_revoked = $1 AND user_id IN ({ids})";
+    owned_by(db, sql, false, users).await
+}
+
+/// (learner, run) of every passing grade of these learners.
+pub async fn passed_runs_of(
+    db: &impl ConnectionTrait,
+    users: &[i64],
+) -> Result<Vec<(i64, i64)>, DbErr> {
+    let sql = "SELECT user_id, run_id AS owner FROM course_run_grades WHERE passed = $1 AND user_id IN ({ids})";
+    owned_by(db, sql, true, users).await
 }
 
 /// Every grade of the learner, by run.
@@ -265,17 +346,7 @@ pub async fn grades_of_user(
         db,
         "SELECT run_id, grade, letter_grade, passed, set_by_admin FROM course_run_grades WHERE user_id = $1 ORDER BY run_id",
         vec![user_id.into()],
-        |r| {
-            Ok((
-                r.try_get("", "run_id")?,
-                Grade {
-                    grade: r.try_get("", "grade")?,
-                    letter: r.try_get("", "letter_grade")?,
-                    passed: r.try_get("", "passed")?,
-                    set_by_admin: r.try_get("", "set_by_admin")?,
-                },
-            ))
-        },
+        |r| Ok((r.try_get("", "run_id")?, read_grade(&r)?)),
     )
     .await
 }

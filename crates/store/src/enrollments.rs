@@ -155,15 +155,50 @@ pub async fn programs_of(
     db: &impl ConnectionTrait,
     user_id: i64,
 ) -> Result<Vec<(i64, String)>, DbErr> {
-    crate::sql::all(
+    Ok(programs_of_users(db, &[user_id])
+        .await?
+        .into_iter()
+        .map(|(_, program, mode)| (program, mode))
+        .collect())
+}
+
+/// Active program enrollments of these learners: (learner, program id, mode).
+pub async fn programs_of_users(
+    db: &impl ConnectionTrait,
+    users: &[i64],
+) -> Result<Vec<(i64, i64, String)>, DbErr> {
+    crate::sql::all_in(
         db,
-        "SELECT program_id, mode FROM program_enrollments WHERE user_id = $1 AND active = $2 ORDER BY id",
-        vec![user_id.into(), true.into()],
+        "SELECT user_id, program_id, mode FROM program_enrollments WHERE active = $1 AND user_id IN ({ids}) ORDER BY id",
+        vec![true.into()],
+        users,
+        |r| {
+            Ok((
+                r.try_get("", "user_id")?,
+                r.try_get("", "program_id")?,
+                r.try_get("", "mode")?,
+            ))
+        },
+    )
+    .await
+}
+
+/// Which of these learners hold an active paid (not audit) enrollment in the run.
+pub async fn paid_in_run(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    users: &[i64],
+) -> Result<std::collections::HashSet<i64>, DbErr> {
+    Ok(crate::sql::all_in(
+        db,
+        "SELECT user_id FROM course_run_enrollments WHERE run_id = $1 AND active = $2 AND mode <> $3 AND user_id IN ({ids})",
+        vec![run_id.into(), true.into(), "audit".into()],
+        users,
+        |r| r.try_get("", "user_id"),
     )
     .await?
     .into_iter()
-    .map(|r| Ok((r.try_get("", "program_id")?, r.try_get("", "mode")?)))
-    .collect()
+    .collect())
 }
 
 /// Ends a program enrollment with a change status (a refund).

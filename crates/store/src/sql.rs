@@ -44,3 +44,60 @@ pub(crate) async fn run(
         .await?
         .rows_affected())
 }
+
+/// Ids per `IN (…)` list and values per statement: under SQLite's 32,766 and PostgreSQL's
+/// 65,535 bind parameters, and small enough that one statement stays quick to plan.
+const IDS_PER_STATEMENT: usize = 1_000;
+const VALUES_PER_STATEMENT: usize = 8_000;
+
+/// `$from, $from+1, …`: `n` placeholders.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every row of `sql` for all `ids`: `{ids}` in `sql` stands for the list, read in chunks
+/// (its placeholders follow `values`).
+pub(crate) async fn all_in<T>(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+    ids: &[i64],
+    read: impl Fn(QueryResult) -> Result<T, DbErr>,
+) -> Result<Vec<T>, DbErr> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let sql = sql.replace("{ids}", &placeholders(values.len() + 1, chunk.len()));
+        let mut bound = values.clone();
+        bound.extend(chunk.iter().map(|id| Value::from(*id)));
+        out.extend(all_as(db, &sql, bound, &read).await?);
+    }
+    Ok(out)
+}
+
+/// A multi-row `INSERT`: `head` (up to `VALUES`), one tuple per row, then `tail` (an
+/// `ON CONFLICT …`, a `RETURNING …`), in as few statements as the parameter limits allow.
+/// The returned rows, each read by `read`.
+pub(crate) async fn insert_rows<T>(
+    db: &impl ConnectionTrait,
+    head: &str,
+    tail: &str,
+    rows: Vec<Vec<Value>>,
+    read: impl Fn(QueryResult) -> Result<T, DbErr>,
+) -> Result<Vec<T>, DbErr> {
+    let Some(width) = rows.first().map(Vec::len) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for chunk in rows.chunks((VALUES_PER_STATEMENT / width).max(1)) {
+        let tuples: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", placeholders(i * width + 1, width)))
+            .collect();
+        let sql = format!("{head} VALUES {} {tail}", tuples.join(", "));
+        let values = chunk.iter().flatten().cloned().collect();
+        out.extend(all_as(db, &sql, values, &read).await?);
+    }
+    Ok(out)
+}

@@ -61,3 +61,32 @@ pub async fn count(store: &Store, sql: &str) -> i64 {
     .try_get("", "n")
     .expect("a count named n")
 }
+
+/// A verified learner `name@example.edu` (username `name`, which must be a valid one) with
+/// a US legal address, for tests and benchmarks.
+pub async fn learner(
+    db: &impl ConnectionTrait,
+    name: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<crate::accounts::User, crate::accounts::AccountsError> {
+    use domain::accounts::{Email, LegalAddress, Username};
+    crate::accounts::create_user(
+        db,
+        crate::accounts::NewUser {
+            email: &Email::parse(&format!("{name}@example.edu")).expect("a valid email"),
+            username: &Username::parse(name).expect("a valid username"),
+            name,
+            password_hash: None,
+            address: &LegalAddress {
+                first_name: name.into(),
+                last_name: "Tester".into(),
+                country: "US".into(),
+                state: Some("US-MA".into()),
+            },
+            email_verified: true,
+            global_id: None,
+        },
+        now,
+    )
+    .await
+}
