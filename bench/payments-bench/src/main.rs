@@ -136,6 +136,7 @@ async fn serve(store: Store) -> Result<String> {
             onboarding: Default::default(),
             gateway_proxies: Vec::new(),
             recaptcha: None,
+            vendors: None,
             storefront: Some(storefront()),
         },
         web::system_clock(),

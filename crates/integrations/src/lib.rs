@@ -4,6 +4,7 @@
 pub mod cybersource;
 pub mod openedx;
 pub mod recaptcha;
+pub mod vendor_reports;
 
 /// An HTTP client with a timeout and the redirect policy given (TLS installed).
 pub fn http_client(timeout_secs: u64, redirects: reqwest::redirect::Policy) -> reqwest::Client {

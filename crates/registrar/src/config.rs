@@ -77,6 +77,14 @@ pub struct Config {
     /// Bulk seat purchases: `<bulk_order_reference_prefix>-<environment>-<id>`.
     pub bulk_order_reference_prefix: String,
     pub environment: String,
+    /// The external vendors' report API (xPRO `EXTERNAL_COURSE_SYNC_API_BASE_URL`); the
+    /// Emeritus and Global Alumni catalogs are synced from it when set (the demo uses its
+    /// simulator), for each vendor whose platform has sync turned on.
+    pub vendor_reports_url: Option<String>,
+    pub vendor_reports_api_key: String,
+    pub vendor_reports_timeout_secs: u64,
+    /// Staff who receive each vendor sync's counts.
+    pub vendor_sync_recipients: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -127,6 +135,10 @@ impl Default for Config {
             order_reference_prefix: "registrar".to_string(),
             bulk_order_reference_prefix: "registrar-bulk".to_string(),
             environment: "dev".to_string(),
+            vendor_reports_url: None,
+            vendor_reports_api_key: String::new(),
+            vendor_reports_timeout_secs: 60,
+            vendor_sync_recipients: Vec::new(),
         }
     }
 }

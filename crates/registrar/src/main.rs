@@ -274,6 +274,7 @@ fn background(
     store: &Store,
     schedules: &[Declared],
     screening: Option<Arc<services::compliance::Screening>>,
+    vendors: Option<Arc<services::vendors::VendorSync>>,
     stopped: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     let openedx = config.openedx_url.as_ref().map(|url| {
@@ -297,6 +298,7 @@ fn background(
             mail_outbox: config.mail_outbox.clone(),
             openedx,
             compliance: screening,
+            vendors,
         }),
         settings: jobs::WorkerSettings::for_backend(
             store.db().get_database_backend(),
@@ -493,6 +495,20 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+/// The vendor catalog sync, when a report API is configured.
+fn vendor_sync(config: &Config) -> Option<Arc<services::vendors::VendorSync>> {
+    config.vendor_reports_url.as_ref().map(|url| {
+        Arc::new(services::vendors::VendorSync {
+            reports: integrations::vendor_reports::ReportApi::new(
+                url,
+                &config.vendor_reports_api_key,
+                config.vendor_reports_timeout_secs,
+            ),
+            recipients: config.vendor_sync_recipients.clone(),
+        })
+    })
+}
+
 /// Serves HTTP (with `extra` routes, the demo's simulators) until a signal.
 async fn serve(
     config: &Config,
@@ -510,8 +526,17 @@ async fn serve(
         provision_openedx: config.openedx_url.is_some(),
         screen_exports: screening.is_some(),
     };
-    let background =
-        with_worker.then(|| background(config, &store, &schedules, screening, stopped.clone()));
+    let vendors = vendor_sync(config);
+    let background = with_worker.then(|| {
+        background(
+            config,
+            &store,
+            &schedules,
+            screening,
+            vendors.clone(),
+            stopped.clone(),
+        )
+    });
     let state = web::AppState::new(
         store,
         web::Settings {
@@ -523,6 +548,7 @@ async fn serve(
             onboarding,
             storefront,
             gateway_proxies: config.gateway_trusted_proxies.clone(),
+            vendors,
             recaptcha: config
                 .recaptcha_site_key
                 .clone()
@@ -673,7 +699,15 @@ async fn main() -> Result<()> {
             let schedules = schedules(&config)?;
             let store = open(&config).await?;
             let screening = screening(&config)?;
-            background(&config, &store, &schedules, screening, stop_on_signal()).await?;
+            background(
+                &config,
+                &store,
+                &schedules,
+                screening,
+                vendor_sync(&config),
+                stop_on_signal(),
+            )
+            .await?;
             Ok(())
         }
         Command::Flows { format, all } => {
@@ -784,6 +818,34 @@ async fn main() -> Result<()> {
                 config.cybersource_rest_shared_secret =
                     simulators::cybersource::REST_SECRET.to_string();
             }
+            if config.vendor_reports_url.is_none() {
+                config.vendor_reports_url = Some(format!("{base}/_simulators/vendor-reports"));
+                config.vendor_reports_api_key = simulators::vendor_reports::API_KEY.to_string();
+                config
+                    .vendor_sync_recipients
+                    .push("catalog-team@example.edu".to_string());
+                let reports = Arc::new(simulators::vendor_reports::VendorReports::new(1));
+                simulators::vendor_reports::sample(&reports, chrono::Utc::now());
+                fakes = fakes.nest(
+                    "/_simulators/vendor-reports",
+                    simulators::vendor_reports::router(reports),
+                );
+                for vendor in domain::catalog::vendors::Vendor::ALL {
+                    store::catalog::vocabulary::set_platform_sync(
+                        store.db(),
+                        vendor.platform(),
+                        true,
+                    )
+                    .await?;
+                }
+                // The vendors' courses appear on start-up rather than at the next midnight.
+                jobs::push(
+                    store.db(),
+                    &services::vendors::SyncExternalCourses::default(),
+                    jobs::Enqueue::default(),
+                )
+                .await?;
+            }
             // One simulated CyberSource serves the export screening and the payment page,
             // posting payment results to this Registrar as a configured profile would.
             let cybersource = Arc::new(simulators::cybersource::CyberSource::default());
@@ -805,6 +867,7 @@ async fn main() -> Result<()> {
                 println!("  {base}/_simulators/openedx      the simulated Open edX and its users");
                 println!("  {base}/_simulators/cybersource  the simulated CyberSource and its export screenings");
                 println!("  {base}/staff/                   staff area (sign in with the token below)");
+                println!("  {base}/staff/vendors/           external vendor catalogs (Emeritus, Global Alumni)");
                 println!("Staff API token (Authorization: Bearer …): {token}");
             })
             .await

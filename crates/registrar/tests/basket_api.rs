@@ -92,6 +92,7 @@ async fn api() -> Api {
             onboarding: Default::default(),
             gateway_proxies: Vec::new(),
             recaptcha: None,
+            vendors: None,
             storefront: Some(Storefront {
                 base_url: "http://registrar.test".into(),
                 reference_prefix: "registrar".into(),

@@ -529,6 +529,7 @@ async fn a_result_received_before_a_crash_is_acted_on_once_by_its_job() {
         mail_outbox: std::env::temp_dir().join("registrar-checkout-outbox"),
         openedx: None,
         compliance: None,
+        vendors: None,
     })
     .await;
     shop.deliver(&accepted, Channel::Browser).await.unwrap();

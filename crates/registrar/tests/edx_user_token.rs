@@ -65,6 +65,7 @@ async fn harness() -> Harness {
             },
             gateway_proxies: Vec::new(),
             recaptcha: None,
+            vendors: None,
             storefront: None,
         },
         web::system_clock(),
@@ -115,6 +116,7 @@ impl Harness {
                 social_login_path: SOCIAL_LOGIN_PATH.into(),
             }))),
             compliance: None,
+            vendors: None,
         })
         .await;
     }

@@ -209,13 +209,13 @@ pub fn all() -> Vec<Flow> {
             "schedule",
             schedules["sync-courseruns-data"],
             kinds["courses.sync_courseruns_data"],
-            Planned("7")
+            Available
         ),
         flow!("worker-certificates", ["xpro:celery-certs", "mitxonline:celery-postgres"], WORKER, DATABASE, "Generate certificates", Async, "SQL", "Course and program certificates", "schedule",
             schedules ["generate-course-certificates", "generate-missing-program-certificates", "upgrade-eligible-program-enrollments"],
-            kinds ["courses.generate_course_certificates", "courses.generate_program_certificates", "courses.upgrade_eligible_program_enrollments"], Planned("7")),
+            kinds ["courses.generate_course_certificates", "courses.generate_program_certificates", "courses.upgrade_eligible_program_enrollments"], Available),
         flow!("openedx-webhooks", ["mitxonline:openedx-django"], OPENEDX, WEB, "Enrollment and certificate webhooks", Sync, "HTTPS", "edX enrollment and certificate events", "webhook",
-            schedules [], kinds [], Planned("7")),
+            schedules [], kinds [], Available),
         flow!(
             "worker-vendors",
             ["xpro:celery-vendors"],
@@ -228,14 +228,14 @@ pub fn all() -> Vec<Flow> {
             "schedule",
             schedules["sync-external-course-runs"],
             kinds["courses.sync_external_course_runs"],
-            Planned("7")
+            Available
         ),
         flow!("worker-cybersource-exports", ["xpro:django-cybersource-exports"], WORKER, CYBERSOURCE, "Export-compliance screening", Async, "SOAP", "Name, address and email of new accounts", "on sign-up",
             schedules [], kinds ["compliance.screen_user"], Available),
         flow!("learner-cybersource", ["xpro:learner-cybersource", "mitxonline:django-cybersource"], LEARNER, CYBERSOURCE, "Pay (hosted page)", Sync, "HTTPS", "Signed Secure Acceptance payload", "on checkout",
-            schedules [], kinds [], Planned("6")),
+            schedules [], kinds [], Available),
         flow!("cybersource-web", ["xpro:cybersource-django", "mitxonline:cybersource-django"], CYBERSOURCE, WEB, "Signed payment result", Sync, "HTTPS", "Order result and signature", "webhook",
-            schedules [], kinds [], Planned("6")),
+            schedules [], kinds [], Available),
         flow!("worker-baskets", ["xpro:delete-expired-baskets", "mitxonline:cull-anonymous-baskets"], WORKER, DATABASE, "Expire baskets", Async, "SQL", "Old and anonymous baskets", "schedule",
             schedules ["delete-expired-baskets", "cull-anonymous-baskets"], kinds ["ecommerce.delete_expired_baskets", "ecommerce.cull_anonymous_baskets"], Planned("6")),
         flow!("worker-hubspot", ["xpro:celery-hubspot", "mitxonline:celery-hubspot"], WORKER, HUBSPOT, "Sync contacts, products, deals", Async, "REST", "Users, products, orders", "on change",

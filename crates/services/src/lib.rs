@@ -16,6 +16,7 @@ pub mod mail;
 pub mod openedx;
 pub mod schedules;
 pub mod testing;
+pub mod vendors;
 
 use store::Store;
 
@@ -29,6 +30,8 @@ pub struct Context {
     pub openedx: Option<std::sync::Arc<integrations::openedx::OpenEdx>>,
     /// The export-compliance screening of new accounts, when configured.
     pub compliance: Option<std::sync::Arc<compliance::Screening>>,
+    /// The external vendors' report API, when their catalogs are synced.
+    pub vendors: Option<std::sync::Arc<vendors::VendorSync>>,
 }
 
 /// Every job kind this build can run.
@@ -45,6 +48,7 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<certificates::GenerateProgramCertificates>()
         .register::<certificates::UpgradeEligibleProgramEnrollments>()
         .register::<catalog_sync::SyncCourseRuns>()
+        .register::<vendors::SyncExternalCourses>()
         .register::<openedx::CreateEdxUser>()
         .register::<openedx::RepairEdxUsers>()
         .register::<openedx::UpdateEdxUser>()

@@ -76,6 +76,7 @@ impl Harness {
                 },
             ))),
             compliance: Some(Arc::new(screening)),
+            vendors: None,
         })
         .await;
     }

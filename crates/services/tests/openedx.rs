@@ -78,6 +78,7 @@ async fn drain(store: &Store, edx: OpenEdx) {
         mail_outbox: std::env::temp_dir(),
         openedx: Some(Arc::new(edx)),
         compliance: None,
+        vendors: None,
     })
     .await;
 }

@@ -47,6 +47,8 @@ pub struct Settings {
     pub recaptcha: Option<Recaptcha>,
     /// How this deployment sells; none, nothing is for sale.
     pub storefront: Option<services::commerce::Storefront>,
+    /// The vendors' report API (staff read its raw rows), when vendor catalogs are synced.
+    pub vendors: Option<Arc<services::vendors::VendorSync>>,
 }
 
 /// reCAPTCHA on sign-up: the verifier, and what the form renders.

@@ -11,19 +11,7 @@ use axum::http::{Request, StatusCode, header};
 use common::{App, CSRF};
 
 async fn app() -> App {
-    app_with(common::settings("http://registrar.test")).await
-}
-
-async fn app_with(settings: web::Settings) -> App {
-    let store = store::testing::fresh_store().await;
-    App {
-        router: web::router(web::AppState::new(
-            store.clone(),
-            settings,
-            Arc::new(chrono::Utc::now),
-        )),
-        store,
-    }
+    App::with(common::settings("http://registrar.test")).await
 }
 
 impl App {
@@ -384,7 +372,7 @@ async fn sign_up_needs_the_robot_check_when_it_is_configured() {
 async fn a_screened_account_signs_in_only_once_cleared_and_staff_can_clear_a_denial() {
     let mut settings = common::settings("http://registrar.test");
     settings.onboarding.screen_exports = true;
-    let app = app_with(settings).await;
+    let app = App::with(settings).await;
     let reply = app
         .post("/signup", None, &signup_form("eve@example.edu", "eve"))
         .await;

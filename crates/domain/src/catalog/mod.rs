@@ -9,6 +9,7 @@ pub mod requirements;
 pub mod snapshot;
 pub mod tree_text;
 pub mod validate;
+pub mod vendors;
 
 pub use predicates::RunWindow;
 pub use snapshot::*;

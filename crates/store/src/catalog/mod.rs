@@ -3,6 +3,7 @@
 //! APIs serve and `catalog export` writes.
 
 pub mod read;
+pub mod vocabulary;
 pub mod write;
 
 use sea_orm::sea_query::{Expr, ExprTrait};

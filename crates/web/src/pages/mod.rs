@@ -10,6 +10,7 @@ mod detail;
 pub mod shop;
 mod staff;
 mod staff_shop;
+mod staff_vendors;
 mod text;
 
 use askama::Template;
@@ -92,6 +93,20 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/jobs/", get(staff::jobs_page))
         .route("/staff/grades/sync", post(staff::sync_grades))
         .route("/staff/runs/sync", post(staff::sync_run))
+        .route("/staff/vendors/", get(staff_vendors::page))
+        .route(
+            "/staff/vendors/{slug}/setting",
+            post(staff_vendors::set_sync),
+        )
+        .route("/staff/vendors/{slug}/sync", post(staff_vendors::sync_now))
+        .route(
+            "/staff/vendors/{slug}/report.json",
+            get(staff_vendors::report_for_staff_page),
+        )
+        .route(
+            "/api/external_courses/{slug}/",
+            get(staff_vendors::report_api),
+        )
         .route("/staff/users/", get(staff::users))
         .route("/staff/users/{id}", get(staff::user))
         .route("/staff/users/{id}/resync", post(staff::resync))

@@ -27,6 +27,7 @@ pub fn settings(base_url: &str) -> web::Settings {
         },
         gateway_proxies: Vec::new(),
         recaptcha: None,
+        vendors: None,
         storefront: None,
     }
 }
@@ -64,6 +65,19 @@ pub struct Reply {
 }
 
 impl App {
+    /// The full router on a fresh database, with these settings and the system clock.
+    pub async fn with(settings: web::Settings) -> App {
+        let store = store::testing::fresh_store().await;
+        App {
+            router: web::router(web::AppState::new(
+                store.clone(),
+                settings,
+                std::sync::Arc::new(chrono::Utc::now),
+            )),
+            store,
+        }
+    }
+
     /// Signs a staff member in with a fresh token; the session cookie to send.
     pub async fn staff_cookie(&self) -> String {
         let token = store::staff::create_token(self.store.db(), "staff@example.edu")

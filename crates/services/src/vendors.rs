@@ -1,0 +1,226 @@
+//! The daily external-vendor sync (xPRO `sync-external-course-runs`, §7): for each vendor
+//! whose platform has sync turned on, read its report, take down runs the feed dropped,
+//! create or update its courses, runs and prices through the catalog (one transaction per
+//! course), and mail the counts to staff.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use domain::catalog::Catalog;
+use domain::catalog::vendors::{Skip, Stats, Vendor, deactivate_missing, listed_run, merge, parse};
+use integrations::vendor_reports::{ReportApi, ReportError};
+use jobs::{Enqueue, Job, JobError};
+use serde::{Deserialize, Serialize};
+use store::Store;
+use store::catalog::write::{ApplyError, Mode};
+
+use crate::Context;
+use crate::mail::Mail;
+use crate::openedx::retry;
+
+/// The report API and who hears about each sync.
+pub struct VendorSync {
+    pub reports: ReportApi,
+    /// Staff who receive each sync's counts (xPRO `EXTERNAL_COURSE_SYNC_EMAIL_RECIPIENTS`).
+    pub recipients: Vec<String>,
+}
+
+pub fn report_error(e: ReportError) -> JobError {
+    if e.is_transient() {
+        JobError::Retry(e.to_string())
+    } else {
+        JobError::Permanent(e.to_string())
+    }
+}
+
+/// What a vendor's sync did, and the courses the catalog refused (with its reasons).
+#[derive(Debug, Default, Serialize)]
+pub struct Outcome {
+    pub stats: Stats,
+    pub refused: BTreeMap<String, String>,
+}
+
+impl Outcome {
+    fn summary(&self, vendor: Vendor) -> Mail {
+        let mut text = format!(
+            "The {} catalog was synced.\n\n{}\n",
+            vendor.platform(),
+            self.stats.lines().join("\n")
+        );
+        for (course, reason) in &self.refused {
+            text.push_str(&format!("\nNot saved, {course}: {reason}"));
+        }
+        Mail {
+            to: String::new(),
+            subject: format!(
+                "MIT xPRO {} Course Sync Report – Latest Statistics",
+                vendor.platform()
+            ),
+            text,
+        }
+    }
+}
+
+/// Applies a vendor's report rows to the catalog.
+pub async fn apply_rows(
+    store: &Store,
+    vendor: Vendor,
+    rows: &[integrations::vendor_reports::Row],
+    now: DateTime<Utc>,
+) -> Result<Outcome, sea_orm::DbErr> {
+    let db = store.db();
+    let view = store::catalog::read::load(db).await?;
+    let topics = store::catalog::vocabulary::topic_names(db).await?;
+    let mut outcome = Outcome::default();
+    let mut ours = BTreeMap::new();
+    let mut others = BTreeSet::new();
+    for course in &view.courses {
+        if course.is_external && course.platform.as_deref() == Some(vendor.platform()) {
+            ours.insert(course.readable_id.clone(), view.course_record(course));
+        } else {
+            others.insert(course.readable_id.clone());
+        }
+    }
+    let listed: BTreeSet<String> = rows.iter().filter_map(listed_run).collect();
+    let mut changed = BTreeSet::new();
+    for (id, course) in &mut ours {
+        let taken_down = deactivate_missing(course, &listed, now);
+        if !taken_down.is_empty() {
+            changed.insert(id.clone());
+            outcome.stats.course_runs_deactivated.extend(taken_down);
+        }
+    }
+    for (index, row) in rows.iter().enumerate() {
+        let label = || {
+            row.get("course_run_code")
+                .and_then(|c| c.as_str())
+                .map_or_else(|| format!("row {}", index + 1), str::to_string)
+        };
+        match parse(row, now) {
+            Err(Skip::BadData(reason)) => {
+                tracing::info!(vendor = vendor.platform(), row = %label(), %reason, "vendor row skipped");
+                outcome.stats.course_runs_skipped.insert(label());
+            }
+            Err(Skip::InvalidDates(reason)) => {
+                tracing::info!(vendor = vendor.platform(), row = %label(), %reason, "vendor row has invalid dates");
+                outcome.stats.course_runs_with_invalid_dates.insert(label());
+            }
+            Ok(run) if others.contains(&run.readable_id) => {
+                // Another platform's (or an internal) course holds the id: never taken over.
+                outcome.refused.insert(
+                    run.readable_id.clone(),
+                    "the id belongs to a course of another platform".into(),
+                );
+                outcome.stats.course_runs_skipped.insert(run.run_code);
+            }
+            Ok(run) => {
+                let existing = ours.remove(&run.readable_id);
+                let merged = merge(existing, &run, vendor, &topics, &mut outcome.stats);
+                changed.insert(run.readable_id.clone());
+                ours.insert(run.readable_id, merged);
+            }
+        }
+    }
+    // The same course on several rows is counted created once, not also as existing.
+    let created = outcome.stats.courses_created.clone();
+    outcome
+        .stats
+        .existing_courses
+        .retain(|c| !created.contains(c));
+    let pages = outcome.stats.course_pages_created.clone();
+    outcome
+        .stats
+        .course_pages_updated
+        .retain(|c| !pages.contains(c));
+    for id in changed {
+        let course = ours.remove(&id).expect("changed courses are ours");
+        let txn = store.write().await?;
+        let one = Catalog {
+            courses: vec![course],
+            ..Catalog::default()
+        };
+        match store::catalog::write::apply(&txn, &one, Mode::Strict).await {
+            Ok(_) => txn.commit().await?,
+            Err(ApplyError::Invalid(errors)) => {
+                tracing::error!(course = %id, %errors, "vendor data breaks the catalog rules; kept as it was");
+                outcome.refused.insert(id, errors.to_string());
+            }
+            Err(ApplyError::Db(e)) => return Err(e),
+        }
+    }
+    Ok(outcome)
+}
+
+/// The sync job; `vendor` (a slug) syncs that one now whatever its platform's setting
+/// (staff's "sync now"), otherwise every vendor whose platform has sync on.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct SyncExternalCourses {
+    #[serde(default)]
+    pub vendor: Option<String>,
+}
+
+impl SyncExternalCourses {
+    pub async fn enqueue(
+        db: &impl sea_orm::ConnectionTrait,
+        vendor: Vendor,
+    ) -> Result<(), sea_orm::DbErr> {
+        jobs::push(
+            db,
+            &SyncExternalCourses {
+                vendor: Some(vendor.slug().to_string()),
+            },
+            Enqueue {
+                unique_key: Some(format!("vendor:{}", vendor.slug())),
+                run_at: None,
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+impl Job for SyncExternalCourses {
+    const KIND: &'static str = "courses.sync_external_course_runs";
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        let Some(sync) = ctx.vendors.as_ref() else {
+            return Ok(());
+        };
+        let enabled = store::catalog::vocabulary::platforms(ctx.store.db())
+            .await
+            .map_err(retry)?;
+        let vendors = Vendor::ALL.into_iter().filter(|v| match &self.vendor {
+            Some(slug) => v.slug() == slug,
+            None => enabled
+                .iter()
+                .any(|(name, on)| *on && name.eq_ignore_ascii_case(v.platform())),
+        });
+        for vendor in vendors {
+            let now = Utc::now();
+            let rows = sync
+                .reports
+                .rows(vendor.reports(), now)
+                .await
+                .map_err(report_error)?;
+            let outcome = apply_rows(&ctx.store, vendor, &rows, now)
+                .await
+                .map_err(retry)?;
+            tracing::info!(vendor = vendor.platform(), stats = ?outcome.stats, refused = ?outcome.refused, "vendor catalog synced");
+            let summary = outcome.summary(vendor);
+            for to in &sync.recipients {
+                jobs::push(
+                    ctx.store.db(),
+                    &Mail {
+                        to: to.clone(),
+                        ..summary.clone()
+                    },
+                    Enqueue::default(),
+                )
+                .await
+                .map_err(retry)?;
+            }
+        }
+        Ok(())
+    }
+}
