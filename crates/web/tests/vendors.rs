@@ -11,12 +11,18 @@ use common::App;
 use integrations::vendor_reports::ReportApi;
 use simulators::vendor_reports::{self as sim, VendorReports};
 
-async fn app() -> App {
+/// The report API simulator with the sample reports; its URL.
+async fn reports() -> String {
     let reports = Arc::new(VendorReports::new(0));
     sim::sample(&reports, chrono::Utc::now());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(axum::serve(listener, sim::router(reports)).into_future());
+    url
+}
+
+async fn app() -> App {
+    let url = reports().await;
     App::with(web::Settings {
         vendors: Some(Arc::new(services::vendors::VendorSync {
             reports: ReportApi::new(&url, sim::API_KEY, 5),
@@ -126,4 +132,34 @@ async fn the_external_courses_api_needs_a_staff_token_and_a_known_vendor() {
     assert_eq!(rows.status, StatusCode::OK);
     let rows: serde_json::Value = serde_json::from_str(&rows.body).unwrap();
     assert_eq!(rows[0]["course_code"], "MO-LDT");
+}
+
+#[tokio::test]
+async fn a_vendor_course_page_links_out_instead_of_selling() {
+    let app = app().await;
+    let now = chrono::Utc::now();
+    let rows = ReportApi::new(&reports().await, sim::API_KEY, 5)
+        .rows(&["Batch"], now)
+        .await
+        .unwrap();
+    let outcome = services::vendors::apply_rows(
+        &app.store,
+        domain::catalog::vendors::Vendor::Emeritus,
+        &rows,
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome.stats.courses_created.len(), 2);
+    let page = app.get("/courses/course-v1:xPRO+DSBDA/", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(
+            r#"href="https://vendor.example.com/mxp-dsbda/" rel="external">Learn more at Emeritus"#
+        ),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("you enroll on the Emeritus site"));
+    assert!(!page.body.contains("/cart/add"), "never sold here");
 }

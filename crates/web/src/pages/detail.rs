@@ -36,6 +36,8 @@ struct CoursePage {
     free_run: Option<i64>,
     /// The product of the paid track on sale now, and what the button says.
     buy: Option<(i64, String)>,
+    /// An external (vendor) course: where the learner enrolls instead.
+    external: Option<String>,
     enroll_reason: String,
     topics: Vec<String>,
     programs: Vec<(String, String)>,
@@ -54,11 +56,10 @@ fn span(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>, open_ended: &s
     }
 }
 
-/// Why the enroll button is not active, in the learner's terms. Checkout arrives with the
-/// commerce issue; until then even an open run says so.
+/// Where enrollment stands, in the learner's terms (next to the enroll or buy button).
 fn enroll_reason(site: Site, runs: &[RunView], now: DateTime<Utc>) -> String {
     if runs.iter().any(|r| run_open(site, r, now)) {
-        return "Enrollment is open; online enrollment and checkout are coming soon.".to_string();
+        return "Enrollment is open.".to_string();
     }
     let opening = runs
         .iter()
@@ -192,10 +193,7 @@ pub async fn course(
                     }
                     Ok(_) => {
                         free_run = Some(run.id);
-                        enroll_reason = format!(
-                            "Free audit track of {}; the verified certificate track comes with checkout.",
-                            run.run_tag
-                        );
+                        enroll_reason = format!("Free audit track of {}.", run.run_tag);
                     }
                     Err(_) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
                 }
@@ -219,8 +217,21 @@ pub async fn course(
     } else {
         None
     };
+    let external = course.is_external.then(|| {
+        course
+            .page
+            .as_ref()
+            .and_then(|p| p.external_marketing_url.clone())
+            .unwrap_or_default()
+    });
+    if let Some(platform) = course.platform.as_deref().filter(|_| external.is_some()) {
+        enroll_reason = format!(
+            "Delivered in collaboration with {platform}: you enroll on the {platform} site."
+        );
+    }
     let page = CoursePage {
         meta,
+        external,
         asset_css: assets::CSS,
         asset_htmx: assets::HTMX,
         title: course.title.clone(),
