@@ -767,24 +767,32 @@ async fn main() -> Result<()> {
                 let edx = Arc::new(simulators::openedx::OpenEdx::default());
                 edx.auth
                     .set_provider(edx_signs_in_here(&store, &base).await?);
-                // The simulated LMS holds the demo's course runs, as edX would.
+                // The simulated LMS holds the demo's course runs and their modes, as edX would.
                 for course in store::catalog::read::load(store.db()).await?.courses {
                     for run in course.runs {
-                        edx.set_course(simulators::openedx::SimCourse {
-                            id: run.courseware_id,
-                            name: course.title.clone(),
-                            start: run.window.start,
-                            end: run.window.end,
-                            enrollment_start: run.window.enrollment_start,
-                            enrollment_end: run.window.enrollment_end,
-                            pacing: if run.is_self_paced {
-                                "self"
-                            } else {
-                                "instructor"
-                            }
-                            .into(),
-                            certificate_available_date: run.certificate_available_date,
-                        });
+                        let modes = run
+                            .modes
+                            .iter()
+                            .map(|m| integrations::openedx::EdxCourseMode {
+                                mode_slug: m.slug.clone(),
+                                mode_display_name: m.display_name.clone(),
+                                min_price: if m.requires_payment { 10 } else { 0 },
+                                currency: "usd".into(),
+                                expiration_datetime: run
+                                    .window
+                                    .upgrade_deadline
+                                    .filter(|_| m.slug == "verified"),
+                                description: None,
+                            })
+                            .collect();
+                        edx.set_course_modes(&run.courseware_id, modes);
+                        edx.set_course(simulators::openedx::SimCourse::of(
+                            &run.courseware_id,
+                            &course.title,
+                            &run.window,
+                            run.is_self_paced,
+                            run.certificate_available_date,
+                        ));
                     }
                 }
                 fakes = fakes.nest("/_simulators/openedx", simulators::openedx::router(edx));

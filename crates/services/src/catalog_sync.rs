@@ -1,10 +1,14 @@
 //! Course runs kept in step with Open edX: the nightly `sync-courseruns-data` schedule (and
-//! staff's "sync now" for one run) asks edX's course API about live runs and writes what
+//! staff's "sync now" for one run) asks edX's course API about live runs, and for MITx
+//! Online runs its course modes API (modes offered, upgrade deadline), and writes what
 //! changed through the catalog, in one transaction per course, logging each change.
 
 use chrono::Utc;
-use domain::catalog::Catalog;
-use domain::catalog::edx_sync::{EdxRun, apply, due};
+use domain::catalog::edx_sync::{
+    EdxMode, EdxRun, VERIFIED, apply, apply_modes, due, missing_modes,
+};
+use domain::catalog::{Catalog, RunRecord, Site};
+use integrations::openedx::{EdxCourseMode, OpenEdx};
 use jobs::{Job, JobError};
 use serde::{Deserialize, Serialize};
 use store::catalog::write::Mode;
@@ -52,26 +56,32 @@ impl Job for SyncCourseRuns {
         let mut changed = Vec::new();
         for course in &mut records {
             let mut any = false;
+            let site = course.site;
             for run in course
                 .runs
                 .iter_mut()
                 .filter(|r| keys.contains(&r.courseware_id))
             {
-                let Some(edx_run) = answers.iter().find(|a| a.id == run.courseware_id) else {
-                    continue;
-                };
-                let changes = apply(
-                    run,
-                    &EdxRun {
-                        title: edx_run.name.clone(),
-                        start: edx_run.start,
-                        end: edx_run.end,
-                        enrollment_start: edx_run.enrollment_start,
-                        enrollment_end: edx_run.enrollment_end,
-                        self_paced: edx_run.pacing.as_deref().map(|p| p == "self"),
-                        certificate_available: edx_run.certificate_available_date,
-                    },
-                );
+                let mut changes = Vec::new();
+                if let Some(edx_run) = answers.iter().find(|a| a.id == run.courseware_id) {
+                    changes = apply(
+                        run,
+                        &EdxRun {
+                            title: edx_run.name.clone(),
+                            start: edx_run.start,
+                            end: edx_run.end,
+                            enrollment_start: edx_run.enrollment_start,
+                            enrollment_end: edx_run.enrollment_end,
+                            self_paced: edx_run.pacing.as_deref().map(|p| p == "self"),
+                            certificate_available: edx_run.certificate_available_date,
+                        },
+                    );
+                }
+                // Course modes are MITx Online's (xPRO enrolls in one professional mode).
+                if site == Site::Mitxonline {
+                    // Staff's "sync now" also sets up the audit and verified modes edX lacks.
+                    changes.extend(modes(edx, run, self.run_id.is_some()).await);
+                }
                 if !changes.is_empty() {
                     tracing::info!(run = %run.courseware_id, changes = ?changes, "course run synced from Open edX");
                     any = true;
@@ -98,4 +108,47 @@ impl Job for SyncCourseRuns {
         }
         Ok(())
     }
+}
+
+/// Keeps a run's course modes in step with edX (`sync_course_mode`), first creating the
+/// audit and verified modes edX lacks when `ensure` (`check_course_modes`). What changed; a
+/// run edX cannot answer for is logged and left as it is, as the reference does.
+async fn modes(edx: &OpenEdx, run: &mut RunRecord, ensure: bool) -> Vec<String> {
+    let known = match edx.course_modes(&run.courseware_id).await {
+        Ok(known) => known,
+        Err(e) => {
+            tracing::warn!(run = %run.courseware_id, error = %e, "course modes not read from Open edX");
+            return Vec::new();
+        }
+    };
+    let mut modes: Vec<EdxMode> = known
+        .iter()
+        .map(|m| EdxMode {
+            slug: m.mode_slug.clone(),
+            expiration: m.expiration_datetime,
+        })
+        .collect();
+    if ensure {
+        for slug in missing_modes(&modes) {
+            let verified = slug == VERIFIED;
+            let mode = EdxCourseMode {
+                mode_slug: slug.to_string(),
+                mode_display_name: if verified { "Verified" } else { "Audit" }.to_string(),
+                min_price: if verified { 10 } else { 0 },
+                currency: "USD".to_string(),
+                expiration_datetime: run.upgrade_deadline.filter(|_| verified),
+                description: Some(if verified { "Verified" } else { "Audit" }.to_string()),
+            };
+            match edx.create_course_mode(&run.courseware_id, &mode).await {
+                Ok(()) => modes.push(EdxMode {
+                    slug: mode.mode_slug,
+                    expiration: mode.expiration_datetime,
+                }),
+                Err(e) => {
+                    tracing::warn!(run = %run.courseware_id, mode = slug, error = %e, "course mode not created in Open edX");
+                }
+            }
+        }
+    }
+    apply_modes(run, &modes)
 }

@@ -411,6 +411,20 @@ async fn edx_asking_for_a_certificate_pulls_that_learners_grade_and_certifies() 
     );
 }
 
+/// Staff's "sync now" of one run, run to the end.
+async fn sync_run_now(store: &Store, url: &str, run_id: i64) {
+    jobs::push(
+        store.db(),
+        &services::catalog_sync::SyncCourseRuns {
+            run_id: Some(run_id),
+        },
+        jobs::Enqueue::default(),
+    )
+    .await
+    .unwrap();
+    drain(store, client(url)).await;
+}
+
 #[tokio::test]
 async fn a_run_takes_edx_title_dates_and_pacing_and_an_unknown_run_is_left_alone() {
     let store = store::testing::fresh_store().await;
@@ -429,16 +443,7 @@ async fn a_run_takes_edx_title_dates_and_pacing_and_an_unknown_run_is_left_alone
         pacing: "self".into(),
         certificate_available_date: None,
     });
-    jobs::push(
-        store.db(),
-        &services::catalog_sync::SyncCourseRuns {
-            run_id: Some(run.id),
-        },
-        jobs::Enqueue::default(),
-    )
-    .await
-    .unwrap();
-    drain(&store, client(&url)).await;
+    sync_run_now(&store, &url, run.id).await;
     let after = store::catalog::read::load(store.db()).await.unwrap();
     let (_, synced) = after.run(run.id).unwrap();
     assert_eq!(synced.title, "Renamed in edX");
@@ -459,4 +464,62 @@ async fn a_run_takes_edx_title_dates_and_pacing_and_an_unknown_run_is_left_alone
             "runs edX was not asked about stay as they were"
         );
     }
+}
+
+#[tokio::test]
+async fn mitx_online_runs_keep_their_modes_and_upgrade_deadline_in_step_with_edx() {
+    let store = store::testing::fresh_store().await;
+    import(&store, "mitxonline_courses.json").await;
+    let view = store::catalog::read::load(store.db()).await.unwrap();
+    let run = &view.courses[0].runs[0];
+    let (sim, url) = simulator().await;
+    sim.set_course(sim::SimCourse::of(
+        &run.courseware_id,
+        &run.title,
+        &run.window,
+        run.is_self_paced,
+        run.certificate_available_date,
+    ));
+    let audit = integrations::openedx::EdxCourseMode {
+        mode_slug: "audit".into(),
+        mode_display_name: "Audit".into(),
+        min_price: 0,
+        currency: "usd".into(),
+        expiration_datetime: None,
+        description: None,
+    };
+    sim.set_course_modes(&run.courseware_id, vec![audit.clone()]);
+    let sync_now = || async {
+        sync_run_now(&store, &url, run.id).await;
+        let view = store::catalog::read::load(store.db()).await.unwrap();
+        view.run(run.id).unwrap().1.clone()
+    };
+
+    let synced = sync_now().await;
+    let in_edx = sim.course_modes(&run.courseware_id);
+    let verified = in_edx.iter().find(|m| m.mode_slug == "verified");
+    assert_eq!(
+        verified.map(|m| (m.min_price, m.expiration_datetime)),
+        Some((10, run.window.upgrade_deadline)),
+        "staff's sync creates the verified mode edX lacked, closing at the run's deadline"
+    );
+    assert!(synced.has_mode("audit") && synced.has_mode("verified"));
+
+    let deadline = Utc::now() + chrono::Duration::days(30);
+    sim.set_course_modes(
+        &run.courseware_id,
+        vec![
+            audit,
+            integrations::openedx::EdxCourseMode {
+                expiration_datetime: Some(deadline),
+                ..verified.unwrap().clone()
+            },
+        ],
+    );
+    let synced = sync_now().await;
+    assert_eq!(
+        synced.window.upgrade_deadline.map(|d| d.timestamp()),
+        Some(deadline.timestamp()),
+        "the upgrade deadline is the verified mode's expiration in edX"
+    );
 }

@@ -91,6 +91,46 @@ pub fn apply(run: &mut RunRecord, edx: &EdxRun) -> Vec<String> {
     changes
 }
 
+/// A course mode of a run as edX holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdxMode {
+    pub slug: String,
+    pub expiration: Option<DateTime<Utc>>,
+}
+
+pub const AUDIT: &str = "audit";
+pub const VERIFIED: &str = "verified";
+
+/// MITx Online `sync_course_mode`: the run offers every mode edX has (none is taken away)
+/// and, when edX has a verified mode, its upgrade deadline is that mode's expiration. What
+/// changed, one line per field.
+pub fn apply_modes(run: &mut RunRecord, modes: &[EdxMode]) -> Vec<String> {
+    let mut changes = Vec::new();
+    for mode in modes {
+        if !run.enrollment_modes.contains(&mode.slug) {
+            changes.push(format!("enrollment_modes: + {}", mode.slug));
+            run.enrollment_modes.push(mode.slug.clone());
+        }
+    }
+    if let Some(verified) = modes.iter().find(|m| m.slug == VERIFIED) {
+        set(
+            &mut changes,
+            "upgrade_deadline",
+            &mut run.upgrade_deadline,
+            verified.expiration,
+        );
+    }
+    changes
+}
+
+/// MITx Online `check_course_modes`: of audit and verified, those edX lacks for the run.
+pub fn missing_modes(modes: &[EdxMode]) -> Vec<&'static str> {
+    [AUDIT, VERIFIED]
+        .into_iter()
+        .filter(|slug| !modes.iter().any(|m| m.slug == *slug))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +215,44 @@ mod tests {
             &run(),
             Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap()
         ));
+    }
+
+    #[test]
+    fn edx_modes_are_added_never_removed_and_the_verified_expiration_is_the_upgrade_deadline() {
+        let mut r = run();
+        r.enrollment_modes = vec!["audit".into(), "honor".into()];
+        let modes = [
+            EdxMode {
+                slug: "audit".into(),
+                expiration: None,
+            },
+            EdxMode {
+                slug: "verified".into(),
+                expiration: day(15),
+            },
+        ];
+        let changes = apply_modes(&mut r, &modes);
+        assert_eq!(r.enrollment_modes, vec!["audit", "honor", "verified"]);
+        assert_eq!(r.upgrade_deadline, day(15));
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert!(
+            apply_modes(&mut r, &modes).is_empty(),
+            "in step: nothing to do"
+        );
+        assert!(
+            apply_modes(&mut r, &modes[..1]).is_empty(),
+            "without a verified mode the deadline is left alone"
+        );
+        assert_eq!(r.upgrade_deadline, day(15));
+    }
+
+    #[test]
+    fn audit_and_verified_are_the_modes_a_run_must_have() {
+        let audit = EdxMode {
+            slug: "audit".into(),
+            expiration: None,
+        };
+        assert_eq!(missing_modes(&[]), vec!["audit", "verified"]);
+        assert_eq!(missing_modes(&[audit]), vec!["verified"]);
     }
 }

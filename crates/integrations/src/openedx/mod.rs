@@ -10,7 +10,7 @@ pub use user_token::{SiteSession, UserToken};
 
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 #[derive(Debug, Clone)]
@@ -428,6 +428,23 @@ struct Pagination {
     next: Option<String>,
 }
 
+/// A course mode of a run as edX's course modes API holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EdxCourseMode {
+    pub mode_slug: String,
+    #[serde(default)]
+    pub mode_display_name: String,
+    #[serde(default)]
+    pub min_price: i64,
+    #[serde(default)]
+    pub currency: String,
+    /// The verified mode's is the run's upgrade deadline.
+    #[serde(default)]
+    pub expiration_datetime: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
 /// Course keys per request to the course API.
 const COURSE_KEYS_PER_CALL: usize = 50;
 
@@ -450,5 +467,43 @@ impl OpenEdx {
             );
         }
         Ok(courses)
+    }
+
+    fn modes_url(course_id: &str) -> String {
+        format!("/api/course_modes/v1/courses/{course_id}/")
+    }
+
+    /// The run's course modes (`GET /api/course_modes/v1/courses/{id}/`).
+    pub async fn course_modes(&self, course_id: &str) -> Result<Vec<EdxCourseMode>, EdxError> {
+        let token = self.service_token().await?;
+        let response = self
+            .http
+            .get(self.url(&Self::modes_url(course_id)))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .map_err(network)?;
+        read_json(response, "course modes").await
+    }
+
+    /// Creates a course mode of the run (`POST /api/course_modes/v1/courses/{id}/`).
+    pub async fn create_course_mode(
+        &self,
+        course_id: &str,
+        mode: &EdxCourseMode,
+    ) -> Result<(), EdxError> {
+        let token = self.service_token().await?;
+        let mut body = serde_json::to_value(mode)
+            .map_err(|e| EdxError::Permanent(format!("course mode: {e}")))?;
+        body["course_id"] = course_id.into();
+        let response = self
+            .http
+            .post(self.url(&Self::modes_url(course_id)))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(network)?;
+        expect_success(response).await
     }
 }

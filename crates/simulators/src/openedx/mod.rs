@@ -60,6 +60,8 @@ pub struct OpenEdx {
     pub grades: Mutex<BTreeMap<(String, String), SimGrade>>,
     /// Course runs by course key.
     pub courses: Mutex<BTreeMap<String, SimCourse>>,
+    /// Course modes by course key.
+    modes: Mutex<BTreeMap<String, Vec<integrations::openedx::EdxCourseMode>>>,
     pub auth: auth::Auth,
 }
 
@@ -105,6 +107,10 @@ pub fn router(state: Arc<OpenEdx>) -> Router {
         )
         .route("/_grades", post(grades::set_grade))
         .route("/api/courses/v1/courses/", get(courses::courses))
+        .route(
+            "/api/course_modes/v1/courses/{course_id}/",
+            get(courses::course_modes).post(courses::create_course_mode),
+        )
         .route(
             "/_control",
             post(|State(state): State<Arc<OpenEdx>>, control| async move {
