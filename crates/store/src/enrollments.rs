@@ -150,6 +150,41 @@ pub async fn activate_program(
     .map(|_| ())
 }
 
+/// A learner's enrollment in a program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramEnrollment {
+    pub id: i64,
+    pub program_id: i64,
+    pub mode: String,
+    pub active: bool,
+    pub change_status: Option<String>,
+    /// The order that bought it, when it was bought.
+    pub order_id: Option<i64>,
+}
+
+/// The learner's program enrollments, active or not, oldest first.
+pub async fn program_enrollments_of(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<Vec<ProgramEnrollment>, DbErr> {
+    crate::sql::all_as(
+        db,
+        "SELECT id, program_id, mode, active, change_status, order_id FROM program_enrollments WHERE user_id = $1 ORDER BY id",
+        vec![user_id.into()],
+        |r| {
+            Ok(ProgramEnrollment {
+                id: r.try_get("", "id")?,
+                program_id: r.try_get("", "program_id")?,
+                mode: r.try_get("", "mode")?,
+                active: r.try_get("", "active")?,
+                change_status: r.try_get("", "change_status")?,
+                order_id: r.try_get("", "order_id")?,
+            })
+        },
+    )
+    .await
+}
+
 /// The programs a learner is actively enrolled in: (program id, mode).
 pub async fn programs_of(
     db: &impl ConnectionTrait,

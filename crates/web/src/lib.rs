@@ -110,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::jobs::routes())
         .merge(api::flows::routes())
         .merge(api::enrollments::routes())
+        .merge(api::program_enrollments::routes())
         .merge(api::oauth2::routes())
         .merge(api::orders::routes())
         .merge(api::baskets::routes())

@@ -10,6 +10,7 @@ use chrono::{TimeZone, Utc};
 use domain::accounts::{Email, LegalAddress, Username};
 use domain::catalog::import::parse;
 use http_body_util::BodyExt;
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use store::Store;
 use store::catalog::write::{Mode, apply};
@@ -457,4 +458,164 @@ async fn the_xpro_dashboard_api_splits_current_and_past_enrollments() {
         .0,
         StatusCode::UNAUTHORIZED
     );
+}
+
+#[tokio::test]
+async fn program_enrollments_and_certificates_show_in_both_references_apis() {
+    let (app, store) = app().await;
+    let path = format!(
+        "{}/../../fixtures/originals/mitxonline_programs.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (_, programs) = parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let txn = store.write().await.unwrap();
+    apply(&txn, &programs, Mode::Import).await.unwrap();
+    txn.commit().await.unwrap();
+    let ada = learner(&store, "ada").await;
+    let user = store::accounts::list(store.db(), 1).await.unwrap()[0].id;
+    store::enrollments::activate(store.db(), user, 256, "audit", Utc::now())
+        .await
+        .unwrap();
+
+    // MITx Online v3: enroll in program 5 (18.03x), which holds course 62 (run 256).
+    let body = || Some(json!({"program_id": 5}));
+    let (status, created) = send(
+        &app,
+        api("POST", "/api/v3/program_enrollments/", &ada, body(), true),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let created: Value = serde_json::from_str(&created).unwrap();
+    assert_eq!(created["program"]["readable_id"], "program-v1:MITxT+18.03x");
+    assert_eq!(created["enrollment_mode"], "audit");
+    assert!(created["certificate"].is_null());
+    let (again, _) = send(
+        &app,
+        api("POST", "/api/v3/program_enrollments/", &ada, body(), true),
+    )
+    .await;
+    assert_eq!(again, StatusCode::OK, "already enrolled");
+    let (unknown, _) = send(
+        &app,
+        api(
+            "POST",
+            "/api/v3/program_enrollments/",
+            &ada,
+            Some(json!({"program_id": 999})),
+            true,
+        ),
+    )
+    .await;
+    assert_eq!(unknown, StatusCode::NOT_FOUND);
+    let (no_csrf, _) = send(
+        &app,
+        api("POST", "/api/v3/program_enrollments/", &ada, body(), false),
+    )
+    .await;
+    assert_eq!(no_csrf, StatusCode::FORBIDDEN);
+
+    let program_certificate = store::certificates::issue(
+        store.db(),
+        user,
+        store::certificates::Of::Program(5),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert!(program_certificate);
+    let (_, one) = send(
+        &app,
+        api("GET", "/api/v3/program_enrollments/5/", &ada, None, false),
+    )
+    .await;
+    let one: Value = serde_json::from_str(&one).unwrap();
+    let uuid = one["certificate"]["uuid"]
+        .as_str()
+        .expect("the program certificate")
+        .to_string();
+    assert_eq!(
+        one["certificate"]["link"],
+        format!("/certificate/program/{uuid}/")
+    );
+
+    // xPRO's shapes: the run sits under its program, the program carries its certificate.
+    let (_, dashboard) = send(&app, api("GET", "/api/enrollments/", &ada, None, false)).await;
+    let dashboard: Value = serde_json::from_str(&dashboard).unwrap();
+    let program = &dashboard["program_enrollments"][0];
+    assert_eq!(program["program"]["id"], 5);
+    assert_eq!(program["course_run_enrollments"][0]["run"]["id"], 256);
+    assert_eq!(program["certificate"]["uuid"], uuid.as_str());
+    assert_eq!(
+        dashboard["course_run_enrollments"],
+        json!([]),
+        "nested, not repeated"
+    );
+    let (_, listed) = send(
+        &app,
+        api("GET", "/api/program_certificates/", &ada, None, false),
+    )
+    .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&listed).unwrap(),
+        json!([{"uuid": uuid, "link": format!("/certificate/program/{uuid}/")}])
+    );
+    let (status, _) = send(
+        &app,
+        api(
+            "GET",
+            &format!("/api/program_certificates/{uuid}/"),
+            &ada,
+            None,
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = send(
+        &app,
+        api(
+            "GET",
+            &format!("/api/course_run_certificates/{uuid}/"),
+            &ada,
+            None,
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a program certificate is not a run's"
+    );
+
+    // Leaving: 204, and a bought program is refused.
+    let (left, _) = send(
+        &app,
+        api("DELETE", "/api/v3/program_enrollments/5/", &ada, None, true),
+    )
+    .await;
+    assert_eq!(left, StatusCode::NO_CONTENT);
+    let (_, listed) = send(
+        &app,
+        api("GET", "/api/v3/program_enrollments/", &ada, None, false),
+    )
+    .await;
+    assert_eq!(listed, "[]");
+    store
+        .db()
+        .execute_unprepared(&format!(
+            "INSERT INTO orders (purchaser_id, state, total_minor, currency, created_on, updated_on) \
+             VALUES ({user}, 'fulfilled', 17500, 'USD', '2024-09-01 00:00:00+00:00', '2024-09-01 00:00:00+00:00')"
+        ))
+        .await
+        .unwrap();
+    store::enrollments::activate_program(store.db(), user, 6, "verified", Some(1), Utc::now())
+        .await
+        .unwrap();
+    let (bought, body) = send(
+        &app,
+        api("DELETE", "/api/v3/program_enrollments/6/", &ada, None, true),
+    )
+    .await;
+    assert_eq!(bought, StatusCode::BAD_REQUEST, "{body}");
 }

@@ -17,7 +17,10 @@ use serde_json::{Value, json};
 use services::enrollments::{EnrollError, enroll_free, set_course_emails, unenroll};
 use store::accounts::User;
 use store::catalog::read::CatalogView;
+use store::certificates::{Certificate, Of};
 use store::enrollments::Enrollment;
+
+use super::program_enrollments::certificate_json;
 
 use crate::csrf;
 use crate::pages::account::current_user;
@@ -49,35 +52,35 @@ pub(crate) async fn learner_with_csrf(
     Ok(user)
 }
 
-/// The learner's valid certificates and grades, by run, for the enrollment shapes.
+/// The learner's valid certificates and grades, for the enrollment shapes.
 #[derive(Default)]
 struct Earned {
-    certificates: HashMap<i64, String>,
+    certificates: Vec<Certificate>,
     grades: HashMap<i64, domain::certificates::Grade>,
 }
 
 impl Earned {
     async fn of(state: &AppState, user_id: i64) -> Result<Self, ApiError> {
         let db = state.store.db();
-        let mut earned = Earned::default();
-        for c in store::certificates::of_user(db, user_id).await? {
-            if let (store::certificates::Of::Run(run), false) = (c.of, c.is_revoked) {
-                earned.certificates.insert(run, c.uuid);
-            }
-        }
-        earned.grades = store::certificates::grades_of_user(db, user_id)
-            .await?
-            .into_iter()
-            .collect();
-        Ok(earned)
+        Ok(Earned {
+            certificates: store::certificates::of_user(db, user_id)
+                .await?
+                .into_iter()
+                .filter(|c| !c.is_revoked)
+                .collect(),
+            grades: store::certificates::grades_of_user(db, user_id)
+                .await?
+                .into_iter()
+                .collect(),
+        })
     }
 
     /// `{uuid, link}` or null, as both references give it.
-    fn certificate(&self, run_id: i64) -> Value {
-        self.certificates.get(&run_id).map_or(
-            Value::Null,
-            |uuid| json!({"uuid": uuid, "link": format!("/certificate/{uuid}/")}),
-        )
+    fn certificate(&self, of: Of) -> Value {
+        self.certificates
+            .iter()
+            .find(|c| c.of == of)
+            .map_or(Value::Null, certificate_json)
     }
 
     /// MITx Online's `grades`: `[{grade, letter_grade, passed, set_by_admin, grade_percent}]`.
@@ -120,7 +123,7 @@ fn shape(view: &CatalogView, earned: &Earned, e: &Enrollment) -> Value {
         "change_status": e.change_status,
         "edx_enrolled": e.edx_enrolled,
         "edx_emails_subscription": e.edx_emails_subscription,
-        "certificate": earned.certificate(e.run_id),
+        "certificate": earned.certificate(Of::Run(e.run_id)),
         "grades": earned.grades(e.run_id),
     })
 }
@@ -258,13 +261,23 @@ async fn xpro_dashboard(
     let snapshot = state.catalog.get().await?;
     let now = state.now();
     let earned = Earned::of(&state, user.id).await?;
+    let view = &snapshot.view;
+    let db = state.store.db();
+    let programs: Vec<_> = store::enrollments::program_enrollments_of(db, user.id)
+        .await?
+        .into_iter()
+        .filter(|p| p.active)
+        .filter_map(|p| Some((view.program(p.program_id)?, p)))
+        .collect();
+    // Runs of a program's courses are listed under the program, in the program's order.
+    let mut in_program: HashMap<i64, Vec<(usize, bool, Value)>> = HashMap::new();
     let (mut current, mut past) = (Vec::new(), Vec::new());
-    for e in store::enrollments::of_user(state.store.db(), user.id)
+    for e in store::enrollments::of_user(db, user.id)
         .await?
         .into_iter()
         .filter(|e| e.active)
     {
-        let Some((course, run)) = snapshot.view.run(e.run_id) else {
+        let Some((course, run)) = view.run(e.run_id) else {
             continue;
         };
         let page = course.page.clone().unwrap_or_default();
@@ -288,20 +301,55 @@ async fn xpro_dashboard(
                 "id": run.id,
             },
             "company": null,
-            "certificate": earned.certificate(run.id),
+            "certificate": earned.certificate(Of::Run(run.id)),
             "receipt": null,
         });
-        if run.window.is_past(now) {
-            past.push(item)
+        let ended = run.window.is_past(now);
+        let position = programs.iter().find_map(|(program, _)| {
+            let leaves = program.course_leaves();
+            let at = leaves.iter().position(|(c, _)| *c == course.id)?;
+            Some((program.id, at))
+        });
+        match position {
+            Some((program, at)) => in_program
+                .entry(program)
+                .or_default()
+                .push((at, ended, item)),
+            None if ended => past.push(item),
+            None => current.push(item),
+        }
+    }
+    let (mut current_programs, mut past_programs) = (Vec::new(), Vec::new());
+    for (program, enrollment) in &programs {
+        let mut runs = in_program.remove(&program.id).unwrap_or_default();
+        runs.sort_by_key(|(at, _, _)| *at);
+        let ended = !runs.is_empty() && runs.iter().all(|(_, ended, _)| *ended);
+        let page = program.page.clone().unwrap_or_default();
+        let item = json!({
+            "id": enrollment.id,
+            "program": {
+                "title": program.title,
+                "description": page.description,
+                "thumbnail_url": page.feature_image.as_deref().map(|i| state.absolute(i)),
+                "readable_id": program.readable_id,
+                "id": program.id,
+            },
+            "course_run_enrollments": runs.into_iter().map(|(_, _, item)| item).collect::<Vec<_>>(),
+            "company": null,
+            "certificate": earned.certificate(Of::Program(program.id)),
+            "receipt": enrollment.order_id,
+        });
+        if ended {
+            past_programs.push(item)
         } else {
-            current.push(item)
+            current_programs.push(item)
         }
     }
     Ok(Json(json!({
-        "program_enrollments": [],
+        "program_enrollments": current_programs,
         "course_run_enrollments": current,
         "past_course_run_enrollments": past,
-        "past_program_enrollments": [],
+        "past_program_enrollments": past_programs,
     }))
     .into_response())
 }

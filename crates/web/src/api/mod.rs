@@ -13,6 +13,7 @@ pub mod oauth2;
 pub mod openedx_webhooks;
 pub mod orders;
 pub mod products;
+pub mod program_enrollments;
 pub mod schema;
 pub mod staff;
 pub mod xpro;

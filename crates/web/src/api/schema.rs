@@ -55,6 +55,15 @@ use crate::AppState;
         discount_redemptions,
         edx_enrollment_webhook,
         edx_certificate_webhook,
+        v3_program_enrollments,
+        v3_program_enroll,
+        v3_program_enrollment,
+        v3_program_unenroll,
+        run_certificates,
+        run_certificate,
+        program_certificates,
+        program_certificate,
+        external_courses,
         xpro_coupons_create,
         xpro_coupons_deactivate,
         xpro_products,
@@ -194,6 +203,15 @@ documented! {
     discount_assignee_remove: delete "/api/v0/discounts/{id}/assignees/{user}/", "staff", "Release a learner from the discount; the list back (PATCH {user} adds)", params(("id" = i64, Path), ("user" = i64, Path));
     discount_redemptions: get "/api/v0/discounts/{id}/redemptions/", "staff", "The orders the discount was applied to", params(("id" = i64, Path));
     edx_enrollment_webhook: post "/api/openedx_webhook/enrollment/", "openedx", "Open edX reports an enrollment {email, course_id, role?}: mirrored as audit and in edX; 201 created, 200 existing; Bearer token of a staff account from the OAuth2 provider";
+    v3_program_enrollments: get "/api/v3/program_enrollments/", "enrollments", "MITx Online: the signed-in learner's active program enrollments {program, certificate, enrollment_mode}";
+    v3_program_enroll: post "/api/v3/program_enrollments/", "enrollments", "MITx Online: enroll in a live program's audit track {\"program_id\": …}: 201, or 200 when enrolled; X-CSRFToken required";
+    v3_program_enrollment: get "/api/v3/program_enrollments/{program_id}/", "enrollments", "MITx Online: one program enrollment with its certificate", params(("program_id" = i64, Path));
+    v3_program_unenroll: delete "/api/v3/program_enrollments/{program_id}/", "enrollments", "MITx Online: leave a program (204; 400 when it was bought); X-CSRFToken required", params(("program_id" = i64, Path));
+    run_certificates: get "/api/course_run_certificates/", "certificates", "xPRO: the learner's valid course run certificates [{uuid, link}]";
+    run_certificate: get "/api/course_run_certificates/{uuid}/", "certificates", "xPRO: one of them", params(("uuid" = String, Path));
+    program_certificates: get "/api/program_certificates/", "certificates", "xPRO: the learner's valid program certificates [{uuid, link}]";
+    program_certificate: get "/api/program_certificates/{uuid}/", "certificates", "xPRO: one of them", params(("uuid" = String, Path));
+    external_courses: get "/api/external_courses/{vendor}/", "staff", "xPRO: a vendor's report rows as sent (emeritus or global_alumni; 400 unknown vendor; staff token)", params(("vendor" = String, Path));
     edx_certificate_webhook: post "/api/openedx_webhook/certificate/", "openedx", "Open edX reports a certificate earned {email, course_id}: 200 with the existing certificate, or the learner's grade is queued to be pulled and applied without waiting for the certificate date";
     checkout_result: post "/api/checkout/result/", "commerce", "CyberSource's merchant post of a Secure Acceptance result (form, signed); 403 for a bad signature, 404 for an unknown order";
     orders_history: get "/api/v0/orders/history/", "commerce", "The signed-in learner's fulfilled and refunded orders (receipt shape)";
