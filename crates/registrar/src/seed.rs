@@ -10,7 +10,7 @@ use domain::Money;
 use domain::catalog::requirements::{Operator, RequirementNode};
 use domain::catalog::{
     Catalog, CourseRecord, Instructor, PageRecord, PriceVersion, ProductRecord, ProgramRecord,
-    ProgramRunRecord, Reference, RequirementRecord, RunRecord, Site,
+    ProgramRunRecord, Reference, RequirementRecord, RunRecord, Signatory, Site,
 };
 
 type Instant = DateTime<Utc>;
@@ -465,6 +465,7 @@ impl Generator {
             max_weeks: Some(weeks),
             min_weekly_hours: Some(low_hours),
             max_weekly_hours: Some(high_hours),
+            signatories: signatories(site, &instructors),
             ..PageRecord::default()
         };
         match site {
@@ -774,6 +775,7 @@ impl Generator {
                 .and_then(|course| course.page.as_ref()?.time_commitment.clone()),
             ..PageRecord::default()
         };
+        page.signatories = signatories(site, &program_instructors(&courses));
         let mut record = ProgramRecord {
             id: None,
             site,
@@ -1040,6 +1042,24 @@ fn course_leaf(course: &CourseRecord) -> RequirementRecord {
 }
 
 /// A program's faculty list names each course's lead instructor once.
+/// Who signs the certificates: the lead instructor and the storefront's director.
+fn signatories(site: Site, instructors: &[Instructor]) -> Vec<Signatory> {
+    let lead = instructors.first().map(|i| Signatory {
+        name: i.name.clone(),
+        title: Some("Faculty Lead".to_string()),
+        organization: Some("Massachusetts Institute of Technology".to_string()),
+    });
+    let director = Signatory {
+        name: "Jordan Rivera".to_string(),
+        title: Some("Executive Director".to_string()),
+        organization: Some(match site {
+            Site::Xpro => "MIT xPRO".to_string(),
+            Site::Mitxonline => "MITx Online".to_string(),
+        }),
+    };
+    lead.into_iter().chain([director]).collect()
+}
+
 fn program_instructors(courses: &[&CourseRecord]) -> Vec<Instructor> {
     let mut instructors: Vec<Instructor> = Vec::new();
     for lead in courses

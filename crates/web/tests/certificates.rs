@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use axum::http::StatusCode;
 use chrono::{TimeZone, Utc};
 use common::App;
@@ -33,14 +31,7 @@ async fn a_certificate_is_verifiable_by_its_id_and_says_when_it_was_revoked() {
         .await
         .unwrap()
         .unwrap();
-    let app = App {
-        router: web::router(web::AppState::new(
-            store.clone(),
-            common::settings("https://registrar.example.edu"),
-            Arc::new(move || now),
-        )),
-        store: store.clone(),
-    };
+    let app = App::at(&store, "https://registrar.example.edu", now);
 
     let page = app
         .get(&format!("/certificate/{}/", of_run.uuid), None)
@@ -116,5 +107,72 @@ async fn a_certificate_is_verifiable_by_its_id_and_says_when_it_was_revoked() {
             .await
             .status,
         StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn certificates_carry_the_signatories_staff_set_on_the_course() {
+    let store = store::testing::fresh_store().await;
+    common::import(&store, &["xpro_courses.json"]).await;
+    let now = Utc.with_ymd_and_hms(2024, 3, 10, 12, 0, 0).unwrap();
+    let view = store::catalog::read::load(store.db()).await.unwrap();
+    let course = &view.courses[0];
+    let mut record = view.course_record(course);
+    record.page.get_or_insert_default().signatories =
+        domain::catalog::Signatory::parse_lines("Ada Lovelace | Professor | MIT\nCharles Babbage")
+            .unwrap();
+    let txn = store.write().await.unwrap();
+    store::catalog::write::apply(
+        &txn,
+        &domain::catalog::Catalog {
+            courses: vec![record],
+            ..Default::default()
+        },
+        store::catalog::write::Mode::Strict,
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    let user = common::account(&store, "grace", false).await;
+    let run = course.runs[0].id;
+    certs::issue(store.db(), user.id, Of::Run(run), now)
+        .await
+        .unwrap();
+    let uuid = certs::find(store.db(), user.id, Of::Run(run))
+        .await
+        .unwrap()
+        .unwrap()
+        .uuid;
+    let app = App::at(&store, "https://registrar.example.edu", now);
+
+    let page = app.get(&format!("/certificate/{uuid}/"), None).await;
+    assert!(
+        page.body.contains("<strong>Ada Lovelace</strong>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Professor, MIT"));
+    assert!(page.body.contains("<strong>Charles Babbage</strong>"));
+    let svg = app.get(&format!("/certificate/{uuid}.svg"), None).await;
+    assert!(svg.body.contains(">Ada Lovelace</text>"), "{}", svg.body);
+    assert!(
+        svg.body.contains(r#"x="275""#) && svg.body.contains(r#"x="825""#),
+        "two columns"
+    );
+    let pdf = app.get(&format!("/certificate/{uuid}.pdf"), None).await;
+    assert!(pdf.body.contains("Signed: Ada Lovelace, Professor, MIT"));
+
+    let staff = app.staff_cookie().await;
+    let form = app
+        .get(
+            &format!("/staff/courses/{}", course.readable_id),
+            Some(&staff),
+        )
+        .await;
+    assert!(
+        form.body
+            .contains("Ada Lovelace | Professor | MIT\nCharles Babbage</textarea>"),
+        "{}",
+        form.body
     );
 }

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{TimeZone, Utc};
@@ -30,14 +28,7 @@ async fn edx_webhooks_mirror_enrollments_and_ask_for_certificates() {
     let store = store::testing::fresh_store().await;
     common::import(&store, &["mitxonline_courses.json"]).await;
     let now = Utc.with_ymd_and_hms(2024, 3, 10, 12, 0, 0).unwrap();
-    let app = App {
-        router: web::router(web::AppState::new(
-            store.clone(),
-            common::settings("https://registrar.example.edu"),
-            Arc::new(move || now),
-        )),
-        store: store.clone(),
-    };
+    let app = App::at(&store, "https://registrar.example.edu", now);
     let view = store::catalog::read::load(store.db()).await.unwrap();
     let run = &view.courses[0].runs[0];
     let (service, learner) = (

@@ -123,6 +123,7 @@ async fn a_title_edit_shows_on_the_public_page_and_a_bad_form_keeps_its_values()
             ("title", "Culture, Renamed"),
             ("runs[0].end_date", "2020-01-01T00:00"),
             ("runs[1].price", "lots"),
+            ("signatories", " | Dean"),
         ],
     );
     let reply = app
@@ -140,6 +141,10 @@ async fn a_title_edit_shows_on_the_public_page_and_a_bad_form_keeps_its_values()
     assert!(
         reply.body.contains("value=\"Culture, Renamed\""),
         "the typed title stays"
+    );
+    assert!(
+        reply.body.contains("each line starts with a name"),
+        "the signatories error is shown"
     );
     let public = app.get("/courses/course-v1:xPRO+LASERx3/", None).await;
     assert!(
@@ -169,6 +174,7 @@ async fn a_title_edit_shows_on_the_public_page_and_a_bad_form_keeps_its_values()
         &[
             ("title", "Culture and Networks for Engineers"),
             ("runs[0].price", "1099"),
+            ("signatories", "Ada Lovelace | Professor | MIT"),
         ],
     );
     let reply = app
@@ -183,6 +189,11 @@ async fn a_title_edit_shows_on_the_public_page_and_a_bad_form_keeps_its_values()
         .get(reply.location.as_deref().unwrap(), Some(&cookie))
         .await;
     assert!(saved.body.contains("Saved."));
+    assert!(
+        saved
+            .body
+            .contains(">Ada Lovelace | Professor | MIT</textarea>")
+    );
     assert!(
         saved.body.contains("$999.00; $1,099.00") || saved.body.contains("$1,099.00"),
         "price history shows the new version"

@@ -97,6 +97,63 @@ pub struct PageRecord {
     /// Free-text price shown on a MITx Online program page ("$175").
     pub price_text: Option<String>,
     pub list_price: Option<Money>,
+    /// Who signs the certificates, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signatories: Vec<Signatory>,
+}
+
+/// A certificate signatory (the references' `SignatoryPage`: name, title lines,
+/// organization).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Signatory {
+    pub name: String,
+    pub title: Option<String>,
+    pub organization: Option<String>,
+}
+
+impl Signatory {
+    /// Signatories written one per line as `Name | Title | Organization` (title and
+    /// organization optional), as staff type them.
+    pub fn parse_lines(text: &str) -> Result<Vec<Signatory>, String> {
+        text.lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .map(|line| {
+                let mut parts = line.split('|').map(str::trim);
+                let name = parts.next().unwrap_or_default().to_string();
+                let mut optional = || parts.next().filter(|p| !p.is_empty()).map(str::to_string);
+                let (title, organization) = (optional(), optional());
+                if name.is_empty() {
+                    return Err(format!("{line:?}: each line starts with a name"));
+                }
+                if parts.next().is_some() {
+                    return Err(format!("{line:?}: at most name | title | organization"));
+                }
+                Ok(Signatory {
+                    name,
+                    title,
+                    organization,
+                })
+            })
+            .collect()
+    }
+
+    /// The lines [`Signatory::parse_lines`] reads.
+    pub fn to_lines(signatories: &[Signatory]) -> String {
+        signatories
+            .iter()
+            .map(|s| {
+                let mut parts = vec![s.name.as_str()];
+                if s.title.is_some() || s.organization.is_some() {
+                    parts.push(s.title.as_deref().unwrap_or_default());
+                }
+                parts.extend(s.organization.as_deref());
+                parts.join(" | ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -299,5 +356,30 @@ impl ProgramRecord {
                 })
                 .collect(),
         }]
+    }
+}
+
+#[cfg(test)]
+mod signatory_tests {
+    use super::Signatory;
+
+    #[test]
+    fn signatories_read_and_write_as_staff_type_them() {
+        let typed = "Anant Agarwal | Professor | MIT\n\n  Jane Doe |  | MIT xPRO \nSolo";
+        let parsed = Signatory::parse_lines(typed).unwrap();
+        assert_eq!(parsed.len(), 3);
+        assert_eq!(parsed[1].title, None);
+        assert_eq!(parsed[1].organization.as_deref(), Some("MIT xPRO"));
+        assert_eq!(parsed[2].name, "Solo");
+        assert_eq!(
+            Signatory::to_lines(&parsed),
+            "Anant Agarwal | Professor | MIT\nJane Doe |  | MIT xPRO\nSolo"
+        );
+        assert_eq!(
+            Signatory::parse_lines(&Signatory::to_lines(&parsed)).unwrap(),
+            parsed
+        );
+        assert!(Signatory::parse_lines(" | Dean").is_err());
+        assert!(Signatory::parse_lines("A | B | C | D").is_err());
     }
 }

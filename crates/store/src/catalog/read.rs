@@ -286,6 +286,12 @@ pub(crate) fn page_record(page: &page::Model) -> PageRecord {
         prerequisites: page.prerequisites.clone(),
         price_text: page.price_text.clone(),
         list_price: page.list_price_minor.map(Money::from_minor),
+        // Written by `write` from the same type: unreadable JSON can only be a hand edit.
+        signatories: page
+            .signatories
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_default(),
     }
 }
 

@@ -296,6 +296,8 @@ async fn save_page(
         prerequisites: Set(page.prerequisites.clone()),
         price_text: Set(page.price_text.clone()),
         list_price_minor: Set(minor(page.list_price)),
+        signatories: Set((!page.signatories.is_empty())
+            .then(|| serde_json::to_string(&page.signatories).expect("signatories serialize"))),
     };
     let saved = if existing.is_some() {
         model.update(db).await?

@@ -29,6 +29,9 @@ pub struct Model {
     pub prerequisites: Option<String>,
     pub price_text: Option<String>,
     pub list_price_minor: Option<i64>,
+    /// JSON list of signatories.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub signatories: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,7 @@ mod m0014_geoip;
 mod m0015_program_runs;
 mod m0016_payment_transactions;
 mod m0017_certificates;
+mod m0018_signatories;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_program_runs::Migration),
             Box::new(m0016_payment_transactions::Migration),
             Box::new(m0017_certificates::Migration),
+            Box::new(m0018_signatories::Migration),
         ]
     }
 }

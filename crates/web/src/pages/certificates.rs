@@ -27,6 +27,33 @@ pub struct Shown {
     pub revoked: Option<String>,
     /// The page's own path, the certificate's verification link.
     pub path: String,
+    pub signatories: Vec<Signer>,
+}
+
+/// A signatory as a certificate shows one: the name, the title and organization below it,
+/// and where its column is centred on the SVG (up to three side by side).
+pub struct Signer {
+    pub name: String,
+    pub detail: String,
+    pub x: u32,
+}
+
+fn signers(signatories: &[domain::catalog::Signatory]) -> Vec<Signer> {
+    let shown = &signatories[..signatories.len().min(3)];
+    let columns = shown.len() as u32;
+    shown
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Signer {
+            name: s.name.clone(),
+            detail: [s.title.as_deref(), s.organization.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", "),
+            x: 1100 * (2 * i as u32 + 1) / (2 * columns),
+        })
+        .collect()
 }
 
 impl Shown {
@@ -47,6 +74,14 @@ impl Shown {
         let id = format!("Valid Certificate ID: {}", self.uuid);
         let credits = self.credits.as_ref().map(|c| format!("{c} CEUs"));
         let revoked = self.revoked.as_ref().map(|r| format!("REVOKED: {r}"));
+        let signed: Vec<String> = self
+            .signatories
+            .iter()
+            .map(|s| match s.detail.as_str() {
+                "" => format!("Signed: {}", s.name),
+                detail => format!("Signed: {}, {detail}", s.name),
+            })
+            .collect();
         let mut lines = vec![
             Line {
                 size: 18,
@@ -74,10 +109,11 @@ impl Shown {
             credits.as_deref(),
             Some(&issued),
             revoked.as_deref(),
-            Some(&id),
         ]
         .into_iter()
         .flatten()
+        .chain(signed.iter().map(String::as_str))
+        .chain([id.as_str()])
         {
             lines.push(Line {
                 size: 16,
@@ -99,14 +135,14 @@ fn span(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Option<Stri
 
 /// The certificate as shown, if what it is of is still in the catalog.
 pub fn shown(view: &CatalogView, certificate: &Certificate, learner: String) -> Option<Shown> {
-    let (title, kind, dates, credits, path) = match certificate.of {
+    let (title, kind, dates, page, path) = match certificate.of {
         Of::Run(run_id) => {
             let (course, run) = view.run(run_id)?;
             (
                 course.title.clone(),
                 "course",
                 span(run.window.start, run.window.end),
-                course.page.as_ref().and_then(|p| p.credits_centi),
+                course.page.as_ref(),
                 format!("/certificate/{}/", certificate.uuid),
             )
         }
@@ -116,11 +152,12 @@ pub fn shown(view: &CatalogView, certificate: &Certificate, learner: String) -> 
                 program.title.clone(),
                 "program",
                 span(program.start_date, program.end_date),
-                program.page.as_ref().and_then(|p| p.credits_centi),
+                program.page.as_ref(),
                 format!("/certificate/program/{}/", certificate.uuid),
             )
         }
     };
+    let credits = page.and_then(|p| p.credits_centi);
     Some(Shown {
         uuid: certificate.uuid.clone(),
         learner,
@@ -136,6 +173,7 @@ pub fn shown(view: &CatalogView, certificate: &Certificate, learner: String) -> 
                 .unwrap_or_else(|| "no reason recorded".into())
         }),
         path,
+        signatories: page.map(|p| signers(&p.signatories)).unwrap_or_default(),
     })
 }
 

@@ -14,8 +14,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use domain::Money;
 use domain::catalog::validate::FieldErrors;
 use domain::catalog::{
-    Catalog, CourseRecord, PageRecord, PriceVersion, ProductRecord, ProgramRecord, RunRecord, Site,
-    tree_text,
+    Catalog, CourseRecord, PageRecord, PriceVersion, ProductRecord, ProgramRecord, RunRecord,
+    Signatory, Site, tree_text,
 };
 use domain::compliance::ComputedResult;
 use store::catalog::write::{ApplyError, Mode, apply};
@@ -365,6 +365,8 @@ pub struct CourseForm {
     pub description: String,
     pub duration: String,
     pub time_commitment: String,
+    /// `Name | Title | Organization`, one per line.
+    pub signatories: String,
     /// Country codes, separated by commas or spaces.
     pub blocked_countries: String,
     pub runs: Vec<RunForm>,
@@ -401,6 +403,7 @@ impl CourseForm {
             description: page.description.unwrap_or_default(),
             duration: page.duration.unwrap_or_default(),
             time_commitment: page.time_commitment.unwrap_or_default(),
+            signatories: Signatory::to_lines(&page.signatories),
             blocked_countries: record.blocked_countries.join(", "),
             runs: record
                 .runs
@@ -439,6 +442,7 @@ impl CourseForm {
         self.description = get("description");
         self.duration = get("duration");
         self.time_commitment = get("time_commitment");
+        self.signatories = get("signatories");
         self.blocked_countries = get("blocked_countries");
         self.new_run_id = get("new_run.courseware_id").trim().to_string();
         for run in &mut self.runs {
@@ -473,6 +477,7 @@ impl CourseForm {
         page.description = optional(&self.description);
         page.duration = optional(&self.duration);
         page.time_commitment = optional(&self.time_commitment);
+        set_signatories(&mut record.page, &self.signatories, &mut self.errors);
         record.blocked_countries = self
             .blocked_countries
             .split([',', ' ', '\n'])
@@ -809,6 +814,21 @@ pub async fn programs(
     )
 }
 
+/// The signatories a form lists, onto the page (made if there is none and some are given).
+fn set_signatories(page: &mut Option<PageRecord>, text: &str, errors: &mut FieldErrors) {
+    match Signatory::parse_lines(text) {
+        Ok(signatories) if page.is_some() || !signatories.is_empty() => {
+            page.get_or_insert_with(|| PageRecord {
+                live: true,
+                ..PageRecord::default()
+            })
+            .signatories = signatories;
+        }
+        Ok(_) => {}
+        Err(message) => errors.add("signatories", message),
+    }
+}
+
 pub struct ProgramForm {
     pub is_new: bool,
     pub site: String,
@@ -820,6 +840,8 @@ pub struct ProgramForm {
     pub current_price: String,
     pub history: Vec<String>,
     pub requirements: String,
+    /// `Name | Title | Organization`, one per line.
+    pub signatories: String,
     pub errors: FieldErrors,
 }
 
@@ -840,6 +862,13 @@ impl ProgramForm {
             current_price: current_price(&record.product),
             history: history(&record.product),
             requirements: tree_text::format(&record.requirements),
+            signatories: Signatory::to_lines(
+                &record
+                    .page
+                    .as_ref()
+                    .map(|p| p.signatories.clone())
+                    .unwrap_or_default(),
+            ),
             errors: FieldErrors::default(),
         }
     }
@@ -970,6 +999,8 @@ async fn store_program(
     form.program_type = get("program_type");
     form.price = get("price");
     form.requirements = get("requirements");
+    form.signatories = get("signatories");
+    set_signatories(&mut record.page, &form.signatories, &mut form.errors);
     record.title = form.title.trim().to_string();
     record.live = form.live;
     record.program_type = form.program_type.trim().to_string();

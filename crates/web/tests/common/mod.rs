@@ -78,6 +78,18 @@ impl App {
         }
     }
 
+    /// The full router on this database, with the given base URL and a clock stopped at `now`.
+    pub fn at(store: &Store, base_url: &str, now: chrono::DateTime<chrono::Utc>) -> App {
+        App {
+            router: web::router(web::AppState::new(
+                store.clone(),
+                settings(base_url),
+                std::sync::Arc::new(move || now),
+            )),
+            store: store.clone(),
+        }
+    }
+
     /// Signs a staff member in with a fresh token; the session cookie to send.
     pub async fn staff_cookie(&self) -> String {
         let token = store::staff::create_token(self.store.db(), "staff@example.edu")
