@@ -367,6 +367,55 @@ async fn edx_signs_in_here(store: &Store, base: &str) -> Result<simulators::open
     Ok(provider)
 }
 
+/// The simulated edX's webhooks: Registrar's URL and a token our OAuth2 provider issued to
+/// a staff service account (`edx-service@example.edu`) for edX's application, as the
+/// MITx Online deployment configures its Open edX plugins.
+async fn edx_webhooks(
+    store: &Store,
+    base: &str,
+    provider: &simulators::openedx::Provider,
+) -> Result<simulators::openedx::Webhooks> {
+    let db = store.db();
+    let now = chrono::Utc::now();
+    let email = domain::accounts::Email::parse("edx-service@example.edu")?;
+    let account = match store::accounts::find_by_email(db, &email).await? {
+        Some(account) => account,
+        None => {
+            store::accounts::create_user(
+                db,
+                store::accounts::NewUser {
+                    email: &email,
+                    username: &domain::accounts::Username::parse("edx_service")?,
+                    name: "Open edX service",
+                    password_hash: None,
+                    address: &domain::accounts::LegalAddress {
+                        first_name: "Open edX".into(),
+                        last_name: "Service".into(),
+                        country: "US".into(),
+                        state: Some("US-MA".into()),
+                    },
+                    email_verified: true,
+                    global_id: None,
+                },
+                now,
+            )
+            .await?
+        }
+    };
+    let account = store::accounts::update(db, account, |u| u.is_staff = sea_orm::Set(true)).await?;
+    let app = store::oauth2::find_application(db, &provider.client_id)
+        .await?
+        .context("the simulated edX's OAuth2 application")?;
+    let tokens = store::oauth2::issue_tokens(db, app.id, account.id, now).await?;
+    Ok(simulators::openedx::Webhooks {
+        registrar_url: base.to_string(),
+        access_token: tokens.access,
+        refresh_token: tokens.refresh,
+        client_id: provider.client_id.clone(),
+        client_secret: provider.client_secret.clone(),
+    })
+}
+
 /// The export-compliance screening, when configured; a partial configuration stops
 /// start-up naming what is missing.
 fn screening(config: &Config) -> Result<Option<Arc<services::compliance::Screening>>> {
@@ -765,8 +814,9 @@ async fn main() -> Result<()> {
                 config.openedx_client_id = simulators::openedx::CLIENT_ID.to_string();
                 config.openedx_client_secret = simulators::openedx::CLIENT_SECRET.to_string();
                 let edx = Arc::new(simulators::openedx::OpenEdx::default());
-                edx.auth
-                    .set_provider(edx_signs_in_here(&store, &base).await?);
+                let provider = edx_signs_in_here(&store, &base).await?;
+                edx.set_webhooks(edx_webhooks(&store, &base, &provider).await?);
+                edx.auth.set_provider(provider);
                 // The simulated LMS holds the demo's course runs and their modes, as edX would.
                 for course in store::catalog::read::load(store.db()).await?.courses {
                     for run in course.runs {

@@ -559,9 +559,7 @@ use simulators::cybersource as sim;
 
 async fn cybersource() -> (std::sync::Arc<sim::CyberSource>, String) {
     let state = std::sync::Arc::new(sim::CyberSource::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(axum::serve(listener, sim::router(state.clone())).into_future());
+    let url = simulators::serve(sim::router(state.clone())).await;
     (state, url)
 }
 

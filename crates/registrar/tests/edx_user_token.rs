@@ -24,19 +24,6 @@ struct Harness {
     edx_url: String,
 }
 
-async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .into_future(),
-    );
-    url
-}
-
 /// Registrar and the simulated edX, each on its own port, edX registered as an OAuth2
 /// application of Registrar.
 async fn harness() -> Harness {
@@ -78,7 +65,7 @@ async fn harness() -> Harness {
         .into_future(),
     );
     let sim = Arc::new(sim::OpenEdx::default());
-    let edx_url = serve(sim::router(sim.clone())).await;
+    let edx_url = simulators::serve(sim::router(sim.clone())).await;
     let mut provider = sim::Provider {
         registrar_url: site.clone(),
         client_id: String::new(),

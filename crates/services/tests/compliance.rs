@@ -26,13 +26,11 @@ struct Harness {
 
 async fn harness() -> Harness {
     let state = Arc::new(sim::CyberSource::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
-        "http://{}{}",
-        listener.local_addr().unwrap(),
+        "{}{}",
+        simulators::serve(sim::router(state.clone())).await,
         sim::TRANSACTION_PATH
     );
-    tokio::spawn(axum::serve(listener, sim::router(state.clone())).into_future());
     let (public_key, private_key) = new_key_pair();
     Harness {
         store: store::testing::fresh_store().await,

@@ -15,9 +15,7 @@ use store::Store;
 
 async fn simulator() -> (Arc<sim::OpenEdx>, String) {
     let state = Arc::new(sim::OpenEdx::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(axum::serve(listener, sim::router(state.clone())).into_future());
+    let url = simulators::serve(sim::router(state.clone())).await;
     (state, url)
 }
 

@@ -16,9 +16,7 @@ use store::catalog::read::{CatalogView, CourseView};
 
 async fn simulator(reports: VendorReports) -> (Arc<VendorReports>, String) {
     let state = Arc::new(reports);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(axum::serve(listener, sim::router(state.clone())).into_future());
+    let url = simulators::serve(sim::router(state.clone())).await;
     (state, url)
 }
 

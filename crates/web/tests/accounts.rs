@@ -329,12 +329,10 @@ async fn profile_address_and_change_of_email() {
 #[tokio::test]
 async fn sign_up_needs_the_robot_check_when_it_is_configured() {
     let store = store::testing::fresh_store().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
-        "http://{}/recaptcha/api/siteverify",
-        listener.local_addr().unwrap()
+        "{}/recaptcha/api/siteverify",
+        simulators::serve(simulators::recaptcha::router()).await
     );
-    tokio::spawn(axum::serve(listener, simulators::recaptcha::router()).into_future());
     let verifier = integrations::recaptcha::Recaptcha::new(integrations::recaptcha::Config {
         verify_url: url,
         secret: simulators::recaptcha::SECRET.into(),

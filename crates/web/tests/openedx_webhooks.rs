@@ -138,3 +138,88 @@ async fn edx_webhooks_mirror_enrollments_and_ask_for_certificates() {
         "an existing certificate is reported: {held}"
     );
 }
+
+#[tokio::test]
+async fn the_edx_simulator_sends_both_webhooks_and_refreshes_a_stale_token() {
+    use simulators::openedx as sim;
+    let store = store::testing::fresh_store().await;
+    common::import(&store, &["mitxonline_courses.json"]).await;
+    let now = Utc::now();
+    let registrar = simulators::serve(App::at(&store, "http://registrar.test", now).router).await;
+    let view = store::catalog::read::load(store.db()).await.unwrap();
+    let run = view.courses[0].runs[0].courseware_id.clone();
+    let service = common::account(&store, "edxworker", true).await.id;
+    let learner = common::account(&store, "ada", false).await.id;
+    let (edx_app, secret) = store::oauth2::create_application(store.db(), "Open edX", &[], now)
+        .await
+        .unwrap();
+    let tokens = store::oauth2::issue_tokens(store.db(), edx_app.id, service, now)
+        .await
+        .unwrap();
+
+    let edx = std::sync::Arc::new(sim::OpenEdx::default());
+    edx.users.lock().unwrap().insert(
+        "ada".into(),
+        sim::EdxUser {
+            username: "ada".into(),
+            email: "ada@example.edu".into(),
+            name: "Ada".into(),
+            country: "GB".into(),
+        },
+    );
+    edx.set_webhooks(sim::Webhooks {
+        registrar_url: registrar,
+        // A token Registrar no longer knows: the first delivery refreshes it.
+        access_token: "expired".into(),
+        refresh_token: tokens.refresh,
+        client_id: edx_app.client_id.clone(),
+        client_secret: secret,
+    });
+    let lms = simulators::serve(sim::router(edx.clone())).await;
+    let http = integrations::http_client(10, reqwest::redirect::Policy::none());
+
+    http.post(format!("{lms}/_enroll"))
+        .form(&[("username", "ada"), ("course_id", run.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let sent = edx.webhooks_sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].path, "/api/openedx_webhook/enrollment/");
+    assert_eq!(sent[0].status, 201, "delivered after refreshing the token");
+    let mirrored = store::enrollments::for_run(store.db(), learner, view.courses[0].runs[0].id)
+        .await
+        .unwrap()
+        .expect("the enrollment made in edX is mirrored");
+    assert!(mirrored.active && mirrored.edx_enrolled);
+
+    for passed in ["false", "true"] {
+        http.post(format!("{lms}/_grades"))
+            .form(&[
+                ("username", "ada"),
+                ("course_id", run.as_str()),
+                ("percent", "0.9"),
+                ("passed", passed),
+            ])
+            .send()
+            .await
+            .unwrap();
+    }
+    let sent = edx.webhooks_sent();
+    assert_eq!(
+        sent.len(),
+        2,
+        "only the passing grade speaks of a certificate"
+    );
+    assert_eq!(sent[1].path, "/api/openedx_webhook/certificate/");
+    assert_eq!(sent[1].status, 200);
+    assert_eq!(
+        store::testing::count(
+            &store,
+            "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'courses.certify_learner'"
+        )
+        .await,
+        1,
+        "Registrar queued the learner's grade check"
+    );
+}

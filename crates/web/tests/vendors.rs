@@ -15,10 +15,7 @@ use simulators::vendor_reports::{self as sim, VendorReports};
 async fn reports() -> String {
     let reports = Arc::new(VendorReports::new(0));
     sim::sample(&reports, chrono::Utc::now());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(axum::serve(listener, sim::router(reports)).into_future());
-    url
+    simulators::serve(sim::router(reports)).await
 }
 
 async fn app() -> App {

@@ -69,13 +69,21 @@ pub(super) async fn course_grades(
     Json(json!({"next": next, "previous": null, "results": results})).into_response()
 }
 
-/// `POST /_grades` (form or JSON fields of a grade): sets one learner's grade.
+/// `POST /_grades` (form or JSON fields of a grade): sets one learner's grade; a passing
+/// one also sends the certificate webhook.
 pub(super) async fn set_grade(
     State(state): State<Arc<OpenEdx>>,
     OriginalUri(uri): OriginalUri,
     Form(grade): Form<SimGrade>,
 ) -> Response {
+    let earned = grade
+        .passed
+        .then(|| (grade.username.clone(), grade.course_id.clone()));
     state.set_grade(grade);
+    // edX issues a certificate to a passing learner and says so.
+    if let Some((username, course_id)) = earned {
+        state.certificate_earned(&username, &course_id).await;
+    }
     let page = uri.path().trim_end_matches("/_grades").to_string();
     Redirect::to(if page.is_empty() { "/" } else { &page }).into_response()
 }

@@ -6,12 +6,14 @@
 mod auth;
 mod courses;
 mod grades;
+mod webhooks;
 
 use crate::faults::{Knobs, escape};
 
 pub use auth::{Provider, SOCIAL_BACKEND};
 pub use courses::SimCourse;
 pub use grades::SimGrade;
+pub use webhooks::{Sent, Webhooks};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -62,6 +64,9 @@ pub struct OpenEdx {
     pub courses: Mutex<BTreeMap<String, SimCourse>>,
     /// Course modes by course key.
     modes: Mutex<BTreeMap<String, Vec<integrations::openedx::EdxCourseMode>>>,
+    /// Where webhooks go, when they are sent, and what was sent.
+    webhooks: Mutex<Option<Webhooks>>,
+    sent: Mutex<Vec<Sent>>,
     pub auth: auth::Auth,
 }
 
@@ -106,6 +111,7 @@ pub fn router(state: Arc<OpenEdx>) -> Router {
             get(grades::course_grades),
         )
         .route("/_grades", post(grades::set_grade))
+        .route("/_enroll", post(webhooks::enroll_in_edx))
         .route("/api/courses/v1/courses/", get(courses::courses))
         .route(
             "/api/course_modes/v1/courses/{course_id}/",
@@ -359,7 +365,21 @@ async fn page(
     axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
 ) -> Html<String> {
     // Wherever the simulator is mounted, the grade form posts back under it.
-    let grade_action = format!("{}/_grades", uri.path().trim_end_matches('/'));
+    let base = uri.path().trim_end_matches('/');
+    let grade_action = format!("{base}/_grades");
+    let enroll_action = format!("{base}/_enroll");
+    let sent: String = state
+        .webhooks_sent()
+        .iter()
+        .map(|w| {
+            format!(
+                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                escape(&w.path),
+                escape(&w.body.to_string()),
+                w.status
+            )
+        })
+        .collect();
     let rows: String = state
         .users()
         .iter()
@@ -411,7 +431,11 @@ async fn page(
          <label>Username <input name=\"username\"></label> <label>Course <input name=\"course_id\"></label> \
          <label>Percent (0 to 1) <input name=\"percent\" value=\"0.85\"></label> \
          <label>Passed <select name=\"passed\"><option>true</option><option>false</option></select></label> \
-         <button type=\"submit\">Set grade</button></form></body></html>",
+         <button type=\"submit\">Set grade</button></form><p>A passing grade makes edX send the certificate webhook.</p>\
+         <h3>Enroll a learner in edX itself</h3><form method=\"post\" action=\"{enroll_action}\">\
+         <label>Username <input name=\"username\"></label> <label>Course <input name=\"course_id\"></label> \
+         <button type=\"submit\">Enroll (sends the enrollment webhook)</button></form>\
+         <h2>Webhooks sent</h2><table><thead><tr><th>Webhook</th><th>Body</th><th>Registrar's answer</th></tr></thead><tbody>{sent}</tbody></table></body></html>",
         state.users().len()
     ))
 }
