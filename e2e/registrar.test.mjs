@@ -433,7 +433,7 @@ test('an organisation buys seats without an account, pays, gets codes; a learner
   await learner.close();
 });
 
-test('the edX simulator grades a learner, staff pull the grades, and a verifiable certificate appears', async () => {
+test('the edX simulator grades a learner, its webhook and staff bring the certificate, staff revoke it and its page says so', async () => {
   const stamp = Date.now();
   const email = `graded${stamp}@example.edu`;
   const username = `graded${stamp}`;
@@ -450,11 +450,16 @@ test('the edX simulator grades a learner, staff pull the grades, and a verifiabl
   const courseware = await page.locator('fieldset legend code').first().innerText();
 
   await learner.goto(`${base}/_simulators/openedx`);
-  await learner.fill('input[name="username"]', username);
-  await learner.fill('input[name="course_id"]', courseware);
-  await learner.fill('input[name="percent"]', '0.91');
-  await learner.click('button:has-text("Set grade")');
+  const grading = learner.locator('form[action$="/_grades"]');
+  await grading.locator('input[name="username"]').fill(username);
+  await grading.locator('input[name="course_id"]').fill(courseware);
+  await grading.locator('input[name="percent"]').fill('0.91');
+  await grading.locator('button:has-text("Set grade")').click();
   assert.ok(await eventuallyListed(learner, '/_simulators/openedx', '0.91'), 'edX holds the grade');
+  assert.ok(
+    await eventuallyListed(learner, '/_simulators/openedx', '/api/openedx_webhook/certificate/'),
+    'edX told Registrar about the certificate',
+  );
 
   await page.click(`button:has-text("Sync grades of ${courseware}")`);
   await page.waitForURL(/grades=queued/);
@@ -470,6 +475,15 @@ test('the edX simulator grades a learner, staff pull the grades, and a verifiabl
   await learner.goto(`${base}${link}`);
   assert.match(await learner.locator('article').innerText(), /Ada Curie/);
   assert.match(await learner.locator('article').innerText(), /Valid Certificate ID/);
+  assert.match(await learner.locator('.signatories').innerText(), /Executive Director/);
   await learner.screenshot({ path: join(artifacts, 'certificate.png'), fullPage: true });
+
+  // Staff revoke it from the learner's page; the public page says so and why.
+  await page.goto(`${base}/staff/users/`);
+  await page.click(`a:has-text("${email}")`);
+  await page.locator('input[name="reason"]').first().fill('academic integrity');
+  await page.locator('button:has-text("Revoke")').first().click();
+  await learner.goto(`${base}${link}`);
+  assert.match(await learner.locator('[role="alert"]').innerText(), /revoked \(academic integrity\)/);
   await learner.close();
 });

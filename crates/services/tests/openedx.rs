@@ -521,3 +521,72 @@ async fn mitx_online_runs_keep_their_modes_and_upgrade_deadline_in_step_with_edx
         "the upgrade deadline is the verified mode's expiration in edX"
     );
 }
+
+#[tokio::test]
+async fn grades_edx_reports_for_every_course_of_an_xpro_program_bring_its_certificate() {
+    let store = store::testing::fresh_store().await;
+    import(&store, "xpro_courses.json").await;
+    import(&store, "xpro_programs.json").await;
+    let view = store::catalog::read::load(store.db()).await.unwrap();
+    let program = view
+        .programs
+        .iter()
+        .find(|p| p.live && !p.course_leaves().is_empty())
+        .expect("a live xPRO program with courses");
+    let runs: Vec<(i64, String)> = program
+        .course_leaves()
+        .iter()
+        .filter_map(|(course, _)| view.course(*course)?.runs.first())
+        .map(|r| (r.id, r.courseware_id.clone()))
+        .collect();
+    assert_eq!(
+        runs.len(),
+        program.course_leaves().len(),
+        "each course has a run"
+    );
+    let (sim, url) = simulator().await;
+    let ada = user(&store, "ada@example.edu", "ada", Utc::now()).await;
+    CreateEdxUser::enqueue(store.db(), ada).await.unwrap();
+    drain(&store, client(&url)).await;
+
+    // edX reports a pass in each course; the scheduled sweep queues every run it holds due.
+    for (run, courseware_id) in &runs {
+        sim.set_grade(sim::SimGrade {
+            username: "ada".into(),
+            course_id: courseware_id.clone(),
+            percent: 0.9,
+            passed: true,
+            letter_grade: None,
+        });
+        services::certificates::SyncRunGrades::enqueue(store.db(), *run)
+            .await
+            .unwrap();
+    }
+    drain(&store, client(&url)).await;
+    for (run, _) in &runs {
+        assert!(
+            store::certificates::find(store.db(), ada, store::certificates::Of::Run(*run))
+                .await
+                .unwrap()
+                .is_some(),
+            "a course certificate for each run"
+        );
+    }
+    let of_program = store::certificates::find(
+        store.db(),
+        ada,
+        store::certificates::Of::Program(program.id),
+    )
+    .await
+    .unwrap()
+    .expect("the program certificate follows the last course certificate");
+    assert!(!of_program.is_revoked);
+    assert!(
+        store::enrollments::programs_of(store.db(), ada)
+            .await
+            .unwrap()
+            .iter()
+            .any(|(id, _)| *id == program.id),
+        "xPRO enrolls the learner in the program it certified"
+    );
+}
