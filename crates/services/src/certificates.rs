@@ -253,10 +253,15 @@ fn from_edx(g: integrations::openedx::CourseGrade) -> Grade {
     }
 }
 
-/// The scheduled sweep (`generate-course-certificates`): queues a grade sync for every run
-/// its storefront's rule says is due.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct GenerateCourseCertificates {}
+/// The scheduled sweep: queues a grade sync for every run of the storefront (both when
+/// none is named) that its rule says is due. Each storefront has its own cadence: MITx
+/// Online's `generate-course-certificates` hourly, xPRO's `generate-course-certificate`
+/// daily.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct GenerateCourseCertificates {
+    #[serde(default)]
+    pub site: Option<Site>,
+}
 
 impl Job for GenerateCourseCertificates {
     const KIND: &'static str = "courses.generate_course_certificates";
@@ -271,9 +276,9 @@ impl Job for GenerateCourseCertificates {
         let now = Utc::now();
         for course in &view.courses {
             for run in &course.runs {
-                if run_dates(&view, run.id)
-                    .is_some_and(|(site, dates)| run_due_for_sync(site, &dates, now))
-                {
+                if run_dates(&view, run.id).is_some_and(|(site, dates)| {
+                    self.site.is_none_or(|only| only == site) && run_due_for_sync(site, &dates, now)
+                }) {
                     SyncRunGrades::enqueue(db, run.id).await.map_err(retry)?;
                 }
             }

@@ -212,7 +212,7 @@ pub fn all() -> Vec<Flow> {
             Available
         ),
         flow!("worker-certificates", ["xpro:celery-certs", "mitxonline:celery-postgres"], WORKER, DATABASE, "Generate certificates", Async, "SQL", "Course and program certificates", "schedule",
-            schedules ["generate-course-certificates", "generate-missing-program-certificates", "upgrade-eligible-program-enrollments"],
+            schedules ["generate-course-certificates", "generate-course-certificate", "generate-missing-program-certificates", "upgrade-eligible-program-enrollments"],
             kinds ["courses.generate_course_certificates", "courses.generate_program_certificates", "courses.upgrade_eligible_program_enrollments"], Available),
         flow!("openedx-webhooks", ["mitxonline:openedx-django"], OPENEDX, WEB, "Enrollment and certificate webhooks", Sync, "HTTPS", "edX enrollment and certificate events", "webhook",
             schedules [], kinds [], Available),

@@ -10,6 +10,9 @@ use std::str::FromStr;
 use jobs::{Cadence, Job, Schedule};
 use serde_json::json;
 
+use domain::catalog::Site;
+
+use crate::certificates::GenerateCourseCertificates;
 use crate::housekeeping::PurgeFinishedJobs;
 
 /// A schedule as declared: where it comes from and whether this build can run it.
@@ -50,6 +53,11 @@ pub fn all() -> Vec<Declared> {
         "Registrar (keeps the jobs table small)",
     );
     purge.schedule.payload = json!(PurgeFinishedJobs { keep_days: 14 });
+    let certificates_of = |name, cadence, site, origin| {
+        let mut sweep = declared(name, GenerateCourseCertificates::KIND, cadence, origin);
+        sweep.schedule.payload = json!(GenerateCourseCertificates { site: Some(site) });
+        sweep
+    };
     vec![
         purge,
         declared(
@@ -70,11 +78,17 @@ pub fn all() -> Vec<Declared> {
             "10 0 * * *",
             "MITx Online 00:10 (xPRO 00:00)",
         ),
-        declared(
+        certificates_of(
             "generate-course-certificates",
-            "courses.generate_course_certificates",
             "0 * * * *",
-            "MITx Online hourly (xPRO daily 00:00)",
+            Site::Mitxonline,
+            "MITx Online (hourly)",
+        ),
+        certificates_of(
+            "generate-course-certificate",
+            "0 0 * * *",
+            Site::Xpro,
+            "xPRO (daily 00:00)",
         ),
         declared(
             "generate-missing-program-certificates",
