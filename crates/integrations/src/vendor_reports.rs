@@ -45,7 +45,8 @@ pub struct ReportApi {
     base: String,
     api_key: String,
     http: reqwest::Client,
-    /// The wait between job polls (2 s in the reference) and how many polls to allow.
+    /// The wait between job polls (2 s in the reference) and how many polls to allow (two
+    /// minutes: a sync stays well inside a job's lease).
     pub poll_every: Duration,
     pub max_polls: u32,
 }
@@ -56,6 +57,11 @@ fn key(id: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// A transport error without its URL, which carries the API key.
+fn network(e: reqwest::Error) -> ReportError {
+    ReportError::Network(e.without_url().to_string())
 }
 
 /// Job statuses: 1 and 2 pending or running, 3 ready, 4 failed, 5 cancelled.
@@ -76,7 +82,7 @@ impl ReportApi {
             api_key: api_key.to_string(),
             http: crate::http_client(timeout_secs, reqwest::redirect::Policy::none()),
             poll_every: Duration::from_secs(2),
-            max_polls: 150,
+            max_polls: 60,
         }
     }
 
@@ -85,12 +91,9 @@ impl ReportApi {
             .query(&[("api_key", &self.api_key)])
             .send()
             .await
-            .map_err(|e| ReportError::Network(e.to_string()))?;
+            .map_err(network)?;
         let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| ReportError::Network(e.to_string()))?;
+        let body = response.text().await.map_err(network)?;
         if !status.is_success() {
             return Err(ReportError::Status {
                 status: status.as_u16(),

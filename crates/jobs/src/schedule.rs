@@ -7,7 +7,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Timelike, Utc};
 use croner::Cron;
 use sea_orm::{
     DatabaseConnection, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
@@ -96,7 +96,12 @@ impl Cadence {
                 let slot = shifted.div_euclid(period) * period + offset.as_secs() as i64;
                 Utc.timestamp_opt(slot, 0).single()
             }
-            Cadence::Cron(cron) => cron.find_previous_occurrence(&now, true).ok(),
+            // Whole seconds: croner keeps `now`'s fraction, which would make every tick
+            // a new slot of a daily schedule.
+            Cadence::Cron(cron) => cron
+                .find_previous_occurrence(&now.with_nanosecond(0)?, true)
+                .ok()
+                .and_then(|slot| slot.with_nanosecond(0)),
         }
     }
 

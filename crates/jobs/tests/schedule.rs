@@ -41,6 +41,10 @@ fn cadences_parse_and_find_their_latest_slot() {
     assert_eq!(every.latest_slot(at(10, 45, 0)), Some(at(10, 45, 0)));
     let daily = Cadence::from_str("10 0 * * *").unwrap();
     assert_eq!(daily.latest_slot(at(9, 0, 0)), Some(at(0, 10, 0)));
+    // The fraction of a second a tick happens at is not part of the slot: otherwise every
+    // tick of a daily schedule would be a new slot and run it again (a bug once).
+    let later = at(9, 0, 0) + chrono::Duration::nanoseconds(956_489_015);
+    assert_eq!(daily.latest_slot(later), Some(at(0, 10, 0)));
     assert_eq!(
         Cadence::from_str("off").unwrap().latest_slot(at(9, 0, 0)),
         None

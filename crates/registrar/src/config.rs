@@ -29,8 +29,14 @@ pub struct Config {
     pub worker_concurrency: usize,
     /// Cadence overrides by schedule name: `"off"`, `"every 30m"`, or a crontab line.
     pub schedules: BTreeMap<String, String>,
-    /// Folder outgoing mail is written to, one `.eml` file per message.
+    /// Folder outgoing mail is written to, one `.eml` file per message, when no SMTP relay
+    /// is set.
     pub mail_outbox: std::path::PathBuf,
+    /// The SMTP relay mail is sent through: `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS), `smtps://…:465` (TLS) or `smtp://host:25` (plain, a local relay).
+    pub smtp_url: Option<String>,
+    /// The sender of every message sent through the relay (the outbox uses a placeholder).
+    pub mail_from: String,
     /// The Open edX LMS accounts are provisioned into; none, no provisioning (the demo
     /// uses its in-process simulator).
     pub openedx_url: Option<String>,
@@ -108,6 +114,8 @@ impl Default for Config {
             worker_concurrency: 16,
             schedules: BTreeMap::new(),
             mail_outbox: "registrar-data/mail".into(),
+            smtp_url: None,
+            mail_from: services::mail::FROM.to_string(),
             openedx_url: None,
             openedx_client_id: String::new(),
             openedx_client_secret: String::new(),

@@ -275,6 +275,7 @@ fn background(
     schedules: &[Declared],
     screening: Option<Arc<services::compliance::Screening>>,
     vendors: Option<Arc<services::vendors::VendorSync>>,
+    smtp: Option<Arc<services::mail::Smtp>>,
     stopped: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     let openedx = config.openedx_url.as_ref().map(|url| {
@@ -299,6 +300,7 @@ fn background(
             openedx,
             compliance: screening,
             vendors,
+            smtp,
         }),
         settings: jobs::WorkerSettings::for_backend(
             store.db().get_database_backend(),
@@ -544,6 +546,19 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+/// The SMTP relay, when configured; a URL it cannot use stops start-up.
+fn smtp(config: &Config) -> Result<Option<Arc<services::mail::Smtp>>> {
+    config
+        .smtp_url
+        .as_deref()
+        .map(|url| {
+            services::mail::Smtp::new(url, &config.mail_from)
+                .map(Arc::new)
+                .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+        })
+        .transpose()
+}
+
 /// The vendor catalog sync, when a report API is configured.
 fn vendor_sync(config: &Config) -> Option<Arc<services::vendors::VendorSync>> {
     config.vendor_reports_url.as_ref().map(|url| {
@@ -576,6 +591,7 @@ async fn serve(
         screen_exports: screening.is_some(),
     };
     let vendors = vendor_sync(config);
+    let smtp = smtp(config)?;
     let background = with_worker.then(|| {
         background(
             config,
@@ -583,6 +599,7 @@ async fn serve(
             &schedules,
             screening,
             vendors.clone(),
+            smtp.clone(),
             stopped.clone(),
         )
     });
@@ -593,7 +610,7 @@ async fn serve(
             catalog_refresh: Duration::from_millis(config.catalog_refresh_ms),
             schedules,
             // Mail holds sign-in and reset links: only the demo shows the outbox.
-            mail_outbox: demo.then(|| config.mail_outbox.clone()),
+            mail_outbox: (demo && smtp.is_none()).then(|| config.mail_outbox.clone()),
             onboarding,
             storefront,
             gateway_proxies: config.gateway_trusted_proxies.clone(),
@@ -754,6 +771,7 @@ async fn main() -> Result<()> {
                 &schedules,
                 screening,
                 vendor_sync(&config),
+                smtp(&config)?,
                 stop_on_signal(),
             )
             .await?;
@@ -823,16 +841,13 @@ async fn main() -> Result<()> {
                         let modes = run
                             .modes
                             .iter()
-                            .map(|m| integrations::openedx::EdxCourseMode {
-                                mode_slug: m.slug.clone(),
-                                mode_display_name: m.display_name.clone(),
-                                min_price: if m.requires_payment { 10 } else { 0 },
-                                currency: "usd".into(),
-                                expiration_datetime: run
-                                    .window
-                                    .upgrade_deadline
-                                    .filter(|_| m.slug == "verified"),
-                                description: None,
+                            .map(|m| {
+                                integrations::openedx::EdxCourseMode::usd(
+                                    &m.slug,
+                                    &m.display_name,
+                                    if m.requires_payment { 10 } else { 0 },
+                                    run.window.upgrade_deadline.filter(|_| m.slug == "verified"),
+                                )
                             })
                             .collect();
                         edx.set_course_modes(&run.courseware_id, modes);

@@ -1041,7 +1041,6 @@ fn course_leaf(course: &CourseRecord) -> RequirementRecord {
     }
 }
 
-/// A program's faculty list names each course's lead instructor once.
 /// Who signs the certificates: the lead instructor and the storefront's director.
 fn signatories(site: Site, instructors: &[Instructor]) -> Vec<Signatory> {
     let lead = instructors.first().map(|i| Signatory {
@@ -1060,6 +1059,7 @@ fn signatories(site: Site, instructors: &[Instructor]) -> Vec<Signatory> {
     lead.into_iter().chain([director]).collect()
 }
 
+/// A program's faculty list names each course's lead instructor once.
 fn program_instructors(courses: &[&CourseRecord]) -> Vec<Instructor> {
     let mut instructors: Vec<Instructor> = Vec::new();
     for lead in courses

@@ -96,6 +96,7 @@ impl Harness {
             store: self.store.clone(),
             site_url: self.site.clone(),
             mail_outbox: std::env::temp_dir(),
+            smtp: None,
             openedx: Some(Arc::new(OpenEdx::new(Config {
                 base_url: self.edx_url.clone(),
                 client_id: sim::CLIENT_ID.into(),

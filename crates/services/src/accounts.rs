@@ -6,10 +6,10 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use chrono::{DateTime, Duration, Utc};
 use domain::accounts::{Email, LegalAddress, Password, Username};
 use domain::catalog::validate::FieldErrors;
-use jobs::Enqueue;
 use sea_orm::{ConnectionTrait, DbErr};
 use store::accounts::{self, AccountsError, NewUser, Purpose, User};
 
+use crate::emails;
 use crate::mail::Mail;
 
 /// Email links last a day, as the references' change-of-email requests do.
@@ -53,10 +53,6 @@ fn invalid(field: &str, message: impl Into<String>) -> FormError {
     let mut errors = FieldErrors::default();
     errors.add(field, message);
     FormError::Invalid(errors)
-}
-
-async fn send(db: &impl ConnectionTrait, mail: Mail) -> Result<(), DbErr> {
-    jobs::push(db, &mail, Enqueue::default()).await.map(|_| ())
 }
 
 /// What follows the creation of a local account in this deployment.
@@ -136,18 +132,15 @@ pub async fn sign_up(
     };
     let token =
         accounts::issue_token(db, user.id, Purpose::Verify, None, LINK_LIFETIME, now).await?;
-    send(
-        db,
-        Mail {
-            to: email.as_str().to_string(),
-            subject: "Confirm your email address".to_string(),
-            text: format!(
-                "Hello {},\n\nConfirm your email address to finish creating your account:\n\n{}/verify/{token}\n\nThe link works once, for 24 hours.\n",
-                user.name,
-                base_url.trim_end_matches('/')
-            ),
+    Mail::compose(
+        email.as_str(),
+        "Verify your email",
+        &emails::Verification {
+            name: &user.name,
+            link: emails::link(base_url, &format!("/verify/{token}")),
         },
     )
+    .send(db)
     .await?;
     Ok(user)
 }
@@ -227,17 +220,14 @@ pub async fn request_reset(
     };
     let token =
         accounts::issue_token(db, user.id, Purpose::Reset, None, LINK_LIFETIME, now).await?;
-    send(
-        db,
-        Mail {
-            to: user.email.clone(),
-            subject: "Reset your password".to_string(),
-            text: format!(
-                "Someone asked to reset the password of this account. If it was you, choose a new one here:\n\n{}/reset/{token}\n\nIf not, ignore this message.\n",
-                base_url.trim_end_matches('/')
-            ),
+    Mail::compose(
+        &user.email,
+        "Your Password Reset Link",
+        &emails::PasswordReset {
+            link: emails::link(base_url, &format!("/reset/{token}")),
         },
     )
+    .send(db)
     .await
 }
 
@@ -293,17 +283,14 @@ pub async fn request_email_change(
         now,
     )
     .await?;
-    send(
-        db,
-        Mail {
-            to: email.as_str().to_string(),
-            subject: "Confirm your new email address".to_string(),
-            text: format!(
-                "Confirm this address for your account:\n\n{}/change-email/{token}\n",
-                base_url.trim_end_matches('/')
-            ),
+    Mail::compose(
+        email.as_str(),
+        "Confirm email change",
+        &emails::ChangeEmail {
+            link: emails::link(base_url, &format!("/change-email/{token}")),
         },
     )
+    .send(db)
     .await?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use chrono::Utc;
 use domain::catalog::edx_sync::{
     EdxMode, EdxRun, VERIFIED, apply, apply_modes, due, missing_modes,
 };
-use domain::catalog::{Catalog, RunRecord, Site};
+use domain::catalog::{Catalog, CourseRecord, RunRecord, Site};
 use integrations::openedx::{EdxCourseMode, OpenEdx};
 use jobs::{Job, JobError};
 use serde::{Deserialize, Serialize};
@@ -53,7 +53,6 @@ impl Job for SyncCourseRuns {
             return Ok(());
         }
         let answers = edx.courses(&keys).await.map_err(edx_outcome)?;
-        let mut changed = Vec::new();
         for course in &mut records {
             let mut any = false;
             let site = course.site;
@@ -87,26 +86,31 @@ impl Job for SyncCourseRuns {
                     any = true;
                 }
             }
+            // Each course is written as soon as its runs are read, so a long sync holds
+            // nothing back and leaves the least room for a staff edit in between.
             if any {
-                changed.push(course.clone());
-            }
-        }
-        for course in changed {
-            let txn = ctx.store.write().await.map_err(retry)?;
-            let one = Catalog {
-                courses: vec![course.clone()],
-                ..Catalog::default()
-            };
-            match store::catalog::write::apply(&txn, &one, Mode::Strict).await {
-                Ok(_) => txn.commit().await.map_err(retry)?,
-                // One course edX describes inconsistently does not stop the others.
-                Err(store::catalog::write::ApplyError::Invalid(errors)) => {
-                    tracing::error!(course = %course.readable_id, %errors, "edX's data for the course does not pass the catalog rules; kept as it was");
-                }
-                Err(store::catalog::write::ApplyError::Db(e)) => return Err(retry(e)),
+                write(ctx, course).await?;
             }
         }
         Ok(())
+    }
+}
+
+/// Writes one course through the catalog; one edX describes inconsistently is logged and
+/// kept as it was, without stopping the others.
+async fn write(ctx: &Context, course: &CourseRecord) -> Result<(), JobError> {
+    let txn = ctx.store.write().await.map_err(retry)?;
+    let one = Catalog {
+        courses: vec![course.clone()],
+        ..Catalog::default()
+    };
+    match store::catalog::write::apply(&txn, &one, Mode::Strict).await {
+        Ok(_) => txn.commit().await.map_err(retry),
+        Err(store::catalog::write::ApplyError::Invalid(errors)) => {
+            tracing::error!(course = %course.readable_id, %errors, "edX's data for the course does not pass the catalog rules; kept as it was");
+            Ok(())
+        }
+        Err(store::catalog::write::ApplyError::Db(e)) => Err(retry(e)),
     }
 }
 
@@ -131,14 +135,12 @@ async fn modes(edx: &OpenEdx, run: &mut RunRecord, ensure: bool) -> Vec<String> 
     if ensure {
         for slug in missing_modes(&modes) {
             let verified = slug == VERIFIED;
-            let mode = EdxCourseMode {
-                mode_slug: slug.to_string(),
-                mode_display_name: if verified { "Verified" } else { "Audit" }.to_string(),
-                min_price: if verified { 10 } else { 0 },
-                currency: "USD".to_string(),
-                expiration_datetime: run.upgrade_deadline.filter(|_| verified),
-                description: Some(if verified { "Verified" } else { "Audit" }.to_string()),
-            };
+            let mode = EdxCourseMode::usd(
+                slug,
+                if verified { "Verified" } else { "Audit" },
+                if verified { 10 } else { 0 },
+                run.upgrade_deadline.filter(|_| verified),
+            );
             match edx.create_course_mode(&run.courseware_id, &mode).await {
                 Ok(()) => modes.push(EdxMode {
                     slug: mode.mode_slug,

@@ -17,6 +17,8 @@ use store::catalog::read::{CatalogView, requirement_tree};
 use store::certificates::{self as certs, Of};
 
 use crate::Context;
+use crate::emails;
+use crate::mail::Mail;
 use crate::openedx::{edx_outcome, retry};
 
 /// What applying a run's grades did.
@@ -107,6 +109,7 @@ async fn apply(
     certs::save_grades(db, run_id, &changed, now).await?;
     let issued = certs::issue_to(db, Of::Run(run_id), &issue, now).await?;
     applied.certificates_issued = issued.len() as u32;
+    MailCertificates::enqueue(db, Of::Run(run_id), &issued).await?;
     applied.certificates_removed = certs::remove_from(db, Of::Run(run_id), &remove).await?;
     if let Some((course, _)) = view.run(run_id)
         && !course.programs.is_empty()
@@ -236,11 +239,89 @@ pub async fn award(
     }
     let mut issued = 0;
     for (program_id, users) in earned {
-        issued += certs::issue_to(db, Of::Program(program_id), &users, now)
-            .await?
-            .len() as u32;
+        let of = Of::Program(program_id);
+        let new = certs::issue_to(db, of, &users, now).await?;
+        MailCertificates::enqueue(db, of, &new).await?;
+        issued += new.len() as u32;
     }
     Ok(issued)
+}
+
+/// Tells learners of their new certificates of one run or program: one job for a whole
+/// sync, which queues a message per learner.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MailCertificates {
+    pub program: bool,
+    pub id: i64,
+    pub users: Vec<i64>,
+}
+
+impl MailCertificates {
+    async fn enqueue(db: &impl ConnectionTrait, of: Of, users: &[i64]) -> Result<(), DbErr> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let (program, id) = match of {
+            Of::Run(id) => (false, id),
+            Of::Program(id) => (true, id),
+        };
+        jobs::push(
+            db,
+            &MailCertificates {
+                program,
+                id,
+                users: users.to_vec(),
+            },
+            Enqueue::default(),
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+impl Job for MailCertificates {
+    const KIND: &'static str = "certificates.mail";
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        let db = ctx.store.db();
+        let view = store::catalog::read::load(db).await.map_err(retry)?;
+        let (of, title, path) = if self.program {
+            let title = view.program(self.id).map(|p| p.title.clone());
+            (Of::Program(self.id), title, "/certificate/program/")
+        } else {
+            let title = view.run(self.id).map(|(c, _)| c.title.clone());
+            (Of::Run(self.id), title, "/certificate/")
+        };
+        let Some(title) = title else {
+            return Ok(());
+        };
+        let txn = ctx.store.write().await.map_err(retry)?;
+        for user_id in &self.users {
+            let (Some(user), Some(certificate)) = (
+                store::accounts::find(&txn, *user_id).await.map_err(retry)?,
+                certs::find(&txn, *user_id, of).await.map_err(retry)?,
+            ) else {
+                continue;
+            };
+            if certificate.is_revoked {
+                continue;
+            }
+            Mail::compose(
+                &user.email,
+                &format!("Your certificate for {title}"),
+                &emails::Certificate {
+                    name: &user.name,
+                    title: &title,
+                    link: emails::link(&ctx.site_url, &format!("{path}{}/", certificate.uuid)),
+                },
+            )
+            .send(&txn)
+            .await
+            .map_err(retry)?;
+        }
+        txn.commit().await.map_err(retry)
+    }
 }
 
 /// A grade as edX reports it.

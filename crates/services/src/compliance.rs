@@ -19,6 +19,7 @@ use store::accounts::User;
 use store::compliance::{self, NewInquiry};
 
 use crate::Context;
+use crate::emails;
 use crate::mail::Mail;
 use crate::openedx::{CreateEdxUser, retry};
 
@@ -188,21 +189,17 @@ impl Job for ScreenUser {
             ComputedResult::Denied => {
                 tracing::warn!(user = user.id, reason = reply.reason_code, info = ?reply.info_code, "export compliance denied");
                 if let Some(admin) = &screening.admin_email {
-                    jobs::push(
-                        &txn,
-                        &Mail {
-                            to: admin.clone(),
-                            subject: format!("Exports Compliance: denied {}", user.email),
-                            text: format!(
-                                "The export-compliance screening denied the account {} (user {}): reason code {}, info code {}.\n\nThe account stays inactive. The sealed request and response are in the exports inquiry log.\n",
-                                user.email,
-                                user.id,
-                                reply.reason_code,
-                                reply.info_code.as_deref().unwrap_or("none"),
-                            ),
+                    Mail::compose(
+                        admin,
+                        &format!("Exports Compliance: denied {}", user.email),
+                        &emails::ComplianceDenied {
+                            email: &user.email,
+                            user_id: user.id,
+                            reason_code: reply.reason_code,
+                            info_code: reply.info_code.as_deref().unwrap_or("none"),
                         },
-                        Enqueue::default(),
                     )
+                    .send(&txn)
                     .await
                     .map_err(retry)?;
                 }

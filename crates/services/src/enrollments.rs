@@ -9,10 +9,12 @@ use jobs::{Enqueue, Job, JobError};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 use store::catalog::read::CatalogView;
-use store::enrollments::{self, Enrollment};
+use store::enrollments::{self, Enrollment, RunFacts};
 
 use crate::Context;
 use crate::edx_token::with_user_token;
+use crate::emails;
+use crate::mail::Mail;
 use crate::openedx::{edx_outcome, edx_username, retry};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -142,16 +144,26 @@ impl Job for SyncEdxEnrollment {
         };
         let enrollment = existing(db, self.enrollment_id).await?;
         let username = edx_username(db, enrollment.user_id).await?;
-        let course_id = course_key(db, &enrollment).await?;
+        let run = run_facts(db, &enrollment).await?;
+        let course_id = &run.courseware_id;
         let now = Utc::now();
         match edx
-            .set_enrollment(&username, &course_id, &enrollment.mode, enrollment.active)
+            .set_enrollment(&username, course_id, &enrollment.mode, enrollment.active)
             .await
         {
             Ok(edx_mode) => {
-                enrollments::record_edx(db, enrollment.id, enrollment.active, None, now)
+                // The state and its message commit together, so a retry mails nothing twice.
+                let txn = ctx.store.write().await.map_err(retry)?;
+                enrollments::record_edx(&txn, enrollment.id, enrollment.active, None, now)
                     .await
                     .map_err(retry)?;
+                if let Some(mail) = enrollment_mail(&txn, ctx, &enrollment, &run)
+                    .await
+                    .map_err(retry)?
+                {
+                    mail.send(&txn).await.map_err(retry)?;
+                }
+                txn.commit().await.map_err(retry)?;
                 tracing::info!(enrollment = enrollment.id, %course_id, active = enrollment.active, %edx_mode, "edX enrollment updated");
                 Ok(())
             }
@@ -172,14 +184,65 @@ async fn existing(db: &impl ConnectionTrait, id: i64) -> Result<Enrollment, JobE
         .ok_or_else(|| JobError::Permanent(format!("enrollment {id} is gone")))
 }
 
-async fn course_key(
+async fn run_facts(
     db: &impl ConnectionTrait,
     enrollment: &Enrollment,
-) -> Result<String, JobError> {
-    enrollments::courseware_id(db, enrollment.run_id)
+) -> Result<RunFacts, JobError> {
+    enrollments::run_facts(db, enrollment.run_id)
         .await
         .map_err(retry)?
         .ok_or_else(|| JobError::Permanent(format!("run {} is gone", enrollment.run_id)))
+}
+
+/// The message an edX enrollment change that just succeeded sends, if any: a MITx Online
+/// learner newly enrolled in edX hears so (`course_run_enrollment`; xPRO's welcome email
+/// is off by default there and not sent); a learner removed from edX hears so on both
+/// storefronts (`course_run_unenrollment`), with the reason when it was not their choice.
+async fn enrollment_mail(
+    db: &impl ConnectionTrait,
+    ctx: &Context,
+    enrollment: &Enrollment,
+    run: &RunFacts,
+) -> Result<Option<Mail>, DbErr> {
+    let Some(user) = store::accounts::find(db, enrollment.user_id).await? else {
+        return Ok(None);
+    };
+    let dashboard = emails::link(&ctx.site_url, "/dashboard");
+    let newly_enrolled = enrollment.active && !enrollment.edx_enrolled;
+    let removed = !enrollment.active && enrollment.edx_enrolled;
+    Ok(if newly_enrolled && run.site == "mitxonline" {
+        Some(Mail::compose(
+            &user.email,
+            &format!("You have been enrolled in {}", run.course_title),
+            &emails::Enrollment {
+                name: &user.name,
+                title: &run.course_title,
+                run: &run.run_tag,
+                start: run.start.map(|s| s.format("%b %-d, %Y").to_string()),
+                dashboard,
+            },
+        ))
+    } else if removed {
+        let reason = match enrollment.change_status.as_deref() {
+            Some("refunded") => Some("your order was refunded"),
+            Some("deferred") => Some("your enrollment moved to another run"),
+            Some("transferred") => Some("your enrollment was transferred"),
+            _ => None,
+        };
+        Some(Mail::compose(
+            &user.email,
+            &format!("You have been unenrolled in {}", run.course_title),
+            &emails::Unenrollment {
+                name: &user.name,
+                title: &run.course_title,
+                run: &run.run_tag,
+                reason,
+                dashboard,
+            },
+        ))
+    } else {
+        None
+    })
 }
 
 /// Records the learner's choice about a course's email (their own, active enrollment) and
@@ -233,7 +296,7 @@ impl Job for SyncEdxEmailSettings {
             }
             // A token can only be minted for an edX account that exists: wait for it.
             edx_username(db, enrollment.user_id).await?;
-            let course_id = course_key(db, &enrollment).await?;
+            let course_id = run_facts(db, &enrollment).await?.courseware_id;
             with_user_token(ctx, edx, enrollment.user_id, |token| async move {
                 edx.set_email_opt_in(&token, &course_id, receive).await
             })

@@ -8,6 +8,7 @@ pub mod commerce;
 pub mod compliance;
 pub mod crm;
 mod edx_token;
+pub mod emails;
 pub mod enrollments;
 pub mod flows;
 pub mod geoip;
@@ -25,7 +26,10 @@ pub struct Context {
     pub store: Store,
     /// Registrar's own root URL, which edX's sign-in handshake bounces through.
     pub site_url: String,
+    /// Where mail goes without an SMTP relay (the demo's outbox).
     pub mail_outbox: std::path::PathBuf,
+    /// The SMTP relay mail goes through, when configured.
+    pub smtp: Option<std::sync::Arc<mail::Smtp>>,
     /// The LMS, when this deployment provisions into one.
     pub openedx: Option<std::sync::Arc<integrations::openedx::OpenEdx>>,
     /// The export-compliance screening of new accounts, when configured.
@@ -45,6 +49,7 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<certificates::GenerateCourseCertificates>()
         .register::<certificates::SyncRunGrades>()
         .register::<certificates::CertifyLearner>()
+        .register::<certificates::MailCertificates>()
         .register::<certificates::GenerateProgramCertificates>()
         .register::<certificates::UpgradeEligibleProgramEnrollments>()
         .register::<catalog_sync::SyncCourseRuns>()

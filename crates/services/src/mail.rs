@@ -1,11 +1,18 @@
 //! Email, sent from jobs so a slow or failing mail server delays a message, never loses
-//! it or the change that caused it. This build delivers to an outbox folder (one `.eml`
-//! file per message), which the demo shows at `/_dev/mail`.
+//! it or the change that caused it. Each message is written from a text template and
+//! goes out as `multipart/alternative`: that text, and an HTML rendering of it in the
+//! mail layout (paragraphs, a lone link as a button). Production delivers over SMTP
+//! (`smtp_url`); otherwise messages go to an outbox folder, one `.eml` file each, exactly
+//! as they would be sent, which the demo shows at `/_dev/mail`.
 
 use std::path::{Path, PathBuf};
 
+use askama::Template;
 use chrono::Utc;
-use jobs::{Job, JobError};
+use jobs::{Enqueue, Job, JobError};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 
 use crate::Context;
@@ -15,34 +22,140 @@ pub struct Mail {
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// The HTML alternative; a message queued before templates had none.
+    #[serde(default)]
+    pub html: Option<String>,
 }
 
 pub const FROM: &str = "Registrar <no-reply@registrar.invalid>";
+
+/// The mail layout around a message's text.
+#[derive(Template)]
+#[template(path = "mail/layout.html")]
+struct Layout<'a> {
+    subject: &'a str,
+    paragraphs: Vec<Paragraph>,
+}
+
+enum Paragraph {
+    Lines(Vec<String>),
+    /// A paragraph that is only a link: shown as a button.
+    Link(String),
+}
+
+fn paragraphs(text: &str) -> Vec<Paragraph> {
+    text.split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let lone_link = !p.contains(char::is_whitespace)
+                && (p.starts_with("http://") || p.starts_with("https://"));
+            if lone_link {
+                Paragraph::Link(p.to_string())
+            } else {
+                Paragraph::Lines(p.lines().map(str::to_string).collect())
+            }
+        })
+        .collect()
+}
+
+impl Mail {
+    /// A message to `to` whose text is the template's, with its HTML rendering.
+    pub fn compose(to: &str, subject: &str, body: &impl Template) -> Mail {
+        let text = body.render().expect("mail templates render");
+        let html = Layout {
+            subject,
+            paragraphs: paragraphs(&text),
+        }
+        .render()
+        .expect("the mail layout renders");
+        Mail {
+            to: to.to_string(),
+            subject: subject.to_string(),
+            text,
+            html: Some(html),
+        }
+    }
+
+    /// Queues the message for delivery in the caller's transaction.
+    pub async fn send(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+        jobs::push(db, &self, Enqueue::default()).await.map(|_| ())
+    }
+
+    fn message(&self, from: &str) -> Result<Message, String> {
+        let builder = Message::builder()
+            .from(
+                from.parse::<Mailbox>()
+                    .map_err(|e| format!("from {from:?}: {e}"))?,
+            )
+            .to(self
+                .to
+                .parse::<Mailbox>()
+                .map_err(|e| format!("to {:?}: {e}", self.to))?)
+            .subject(&self.subject);
+        match &self.html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                self.text.clone(),
+                html.clone(),
+            )),
+            None => builder.body(self.text.clone()),
+        }
+        .map_err(|e| format!("building the message: {e}"))
+    }
+}
+
+/// An SMTP relay (`smtp://user:pass@host:587` with STARTTLS, `smtps://…` with TLS) and the
+/// sender address.
+pub struct Smtp {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: String,
+}
+
+impl Smtp {
+    pub fn new(url: &str, from: &str) -> Result<Self, String> {
+        integrations::install_tls_provider();
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| format!("smtp_url: {e}"))?
+            .build();
+        from.parse::<Mailbox>()
+            .map_err(|e| format!("mail_from {from:?}: {e}"))?;
+        Ok(Self {
+            transport,
+            from: from.to_string(),
+        })
+    }
+}
 
 impl Job for Mail {
     const KIND: &'static str = "mail.send";
     type Context = Context;
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
-        deliver(&ctx.mail_outbox, &self)
-            .map_err(|e| JobError::Retry(format!("writing to the mail outbox: {e}")))
+        match &ctx.smtp {
+            Some(smtp) => {
+                let message = self.message(&smtp.from).map_err(JobError::Permanent)?;
+                match smtp.transport.send(message).await {
+                    Ok(_) => Ok(()),
+                    // A 5xx refusal (no such mailbox) will not change; the rest may.
+                    Err(e) if e.is_permanent() => Err(JobError::Permanent(e.to_string())),
+                    Err(e) => Err(JobError::Retry(format!("the mail server: {e}"))),
+                }
+            }
+            None => {
+                let message = self.message(FROM).map_err(JobError::Permanent)?;
+                deliver(&ctx.mail_outbox, &message.formatted())
+                    .map_err(|e| JobError::Retry(format!("writing to the mail outbox: {e}")))
+            }
+        }
     }
 }
 
-fn deliver(outbox: &Path, mail: &Mail) -> std::io::Result<()> {
+fn deliver(outbox: &Path, message: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(outbox)?;
-    let now = Utc::now();
     let name = format!(
         "{}-{:08x}.eml",
-        now.format("%Y%m%dT%H%M%S%.6fZ"),
+        Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
         rand::random::<u32>()
-    );
-    let message = format!(
-        "From: {FROM}\r\nTo: {}\r\nSubject: {}\r\nDate: {}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}",
-        mail.to,
-        mail.subject,
-        now.to_rfc2822(),
-        mail.text
     );
     // Written under a temporary name and renamed, so a reader never sees half a message.
     let temporary = outbox.join(format!(".{name}"));
@@ -58,6 +171,7 @@ pub struct Delivered {
     pub subject: String,
     pub date: String,
     pub text: String,
+    pub html: Option<String>,
 }
 
 /// Messages in the outbox, newest first.
@@ -80,20 +194,28 @@ pub fn outbox(dir: &Path) -> Vec<Delivered> {
     files
         .into_iter()
         .filter_map(|path| {
-            let raw = std::fs::read_to_string(&path).ok()?;
-            let (head, text) = raw.split_once("\r\n\r\n")?;
-            let header = |name: &str| {
-                head.lines()
-                    .find_map(|l| l.strip_prefix(&format!("{name}: ")))
-                    .unwrap_or_default()
-                    .to_string()
-            };
+            let raw = std::fs::read(&path).ok()?;
+            let message = mail_parser::MessageParser::default().parse(&raw)?;
+            let to = message
+                .to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .unwrap_or_default()
+                .to_string();
             Some(Delivered {
                 file: path.file_name()?.to_string_lossy().into_owned(),
-                to: header("To"),
-                subject: header("Subject"),
-                date: header("Date"),
-                text: text.to_string(),
+                to,
+                subject: message.subject().unwrap_or_default().to_string(),
+                date: message.date().map(|d| d.to_rfc822()).unwrap_or_default(),
+                text: message
+                    .body_text(0)
+                    .map(|t| t.replace("\r\n", "\n").trim_end().to_string())
+                    .unwrap_or_default(),
+                html: message
+                    .html_body_count()
+                    .gt(&0)
+                    .then(|| message.body_html(0).map(|h| h.into_owned()))
+                    .flatten(),
             })
         })
         .collect()
@@ -103,26 +225,46 @@ pub fn outbox(dir: &Path) -> Vec<Delivered> {
 mod tests {
     use super::*;
 
+    #[derive(Template)]
+    #[template(
+        source = "Hello {{ name }},\n\nYour link:\n\nhttps://example.edu/go?a=1&b=2\n\nThanks – the team\n",
+        ext = "txt"
+    )]
+    struct Greeting<'a> {
+        name: &'a str,
+    }
+
     #[test]
-    fn delivered_messages_are_read_back_newest_first() {
+    fn a_message_is_its_text_and_an_html_rendering_and_reads_back_as_sent() {
         let dir = std::env::temp_dir().join(format!("registrar-outbox-{}", rand::random::<u64>()));
         for n in 1..=2 {
-            deliver(
-                &dir,
-                &Mail {
-                    to: "ada@example.edu".into(),
-                    subject: format!("Hello {n}"),
-                    text: format!("Body {n}\nline two"),
+            let mail = Mail::compose(
+                "ada@example.edu",
+                &format!("Hello {n} – ünïcode"),
+                &Greeting {
+                    name: "Ada <Lovelace>",
                 },
-            )
-            .unwrap();
+            );
+            deliver(&dir, &mail.message(FROM).unwrap().formatted()).unwrap();
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
         let messages = outbox(&dir);
         assert_eq!(messages.len(), 2);
-        assert_eq!(messages[0].subject, "Hello 2");
+        assert_eq!(messages[0].subject, "Hello 2 – ünïcode");
         assert_eq!(messages[0].to, "ada@example.edu");
-        assert_eq!(messages[1].text, "Body 1\nline two");
+        assert_eq!(
+            messages[1].text,
+            "Hello Ada <Lovelace>,\n\nYour link:\n\nhttps://example.edu/go?a=1&b=2\n\nThanks – the team"
+        );
+        let html = messages[0].html.as_deref().expect("an HTML alternative");
+        assert!(
+            html.contains("Hello Ada &#60;Lovelace&#62;,"),
+            "escaped: {html}"
+        );
+        assert!(
+            html.contains(r#"<a class="button" href="https://example.edu/go?a=1&#38;b=2""#),
+            "a lone link is a button: {html}"
+        );
         std::fs::remove_dir_all(dir).ok();
     }
 }

@@ -15,6 +15,7 @@ use store::Store;
 use store::catalog::write::{ApplyError, Mode};
 
 use crate::Context;
+use crate::emails;
 use crate::mail::Mail;
 use crate::openedx::retry;
 
@@ -41,23 +42,23 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn summary(&self, vendor: Vendor) -> Mail {
-        let mut text = format!(
-            "The {} catalog was synced.\n\n{}\n",
-            vendor.platform(),
-            self.stats.lines().join("\n")
-        );
-        for (course, reason) in &self.refused {
-            text.push_str(&format!("\nNot saved, {course}: {reason}"));
-        }
-        Mail {
-            to: String::new(),
-            subject: format!(
+    fn summary(&self, vendor: Vendor, to: &str) -> Mail {
+        Mail::compose(
+            to,
+            &format!(
                 "MIT xPRO {} Course Sync Report – Latest Statistics",
                 vendor.platform()
             ),
-            text,
-        }
+            &emails::VendorSync {
+                vendor: vendor.platform(),
+                lines: self.stats.lines(),
+                refused: self
+                    .refused
+                    .iter()
+                    .map(|(c, r)| (c.clone(), r.clone()))
+                    .collect(),
+            },
+        )
     }
 }
 
@@ -75,7 +76,7 @@ pub async fn apply_rows(
     let mut ours = BTreeMap::new();
     let mut others = BTreeSet::new();
     for course in &view.courses {
-        if course.is_external && course.platform.as_deref() == Some(vendor.platform()) {
+        if course.is_external && vendor.owns(course.platform.as_deref()) {
             ours.insert(course.readable_id.clone(), view.course_record(course));
         } else {
             others.insert(course.readable_id.clone());
@@ -151,8 +152,9 @@ pub async fn apply_rows(
     Ok(outcome)
 }
 
-/// The sync job; `vendor` (a slug) syncs that one now whatever its platform's setting
-/// (staff's "sync now"), otherwise every vendor whose platform has sync on.
+/// The sync job: `vendor` (a slug) syncs that vendor whatever its platform's setting
+/// (staff's "sync now", and each vendor the schedule picked); without one, it queues a
+/// job per vendor whose platform has sync on.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct SyncExternalCourses {
     #[serde(default)]
@@ -187,40 +189,36 @@ impl Job for SyncExternalCourses {
         let Some(sync) = ctx.vendors.as_ref() else {
             return Ok(());
         };
-        let enabled = store::catalog::vocabulary::platforms(ctx.store.db())
+        let db = ctx.store.db();
+        let Some(vendor) = self.vendor.as_deref().and_then(Vendor::from_slug) else {
+            // The daily schedule: one job per vendor whose sync is on, so one vendor's
+            // failure and retries never repeat another's sync or its summary.
+            let platforms = store::catalog::vocabulary::platforms(db)
+                .await
+                .map_err(retry)?;
+            for vendor in Vendor::ALL.into_iter().filter(|v| v.enabled(&platforms)) {
+                Self::enqueue(db, vendor).await.map_err(retry)?;
+            }
+            return Ok(());
+        };
+        let now = Utc::now();
+        let rows = sync
+            .reports
+            .rows(vendor.reports(), now)
+            .await
+            .map_err(report_error)?;
+        let outcome = apply_rows(&ctx.store, vendor, &rows, now)
             .await
             .map_err(retry)?;
-        let vendors = Vendor::ALL.into_iter().filter(|v| match &self.vendor {
-            Some(slug) => v.slug() == slug,
-            None => enabled
-                .iter()
-                .any(|(name, on)| *on && name.eq_ignore_ascii_case(v.platform())),
-        });
-        for vendor in vendors {
-            let now = Utc::now();
-            let rows = sync
-                .reports
-                .rows(vendor.reports(), now)
-                .await
-                .map_err(report_error)?;
-            let outcome = apply_rows(&ctx.store, vendor, &rows, now)
+        tracing::info!(vendor = vendor.platform(), stats = ?outcome.stats, refused = ?outcome.refused, "vendor catalog synced");
+        let txn = ctx.store.write().await.map_err(retry)?;
+        for to in &sync.recipients {
+            outcome
+                .summary(vendor, to)
+                .send(&txn)
                 .await
                 .map_err(retry)?;
-            tracing::info!(vendor = vendor.platform(), stats = ?outcome.stats, refused = ?outcome.refused, "vendor catalog synced");
-            let summary = outcome.summary(vendor);
-            for to in &sync.recipients {
-                jobs::push(
-                    ctx.store.db(),
-                    &Mail {
-                        to: to.clone(),
-                        ..summary.clone()
-                    },
-                    Enqueue::default(),
-                )
-                .await
-                .map_err(retry)?;
-            }
         }
-        Ok(())
+        txn.commit().await.map_err(retry)
     }
 }

@@ -64,6 +64,7 @@ impl Harness {
             store: self.store.clone(),
             site_url: "http://127.0.0.1:9".into(),
             mail_outbox: self.outbox.clone(),
+            smtp: None,
             // An LMS that is never up: provisioning is on, and its jobs can be counted.
             openedx: Some(Arc::new(integrations::openedx::OpenEdx::new(
                 integrations::openedx::Config {

@@ -74,6 +74,7 @@ async fn drain(store: &Store, edx: OpenEdx) {
         // No Registrar is serving here: nothing these tests run needs a learner's token.
         site_url: "http://127.0.0.1:9".to_string(),
         mail_outbox: std::env::temp_dir(),
+        smtp: None,
         openedx: Some(Arc::new(edx)),
         compliance: None,
         vendors: None,
@@ -247,6 +248,27 @@ async fn an_enrollment_waits_for_the_edx_account_and_arrives_once_after_an_outag
         !sim.enrollments()[0].is_active,
         "unenrollment reaches edX too"
     );
+    for subject in [
+        "You have been enrolled in Introduction to Differential Equations",
+        "You have been unenrolled in Introduction to Differential Equations",
+    ] {
+        assert_eq!(
+            mails_titled(&store, subject).await,
+            1,
+            "{subject}: once, despite the outage's retries"
+        );
+    }
+}
+
+/// Messages queued with this subject.
+async fn mails_titled(store: &Store, subject: &str) -> i64 {
+    store::testing::count(
+        store,
+        &format!(
+            "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'mail.send' AND payload LIKE '%\"subject\":\"{subject}\"%'"
+        ),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -581,6 +603,12 @@ async fn grades_edx_reports_for_every_course_of_an_xpro_program_bring_its_certif
     .unwrap()
     .expect("the program certificate follows the last course certificate");
     assert!(!of_program.is_revoked);
+    let program_mail = format!("Your certificate for {}", program.title);
+    assert_eq!(
+        mails_titled(&store, &program_mail).await,
+        1,
+        "the learner hears of it"
+    );
     assert!(
         store::enrollments::programs_of(store.db(), ada)
             .await

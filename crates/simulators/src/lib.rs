@@ -2,6 +2,7 @@ pub mod cybersource;
 pub mod faults;
 pub mod openedx;
 pub mod recaptcha;
+pub mod smtp;
 pub mod vendor_reports;
 
 /// Serves a router (a simulator, or Registrar itself in a test) on a loopback port in the

@@ -257,7 +257,8 @@ pub async fn issue_to(
     .await
 }
 
-/// Removes these learners' certificates of a run (zero grades); how many there were.
+/// Removes these learners' certificates of a run or program (a zero grade voids a course
+/// certificate); how many there were.
 pub async fn remove_from(db: &impl ConnectionTrait, of: Of, users: &[i64]) -> Result<u32, DbErr> {
     let (table, owner, id) = of.table();
     Ok(all_in(

@@ -112,14 +112,35 @@ pub async fn set_email_subscription(
 }
 
 /// The Open edX course key of a run.
-pub async fn courseware_id(
-    db: &impl ConnectionTrait,
-    run_id: i64,
-) -> Result<Option<String>, DbErr> {
-    Ok(crate::entity::course_run::Entity::find_by_id(run_id)
-        .one(db)
-        .await?
-        .map(|r| r.courseware_id))
+/// What an enrollment's job and messages need of its run, without loading the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFacts {
+    pub courseware_id: String,
+    pub run_tag: String,
+    pub start: Option<DateTime<Utc>>,
+    pub course_title: String,
+    /// `xpro` or `mitxonline`.
+    pub site: String,
+}
+
+pub async fn run_facts(db: &impl ConnectionTrait, run_id: i64) -> Result<Option<RunFacts>, DbErr> {
+    crate::sql::one(
+        db,
+        "SELECT r.courseware_id, r.run_tag, r.start_date, c.title, c.site FROM course_runs r \
+         JOIN courses c ON c.id = r.course_id WHERE r.id = $1",
+        vec![run_id.into()],
+    )
+    .await?
+    .map(|r| {
+        Ok(RunFacts {
+            courseware_id: r.try_get("", "courseware_id")?,
+            run_tag: r.try_get("", "run_tag")?,
+            start: r.try_get("", "start_date")?,
+            course_title: r.try_get("", "title")?,
+            site: r.try_get("", "site")?,
+        })
+    })
+    .transpose()
 }
 
 /// Active enrollments Open edX does not have yet, for the retry job.

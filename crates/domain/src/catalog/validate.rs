@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::requirements::{self, RequirementNode};
-use super::snapshot::{CourseRecord, ProgramRecord, RunRecord};
+use super::snapshot::{CourseRecord, PageRecord, ProgramRecord, RunRecord};
 use crate::ids::{CoursewareId, ReadableId};
 
 /// Messages per field path.
@@ -87,6 +87,31 @@ fn check_order(
     }
 }
 
+/// An `http(s)` address: anything else (`javascript:` …) is never linked to.
+pub fn is_web_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://"))
+        && !url.contains(char::is_whitespace)
+}
+
+/// Links a page shows to visitors must be web addresses.
+fn check_page(errors: &mut FieldErrors, page: Option<&PageRecord>) {
+    let links = page.into_iter().flat_map(|p| {
+        [
+            ("page.external_marketing_url", &p.external_marketing_url),
+            (
+                "page.financial_assistance_form_url",
+                &p.financial_assistance_form_url,
+            ),
+        ]
+    });
+    for (field, url) in links {
+        if url.as_deref().is_some_and(|u| !is_web_url(u)) {
+            errors.add(field, "must be an http:// or https:// address");
+        }
+    }
+}
+
 pub fn validate_run(run: &RunRecord) -> FieldErrors {
     let mut errors = FieldErrors::default();
     if let Err(e) = CoursewareId::parse(run.courseware_id.as_str()) {
@@ -135,6 +160,7 @@ pub fn validate_course(course: &CourseRecord) -> FieldErrors {
         errors.add("readable_id", e.to_string());
     }
     check_title(&mut errors, &course.title);
+    check_page(&mut errors, course.page.as_ref());
     for (index, country) in course.blocked_countries.iter().enumerate() {
         if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
             errors.add(
@@ -162,6 +188,7 @@ pub fn validate_program(program: &ProgramRecord) -> FieldErrors {
         errors.add("readable_id", e.to_string());
     }
     check_title(&mut errors, &program.title);
+    check_page(&mut errors, program.page.as_ref());
     check_order(
         &mut errors,
         ("start_date", program.start_date),
@@ -212,6 +239,25 @@ mod tests {
             "title": "Calculus",
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn page_links_must_be_web_addresses() {
+        let mut course: CourseRecord = serde_json::from_value(serde_json::json!({
+            "readable_id": "course-v1:MITxT+18.01x",
+            "title": "Calculus",
+            "page": {"external_marketing_url": "javascript:alert(1)", "financial_assistance_form_url": "https://mit.edu/aid"},
+        }))
+        .unwrap();
+        let errors = validate_course(&course);
+        assert_eq!(
+            errors.get("page.external_marketing_url"),
+            Some(&["must be an http:// or https:// address".to_string()][..])
+        );
+        assert!(errors.get("page.financial_assistance_form_url").is_none());
+        course.page.as_mut().unwrap().external_marketing_url =
+            Some("HTTPS://vendor.example/x".into());
+        assert!(validate_course(&course).is_empty());
     }
 
     #[test]

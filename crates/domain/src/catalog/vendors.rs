@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use super::Site;
 use super::snapshot::{CourseRecord, PageRecord, PriceVersion, ProductRecord, RunRecord};
+use super::validate::is_web_url;
 use crate::Money;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +42,19 @@ impl Vendor {
             Vendor::Emeritus => &["Batch"],
             Vendor::GlobalAlumni => &["GA - Batch"],
         }
+    }
+
+    /// Whether a course of this platform belongs to the vendor (platform names compare
+    /// without case, as xPRO's do).
+    pub fn owns(self, platform: Option<&str>) -> bool {
+        platform.is_some_and(|p| p.eq_ignore_ascii_case(self.platform()))
+    }
+
+    /// Whether the platforms' settings (name, sync on) turn this vendor's sync on.
+    pub fn enabled(self, platforms: &[(String, bool)]) -> bool {
+        platforms
+            .iter()
+            .any(|(name, on)| *on && self.owns(Some(name)))
     }
 
     /// Its name in URLs (`/api/external_courses/{slug}/`).
@@ -198,7 +212,8 @@ pub fn parse(row: &Map<String, Value>, now: DateTime<Utc>) -> Result<ExternalRun
         end,
         enrollment_end,
         marketing_url: text(row, "landing_page_url")
-            .map(|u| u.split(['?', '#']).next().unwrap_or_default().to_string()),
+            .map(|u| u.split(['?', '#']).next().unwrap_or_default().to_string())
+            .filter(|u| is_web_url(u)),
         weeks,
         language: text(row, "language").unwrap_or_else(|| "English".to_string()),
         description: text(row, "description").unwrap_or_default(),
@@ -472,7 +487,8 @@ fn merge_page(course: &mut CourseRecord, row: &ExternalRun, vendor: Vendor, stat
 
 /// Live runs of the vendor's course that the feed no longer lists and that are still
 /// current (not ended, enrollment not closed) are taken down with their product (xPRO
-/// `deactivate_missing_course_runs`). The run codes taken down.
+/// `deactivate_missing_course_runs`). The courseware ids of the runs taken down (the feed
+/// no longer names their vendor codes).
 pub fn deactivate_missing(
     course: &mut CourseRecord,
     listed: &BTreeSet<String>,
@@ -601,6 +617,15 @@ mod tests {
                 .unwrap()
                 .price,
             None
+        );
+        let script = parse(
+            &row(json!({"landing_page_url": "javascript:alert(1)"})),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(
+            script.marketing_url, None,
+            "only web addresses are linked to"
         );
     }
 

@@ -445,6 +445,25 @@ pub struct EdxCourseMode {
     pub description: Option<String>,
 }
 
+impl EdxCourseMode {
+    /// A mode priced in US dollars (edX's minimum price; none for audit).
+    pub fn usd(
+        slug: &str,
+        display_name: &str,
+        min_price: i64,
+        expiration: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Self {
+        EdxCourseMode {
+            mode_slug: slug.to_string(),
+            mode_display_name: display_name.to_string(),
+            min_price,
+            currency: "usd".to_string(),
+            expiration_datetime: expiration,
+            description: Some(display_name.to_string()),
+        }
+    }
+}
+
 /// Course keys per request to the course API.
 const COURSE_KEYS_PER_CALL: usize = 50;
 

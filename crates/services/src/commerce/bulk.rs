@@ -11,7 +11,6 @@ use domain::catalog::Site;
 use domain::commerce::order::OrderState;
 use domain::commerce::pricing::{Discount, Kind, Redemption};
 use integrations::cybersource::secure_acceptance;
-use jobs::Enqueue;
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DbErr};
 use store::catalog::read::{CatalogView, Purchasable};
@@ -21,6 +20,7 @@ use store::commerce::discounts::{self, DiscountRow, NewDiscount};
 use super::checkout::{Checkout, money};
 use super::{Item, Storefront, item};
 use crate::crm::{Deal, SyncDeal};
+use crate::emails;
 use crate::mail::Mail;
 
 /// The most seats one purchase may buy.
@@ -337,27 +337,21 @@ pub async fn complete(
     bulk_orders::attach_codes(db, order.id, &ids).await?;
     let title = item(view, order.product_id)
         .map_or_else(|| format!("product {}", order.product_id), |i| i.title);
-    jobs::push(
-        db,
-        &Mail {
-            to: order.email.clone(),
-            subject: "Enrollment Code Purchase Receipt".into(),
-            text: format!(
-                "Thank you for your purchase.\n\nOrder: {}\nItem: {title}\nSeats: {}\nPrice per seat: {} {}\nDiscount: {}\nTotal paid: {} {}\nContract number: {}\n\nYour {} enrollment codes, and a spreadsheet of them, are at:\n{}\n",
-                order.reference_number,
-                order.num_seats,
-                order.per_item,
-                order.currency,
-                order.discount,
-                order.total,
-                order.currency,
-                order.contract_number.as_deref().unwrap_or("none"),
-                order.num_seats,
-                receipt_url(site_url, order),
-            ),
+    Mail::compose(
+        &order.email,
+        "Enrollment Code Purchase Receipt",
+        &emails::B2bReceipt {
+            reference: &order.reference_number,
+            title,
+            seats: order.num_seats.into(),
+            per_seat: order.per_item.to_string(),
+            discount: order.discount.to_string(),
+            total: order.total.to_string(),
+            currency: &order.currency,
+            contract: order.contract_number.as_deref().unwrap_or("none"),
+            link: receipt_url(site_url, order),
         },
-        Enqueue::default(),
     )
+    .send(db)
     .await
-    .map(|_| ())
 }

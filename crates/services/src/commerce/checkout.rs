@@ -72,7 +72,7 @@ pub async fn checkout(
     discounts::redeem(db, pricing.discount_id, order.id, user.id, now).await?;
     SyncDeal::enqueue(db, Deal::Order(order.id)).await?;
     if priced.quote.total == Money::ZERO {
-        fulfilment::fulfil_free(db, view, &order, now).await?;
+        fulfilment::fulfil_free(db, view, &store_front.base_url, &order, now).await?;
         let order = orders::find(db, order.id).await?.unwrap_or(order);
         return Ok(Checkout::Free { order });
     }

@@ -8,12 +8,12 @@ use domain::Money;
 use domain::catalog::Site;
 use domain::catalog::predicates::open_for_enrollment;
 use domain::commerce::order::OrderState;
-use jobs::Enqueue;
 use sea_orm::{ConnectionTrait, DbErr};
 use store::catalog::read::{CatalogView, Purchasable};
 use store::commerce::baskets::{self, Owner};
 use store::commerce::orders::{self, NewTransaction, Order};
 
+use crate::emails;
 use crate::enrollments::SyncEdxEnrollment;
 use crate::mail::Mail;
 
@@ -57,6 +57,7 @@ fn run_for(view: &CatalogView, course_id: i64, now: DateTime<Utc>) -> Option<i64
 pub async fn grant(
     db: &impl ConnectionTrait,
     view: &CatalogView,
+    site_url: &str,
     order: &Order,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -105,23 +106,20 @@ pub async fn grant(
     baskets::clear(db, &Owner::User(user_id)).await?;
     if let Some(user) = store::accounts::find(db, user_id).await? {
         let total = Money::from_minor(order.total.minor + order.tax.minor);
-        jobs::push(
-            db,
-            &Mail {
-                to: user.email,
-                subject: format!("Your receipt for order {}", order.reference_number),
-                text: format!(
-                    "Hello {},\n\nThank you for your order {}.\n\n{}\n\nTotal paid: {} {} (tax {}).\n\nYou are enrolled: your dashboard lists your courses.\n",
-                    user.name,
-                    order.reference_number,
-                    titles.join("\n"),
-                    total,
-                    order.currency,
-                    order.tax,
-                ),
+        Mail::compose(
+            &user.email,
+            "Purchase Order Receipt",
+            &emails::Receipt {
+                name: &user.name,
+                reference: &order.reference_number,
+                lines: titles,
+                total: total.to_string(),
+                tax: order.tax.to_string(),
+                currency: &order.currency,
+                receipt_link: emails::link(site_url, &format!("/orders/{}/", order.id)),
             },
-            Enqueue::default(),
         )
+        .send(db)
         .await?;
     }
     Ok(())
@@ -132,6 +130,7 @@ pub async fn grant(
 pub async fn fulfil_free(
     db: &impl ConnectionTrait,
     view: &CatalogView,
+    site_url: &str,
     order: &Order,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -159,5 +158,5 @@ pub async fn fulfil_free(
         now,
     )
     .await?;
-    grant(db, view, order, now).await
+    grant(db, view, site_url, order, now).await
 }

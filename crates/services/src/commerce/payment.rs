@@ -329,7 +329,7 @@ async fn settle(
         Paid::Order(order) => {
             record_payment(db, order.id, form, now).await?;
             if target == OrderState::Fulfilled {
-                fulfilment::grant(db, view, order, now).await?;
+                fulfilment::grant(db, view, site_url, order, now).await?;
             }
         }
         Paid::Bulk(order) if target == OrderState::Fulfilled => {

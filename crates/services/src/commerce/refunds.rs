@@ -10,14 +10,15 @@ use domain::Money;
 use domain::catalog::Site;
 use domain::commerce::order::OrderState;
 use integrations::cybersource::refunds::{RefundError, Refunds};
-use jobs::Enqueue;
 use sea_orm::{ConnectionTrait, DbErr};
 use store::Store;
 use store::catalog::read::{CatalogView, Purchasable};
 use store::commerce::orders::{self, NewTransaction, Order};
 use store::commerce::refund_requests::{self, REASONS, RefundRequest};
 
+use crate::commerce::Storefront;
 use crate::crm::{Deal, SyncDeal};
+use crate::emails;
 use crate::enrollments::SyncEdxEnrollment;
 use crate::mail::Mail;
 
@@ -139,18 +140,17 @@ pub async fn refund(
         }
         refund_requests::decide(&txn, order.id, "approved", request.by, now).await?;
         if let Some(user) = store::accounts::find(&txn, order.purchaser_id).await? {
-            jobs::push(
-                &txn,
-                &Mail {
-                    to: user.email,
-                    subject: format!("Your refund for order {}", order.reference_number),
-                    text: format!(
-                        "Hello {},\n\nWe refunded {amount} {} for order {}. It may take a few days to reach your card.\n",
-                        user.name, order.currency, order.reference_number
-                    ),
+            Mail::compose(
+                &user.email,
+                &format!("Refund of order {}", order.reference_number),
+                &emails::Refund {
+                    name: &user.name,
+                    amount: amount.to_string(),
+                    currency: &order.currency,
+                    reference: &order.reference_number,
                 },
-                Enqueue::default(),
             )
+            .send(&txn)
             .await?;
         }
     }
@@ -225,12 +225,13 @@ pub struct Ask<'a> {
     pub consent: bool,
 }
 
-/// A learner asks for a refund of their own fulfilled order; staff are mailed.
+/// A learner asks for a refund of their own fulfilled order; the storefront's support
+/// address is mailed.
 pub async fn request(
     db: &impl ConnectionTrait,
     user_id: i64,
     ask: &Ask<'_>,
-    support_email: Option<&str>,
+    store_front: Option<&Storefront>,
     now: DateTime<Utc>,
 ) -> Result<RefundRequest, RequestRefusal> {
     let Ask {
@@ -254,20 +255,23 @@ pub async fn request(
     }
     let created =
         refund_requests::create(db, order.id, user_id, reason, reason_text.trim(), now).await?;
-    if let Some(support) = support_email {
-        jobs::push(
-            db,
-            &Mail {
-                to: support.to_string(),
-                subject: format!("Refund request for order {}", order.reference_number),
-                text: format!(
-                    "A learner asks for a refund of order {} ({reason}).\n\n{}\n\nDecide it in the staff area: Refunds.\n",
-                    order.reference_number,
-                    reason_text.trim()
-                ),
+    if let Some((support, site_url)) =
+        store_front.and_then(|f| Some((f.support_email.as_deref()?, f.base_url.as_str())))
+    {
+        Mail::compose(
+            support,
+            &format!(
+                "Refund Request Submitted – Order {}",
+                order.reference_number
+            ),
+            &emails::RefundRequest {
+                reference: &order.reference_number,
+                reason,
+                explanation: reason_text.trim(),
+                link: emails::link(site_url, "/staff/refunds/"),
             },
-            Enqueue::default(),
         )
+        .send(db)
         .await?;
     }
     Ok(created)

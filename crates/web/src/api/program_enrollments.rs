@@ -131,10 +131,10 @@ async fn enroll(
     if !snapshot
         .view
         .program(request.program_id)
-        .is_some_and(|p| p.live)
+        .is_some_and(|p| p.live && p.site == domain::catalog::Site::Mitxonline)
     {
         return Err(ApiError::NotFoundBecause(
-            "There is no live program with this id.".into(),
+            "There is no live MITx Online program with this id.".into(),
         ));
     }
     let txn = state.store.write().await?;

@@ -700,13 +700,15 @@ pub async fn ask_refund(
     user_id: i64,
     ask: &refunds::Ask<'_>,
 ) -> Result<(), RequestRefusal> {
-    let support = state
-        .settings
-        .storefront
-        .as_ref()
-        .and_then(|s| s.support_email.as_deref());
     let txn = state.store.write().await?;
-    refunds::request(&txn, user_id, ask, support, state.now()).await?;
+    refunds::request(
+        &txn,
+        user_id,
+        ask,
+        state.settings.storefront.as_ref(),
+        state.now(),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

@@ -65,13 +65,11 @@ pub async fn page(
         .map(|vendor| VendorSection {
             name: vendor.platform(),
             slug: vendor.slug(),
-            enabled: platforms
-                .iter()
-                .any(|(name, on)| *on && name.eq_ignore_ascii_case(vendor.platform())),
+            enabled: vendor.enabled(&platforms),
             courses: view
                 .courses
                 .iter()
-                .filter(|c| c.is_external && c.platform.as_deref() == Some(vendor.platform()))
+                .filter(|c| c.is_external && vendor.owns(c.platform.as_deref()))
                 .map(|c| VendorCourse {
                     readable_id: c.readable_id.clone(),
                     title: c.title.clone(),

@@ -1,0 +1,87 @@
+//! Mail through an SMTP relay (the simulator speaking SMTP over TCP), on the backend
+//! `REGISTRAR_TEST_DATABASE_URL` picks: delivered as text and HTML, a permanent refusal
+//! ends the job, a temporary one is retried.
+
+use std::sync::Arc;
+
+use services::Context;
+use services::mail::{Mail, Smtp};
+use simulators::smtp::SmtpSink;
+
+async fn deliver(store: &store::Store, sink: &Arc<SmtpSink>, mails: Vec<Mail>) {
+    let url = sink.start().await;
+    for mail in mails {
+        mail.send(store.db()).await.unwrap();
+    }
+    services::testing::drain(Context {
+        store: store.clone(),
+        site_url: "http://127.0.0.1:9".to_string(),
+        mail_outbox: std::env::temp_dir().join("registrar-unused-outbox"),
+        smtp: Some(Arc::new(
+            Smtp::new(&url, "Registrar <no-reply@registrar.test>").unwrap(),
+        )),
+        openedx: None,
+        compliance: None,
+        vendors: None,
+    })
+    .await;
+}
+
+fn certificate_mail(to: &str) -> Mail {
+    Mail::compose(
+        to,
+        "Your certificate for Circuits – and more",
+        &services::emails::Certificate {
+            name: "Ada",
+            title: "Circuits",
+            link: "https://registrar.test/certificate/abc/".into(),
+        },
+    )
+}
+
+#[tokio::test]
+async fn mail_goes_out_over_smtp_as_text_and_html_and_a_refusal_is_final() {
+    let store = store::testing::fresh_store().await;
+    let sink = Arc::new(SmtpSink::default());
+    deliver(
+        &store,
+        &sink,
+        vec![
+            certificate_mail("ada@example.edu"),
+            certificate_mail("reject@example.edu"),
+            certificate_mail("busy@example.edu"),
+        ],
+    )
+    .await;
+    let received = sink.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "the refused recipient got nothing");
+    assert_eq!(received[0].from, "no-reply@registrar.test");
+    assert_eq!(received[0].to, vec!["ada@example.edu"]);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(received[0].data.as_bytes())
+        .unwrap();
+    assert_eq!(
+        parsed.subject(),
+        Some("Your certificate for Circuits – and more")
+    );
+    assert!(
+        parsed
+            .body_text(0)
+            .unwrap()
+            .contains("https://registrar.test/certificate/abc/")
+    );
+    assert!(parsed.body_html(0).unwrap().contains(r#"class="button""#));
+    let given_up = |attempts: &str| {
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'mail.send' AND state = 'dead' AND attempts {attempts}"
+        );
+        let store = store.clone();
+        async move { store::testing::count(&store, &sql).await }
+    };
+    assert_eq!(given_up("= 1").await, 1, "a 550 is not retried");
+    assert_eq!(
+        given_up("> 1").await,
+        1,
+        "a 451 is retried (until the test worker's quick attempts run out)"
+    );
+}
