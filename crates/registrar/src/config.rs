@@ -91,6 +91,14 @@ pub struct Config {
     pub vendor_reports_timeout_secs: u64,
     /// Staff who receive each vendor sync's counts.
     pub vendor_sync_recipients: Vec<String>,
+    /// HubSpot's API and a private-app token; contacts, products and deals are synced when
+    /// the token is set (the demo uses its simulator).
+    pub hubspot_url: String,
+    pub hubspot_token: Option<String>,
+    /// The `unique_app_id` prefix of Registrar's objects in HubSpot.
+    pub hubspot_id_prefix: String,
+    pub hubspot_pipeline_id: String,
+    pub hubspot_deal_stages: services::crm::Stages,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -147,6 +155,11 @@ impl Default for Config {
             vendor_reports_api_key: String::new(),
             vendor_reports_timeout_secs: 60,
             vendor_sync_recipients: Vec::new(),
+            hubspot_url: "https://api.hubapi.com".to_string(),
+            hubspot_token: None,
+            hubspot_id_prefix: "REGISTRAR".to_string(),
+            hubspot_pipeline_id: "default".to_string(),
+            hubspot_deal_stages: services::crm::Stages::default(),
         }
     }
 }

@@ -301,6 +301,7 @@ fn background(
             compliance: screening,
             vendors,
             smtp,
+            crm: crm(config),
         }),
         settings: jobs::WorkerSettings::for_backend(
             store.db().get_database_backend(),
@@ -544,6 +545,18 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// HubSpot, when a private-app token is set.
+fn crm(config: &Config) -> Option<Arc<services::crm::Crm>> {
+    config.hubspot_token.as_ref().map(|token| {
+        Arc::new(services::crm::Crm {
+            hubspot: integrations::hubspot::HubSpot::new(&config.hubspot_url, token),
+            prefix: config.hubspot_id_prefix.clone(),
+            pipeline: config.hubspot_pipeline_id.clone(),
+            stages: config.hubspot_deal_stages.clone(),
+        })
+    })
 }
 
 /// The SMTP relay, when configured; a URL it cannot use stops start-up.
@@ -891,6 +904,14 @@ async fn main() -> Result<()> {
                 config.cybersource_rest_shared_secret =
                     simulators::cybersource::REST_SECRET.to_string();
             }
+            if config.hubspot_token.is_none() {
+                config.hubspot_url = format!("{base}/_simulators/hubspot");
+                config.hubspot_token = Some(simulators::hubspot::TOKEN.to_string());
+                fakes = fakes.nest(
+                    "/_simulators/hubspot",
+                    simulators::hubspot::router(Arc::new(simulators::hubspot::HubSpot::default())),
+                );
+            }
             if config.vendor_reports_url.is_none() {
                 config.vendor_reports_url = Some(format!("{base}/_simulators/vendor-reports"));
                 config.vendor_reports_api_key = simulators::vendor_reports::API_KEY.to_string();
@@ -939,6 +960,7 @@ async fn main() -> Result<()> {
                 println!("  {base}/_dev/mail                mail the demo sent");
                 println!("  {base}/_simulators/openedx      the simulated Open edX and its users");
                 println!("  {base}/_simulators/cybersource  the simulated CyberSource and its export screenings");
+                println!("  {base}/_simulators/hubspot      the simulated HubSpot: contacts, products, deals");
                 println!("  {base}/staff/                   staff area (sign in with the token below)");
                 println!("  {base}/staff/vendors/           external vendor catalogs (Emeritus, Global Alumni)");
                 println!("Staff API token (Authorization: Bearer …): {token}");

@@ -4,6 +4,7 @@
 //! between receiving a result and acting on it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::Money;
@@ -528,6 +529,7 @@ async fn a_result_received_before_a_crash_is_acted_on_once_by_its_job() {
         site_url: "http://registrar.test".into(),
         mail_outbox: std::env::temp_dir().join("registrar-checkout-outbox"),
         smtp: None,
+        crm: None,
         openedx: None,
         compliance: None,
         vendors: None,
@@ -1138,4 +1140,63 @@ async fn a_course_blocked_in_the_learners_country_is_neither_sold_nor_enrolled()
             .is_empty(),
         "nothing was enrolled"
     );
+}
+
+#[tokio::test]
+async fn a_paid_order_becomes_a_processed_hubspot_deal_with_its_line_contact_and_product() {
+    let shop = shop().await;
+    let (processor, _) = cybersource().await;
+    let product = shop.on_sale()[0];
+    let (ada, order) = shop.paid("ada", product, &processor).await;
+    let hubspot = Arc::new(simulators::hubspot::HubSpot::default());
+    let url = simulators::serve(simulators::hubspot::router(hubspot.clone())).await;
+    services::testing::drain(services::Context {
+        store: shop.store.clone(),
+        site_url: "http://registrar.test".into(),
+        mail_outbox: std::env::temp_dir().join("registrar-checkout-outbox"),
+        smtp: None,
+        crm: Some(Arc::new(services::crm::Crm {
+            hubspot: integrations::hubspot::HubSpot::new(&url, simulators::hubspot::TOKEN),
+            prefix: "TEST".into(),
+            pipeline: "default".into(),
+            stages: services::crm::Stages::default(),
+        })),
+        openedx: None,
+        compliance: None,
+        vendors: None,
+    })
+    .await;
+    let deal = hubspot
+        .find("deals", "unique_app_id", &format!("TEST-{}", order.id))
+        .expect("the order's deal");
+    assert_eq!(deal.properties["dealstage"], "processed");
+    assert_eq!(deal.properties["status"], "fulfilled");
+    assert_eq!(deal.properties["amount"], order.total.to_string());
+    assert!(
+        deal.properties["dealname"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("-ORDER-{}", order.id))
+    );
+    let contact = hubspot
+        .find("contacts", "email", &ada.email)
+        .expect("the buyer's contact");
+    let line = &hubspot.objects("line_items")[0];
+    let product = hubspot
+        .find("products", "unique_app_id", &format!("TEST-{product}"))
+        .expect("the product sold");
+    assert_eq!(line.properties["hs_product_id"], product.id.as_str());
+    let associations = hubspot.associations();
+    assert!(associations.contains(&(
+        "deals".into(),
+        deal.id.clone(),
+        "contacts".into(),
+        contact.id.clone()
+    )));
+    assert!(associations.contains(&(
+        "line_items".into(),
+        line.id.clone(),
+        "deals".into(),
+        deal.id.clone()
+    )));
 }

@@ -97,6 +97,7 @@ impl Harness {
             site_url: self.site.clone(),
             mail_outbox: std::env::temp_dir(),
             smtp: None,
+            crm: None,
             openedx: Some(Arc::new(OpenEdx::new(Config {
                 base_url: self.edx_url.clone(),
                 client_id: sim::CLIENT_ID.into(),

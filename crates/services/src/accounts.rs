@@ -142,6 +142,7 @@ pub async fn sign_up(
     )
     .send(db)
     .await?;
+    crate::crm::contact_changed(db, user.id, now).await?;
     Ok(user)
 }
 
@@ -319,6 +320,7 @@ pub async fn confirm_email_change(
     })
     .await?;
     crate::openedx::UpdateEdxUser::enqueue(db, user.id).await?;
+    crate::crm::contact_changed(db, user.id, now).await?;
     Ok(Some(user))
 }
 
@@ -347,6 +349,7 @@ pub async fn update_profile(
     if renamed {
         crate::openedx::UpdateEdxUser::enqueue(db, user.id).await?;
     }
+    crate::crm::contact_changed(db, user.id, now).await?;
     if let Some(email) = new_email {
         request_email_change(db, &user, email, base_url, now).await?;
     }

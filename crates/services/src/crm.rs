@@ -1,14 +1,374 @@
-//! The CRM deal of each order and bulk purchase (xPRO and MITx Online sync it to HubSpot on
-//! checkout and on every change of state). The sync is queued here, keyed per order so a
-//! burst of changes makes one sync that reads the order as it then stands. The HubSpot
-//! client arrives with the back-office work; a deployment without a CRM has nothing to send,
-//! and the job ends at once.
+//! HubSpot, as both references sync it (xPRO §9, MITx Online §10.1): contacts for
+//! learners, products for what is sold, a deal with its line item for each order and bulk
+//! purchase, associated to the buyer's contact. Each object is keyed in HubSpot by a
+//! unique property (`email` for a new contact, `unique_app_id` for Registrar's own
+//! objects); what was sent is recorded with a digest, so an unchanged object is not sent
+//! again.
+//!
+//! Bursts coalesce: a change to a learner marks the contact and queues one keyed, slightly
+//! delayed sweep that sends every marked contact in batches of 100; a deal's sync is keyed
+//! per order, so it reads the order as it then stands. A 429 is waited out as HubSpot asks;
+//! a longer limit, or an outage, fails the job, which is retried while the marks stay:
+//! nothing is lost. Without a HubSpot token, nothing is sent.
 
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use domain::catalog::Site;
+use domain::commerce::order::OrderState;
+use integrations::hubspot::{HubSpot, HubSpotError, Upsert};
 use jobs::{Enqueue, Job, JobError};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use store::catalog::read::CatalogView;
 
 use crate::Context;
+use crate::openedx::retry;
+
+/// The HubSpot account and how this deployment's objects appear in it.
+pub struct Crm {
+    pub hubspot: HubSpot,
+    /// `unique_app_id` prefix (the references' `MITOL_HUBSPOT_API_ID_PREFIX`, `XPRO`).
+    pub prefix: String,
+    /// The deal pipeline and its stages.
+    pub pipeline: String,
+    pub stages: Stages,
+}
+
+/// Deal stage ids of the pipeline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Stages {
+    /// A basket checked out but not paid (xPRO "checkout abandoned").
+    pub abandoned: String,
+    /// Waiting for the processor (MITx Online "checkout pending").
+    pub pending: String,
+    /// Paid (both "processed").
+    pub processed: String,
+    /// Declined, errored, canceled or refunded (MITx Online's closed stage).
+    pub lost: String,
+}
+
+impl Default for Stages {
+    fn default() -> Self {
+        Stages {
+            abandoned: "checkout_abandoned".into(),
+            pending: "checkout_pending".into(),
+            processed: "processed".into(),
+            lost: "closedlost".into(),
+        }
+    }
+}
+
+impl Stages {
+    /// Each reference's mapping of order states (xPRO keeps declined and errored orders
+    /// "abandoned" and refunded ones "processed"; MITx Online closes them).
+    pub fn of(&self, site: Site, state: OrderState) -> &str {
+        match (site, state) {
+            (_, OrderState::Fulfilled) => &self.processed,
+            (Site::Xpro, OrderState::Refunded) => &self.processed,
+            (Site::Xpro, _) => &self.abandoned,
+            (Site::Mitxonline, OrderState::Pending) => &self.pending,
+            (Site::Mitxonline, _) => &self.lost,
+        }
+    }
+}
+
+fn hubspot_error(e: HubSpotError) -> JobError {
+    if e.is_transient() {
+        JobError::Retry(e.to_string())
+    } else {
+        JobError::Permanent(e.to_string())
+    }
+}
+
+fn digest(properties: &Map<String, Value>) -> String {
+    let bytes = serde_json::to_vec(properties).expect("JSON serializes");
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn money(minor: i64) -> String {
+    domain::Money::from_minor(minor).to_string()
+}
+
+// ---- contacts ----
+
+const CONTACT: &str = "contact";
+
+/// Marks a learner's contact to be sent, and queues the sweep that sends it (a few seconds
+/// later, so a burst of changes makes one upsert).
+pub async fn contact_changed(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    store::crm::mark(db, CONTACT, &[user_id.to_string()], now).await?;
+    sweep_soon(
+        db,
+        &SyncContacts {},
+        "crm:contacts",
+        now + Duration::seconds(5),
+    )
+    .await
+}
+
+/// Queues a keyed sweep to run at `at`: changes until then join the same sweep.
+async fn sweep_soon<J: Job>(
+    db: &impl ConnectionTrait,
+    job: &J,
+    key: &str,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    jobs::push(
+        db,
+        job,
+        Enqueue {
+            unique_key: Some(key.to_string()),
+            run_at: Some(at),
+        },
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The contact of a learner (xPRO's property mapping, the parts Registrar holds).
+async fn contact_properties(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<Option<Map<String, Value>>, DbErr> {
+    let Some(user) = store::accounts::find(db, user_id).await? else {
+        return Ok(None);
+    };
+    let address = store::accounts::address(db, user_id).await?;
+    let mut properties = Map::new();
+    properties.insert("email".into(), user.email.into());
+    properties.insert("name".into(), user.name.into());
+    if let Some(a) = address {
+        properties.insert("firstname".into(), a.first_name.into());
+        properties.insert("lastname".into(), a.last_name.into());
+        properties.insert("country".into(), a.country.into());
+        properties.insert(
+            "state".into(),
+            a.state
+                .map_or(Value::Null, |s| s.rsplit('-').next().unwrap_or(&s).into()),
+        );
+    }
+    Ok(Some(properties))
+}
+
+/// Sends these learners' contacts (new ones by email, known ones by their HubSpot id),
+/// skipping those unchanged since last sent; their HubSpot ids.
+async fn send_contacts(
+    db: &impl ConnectionTrait,
+    crm: &Crm,
+    users: &[i64],
+    now: DateTime<Utc>,
+) -> Result<HashMap<i64, String>, JobError> {
+    let keys: Vec<String> = users.iter().map(i64::to_string).collect();
+    let sent = store::crm::sent(db, CONTACT, &keys).await.map_err(retry)?;
+    let (mut new, mut known, mut ids, mut records) =
+        (Vec::new(), Vec::new(), HashMap::new(), Vec::new());
+    let mut by_email = HashMap::new();
+    for (user, key) in users.iter().zip(&keys) {
+        let Some(properties) = contact_properties(db, *user).await.map_err(retry)? else {
+            continue;
+        };
+        let digest = digest(&properties);
+        match sent.get(key) {
+            Some(s) if s.digest == digest => {
+                ids.insert(*user, s.hubspot_id.clone());
+            }
+            Some(s) => {
+                records.push((key.clone(), s.hubspot_id.clone(), digest));
+                ids.insert(*user, s.hubspot_id.clone());
+                known.push(Upsert {
+                    key: s.hubspot_id.clone(),
+                    properties,
+                });
+            }
+            None => {
+                let email = properties["email"].as_str().unwrap_or_default().to_string();
+                by_email.insert(email.clone(), (*user, key.clone(), digest));
+                new.push(Upsert {
+                    key: email,
+                    properties,
+                });
+            }
+        }
+    }
+    crm.hubspot
+        .batch_update("contacts", &known)
+        .await
+        .map_err(hubspot_error)?;
+    for (email, id) in crm
+        .hubspot
+        .batch_upsert("contacts", "email", &new)
+        .await
+        .map_err(hubspot_error)?
+    {
+        if let Some((user, key, digest)) = by_email.remove(&email) {
+            ids.insert(user, id.clone());
+            records.push((key, id, digest));
+        }
+    }
+    store::crm::record(db, CONTACT, &records, now)
+        .await
+        .map_err(retry)?;
+    Ok(ids)
+}
+
+/// Sends every marked contact, 100 at a time.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct SyncContacts {}
+
+impl Job for SyncContacts {
+    const KIND: &'static str = "crm.sync_contacts";
+    // A rate-limit storm fails many attempts in a row; the marks wait either way.
+    const MAX_ATTEMPTS: u32 = 25;
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        let Some(crm) = ctx.crm.as_ref() else {
+            return Ok(());
+        };
+        let db = ctx.store.db();
+        loop {
+            let marks = store::crm::pending(db, CONTACT, 100).await.map_err(retry)?;
+            if marks.is_empty() {
+                return Ok(());
+            }
+            let users: Vec<i64> = marks.iter().filter_map(|(k, _)| k.parse().ok()).collect();
+            send_contacts(db, crm, &users, Utc::now()).await?;
+            store::crm::clear(db, CONTACT, &marks)
+                .await
+                .map_err(retry)?;
+        }
+    }
+}
+
+// ---- products ----
+
+const PRODUCT: &str = "product";
+
+/// xPRO's product name: "{title}: Run {n}" for a program run tag `+R{n}`, else
+/// "{title}: {text id}".
+fn product_name(title: &str, text_id: &str) -> String {
+    match text_id.rsplit_once("+R") {
+        Some((_, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{title}: Run {n}")
+        }
+        _ => format!("{title}: {text_id}"),
+    }
+}
+
+fn product_properties(crm: &Crm, item: &crate::commerce::Item) -> Map<String, Value> {
+    let Value::Object(properties) = json!({
+        "unique_app_id": format!("{}-{}", crm.prefix, item.product_id),
+        "name": product_name(&item.title, &item.readable_id),
+        "price": money(item.list.minor),
+        "description": item.description,
+    }) else {
+        unreachable!("a JSON object literal")
+    };
+    properties
+}
+
+/// Sends these products unless unchanged; their HubSpot ids.
+async fn send_products(
+    db: &impl ConnectionTrait,
+    crm: &Crm,
+    view: &CatalogView,
+    products: &[i64],
+    now: DateTime<Utc>,
+) -> Result<HashMap<i64, String>, JobError> {
+    let keys: Vec<String> = products.iter().map(i64::to_string).collect();
+    let sent = store::crm::sent(db, PRODUCT, &keys).await.map_err(retry)?;
+    let (mut ids, mut changed, mut pending) = (HashMap::new(), Vec::new(), HashMap::new());
+    for product in products {
+        let Some(item) = crate::commerce::item(view, *product) else {
+            continue;
+        };
+        let properties = product_properties(crm, &item);
+        let digest = digest(&properties);
+        match sent.get(&product.to_string()) {
+            Some(s) if s.digest == digest => {
+                ids.insert(*product, s.hubspot_id.clone());
+            }
+            _ => {
+                let key = format!("{}-{product}", crm.prefix);
+                pending.insert(key.clone(), (*product, digest));
+                changed.push(Upsert { key, properties });
+            }
+        }
+    }
+    let mut records = Vec::new();
+    for (key, id) in crm
+        .hubspot
+        .batch_upsert("products", "unique_app_id", &changed)
+        .await
+        .map_err(hubspot_error)?
+    {
+        if let Some((product, digest)) = pending.remove(&key) {
+            ids.insert(product, id.clone());
+            records.push((product.to_string(), id, digest));
+        }
+    }
+    store::crm::record(db, PRODUCT, &records, now)
+        .await
+        .map_err(retry)?;
+    Ok(ids)
+}
+
+/// Sends every product on sale whose name, price or description changed since last sent
+/// (the references send one on each price change).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct SyncProducts {}
+
+impl SyncProducts {
+    /// Queues the sweep after a catalog change (keyed: many changes, one sweep).
+    pub async fn catalog_changed(
+        db: &impl ConnectionTrait,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        sweep_soon(
+            db,
+            &SyncProducts {},
+            "crm:products",
+            now + Duration::seconds(10),
+        )
+        .await
+    }
+}
+
+impl Job for SyncProducts {
+    const KIND: &'static str = "crm.sync_products";
+    const MAX_ATTEMPTS: u32 = 25;
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        let Some(crm) = ctx.crm.as_ref() else {
+            return Ok(());
+        };
+        let db = ctx.store.db();
+        let view = store::catalog::read::load(db).await.map_err(retry)?;
+        let products: Vec<i64> = view
+            .courses
+            .iter()
+            .flat_map(|c| c.runs.iter().filter_map(|r| r.product.as_ref()))
+            .chain(view.programs.iter().filter_map(|p| p.product.as_ref()))
+            .filter(|p| p.is_active)
+            .map(|p| p.id)
+            .collect();
+        send_products(db, crm, &view, &products, Utc::now()).await?;
+        Ok(())
+    }
+}
+
+// ---- deals ----
 
 /// Which deal: a learner's order, or a bulk seat purchase (xPRO's B2B deals).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,12 +402,238 @@ impl SyncDeal {
     }
 }
 
+/// What a deal is made of, read from an order or a bulk purchase.
+struct DealParts {
+    site: Site,
+    key: String,
+    properties: Map<String, Value>,
+    line_key: String,
+    line: Map<String, Value>,
+    product: Option<i64>,
+    /// The buyer: a learner (a full contact) or a bulk buyer's email.
+    buyer: Buyer,
+}
+
+enum Buyer {
+    Learner(i64),
+    Email(String),
+}
+
+fn deal_properties(
+    crm: &Crm,
+    site: Site,
+    state: OrderState,
+    name: String,
+    amount: i64,
+    closed: Option<DateTime<Utc>>,
+) -> Map<String, Value> {
+    let Value::Object(mut properties) = json!({
+        "dealname": name,
+        "amount": money(amount),
+        "dealstage": crm.stages.of(site, state),
+        "status": state.as_str(),
+        "pipeline": crm.pipeline,
+    }) else {
+        unreachable!("a JSON object literal")
+    };
+    if let Some(at) = closed.filter(|_| state == OrderState::Fulfilled) {
+        properties.insert("closedate".into(), at.timestamp_millis().to_string().into());
+    }
+    properties
+}
+
+async fn deal_parts(
+    db: &impl ConnectionTrait,
+    crm: &Crm,
+    view: &CatalogView,
+    deal: Deal,
+) -> Result<Option<DealParts>, DbErr> {
+    match deal {
+        Deal::Order(id) => {
+            let Some(order) = store::commerce::orders::find(db, id).await? else {
+                return Ok(None);
+            };
+            let Some(line) = store::commerce::orders::lines(db, id)
+                .await?
+                .into_iter()
+                .next()
+            else {
+                return Ok(None);
+            };
+            let item = crate::commerce::item(view, line.product_id);
+            let site = item.as_ref().map_or(Site::Xpro, |i| i.site);
+            let stem = match site {
+                Site::Xpro => "XPRO",
+                Site::Mitxonline => "MITXONLINE",
+            };
+            let mut properties = deal_properties(
+                crm,
+                site,
+                order.state,
+                format!("{stem}-ORDER-{}", order.id),
+                order.total.minor,
+                Some(order.updated_on),
+            );
+            let discount = line.list.minor - line.price.minor;
+            properties.insert("discount_amount".into(), money(discount).into());
+            properties.insert("order_type".into(), "B2C".into());
+            properties.insert(
+                "unique_app_id".into(),
+                format!("{}-{}", crm.prefix, order.id).into(),
+            );
+            let name = item.as_ref().map_or_else(
+                || line.description.clone(),
+                |i| {
+                    product_name(
+                        &i.title,
+                        line.program_run.as_deref().unwrap_or(&i.readable_id),
+                    )
+                },
+            );
+            let line_key = format!("{}-{}", crm.prefix, line.id);
+            let Value::Object(line_properties) = json!({
+                "unique_app_id": line_key,
+                "name": name,
+                "quantity": line.quantity,
+                "price": money(line.price.minor),
+                "status": order.state.as_str(),
+                "product_id": item.as_ref().map(|i| i.readable_id.clone()),
+            }) else {
+                unreachable!("a JSON object literal")
+            };
+            Ok(Some(DealParts {
+                site,
+                key: format!("{}-{}", crm.prefix, order.id),
+                properties,
+                line_key,
+                line: line_properties,
+                product: item.map(|i| i.product_id),
+                buyer: Buyer::Learner(order.purchaser_id),
+            }))
+        }
+        Deal::Bulk(id) => {
+            let Some(order) = store::commerce::bulk_orders::find(db, id).await? else {
+                return Ok(None);
+            };
+            let item = crate::commerce::item(view, order.product_id);
+            let key = format!("{}-XPRO-B2BORDER-{}", crm.prefix, order.id);
+            let mut properties = deal_properties(
+                crm,
+                Site::Xpro,
+                order.state,
+                format!("XPRO-B2BORDER-{}", order.id),
+                order.total.minor,
+                Some(order.updated_on),
+            );
+            properties.insert("unique_app_id".into(), key.clone().into());
+            properties.insert("num_seats".into(), order.num_seats.into());
+            properties.insert("order_type".into(), "B2B".into());
+            properties.insert("discount_amount".into(), money(order.discount.minor).into());
+            let line_key = format!("{}-XPRO-B2BLINE-{}", crm.prefix, order.id);
+            let Value::Object(line) = json!({
+                "unique_app_id": line_key,
+                "name": item.as_ref().map_or_else(|| format!("product {}", order.product_id), |i| product_name(&i.title, &i.readable_id)),
+                "quantity": order.num_seats,
+                "price": money(order.per_item.minor),
+                "status": order.state.as_str(),
+                "product_id": item.as_ref().map(|i| i.readable_id.clone()),
+            }) else {
+                unreachable!("a JSON object literal")
+            };
+            Ok(Some(DealParts {
+                site: Site::Xpro,
+                key,
+                properties,
+                line_key,
+                line,
+                product: item.map(|i| i.product_id),
+                buyer: Buyer::Email(order.email),
+            }))
+        }
+    }
+}
+
+/// Upserts one object; its HubSpot id.
+async fn upsert_one(
+    crm: &Crm,
+    object_type: &str,
+    id_property: &str,
+    key: &str,
+    properties: &Map<String, Value>,
+) -> Result<String, JobError> {
+    let object = Upsert {
+        key: key.to_string(),
+        properties: properties.clone(),
+    };
+    crm.hubspot
+        .batch_upsert(object_type, id_property, &[object])
+        .await
+        .map_err(hubspot_error)?
+        .pop()
+        .map(|(_, id)| id)
+        .ok_or_else(|| JobError::Retry(format!("HubSpot returned no {object_type}")))
+}
+
 impl Job for SyncDeal {
     const KIND: &'static str = "crm.sync_deal";
+    const MAX_ATTEMPTS: u32 = 25;
     type Context = Context;
 
-    async fn run(self, _ctx: &Context) -> Result<(), JobError> {
-        tracing::debug!(deal = ?self.deal, "no CRM is configured; the deal has nowhere to go");
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        let Some(crm) = ctx.crm.as_ref() else {
+            return Ok(());
+        };
+        let db = ctx.store.db();
+        let view = store::catalog::read::load(db).await.map_err(retry)?;
+        let Some(mut parts) = deal_parts(db, crm, &view, self.deal).await.map_err(retry)? else {
+            return Ok(());
+        };
+        let now = Utc::now();
+        let contact = match &parts.buyer {
+            Buyer::Learner(user) => send_contacts(db, crm, &[*user], now).await?.remove(user),
+            Buyer::Email(email) => {
+                let Value::Object(properties) = json!({"email": email}) else {
+                    unreachable!("a JSON object literal")
+                };
+                Some(upsert_one(crm, "contacts", "email", email, &properties).await?)
+            }
+        };
+        if let Some(product) = parts.product
+            && let Some(id) = send_products(db, crm, &view, &[product], now)
+                .await?
+                .remove(&product)
+        {
+            parts.line.insert("hs_product_id".into(), id.into());
+        }
+        let deal_id =
+            upsert_one(crm, "deals", "unique_app_id", &parts.key, &parts.properties).await?;
+        let line_id = upsert_one(
+            crm,
+            "line_items",
+            "unique_app_id",
+            &parts.line_key,
+            &parts.line,
+        )
+        .await?;
+        if let Some(contact) = &contact {
+            crm.hubspot
+                .associate("deals", &deal_id, "contacts", contact)
+                .await
+                .map_err(hubspot_error)?;
+        }
+        crm.hubspot
+            .associate("line_items", &line_id, "deals", &deal_id)
+            .await
+            .map_err(hubspot_error)?;
+        store::crm::record(
+            db,
+            "deal",
+            &[(parts.key.clone(), deal_id, digest(&parts.properties))],
+            now,
+        )
+        .await
+        .map_err(retry)?;
+        tracing::info!(deal = ?self.deal, site = ?parts.site, "deal synced to HubSpot");
         Ok(())
     }
 }

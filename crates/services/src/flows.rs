@@ -239,9 +239,9 @@ pub fn all() -> Vec<Flow> {
         flow!("worker-baskets", ["xpro:delete-expired-baskets", "mitxonline:cull-anonymous-baskets"], WORKER, DATABASE, "Expire baskets", Async, "SQL", "Old and anonymous baskets", "schedule",
             schedules ["delete-expired-baskets", "cull-anonymous-baskets"], kinds ["ecommerce.delete_expired_baskets", "ecommerce.cull_anonymous_baskets"], Planned("6")),
         flow!("worker-hubspot", ["xpro:celery-hubspot", "mitxonline:celery-hubspot"], WORKER, HUBSPOT, "Sync contacts, products, deals", Async, "REST", "Users, products, orders", "on change",
-            schedules [], kinds [], Planned("8")),
+            schedules [], kinds ["crm.sync_contacts", "crm.sync_products", "crm.sync_deal"], Available),
         flow!("worker-mail", ["xpro:celery-mailgun", "mitxonline:celery-mailgun"], WORKER, MAIL, "Transactional and bulk email", Async, "SMTP/HTTPS", "Receipts, codes, notices", "on event",
-            schedules [], kinds [], Planned("8")),
+            schedules [], kinds ["mail.send", "certificates.mail"], Available),
         flow!("google-web-push", ["xpro:google-django-webhook"], GOOGLE, WEB, "Drive change push", Async, "HTTPS", "File-change notifications", "webhook",
             schedules [], kinds [], Planned("8")),
         flow!("worker-sheets", ["xpro:celery-sheets", "mitxonline:celery-sheets"], WORKER, GOOGLE, "Process request sheets", Async, "REST (Sheets/Drive)", "Coupon, refund, deferral, enrollment-code rows", "schedule",
@@ -421,7 +421,8 @@ mod tests {
         let flow = |id: &str| flows.iter().find(|f| f.id == id).unwrap();
         assert!(enabled(flow("mitlearn-catalog"), &on));
         assert!(enabled(flow("worker-database"), &on));
-        assert!(!enabled(flow("worker-hubspot"), &on), "planned");
+        assert!(enabled(flow("worker-hubspot"), &on), "available, on change");
+        assert!(!enabled(flow("worker-sheets"), &on), "planned");
         let off = crate::schedules::resolve(
             &kinds,
             &BTreeMap::from([("purge-finished-jobs".to_string(), "off".to_string())]),

@@ -34,6 +34,8 @@ pub struct Context {
     pub openedx: Option<std::sync::Arc<integrations::openedx::OpenEdx>>,
     /// The export-compliance screening of new accounts, when configured.
     pub compliance: Option<std::sync::Arc<compliance::Screening>>,
+    /// HubSpot, when this deployment syncs its CRM.
+    pub crm: Option<std::sync::Arc<crm::Crm>>,
     /// The external vendors' report API, when their catalogs are synced.
     pub vendors: Option<std::sync::Arc<vendors::VendorSync>>,
 }
@@ -46,6 +48,8 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<compliance::ScreenUser>()
         .register::<commerce::payment::ProcessPayment>()
         .register::<crm::SyncDeal>()
+        .register::<crm::SyncContacts>()
+        .register::<crm::SyncProducts>()
         .register::<certificates::GenerateCourseCertificates>()
         .register::<certificates::SyncRunGrades>()
         .register::<certificates::CertifyLearner>()

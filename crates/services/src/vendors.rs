@@ -141,7 +141,10 @@ pub async fn apply_rows(
             ..Catalog::default()
         };
         match store::catalog::write::apply(&txn, &one, Mode::Strict).await {
-            Ok(_) => txn.commit().await?,
+            Ok(_) => {
+                crate::crm::SyncProducts::catalog_changed(&txn, now).await?;
+                txn.commit().await?
+            }
             Err(ApplyError::Invalid(errors)) => {
                 tracing::error!(course = %id, %errors, "vendor data breaks the catalog rules; kept as it was");
                 outcome.refused.insert(id, errors.to_string());

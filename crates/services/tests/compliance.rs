@@ -65,6 +65,7 @@ impl Harness {
             site_url: "http://127.0.0.1:9".into(),
             mail_outbox: self.outbox.clone(),
             smtp: None,
+            crm: None,
             // An LMS that is never up: provisioning is on, and its jobs can be counted.
             openedx: Some(Arc::new(integrations::openedx::OpenEdx::new(
                 integrations::openedx::Config {

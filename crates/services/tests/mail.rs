@@ -23,6 +23,7 @@ async fn deliver(store: &store::Store, sink: &Arc<SmtpSink>, mails: Vec<Mail>) {
         openedx: None,
         compliance: None,
         vendors: None,
+        crm: None,
     })
     .await;
 }

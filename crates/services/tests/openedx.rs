@@ -75,6 +75,7 @@ async fn drain(store: &Store, edx: OpenEdx) {
         site_url: "http://127.0.0.1:9".to_string(),
         mail_outbox: std::env::temp_dir(),
         smtp: None,
+        crm: None,
         openedx: Some(Arc::new(edx)),
         compliance: None,
         vendors: None,

@@ -42,6 +42,7 @@ async fn sync(store: &Store, url: &str, api_key: &str, outbox: &Path) {
         site_url: "http://127.0.0.1:9".to_string(),
         mail_outbox: outbox.to_path_buf(),
         smtp: None,
+        crm: None,
         openedx: None,
         compliance: None,
         vendors: Some(Arc::new(VendorSync {

@@ -1,5 +1,6 @@
 pub mod cybersource;
 pub mod faults;
+pub mod hubspot;
 pub mod openedx;
 pub mod recaptcha;
 pub mod smtp;

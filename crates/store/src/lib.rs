@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod certificates;
 pub mod commerce;
 pub mod compliance;
+pub mod crm;
 pub mod enrollments;
 pub mod entity;
 pub mod geoip;

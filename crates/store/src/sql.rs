@@ -60,18 +60,18 @@ fn placeholders(from: usize, n: usize) -> String {
 
 /// Every row of `sql` for all `ids`: `{ids}` in `sql` stands for the list, read in chunks
 /// (its placeholders follow `values`).
-pub(crate) async fn all_in<T>(
+pub(crate) async fn all_in<T, K: Clone + Into<Value>>(
     db: &impl ConnectionTrait,
     sql: &str,
     values: Vec<Value>,
-    ids: &[i64],
+    ids: &[K],
     read: impl Fn(QueryResult) -> Result<T, DbErr>,
 ) -> Result<Vec<T>, DbErr> {
     let mut out = Vec::new();
     for chunk in ids.chunks(IDS_PER_STATEMENT) {
         let sql = sql.replace("{ids}", &placeholders(values.len() + 1, chunk.len()));
         let mut bound = values.clone();
-        bound.extend(chunk.iter().map(|id| Value::from(*id)));
+        bound.extend(chunk.iter().map(|id| id.clone().into()));
         out.extend(all_as(db, &sql, bound, &read).await?);
     }
     Ok(out)

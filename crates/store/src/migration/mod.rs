@@ -18,6 +18,7 @@ mod m0015_program_runs;
 mod m0016_payment_transactions;
 mod m0017_certificates;
 mod m0018_signatories;
+mod m0019_crm;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_payment_transactions::Migration),
             Box::new(m0017_certificates::Migration),
             Box::new(m0018_signatories::Migration),
+            Box::new(m0019_crm::Migration),
         ]
     }
 }

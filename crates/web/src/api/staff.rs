@@ -47,16 +47,27 @@ async fn export(_staff: Staff, State(state): State<AppState>) -> Result<Response
     Ok(Json(state.catalog.get().await?.view.export()).into_response())
 }
 
+/// Writes catalog records (staff edits, the staff API): one transaction, which also queues
+/// the CRM's product sweep; every process's cached catalog is refreshed.
+pub(crate) async fn save_catalog(
+    state: &AppState,
+    catalog: &Catalog,
+) -> Result<store::catalog::write::Report, store::catalog::write::ApplyError> {
+    let txn = state.store.write().await?;
+    let report = apply(&txn, catalog, Mode::Strict).await?;
+    services::crm::SyncProducts::catalog_changed(&txn, state.now()).await?;
+    txn.commit().await?;
+    state.catalog.invalidate();
+    Ok(report)
+}
+
 async fn upsert(
     staff: Staff,
     State(state): State<AppState>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let catalog: Catalog = super::parse_body(&body)?;
-    let txn = state.store.write().await?;
-    let report = apply(&txn, &catalog, Mode::Strict).await?;
-    txn.commit().await?;
-    state.catalog.invalidate();
+    let report = save_catalog(&state, &catalog).await?;
     tracing::info!(staff = %staff.email, ?report, "catalog updated");
     Ok(Json(report).into_response())
 }

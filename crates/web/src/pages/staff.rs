@@ -18,7 +18,7 @@ use domain::catalog::{
     Signatory, Site, tree_text,
 };
 use domain::compliance::ComputedResult;
-use store::catalog::write::{ApplyError, Mode, apply};
+use store::catalog::write::ApplyError;
 
 use super::{Flash, Meta, assets, error_page, render, text};
 use crate::AppState;
@@ -652,15 +652,6 @@ pub async fn course(
     )
 }
 
-/// Writes a one-record catalog document in its own transaction.
-async fn write(state: &AppState, catalog: Catalog) -> Result<(), ApplyError> {
-    let txn = state.store.write().await?;
-    apply(&txn, &catalog, Mode::Strict).await?;
-    txn.commit().await?;
-    state.catalog.invalidate();
-    Ok(())
-}
-
 /// Saves the record named `target` in `collection` ("courses" or "programs") and answers
 /// with a redirect to its edit page, or hands back what the catalog rules rejected so the
 /// caller can show it on the form.
@@ -671,8 +662,8 @@ async fn save(
     target: &str,
     catalog: Catalog,
 ) -> Result<Response, FieldErrors> {
-    match write(state, catalog).await {
-        Ok(()) => {
+    match crate::api::staff::save_catalog(state, &catalog).await {
+        Ok(_) => {
             tracing::info!(staff = %who, collection, record = %target, "saved from the staff area");
             Ok(Redirect::to(&format!("/staff/{collection}/{target}?saved=1")).into_response())
         }

@@ -1,0 +1,152 @@
+//! HubSpot sync against the simulator over real HTTP, on the backend
+//! `REGISTRAR_TEST_DATABASE_URL` picks: a burst of contact changes coalesces into batches,
+//! a 429 storm is outlasted without losing a contact, and an unchanged contact is not
+//! sent again.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chrono::Utc;
+use integrations::hubspot::HubSpot;
+use services::Context;
+use services::crm::{Crm, Stages};
+use simulators::hubspot as sim;
+use store::Store;
+
+async fn hubspot() -> (Arc<sim::HubSpot>, String) {
+    let state = Arc::new(sim::HubSpot::default());
+    let url = simulators::serve(sim::router(state.clone())).await;
+    (state, url)
+}
+
+/// Runs the jobs with HubSpot at `url`; a 429 longer than `max_wait` is left to the job's retry.
+async fn drain(store: &Store, url: &str, max_wait: Duration) {
+    let mut client = HubSpot::new(url, sim::TOKEN);
+    client.max_wait = max_wait;
+    services::testing::drain(Context {
+        store: store.clone(),
+        site_url: "http://127.0.0.1:9".to_string(),
+        mail_outbox: std::env::temp_dir().join("registrar-crm-outbox"),
+        smtp: None,
+        crm: Some(Arc::new(Crm {
+            hubspot: client,
+            prefix: "TEST".into(),
+            pipeline: "default".into(),
+            stages: Stages::default(),
+        })),
+        openedx: None,
+        compliance: None,
+        vendors: None,
+    })
+    .await;
+}
+
+async fn learners(store: &Store, name: &str, count: usize) -> Vec<i64> {
+    let now = Utc::now();
+    let txn = store.write().await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..count {
+        let user = store::testing::learner(&txn, &format!("{name}{i}"), now)
+            .await
+            .unwrap();
+        services::crm::contact_changed(&txn, user.id, now)
+            .await
+            .unwrap();
+        ids.push(user.id);
+    }
+    txn.commit().await.unwrap();
+    ids
+}
+
+async fn count(store: &Store, sql: &str) -> i64 {
+    store::testing::count(store, sql).await
+}
+
+#[tokio::test]
+async fn a_burst_of_contact_changes_goes_out_in_batches_of_a_hundred_once() {
+    let store = store::testing::fresh_store().await;
+    let (sim, url) = hubspot().await;
+    let ids = learners(&store, "learner", 250).await;
+    // Another change to a learner already marked: still one contact.
+    services::crm::contact_changed(store.db(), ids[0], Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'crm.sync_contacts'"
+        )
+        .await,
+        1,
+        "251 changes, one sweep queued"
+    );
+    drain(&store, &url, Duration::from_secs(10)).await;
+    let contacts = sim.objects("contacts");
+    assert_eq!(contacts.len(), 250);
+    let learner7 = sim
+        .find("contacts", "email", "learner7@example.edu")
+        .unwrap();
+    assert_eq!(learner7.properties["firstname"], "learner7");
+    assert_eq!(
+        learner7.properties["state"], "MA",
+        "HubSpot takes the subdivision's own code"
+    );
+    let batches: Vec<usize> = sim
+        .batches
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, n)| *n)
+        .collect();
+    assert_eq!(batches, vec![100, 100, 50]);
+    assert_eq!(services_waiting(&store).await, 0);
+
+    // Marked again without a change: nothing is sent.
+    services::crm::contact_changed(store.db(), ids[3], Utc::now())
+        .await
+        .unwrap();
+    drain(&store, &url, Duration::from_secs(10)).await;
+    assert_eq!(
+        sim.batches.lock().unwrap().len(),
+        3,
+        "an unchanged contact is not sent again"
+    );
+    assert_eq!(services_waiting(&store).await, 0);
+}
+
+async fn services_waiting(store: &Store) -> i64 {
+    store::crm::waiting(store.db(), "contact").await.unwrap()
+}
+
+#[tokio::test]
+async fn a_rate_limit_storm_is_outlasted_without_losing_a_contact() {
+    let store = store::testing::fresh_store().await;
+    let (sim, url) = hubspot().await;
+    learners(&store, "early", 120).await;
+    // Short limits are waited out in place, as Retry-After asks.
+    sim.throttle_next.store(2, Ordering::SeqCst);
+    drain(&store, &url, Duration::from_secs(10)).await;
+    assert_eq!(sim.objects("contacts").len(), 120);
+
+    // A storm: every limit fails the attempt; the job comes back until HubSpot lets it.
+    let more = learners(&store, "late", 30).await;
+    let learner = store::accounts::find(store.db(), more[0])
+        .await
+        .unwrap()
+        .unwrap();
+    sim.throttle_next.store(12, Ordering::SeqCst);
+    drain(&store, &url, Duration::ZERO).await;
+    assert_eq!(sim.objects("contacts").len(), 150, "every contact arrived");
+    assert!(sim.find("contacts", "email", &learner.email).is_some());
+    assert_eq!(services_waiting(&store).await, 0);
+    let attempts = count(
+        &store,
+        "SELECT MAX(attempts) AS n FROM jobs WHERE kind = 'crm.sync_contacts'",
+    )
+    .await;
+    assert!(
+        attempts > 10,
+        "the storm cost attempts ({attempts}), not contacts"
+    );
+}
