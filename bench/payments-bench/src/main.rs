@@ -137,6 +137,7 @@ async fn serve(store: Store) -> Result<String> {
             gateway_proxies: Vec::new(),
             recaptcha: None,
             vendors: None,
+            sheets: None,
             storefront: Some(storefront()),
         },
         web::system_clock(),

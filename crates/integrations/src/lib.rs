@@ -2,6 +2,7 @@
 //! API; the `simulators` crate fakes the same APIs for the demo and tests.
 
 pub mod cybersource;
+pub mod google;
 pub mod hubspot;
 pub mod openedx;
 pub mod recaptcha;

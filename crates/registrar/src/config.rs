@@ -99,6 +99,19 @@ pub struct Config {
     pub hubspot_id_prefix: String,
     pub hubspot_pipeline_id: String,
     pub hubspot_deal_stages: services::crm::Stages,
+    /// A Google service account's JSON key file; with the enrollment-change spreadsheet's
+    /// id, the Google Sheets request workflows are on (the demo uses its simulator).
+    pub google_service_account: Option<std::path::PathBuf>,
+    pub google_sheets_url: String,
+    pub google_drive_url: String,
+    /// The enrollment-change spreadsheet (xPRO `ENROLLMENT_CHANGE_SHEET_ID`), its refund
+    /// worksheet's title and first data row.
+    pub sheets_enrollment_change_id: Option<String>,
+    pub sheets_refund_worksheet: String,
+    pub sheets_refund_first_row: usize,
+    /// The token Drive's change notifications must carry; set, Registrar keeps a Drive
+    /// channel open on the sheet (`<base_url>/api/sheets/watch/?sheet=enrollchange`).
+    pub sheets_webhook_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -160,6 +173,13 @@ impl Default for Config {
             hubspot_id_prefix: "REGISTRAR".to_string(),
             hubspot_pipeline_id: "default".to_string(),
             hubspot_deal_stages: services::crm::Stages::default(),
+            google_service_account: None,
+            google_sheets_url: "https://sheets.googleapis.com".to_string(),
+            google_drive_url: "https://www.googleapis.com".to_string(),
+            sheets_enrollment_change_id: None,
+            sheets_refund_worksheet: "Refunds".to_string(),
+            sheets_refund_first_row: 4,
+            sheets_webhook_token: None,
         }
     }
 }

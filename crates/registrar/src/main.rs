@@ -273,11 +273,15 @@ fn background(
     config: &Config,
     store: &Store,
     schedules: &[Declared],
-    screening: Option<Arc<services::compliance::Screening>>,
-    vendors: Option<Arc<services::vendors::VendorSync>>,
-    smtp: Option<Arc<services::mail::Smtp>>,
+    peers: Peers,
     stopped: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
+    let Peers {
+        screening,
+        vendors,
+        smtp,
+        sheets,
+    } = peers;
     let openedx = config.openedx_url.as_ref().map(|url| {
         Arc::new(integrations::openedx::OpenEdx::new(
             integrations::openedx::Config {
@@ -302,6 +306,7 @@ fn background(
             vendors,
             smtp,
             crm: crm(config),
+            sheets,
         }),
         settings: jobs::WorkerSettings::for_backend(
             store.db().get_database_backend(),
@@ -547,6 +552,95 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+/// The external systems this process's jobs talk to, as configured.
+struct Peers {
+    screening: Option<Arc<services::compliance::Screening>>,
+    vendors: Option<Arc<services::vendors::VendorSync>>,
+    smtp: Option<Arc<services::mail::Smtp>>,
+    sheets: Option<Arc<services::sheets::Sheets>>,
+}
+
+impl Peers {
+    fn of(config: &Config) -> Result<Self> {
+        Ok(Peers {
+            screening: screening(config)?,
+            vendors: vendor_sync(config),
+            smtp: smtp(config)?,
+            sheets: sheets(config)?,
+        })
+    }
+}
+
+/// The demo's simulated enrollment-change spreadsheet.
+const DEMO_SPREADSHEET: &str = "enrollment-changes";
+
+/// The refund worksheet's header rows, as xPRO's sheet has them (data from row 4).
+fn demo_refund_sheet() -> Vec<Vec<String>> {
+    let header = [
+        "Form response id",
+        "Request date",
+        "Learner email",
+        "Zendesk ticket",
+        "Requester email",
+        "Product id",
+        "Order id",
+        "Order type",
+        "Finance email",
+        "Finance approve date",
+        "Finance notes",
+        "Processor",
+        "Completed date",
+        "Error",
+        "Skip",
+    ];
+    vec![
+        vec!["Refund requests (one row per request; rows from 4 are read)".to_string()],
+        Vec::new(),
+        header.iter().map(|h| h.to_string()).collect(),
+    ]
+}
+
+/// The Google Sheets workflows, when a service account and the spreadsheet are set.
+fn sheets(config: &Config) -> Result<Option<Arc<services::sheets::Sheets>>> {
+    let (Some(key_file), Some(spreadsheet)) = (
+        &config.google_service_account,
+        &config.sheets_enrollment_change_id,
+    ) else {
+        return Ok(None);
+    };
+    let key = std::fs::read_to_string(key_file)
+        .with_context(|| format!("reading google_service_account {}", key_file.display()))?;
+    let account: integrations::google::ServiceAccount = serde_json::from_str(&key)
+        .context("google_service_account is not a service account key")?;
+    let google = integrations::google::Google::new(
+        account,
+        integrations::google::Endpoints {
+            sheets: config.google_sheets_url.clone(),
+            drive: config.google_drive_url.clone(),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("invalid configuration: google_service_account: {e}"))?;
+    Ok(Some(Arc::new(services::sheets::Sheets {
+        google,
+        refunds: Some(services::sheets::Worksheet {
+            spreadsheet: spreadsheet.clone(),
+            title: config.sheets_refund_worksheet.clone(),
+            first_row: config.sheets_refund_first_row.max(1),
+        }),
+        webhook: config
+            .sheets_webhook_token
+            .clone()
+            .map(|token| services::sheets::Webhook {
+                address: format!(
+                    "{}/api/sheets/watch/?sheet=enrollchange",
+                    config.base_url.trim_end_matches('/')
+                ),
+                token,
+            }),
+        refund_client: storefront(config)?.and_then(|s| s.refunds),
+    })))
+}
+
 /// HubSpot, when a private-app token is set.
 fn crm(config: &Config) -> Option<Arc<services::crm::Crm>> {
     config.hubspot_token.as_ref().map(|token| {
@@ -597,25 +691,19 @@ async fn serve(
 ) -> Result<()> {
     let schedules = schedules(config)?;
     let stopped = stop_on_signal();
-    let screening = screening(config)?;
+    let peers = Peers::of(config)?;
     let storefront = storefront(config)?;
     let onboarding = services::accounts::Onboarding {
         provision_openedx: config.openedx_url.is_some(),
-        screen_exports: screening.is_some(),
+        screen_exports: peers.screening.is_some(),
     };
-    let vendors = vendor_sync(config);
-    let smtp = smtp(config)?;
-    let background = with_worker.then(|| {
-        background(
-            config,
-            &store,
-            &schedules,
-            screening,
-            vendors.clone(),
-            smtp.clone(),
-            stopped.clone(),
-        )
-    });
+    let (vendors, sheets, mail_by_smtp) = (
+        peers.vendors.clone(),
+        peers.sheets.clone(),
+        peers.smtp.is_some(),
+    );
+    let background =
+        with_worker.then(|| background(config, &store, &schedules, peers, stopped.clone()));
     let state = web::AppState::new(
         store,
         web::Settings {
@@ -623,11 +711,12 @@ async fn serve(
             catalog_refresh: Duration::from_millis(config.catalog_refresh_ms),
             schedules,
             // Mail holds sign-in and reset links: only the demo shows the outbox.
-            mail_outbox: (demo && smtp.is_none()).then(|| config.mail_outbox.clone()),
+            mail_outbox: (demo && !mail_by_smtp).then(|| config.mail_outbox.clone()),
             onboarding,
             storefront,
             gateway_proxies: config.gateway_trusted_proxies.clone(),
             vendors,
+            sheets,
             recaptcha: config
                 .recaptcha_site_key
                 .clone()
@@ -777,14 +866,11 @@ async fn main() -> Result<()> {
         Command::Worker => {
             let schedules = schedules(&config)?;
             let store = open(&config).await?;
-            let screening = screening(&config)?;
             background(
                 &config,
                 &store,
                 &schedules,
-                screening,
-                vendor_sync(&config),
-                smtp(&config)?,
+                Peers::of(&config)?,
                 stop_on_signal(),
             )
             .await?;
@@ -904,6 +990,48 @@ async fn main() -> Result<()> {
                 config.cybersource_rest_shared_secret =
                     simulators::cybersource::REST_SECRET.to_string();
             }
+            if config.google_service_account.is_none() {
+                let google = Arc::new(simulators::google::Google::default());
+                let account = simulators::google::service_account(&format!(
+                    "{base}/_simulators/google/token"
+                ));
+                let key_file = config
+                    .mail_outbox
+                    .parent()
+                    .unwrap_or(std::path::Path::new("."))
+                    .join("google-simulator-key.json");
+                if let Some(dir) = key_file.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::write(
+                    &key_file,
+                    serde_json::json!({
+                        "type": "service_account",
+                        "client_email": account.client_email,
+                        "private_key": account.private_key,
+                        "token_uri": account.token_uri,
+                    })
+                    .to_string(),
+                )?;
+                config.google_service_account = Some(key_file);
+                config.google_sheets_url = format!("{base}/_simulators/google");
+                config.google_drive_url = format!("{base}/_simulators/google");
+                config.sheets_enrollment_change_id = Some(DEMO_SPREADSHEET.to_string());
+                config.sheets_webhook_token = Some("registrar-demo-drive-token".to_string());
+                google.set_sheet(
+                    DEMO_SPREADSHEET,
+                    &config.sheets_refund_worksheet,
+                    demo_refund_sheet(),
+                );
+                fakes = fakes.nest("/_simulators/google", simulators::google::router(google));
+                // The Drive channel opens and the sheet is read once the worker starts.
+                jobs::push(
+                    store.db(),
+                    &services::sheets::RenewFileWatches::default(),
+                    jobs::Enqueue::default(),
+                )
+                .await?;
+            }
             if config.hubspot_token.is_none() {
                 config.hubspot_url = format!("{base}/_simulators/hubspot");
                 config.hubspot_token = Some(simulators::hubspot::TOKEN.to_string());
@@ -961,6 +1089,7 @@ async fn main() -> Result<()> {
                 println!("  {base}/_simulators/openedx      the simulated Open edX and its users");
                 println!("  {base}/_simulators/cybersource  the simulated CyberSource and its export screenings");
                 println!("  {base}/_simulators/hubspot      the simulated HubSpot: contacts, products, deals");
+                println!("  {base}/_simulators/google       the simulated Google Sheets: type a refund request row");
                 println!("  {base}/staff/                   staff area (sign in with the token below)");
                 println!("  {base}/staff/vendors/           external vendor catalogs (Emeritus, Global Alumni)");
                 println!("Staff API token (Authorization: Bearer …): {token}");

@@ -93,6 +93,7 @@ async fn api() -> Api {
             gateway_proxies: Vec::new(),
             recaptcha: None,
             vendors: None,
+            sheets: None,
             storefront: Some(Storefront {
                 base_url: "http://registrar.test".into(),
                 reference_prefix: "registrar".into(),

@@ -530,6 +530,7 @@ async fn a_result_received_before_a_crash_is_acted_on_once_by_its_job() {
         mail_outbox: std::env::temp_dir().join("registrar-checkout-outbox"),
         smtp: None,
         crm: None,
+        sheets: None,
         openedx: None,
         compliance: None,
         vendors: None,
@@ -1164,6 +1165,7 @@ async fn a_paid_order_becomes_a_processed_hubspot_deal_with_its_line_contact_and
         openedx: None,
         compliance: None,
         vendors: None,
+        sheets: None,
     })
     .await;
     let deal = hubspot
@@ -1199,4 +1201,252 @@ async fn a_paid_order_becomes_a_processed_hubspot_deal_with_its_line_contact_and
         "deals".into(),
         deal.id.clone()
     )));
+}
+
+/// The refund worksheet of xPRO's enrollment-change sheet: three header rows, then requests.
+fn refund_sheet(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    let mut sheet = vec![
+        vec!["Refund requests".to_string()],
+        Vec::new(),
+        vec!["Form response id".to_string()],
+    ];
+    sheet.extend(rows);
+    sheet
+}
+
+fn cells(values: &[&str]) -> Vec<String> {
+    values.iter().map(|v| v.to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_refund_request_row_refunds_once_marks_its_row_and_a_bad_row_gets_its_error() {
+    use services::sheets::{ProcessSheets, RenewFileWatches, Sheets, Webhook, Worksheet};
+    let shop = shop().await;
+    let (processor, cybersource_url) = cybersource().await;
+    let product = shop.on_sale()[0];
+    let (ada, order) = shop.paid("ada", product, &processor).await;
+    let view = store::catalog::read::load(shop.store.db()).await.unwrap();
+    let text_id = services::commerce::item(&view, product)
+        .unwrap()
+        .readable_id;
+
+    let google = Arc::new(simulators::google::Google::default());
+    let google_url = simulators::serve(simulators::google::router(google.clone())).await;
+    let order_id = order.id.to_string();
+    google.set_sheet(
+        "changes",
+        "Refunds",
+        refund_sheet(vec![
+            cells(&[
+                "101",
+                "11/20/2026",
+                &ada.email,
+                "ZD-1",
+                "staff@example.edu",
+                &text_id,
+                &order_id,
+                "Paid via Cybersource",
+                "finance@example.edu",
+                "11/21/2026",
+                "ok",
+            ]),
+            cells(&[
+                "102",
+                "11/20/2026",
+                "nobody@example.edu",
+                "ZD-2",
+                "staff@example.edu",
+                &text_id,
+                "999",
+                "Enrollment Code",
+            ]),
+            cells(&[
+                "103",
+                "11/20/2026",
+                &ada.email,
+                "ZD-3",
+                "staff@example.edu",
+                &text_id,
+                &order_id,
+                "Paid via Cybersource",
+            ]),
+        ]),
+    );
+    let token = "drive-channel-token";
+    let sheets_at = |address: &str| {
+        Arc::new(Sheets {
+            google: integrations::google::Google::new(
+                simulators::google::service_account(&format!("{google_url}/token")),
+                integrations::google::Endpoints {
+                    sheets: google_url.clone(),
+                    drive: google_url.clone(),
+                },
+            )
+            .unwrap(),
+            refunds: Some(Worksheet {
+                spreadsheet: "changes".into(),
+                title: "Refunds".into(),
+                first_row: 4,
+            }),
+            webhook: Some(Webhook {
+                address: address.to_string(),
+                token: token.into(),
+            }),
+            refund_client: Some(Arc::new(rest_client(&cybersource_url, sim::REST_SECRET))),
+        })
+    };
+    // Registrar, serving Drive's notifications (its handler checks the channel's token).
+    let settings = web::Settings {
+        base_url: "http://registrar.test".into(),
+        catalog_refresh: std::time::Duration::from_secs(60),
+        schedules: Vec::new(),
+        mail_outbox: None,
+        onboarding: Default::default(),
+        gateway_proxies: Vec::new(),
+        recaptcha: None,
+        vendors: None,
+        sheets: Some(sheets_at("unused")),
+        storefront: None,
+    };
+    let registrar = simulators::serve(web::router(web::AppState::new(
+        shop.store.clone(),
+        settings,
+        web::system_clock(),
+    )))
+    .await;
+    let sheets = sheets_at(&format!("{registrar}/api/sheets/watch/?sheet=enrollchange"));
+    let run = |sheets: Arc<Sheets>| {
+        let store = shop.store.clone();
+        async move {
+            services::testing::drain(services::Context {
+                store: store.clone(),
+                site_url: "http://registrar.test".into(),
+                mail_outbox: std::env::temp_dir().join("registrar-checkout-outbox"),
+                smtp: None,
+                crm: None,
+                sheets: Some(sheets),
+                openedx: None,
+                compliance: None,
+                vendors: None,
+            })
+            .await;
+        }
+    };
+    jobs::push(
+        shop.store.db(),
+        &RenewFileWatches::default(),
+        jobs::Enqueue::default(),
+    )
+    .await
+    .unwrap();
+    jobs::push(
+        shop.store.db(),
+        &ProcessSheets::default(),
+        jobs::Enqueue::default(),
+    )
+    .await
+    .unwrap();
+    run(sheets.clone()).await;
+
+    let rows = google.rows("changes", "Refunds");
+    assert_eq!(
+        rows[3][11..14],
+        ["Registrar".to_string(), rows[3][12].clone(), String::new()],
+        "{:?}",
+        rows[3]
+    );
+    assert!(!rows[3][12].is_empty(), "the completed date is written");
+    assert_eq!(
+        rows[4][13],
+        "Error: User with email 'nobody@example.edu' not found"
+    );
+    assert!(
+        rows[5].len() <= 11,
+        "a row waiting for finance is left alone: {:?}",
+        rows[5]
+    );
+    let refunded = orders::find(shop.store.db(), order.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(refunded.state, OrderState::Refunded);
+    assert!(
+        store::enrollments::of_user(shop.store.db(), ada.id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| !e.active),
+        "the enrollment is ended"
+    );
+    let refund_mails = "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'mail.send' AND payload LIKE '%\"subject\":\"Refund of order%'";
+    assert_eq!(shop.count(refund_mails).await, 1, "the learner is told");
+    assert_eq!(
+        processor.refunded.lock().unwrap().len(),
+        1,
+        "the money went back once"
+    );
+
+    // Drive told Registrar about its own write-back; the same notification twice makes one run.
+    assert!(
+        !google.pushed.lock().unwrap().is_empty(),
+        "Drive notified the channel"
+    );
+    let channel = store::sheets::watch(shop.store.db(), "changes")
+        .await
+        .unwrap()
+        .unwrap()
+        .channel_id;
+    let http = integrations::http_client(10, reqwest::redirect::Policy::none());
+    for _ in 0..2 {
+        let answer = http
+            .post(format!("{registrar}/api/sheets/watch/?sheet=enrollchange"))
+            .header("X-Goog-Channel-ID", &channel)
+            .header("X-Goog-Channel-Token", token)
+            .header("X-Goog-Resource-State", "update")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+    let forged = http
+        .post(format!("{registrar}/api/sheets/watch/?sheet=enrollchange"))
+        .header("X-Goog-Channel-ID", &channel)
+        .header("X-Goog-Channel-Token", "guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        forged.status(),
+        403,
+        "a notification without the channel's token is refused"
+    );
+    assert_eq!(
+        shop.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'sheets.process_requests' AND state = 'queued'").await,
+        1,
+        "notifications coalesce into one run"
+    );
+
+    // A crash between the refund and its record, and a sheet that lost its write-back: the
+    // next run finds the order refunded and only writes the row again.
+    for sql in [
+        "DELETE FROM sheet_rows WHERE row_key = '101'",
+        "UPDATE jobs SET run_at = created_at WHERE state = 'queued'",
+    ] {
+        sea_orm::ConnectionTrait::execute_unprepared(shop.store.db(), sql)
+            .await
+            .unwrap();
+    }
+    google
+        .edit("changes", "Refunds", 4, 11, &cells(&["", "", ""]))
+        .await;
+    run(sheets).await;
+    let rows = google.rows("changes", "Refunds");
+    assert_eq!(rows[3][11], "Registrar");
+    assert!(!rows[3][12].is_empty());
+    assert_eq!(
+        processor.refunded.lock().unwrap().len(),
+        1,
+        "nothing is refunded twice"
+    );
+    assert_eq!(shop.count(refund_mails).await, 1, "nor mailed twice");
 }

@@ -36,6 +36,7 @@ async fn demo_app() -> axum::Router {
         gateway_proxies: Vec::new(),
         recaptcha: None,
         vendors: None,
+        sheets: None,
         storefront: None,
     };
     web::router(web::AppState::new(store, settings, Arc::new(move || now)))

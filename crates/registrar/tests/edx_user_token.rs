@@ -53,6 +53,7 @@ async fn harness() -> Harness {
             gateway_proxies: Vec::new(),
             recaptcha: None,
             vendors: None,
+            sheets: None,
             storefront: None,
         },
         web::system_clock(),
@@ -98,6 +99,7 @@ impl Harness {
             mail_outbox: std::env::temp_dir(),
             smtp: None,
             crm: None,
+            sheets: None,
             openedx: Some(Arc::new(OpenEdx::new(Config {
                 base_url: self.edx_url.clone(),
                 client_id: sim::CLIENT_ID.into(),

@@ -16,6 +16,7 @@ pub mod housekeeping;
 pub mod mail;
 pub mod openedx;
 pub mod schedules;
+pub mod sheets;
 pub mod testing;
 pub mod vendors;
 
@@ -36,6 +37,8 @@ pub struct Context {
     pub compliance: Option<std::sync::Arc<compliance::Screening>>,
     /// HubSpot, when this deployment syncs its CRM.
     pub crm: Option<std::sync::Arc<crm::Crm>>,
+    /// Google Sheets request workflows, when configured.
+    pub sheets: Option<std::sync::Arc<sheets::Sheets>>,
     /// The external vendors' report API, when their catalogs are synced.
     pub vendors: Option<std::sync::Arc<vendors::VendorSync>>,
 }
@@ -48,6 +51,8 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<compliance::ScreenUser>()
         .register::<commerce::payment::ProcessPayment>()
         .register::<crm::SyncDeal>()
+        .register::<sheets::ProcessSheets>()
+        .register::<sheets::RenewFileWatches>()
         .register::<crm::SyncContacts>()
         .register::<crm::SyncProducts>()
         .register::<certificates::GenerateCourseCertificates>()

@@ -66,6 +66,7 @@ impl Harness {
             mail_outbox: self.outbox.clone(),
             smtp: None,
             crm: None,
+            sheets: None,
             // An LMS that is never up: provisioning is on, and its jobs can be counted.
             openedx: Some(Arc::new(integrations::openedx::OpenEdx::new(
                 integrations::openedx::Config {

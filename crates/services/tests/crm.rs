@@ -38,6 +38,7 @@ async fn drain(store: &Store, url: &str, max_wait: Duration) {
         openedx: None,
         compliance: None,
         vendors: None,
+        sheets: None,
     })
     .await;
 }

@@ -24,6 +24,7 @@ async fn deliver(store: &store::Store, sink: &Arc<SmtpSink>, mails: Vec<Mail>) {
         compliance: None,
         vendors: None,
         crm: None,
+        sheets: None,
     })
     .await;
 }

@@ -76,6 +76,7 @@ async fn drain(store: &Store, edx: OpenEdx) {
         mail_outbox: std::env::temp_dir(),
         smtp: None,
         crm: None,
+        sheets: None,
         openedx: Some(Arc::new(edx)),
         compliance: None,
         vendors: None,

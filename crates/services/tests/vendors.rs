@@ -43,6 +43,7 @@ async fn sync(store: &Store, url: &str, api_key: &str, outbox: &Path) {
         mail_outbox: outbox.to_path_buf(),
         smtp: None,
         crm: None,
+        sheets: None,
         openedx: None,
         compliance: None,
         vendors: Some(Arc::new(VendorSync {

@@ -1,5 +1,6 @@
 pub mod cybersource;
 pub mod faults;
+pub mod google;
 pub mod hubspot;
 pub mod openedx;
 pub mod recaptcha;

@@ -15,6 +15,7 @@ mod migration;
 pub mod oauth2;
 pub mod openedx;
 pub mod secret;
+pub mod sheets;
 mod sql;
 pub mod staff;
 pub mod testing;

@@ -49,6 +49,8 @@ pub struct Settings {
     pub storefront: Option<services::commerce::Storefront>,
     /// The vendors' report API (staff read its raw rows), when vendor catalogs are synced.
     pub vendors: Option<Arc<services::vendors::VendorSync>>,
+    /// The Google Sheets workflows (their Drive webhook token), when configured.
+    pub sheets: Option<Arc<services::sheets::Sheets>>,
 }
 
 /// reCAPTCHA on sign-up: the verifier, and what the form renders.
@@ -111,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::flows::routes())
         .merge(api::enrollments::routes())
         .merge(api::program_enrollments::routes())
+        .merge(api::sheets::routes())
         .merge(api::oauth2::routes())
         .merge(api::orders::routes())
         .merge(api::baskets::routes())

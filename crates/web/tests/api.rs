@@ -982,6 +982,14 @@ async fn staff_flows_report_each_flow_from_its_jobs() {
             hubspot["enabled"].clone(),
             hubspot["availability"]["status"].clone()
         ),
+        (json!(true), json!("available"))
+    );
+    let keycloak = pick(&flows, "id", &json!("worker-keycloak"));
+    assert_eq!(
+        (
+            keycloak["enabled"].clone(),
+            keycloak["availability"]["status"].clone()
+        ),
         (json!(false), json!("planned"))
     );
     assert_eq!(

@@ -19,6 +19,7 @@ mod m0016_payment_transactions;
 mod m0017_certificates;
 mod m0018_signatories;
 mod m0019_crm;
+mod m0020_sheets;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0017_certificates::Migration),
             Box::new(m0018_signatories::Migration),
             Box::new(m0019_crm::Migration),
+            Box::new(m0020_sheets::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ pub mod orders;
 pub mod products;
 pub mod program_enrollments;
 pub mod schema;
+pub mod sheets;
 pub mod staff;
 pub mod xpro;
 

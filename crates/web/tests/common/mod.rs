@@ -28,6 +28,7 @@ pub fn settings(base_url: &str) -> web::Settings {
         gateway_proxies: Vec::new(),
         recaptcha: None,
         vendors: None,
+        sheets: None,
         storefront: None,
     }
 }

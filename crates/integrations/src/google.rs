@@ -1,0 +1,295 @@
+//! Google Sheets v4 and Drive v3 through a service account: a JWT signed with the
+//! account's RSA key (RS256) is exchanged for an access token (OAuth2 JWT bearer grant),
+//! renewed a minute before it expires. Values are read and written by A1 range; Drive
+//! gives a file's modification time and push-notification channels (`files.watch`).
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+const SCOPES: &str =
+    "https://www.googleapis.com/auth/spreadsheets https://www.googleapis.com/auth/drive";
+
+#[derive(Debug, thiserror::Error)]
+pub enum GoogleError {
+    #[error("the service account key: {0}")]
+    Key(String),
+    #[error("Google is unreachable: {0}")]
+    Network(String),
+    #[error("Google answered {status}: {body}")]
+    Status { status: u16, body: String },
+    #[error("Google answered something unexpected: {0}")]
+    Malformed(String),
+}
+
+impl GoogleError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            GoogleError::Network(_) => true,
+            GoogleError::Status { status, .. } => *status >= 500 || *status == 429,
+            GoogleError::Key(_) | GoogleError::Malformed(_) => false,
+        }
+    }
+}
+
+/// The parts of a service account's JSON key Registrar uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServiceAccount {
+    pub client_email: String,
+    pub private_key: String,
+    #[serde(default = "google_token_uri")]
+    pub token_uri: String,
+}
+
+fn google_token_uri() -> String {
+    "https://oauth2.googleapis.com/token".to_string()
+}
+
+/// Where the APIs are (Google's own, or a simulator).
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub sheets: String,
+    pub drive: String,
+}
+
+impl Default for Endpoints {
+    fn default() -> Self {
+        Endpoints {
+            sheets: "https://sheets.googleapis.com".into(),
+            drive: "https://www.googleapis.com".into(),
+        }
+    }
+}
+
+/// A push-notification channel Drive opened.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Channel {
+    pub id: String,
+    #[serde(rename = "resourceId")]
+    pub resource_id: String,
+    /// Milliseconds since the epoch, as a string.
+    pub expiration: Option<String>,
+}
+
+pub struct Google {
+    account: ServiceAccount,
+    key: ring::signature::RsaKeyPair,
+    endpoints: Endpoints,
+    http: reqwest::Client,
+    token: Mutex<Option<(String, Instant)>>,
+}
+
+/// The DER inside a PEM block.
+pub fn pem_der(pem: &str) -> Result<Vec<u8>, String> {
+    let body: String = pem
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with("-----") && !l.is_empty())
+        .collect();
+    STANDARD.decode(body).map_err(|e| e.to_string())
+}
+
+fn error_of(e: reqwest::Error) -> GoogleError {
+    GoogleError::Network(e.without_url().to_string())
+}
+
+impl Google {
+    pub fn new(account: ServiceAccount, endpoints: Endpoints) -> Result<Self, GoogleError> {
+        let der = pem_der(&account.private_key).map_err(GoogleError::Key)?;
+        let key = ring::signature::RsaKeyPair::from_pkcs8(&der)
+            .map_err(|e| GoogleError::Key(e.to_string()))?;
+        Ok(Self {
+            account,
+            key,
+            endpoints,
+            http: crate::http_client(30, reqwest::redirect::Policy::none()),
+            token: Mutex::new(None),
+        })
+    }
+
+    /// The signed assertion for the token endpoint.
+    fn assertion(&self) -> Result<String, GoogleError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+        let claims = URL_SAFE_NO_PAD.encode(
+            json!({
+                "iss": self.account.client_email,
+                "scope": SCOPES,
+                "aud": self.account.token_uri,
+                "iat": now,
+                "exp": now + 3600,
+            })
+            .to_string(),
+        );
+        let signing_input = format!("{header}.{claims}");
+        let mut signature = vec![0; self.key.public().modulus_len()];
+        self.key
+            .sign(
+                &ring::signature::RSA_PKCS1_SHA256,
+                &ring::rand::SystemRandom::new(),
+                signing_input.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|e| GoogleError::Key(e.to_string()))?;
+        Ok(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature)
+        ))
+    }
+
+    async fn access_token(&self) -> Result<String, GoogleError> {
+        let mut cached = self.token.lock().await;
+        if let Some((token, until)) = cached.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        #[derive(Deserialize)]
+        struct Token {
+            access_token: String,
+            expires_in: u64,
+        }
+        let assertion = self.assertion()?;
+        let response = self
+            .http
+            .post(&self.account.token_uri)
+            .form(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                ("assertion", assertion.as_str()),
+            ])
+            .send()
+            .await
+            .map_err(error_of)?;
+        let token: Token = Self::read(response).await.and_then(|v| {
+            serde_json::from_value(v).map_err(|e| GoogleError::Malformed(e.to_string()))
+        })?;
+        let lifetime = Duration::from_secs(token.expires_in.saturating_sub(60).max(1));
+        *cached = Some((token.access_token.clone(), Instant::now() + lifetime));
+        Ok(token.access_token)
+    }
+
+    async fn read(response: reqwest::Response) -> Result<Value, GoogleError> {
+        let status = response.status();
+        let body = response.text().await.map_err(error_of)?;
+        if !status.is_success() {
+            return Err(GoogleError::Status {
+                status: status.as_u16(),
+                body: body.chars().take(500).collect(),
+            });
+        }
+        if body.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&body).map_err(|e| GoogleError::Malformed(e.to_string()))
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, GoogleError> {
+        let token = self.access_token().await?;
+        let response = request.bearer_auth(token).send().await.map_err(error_of)?;
+        Self::read(response).await
+    }
+
+    /// The cells of a range (`Refunds!A4:O`), row by row, as the sheet shows them.
+    pub async fn values(
+        &self,
+        spreadsheet: &str,
+        range: &str,
+    ) -> Result<Vec<Vec<String>>, GoogleError> {
+        let url = format!(
+            "{}/v4/spreadsheets/{spreadsheet}/values/{range}",
+            self.endpoints.sheets
+        );
+        let answer = self.send(self.http.get(url)).await?;
+        let rows = answer
+            .get("values")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        Ok(rows
+            .iter()
+            .map(|row| {
+                row.as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|cell| match cell {
+                        Value::String(s) => s.clone(),
+                        Value::Null => String::new(),
+                        other => other.to_string(),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Writes several ranges at once (`values:batchUpdate`, as a person would type them).
+    pub async fn write(
+        &self,
+        spreadsheet: &str,
+        ranges: &[(String, Vec<Vec<String>>)],
+    ) -> Result<(), GoogleError> {
+        if ranges.is_empty() {
+            return Ok(());
+        }
+        let data: Vec<Value> = ranges
+            .iter()
+            .map(|(range, values)| json!({"range": range, "majorDimension": "ROWS", "values": values}))
+            .collect();
+        let url = format!(
+            "{}/v4/spreadsheets/{spreadsheet}/values:batchUpdate",
+            self.endpoints.sheets
+        );
+        self.send(
+            self.http
+                .post(url)
+                .json(&json!({"valueInputOption": "USER_ENTERED", "data": data})),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// When the file last changed (RFC 3339).
+    pub async fn modified_time(&self, file: &str) -> Result<String, GoogleError> {
+        let url = format!(
+            "{}/drive/v3/files/{file}?fields=modifiedTime&supportsAllDrives=true",
+            self.endpoints.drive
+        );
+        let answer = self.send(self.http.get(url)).await?;
+        answer
+            .get("modifiedTime")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| GoogleError::Malformed("no modifiedTime".into()))
+    }
+
+    /// Opens a push-notification channel on a file (`files.watch`): Drive will post to
+    /// `address` with `token` in `X-Goog-Channel-Token` until `expiration_ms`.
+    pub async fn watch(
+        &self,
+        file: &str,
+        channel_id: &str,
+        address: &str,
+        token: &str,
+        expiration_ms: i64,
+    ) -> Result<Channel, GoogleError> {
+        let url = format!(
+            "{}/drive/v3/files/{file}/watch?supportsAllDrives=true",
+            self.endpoints.drive
+        );
+        let body = json!({
+            "id": channel_id,
+            "type": "web_hook",
+            "address": address,
+            "token": token,
+            "expiration": expiration_ms.to_string(),
+            "payload": true,
+        });
+        let answer = self.send(self.http.post(url).json(&body)).await?;
+        serde_json::from_value(answer).map_err(|e| GoogleError::Malformed(e.to_string()))
+    }
+}
