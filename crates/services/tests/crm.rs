@@ -143,7 +143,7 @@ async fn a_rate_limit_storm_is_outlasted_without_losing_a_contact() {
     assert_eq!(services_waiting(&store).await, 0);
     let attempts = count(
         &store,
-        "SELECT MAX(attempts) AS n FROM jobs WHERE kind = 'crm.sync_contacts'",
+        "SELECT CAST(MAX(attempts) AS BIGINT) AS n FROM jobs WHERE kind = 'crm.sync_contacts'",
     )
     .await;
     assert!(
