@@ -208,6 +208,9 @@ pub async fn award(
     now: DateTime<Utc>,
 ) -> Result<u32, DbErr> {
     let users: Vec<i64> = wanted.keys().copied().collect();
+    // Two runs certified at once (concurrent syncs) must not each miss the other's
+    // certificate: the learners' records are read one transaction after the other.
+    store::accounts::lock(db, &users).await?;
     let records = Record::of(db, view, &users).await?;
     let none = Record::default();
     let mut earned: BTreeMap<i64, Vec<i64>> = BTreeMap::new();

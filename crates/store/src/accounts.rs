@@ -407,3 +407,24 @@ pub async fn upsert_gateway_user(
     }
     Ok(user)
 }
+
+/// Locks these users' rows until the transaction ends (PostgreSQL; SQLite's write
+/// transactions already run one at a time), so decisions about a learner made in
+/// concurrent transactions happen one after the other, each seeing the other's commit.
+pub async fn lock(db: &impl ConnectionTrait, users: &[i64]) -> Result<(), DbErr> {
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    let mut sorted = users.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    crate::sql::all_in(
+        db,
+        "SELECT id FROM users WHERE id IN ({ids}) ORDER BY id FOR UPDATE",
+        vec![],
+        &sorted,
+        |_| Ok(()),
+    )
+    .await
+    .map(|_| ())
+}
