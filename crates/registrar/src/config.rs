@@ -109,6 +109,9 @@ pub struct Config {
     pub sheets_enrollment_change_id: Option<String>,
     pub sheets_refund_worksheet: String,
     pub sheets_refund_first_row: usize,
+    /// Its deferral worksheet's title and first data row.
+    pub sheets_deferral_worksheet: String,
+    pub sheets_deferral_first_row: usize,
     /// The token Drive's change notifications must carry; set, Registrar keeps a Drive
     /// channel open on the sheet (`<base_url>/api/sheets/watch/?sheet=enrollchange`).
     pub sheets_webhook_token: Option<String>,
@@ -179,6 +182,8 @@ impl Default for Config {
             sheets_enrollment_change_id: None,
             sheets_refund_worksheet: "Refunds".to_string(),
             sheets_refund_first_row: 4,
+            sheets_deferral_worksheet: "Deferrals".to_string(),
+            sheets_deferral_first_row: 5,
             sheets_webhook_token: None,
         }
     }

@@ -574,30 +574,13 @@ impl Peers {
 /// The demo's simulated enrollment-change spreadsheet.
 const DEMO_SPREADSHEET: &str = "enrollment-changes";
 
-/// The refund worksheet's header rows, as xPRO's sheet has them (data from row 4).
-fn demo_refund_sheet() -> Vec<Vec<String>> {
-    let header = [
-        "Form response id",
-        "Request date",
-        "Learner email",
-        "Zendesk ticket",
-        "Requester email",
-        "Product id",
-        "Order id",
-        "Order type",
-        "Finance email",
-        "Finance approve date",
-        "Finance notes",
-        "Processor",
-        "Completed date",
-        "Error",
-        "Skip",
-    ];
-    vec![
-        vec!["Refund requests (one row per request; rows from 4 are read)".to_string()],
-        Vec::new(),
-        header.iter().map(|h| h.to_string()).collect(),
-    ]
+/// A demo worksheet as xPRO's looks: a title, blank rows, the header just above the first
+/// data row.
+fn demo_sheet(title: &str, header: &[&str], first_row: usize) -> Vec<Vec<String>> {
+    let mut rows = vec![vec![title.to_string()]];
+    rows.resize(first_row.saturating_sub(2).max(1), Vec::new());
+    rows.push(header.iter().map(|h| h.to_string()).collect());
+    rows
 }
 
 /// The Google Sheets workflows, when a service account and the spreadsheet are set.
@@ -626,6 +609,11 @@ fn sheets(config: &Config) -> Result<Option<Arc<services::sheets::Sheets>>> {
             spreadsheet: spreadsheet.clone(),
             title: config.sheets_refund_worksheet.clone(),
             first_row: config.sheets_refund_first_row.max(1),
+        }),
+        deferrals: Some(services::sheets::Worksheet {
+            spreadsheet: spreadsheet.clone(),
+            title: config.sheets_deferral_worksheet.clone(),
+            first_row: config.sheets_deferral_first_row.max(1),
         }),
         webhook: config
             .sheets_webhook_token
@@ -1018,10 +1006,54 @@ async fn main() -> Result<()> {
                 config.google_drive_url = format!("{base}/_simulators/google");
                 config.sheets_enrollment_change_id = Some(DEMO_SPREADSHEET.to_string());
                 config.sheets_webhook_token = Some("registrar-demo-drive-token".to_string());
+                let requester = [
+                    "Form response id",
+                    "Request date",
+                    "Learner email",
+                    "Zendesk ticket",
+                    "Requester email",
+                ];
+                let refunds = [
+                    &requester[..],
+                    &[
+                        "Product id",
+                        "Order id",
+                        "Order type",
+                        "Finance email",
+                        "Finance approve date",
+                        "Finance notes",
+                        "Processor",
+                        "Completed date",
+                        "Error",
+                        "Skip",
+                    ],
+                ]
+                .concat();
+                let deferrals = [
+                    &requester[..],
+                    &[
+                        "From courseware id",
+                        "To courseware id",
+                        "Processor",
+                        "Completed date",
+                        "Error",
+                        "Skip",
+                    ],
+                ]
+                .concat();
                 google.set_sheet(
                     DEMO_SPREADSHEET,
                     &config.sheets_refund_worksheet,
-                    demo_refund_sheet(),
+                    demo_sheet("Refund requests", &refunds, config.sheets_refund_first_row),
+                );
+                google.set_sheet(
+                    DEMO_SPREADSHEET,
+                    &config.sheets_deferral_worksheet,
+                    demo_sheet(
+                        "Deferral requests",
+                        &deferrals,
+                        config.sheets_deferral_first_row,
+                    ),
                 );
                 fakes = fakes.nest("/_simulators/google", simulators::google::router(google));
                 // The Drive channel opens and the sheet is read once the worker starts.

@@ -525,15 +525,9 @@ async fn a_result_received_before_a_crash_is_acted_on_once_by_its_job() {
     );
     // After the restart the worker runs the recorded job, and the browser's copy arrives.
     services::testing::drain(services::Context {
-        store: shop.store.clone(),
         site_url: "http://registrar.test".into(),
         mail_outbox: std::env::temp_dir().join("registrar-checkout-outbox"),
-        smtp: None,
-        crm: None,
-        sheets: None,
-        openedx: None,
-        compliance: None,
-        vendors: None,
+        ..services::testing::context(&shop.store)
     })
     .await;
     shop.deliver(&accepted, Channel::Browser).await.unwrap();
@@ -1152,20 +1146,15 @@ async fn a_paid_order_becomes_a_processed_hubspot_deal_with_its_line_contact_and
     let hubspot = Arc::new(simulators::hubspot::HubSpot::default());
     let url = simulators::serve(simulators::hubspot::router(hubspot.clone())).await;
     services::testing::drain(services::Context {
-        store: shop.store.clone(),
         site_url: "http://registrar.test".into(),
         mail_outbox: std::env::temp_dir().join("registrar-checkout-outbox"),
-        smtp: None,
         crm: Some(Arc::new(services::crm::Crm {
             hubspot: integrations::hubspot::HubSpot::new(&url, simulators::hubspot::TOKEN),
             prefix: "TEST".into(),
             pipeline: "default".into(),
             stages: services::crm::Stages::default(),
         })),
-        openedx: None,
-        compliance: None,
-        vendors: None,
-        sheets: None,
+        ..services::testing::context(&shop.store)
     })
     .await;
     let deal = hubspot
@@ -1288,6 +1277,7 @@ async fn a_refund_request_row_refunds_once_marks_its_row_and_a_bad_row_gets_its_
                 title: "Refunds".into(),
                 first_row: 4,
             }),
+            deferrals: None,
             webhook: Some(Webhook {
                 address: address.to_string(),
                 token: token.into(),
@@ -1319,15 +1309,10 @@ async fn a_refund_request_row_refunds_once_marks_its_row_and_a_bad_row_gets_its_
         let store = shop.store.clone();
         async move {
             services::testing::drain(services::Context {
-                store: store.clone(),
                 site_url: "http://registrar.test".into(),
                 mail_outbox: std::env::temp_dir().join("registrar-checkout-outbox"),
-                smtp: None,
-                crm: None,
                 sheets: Some(sheets),
-                openedx: None,
-                compliance: None,
-                vendors: None,
+                ..services::testing::context(&store)
             })
             .await;
         }

@@ -94,20 +94,14 @@ async fn harness() -> Harness {
 impl Harness {
     async fn drain(&self) {
         services::testing::drain(Context {
-            store: self.store.clone(),
             site_url: self.site.clone(),
-            mail_outbox: std::env::temp_dir(),
-            smtp: None,
-            crm: None,
-            sheets: None,
             openedx: Some(Arc::new(OpenEdx::new(Config {
                 base_url: self.edx_url.clone(),
                 client_id: sim::CLIENT_ID.into(),
                 client_secret: sim::CLIENT_SECRET.into(),
                 social_login_path: SOCIAL_LOGIN_PATH.into(),
             }))),
-            compliance: None,
-            vendors: None,
+            ..services::testing::context(&self.store)
         })
         .await;
     }

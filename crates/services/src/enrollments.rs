@@ -107,6 +107,66 @@ pub async fn enroll_free(
     Ok(enrollment)
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum DeferError {
+    #[error("'from' and 'to' ids are identical")]
+    Same,
+    #[error("'from' course run enrollment does not exist")]
+    NoFrom,
+    #[error("'to' course run does not exist")]
+    NoTo,
+    #[error("Invalid deferral: {0}")]
+    Invalid(&'static str),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Moves a learner's enrollment to another run (xPRO `defer_enrollment`): the learner is
+/// enrolled in the new run in the same track and the old enrollment ends as `deferred`,
+/// both pushed to edX (which mails the learner). Unless `force`d (staff decided), the old
+/// enrollment must be active, the runs of one course and the new run open.
+pub async fn defer(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    user_id: i64,
+    from: &str,
+    to: &str,
+    force: bool,
+    now: DateTime<Utc>,
+) -> Result<(Enrollment, Enrollment), DeferError> {
+    if from.trim() == to.trim() {
+        return Err(DeferError::Same);
+    }
+    let (from_course, from_run) = view.run_by_courseware_id(from).ok_or(DeferError::NoFrom)?;
+    let (to_course, to_run) = view.run_by_courseware_id(to).ok_or(DeferError::NoTo)?;
+    let old = enrollments::for_run(db, user_id, from_run.id)
+        .await?
+        .ok_or(DeferError::NoFrom)?;
+    if !force {
+        if !old.active {
+            return Err(DeferError::Invalid("the 'from' enrollment is not active"));
+        }
+        if from_course.id != to_course.id {
+            return Err(DeferError::Invalid("the runs belong to different courses"));
+        }
+        if !open_for_enrollment(to_course.site, &to_run.window, now) {
+            return Err(DeferError::Invalid(
+                "the 'to' run is not open for enrollment",
+            ));
+        }
+    }
+    let new = enrollments::activate(db, user_id, to_run.id, &old.mode, now).await?;
+    SyncEdxEnrollment::enqueue(db, new.id).await?;
+    let old = if old.active {
+        let old = enrollments::deactivate(db, old, "deferred", now).await?;
+        SyncEdxEnrollment::enqueue(db, old.id).await?;
+        old
+    } else {
+        old
+    };
+    Ok((old, new))
+}
+
 /// The learner's own active enrollment; anyone else's is as good as missing.
 async fn own_active(
     db: &impl ConnectionTrait,

@@ -12,7 +12,7 @@
 //! actions themselves are idempotent (an order refunded before is reported done), so a
 //! restart between acting and recording repeats nothing.
 //!
-//! This build handles the enrollment-change sheet's refund worksheet.
+//! This build handles the enrollment-change sheet's refund and deferral worksheets.
 
 use std::collections::HashMap;
 
@@ -44,6 +44,8 @@ pub struct Sheets {
     pub google: Google,
     /// The enrollment-change spreadsheet's refund worksheet (xPRO `REFUND_REQUEST_WORKSHEET_ID`).
     pub refunds: Option<Worksheet>,
+    /// Its deferral worksheet (xPRO `DEFERRAL_REQUEST_WORKSHEET_ID`).
+    pub deferrals: Option<Worksheet>,
     /// Where Drive posts change notifications, and the token each must carry.
     pub webhook: Option<Webhook>,
     /// The processor's refund API (refunds of paid orders).
@@ -58,7 +60,6 @@ pub struct Webhook {
 
 /// The name written in the processor column.
 const PROCESSOR: &str = "Registrar";
-const REFUNDS: &str = "refunds";
 
 fn google_error(e: GoogleError) -> JobError {
     if e.is_transient() {
@@ -80,55 +81,114 @@ fn digest(cells: &[String]) -> String {
         .collect()
 }
 
-/// A refund request row (columns A–O of xPRO's refund worksheet).
-#[derive(Debug, Clone)]
-struct RefundRow {
-    number: usize,
-    response_id: String,
-    email: String,
-    product: String,
-    order_id: String,
-    order_type: String,
-    finance_email: String,
-    finance_approved: String,
-    completed: String,
-    error: String,
-    skip: bool,
-    /// The input cells (A–K), whose digest identifies what was asked.
-    input: Vec<String>,
+/// A request worksheet of the enrollment-change spreadsheet: its layout (xPRO's columns)
+/// and what a ready row asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Workflow {
+    /// A response id, B date, C email, D Zendesk, E requester, F product, G order id,
+    /// H order type, I finance email, J finance approved, K notes; L processor, M
+    /// completed, N error; O skip.
+    Refunds,
+    /// A response id, B date, C email, D Zendesk, E requester, F from run, G to run;
+    /// H processor, I completed, J error; K skip.
+    Deferrals,
 }
 
-impl RefundRow {
-    fn read(number: usize, mut cells: Vec<String>) -> Self {
-        cells.resize(15, String::new());
-        let cell = |i: usize| cells[i].trim().to_string();
-        RefundRow {
-            number,
-            response_id: cell(0),
-            email: cell(2),
-            product: cell(5),
-            order_id: cell(6),
-            order_type: cell(7),
-            finance_email: cell(8),
-            finance_approved: cell(9),
-            completed: cell(12),
-            error: cell(13),
-            skip: cell(14).eq_ignore_ascii_case("true"),
-            input: cells[..11].iter().map(|c| c.trim().to_string()).collect(),
+impl Workflow {
+    fn kind(self) -> &'static str {
+        match self {
+            Workflow::Refunds => "refunds",
+            Workflow::Deferrals => "deferrals",
         }
     }
 
-    /// xPRO's rule: not completed, and either an enrollment-code order or a card payment
-    /// finance approved.
-    fn ready(&self) -> bool {
-        !self.skip
-            && !self.response_id.is_empty()
-            && self.completed.is_empty()
-            && (self.order_type == "Enrollment Code"
-                || (self.order_type == "Paid via Cybersource"
-                    && !self.finance_email.is_empty()
-                    && !self.finance_approved.is_empty()))
+    /// The column Registrar writes its name in; the completed date and the error follow,
+    /// then the skip flag.
+    fn processor(self) -> usize {
+        match self {
+            Workflow::Refunds => 11,
+            Workflow::Deferrals => 7,
+        }
     }
+
+    /// xPRO's readiness rules (beyond not completed nor skipped).
+    fn ready(self, row: &Row) -> bool {
+        let cell = |i: usize| row.cells[i].as_str();
+        match self {
+            Workflow::Refunds => {
+                cell(7) == "Enrollment Code"
+                    || (cell(7) == "Paid via Cybersource"
+                        && !cell(8).is_empty()
+                        && !cell(9).is_empty())
+            }
+            Workflow::Deferrals => {
+                !cell(2).is_empty() && !cell(5).is_empty() && !cell(6).is_empty()
+            }
+        }
+    }
+
+    /// Acts on a ready row: Ok(what was done) or the error for the row.
+    async fn act(
+        self,
+        ctx: &Context,
+        sheets: &Sheets,
+        view: &CatalogView,
+        row: &Row,
+        now: DateTime<Utc>,
+    ) -> Result<Result<String, String>, DbErr> {
+        match self {
+            Workflow::Refunds => refund_row(ctx, sheets, view, row, now).await,
+            Workflow::Deferrals => defer_row(ctx, view, row, now).await,
+        }
+    }
+}
+
+/// A request row: its sheet row number and cells (trimmed, padded to the layout's width).
+#[derive(Debug, Clone)]
+struct Row {
+    number: usize,
+    cells: Vec<String>,
+}
+
+impl Row {
+    fn read(workflow: Workflow, number: usize, cells: Vec<String>) -> Self {
+        let mut cells: Vec<String> = cells.into_iter().map(|c| c.trim().to_string()).collect();
+        cells.resize(workflow.processor() + 4, String::new());
+        Row { number, cells }
+    }
+
+    fn response_id(&self) -> &str {
+        &self.cells[0]
+    }
+
+    fn completed(&self, workflow: Workflow) -> bool {
+        !self.cells[workflow.processor() + 1].is_empty()
+    }
+
+    fn error(&self, workflow: Workflow) -> &str {
+        &self.cells[workflow.processor() + 2]
+    }
+
+    fn skipped(&self, workflow: Workflow) -> bool {
+        self.cells[workflow.processor() + 3].eq_ignore_ascii_case("true")
+    }
+
+    /// The digest of what the row asks (its input cells).
+    fn input(&self, workflow: Workflow) -> String {
+        digest(&self.cells[..workflow.processor()])
+    }
+}
+
+/// The learner a row names by email, or the row's error.
+async fn learner(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Result<store::accounts::User, String>, DbErr> {
+    let user = match domain::accounts::Email::parse(email) {
+        Ok(address) => store::accounts::find_by_email(db, &address).await?,
+        Err(_) => None,
+    };
+    Ok(user.ok_or_else(|| format!("User with email '{email}' not found")))
 }
 
 /// Acts on one refund row: the order refunded through the commerce refund service (its
@@ -137,21 +197,18 @@ async fn refund_row(
     ctx: &Context,
     sheets: &Sheets,
     view: &CatalogView,
-    row: &RefundRow,
+    row: &Row,
     now: DateTime<Utc>,
 ) -> Result<Result<String, String>, DbErr> {
     let db = ctx.store.db();
-    let user = match domain::accounts::Email::parse(&row.email) {
-        Ok(email) => store::accounts::find_by_email(db, &email).await?,
-        Err(_) => None,
+    let (email, product, order_cell) = (&row.cells[2], &row.cells[5], &row.cells[6]);
+    let user = match learner(db, email).await? {
+        Ok(user) => user,
+        Err(error) => return Ok(Err(error)),
     };
-    let Some(user) = user else {
-        return Ok(Err(format!("User with email '{}' not found", row.email)));
-    };
-    let Ok(order_id) = row.order_id.parse::<i64>() else {
+    let Ok(order_id) = order_cell.parse::<i64>() else {
         return Ok(Err(format!(
-            "Parsing failure: order id {:?} is not a number",
-            row.order_id
+            "Parsing failure: order id {order_cell:?} is not a number"
         )));
     };
     let order = store::commerce::orders::find(db, order_id)
@@ -159,25 +216,23 @@ async fn refund_row(
         .filter(|o| o.purchaser_id == user.id);
     let Some(order) = order else {
         return Ok(Err(format!(
-            "Order with id {order_id} and purchaser '{}' not found",
-            row.email
+            "Order with id {order_id} and purchaser '{email}' not found"
         )));
     };
     let sells_product = store::commerce::orders::lines(db, order.id)
         .await?
         .iter()
         .filter_map(|l| crate::commerce::item(view, l.product_id))
-        .any(|item| item.readable_id == row.product);
+        .any(|item| item.readable_id == *product);
     if !sells_product {
         return Ok(Err(format!(
-            "Program/Course run enrollment does not exist for product '{}' and order {order_id}",
-            row.product
+            "Program/Course run enrollment does not exist for product '{product}' and order {order_id}"
         )));
     }
     if order.state == OrderState::Refunded {
         return Ok(Ok("refunded before".to_string()));
     }
-    let reason = format!("refund request {} (Google Sheets)", row.response_id);
+    let reason = format!("refund request {} (Google Sheets)", row.response_id());
     let asked = Refund {
         amount: None,
         reason: &reason,
@@ -200,19 +255,67 @@ async fn refund_row(
     }
 }
 
+/// Acts on one deferral row (forced, as xPRO's sheet defers): the learner moves from one
+/// run to the other; a learner already moved is done already.
+async fn defer_row(
+    ctx: &Context,
+    view: &CatalogView,
+    row: &Row,
+    now: DateTime<Utc>,
+) -> Result<Result<String, String>, DbErr> {
+    let (email, from, to) = (&row.cells[2], &row.cells[5], &row.cells[6]);
+    let txn = ctx.store.write().await?;
+    let user = match learner(&txn, email).await? {
+        Ok(user) => user,
+        Err(_) => return Ok(Err(format!("User '{email}' does not exist"))),
+    };
+    // Deferred before (a crash between moving and recording): done, nothing moves again.
+    let run_of = |id: &str| view.run_by_courseware_id(id).map(|(_, r)| r.id);
+    let (from_run, to_run) = (run_of(from), run_of(to));
+    if let (Some(from_run), Some(to_run)) = (from_run, to_run)
+        && from_run != to_run
+    {
+        let deferred = store::enrollments::for_run(&txn, user.id, from_run)
+            .await?
+            .is_some_and(|e| e.change_status.as_deref() == Some("deferred"));
+        let moved = store::enrollments::for_run(&txn, user.id, to_run)
+            .await?
+            .is_some_and(|e| e.active);
+        if deferred && moved {
+            return Ok(Ok("deferred before".to_string()));
+        }
+    }
+    match crate::enrollments::defer(&txn, view, user.id, from, to, true, now).await {
+        Ok(_) => {
+            txn.commit().await?;
+            Ok(Ok(format!("deferred from {from} to {to}")))
+        }
+        Err(crate::enrollments::DeferError::Db(e)) => Err(e),
+        Err(other) => Ok(Err(other.to_string())),
+    }
+}
+
 /// What to write on a row.
 enum WriteBack {
     Done(DateTime<Utc>),
     Failed(String),
 }
 
-async fn process_refunds(
+/// A column's letter (A–Z).
+fn letter(index: usize) -> char {
+    (b'A' + index as u8) as char
+}
+
+async fn process(
     ctx: &Context,
     sheets: &Sheets,
     sheet: &Worksheet,
+    workflow: Workflow,
 ) -> Result<(), JobError> {
     let db = ctx.store.db();
-    let range = format!("{}!A{}:O", sheet.title, sheet.first_row);
+    let kind = workflow.kind();
+    let last = letter(workflow.processor() + 3);
+    let range = format!("{}!A{}:{last}", sheet.title, sheet.first_row);
     let rows = sheets
         .google
         .values(&sheet.spreadsheet, &range)
@@ -220,67 +323,65 @@ async fn process_refunds(
         .map_err(google_error)?;
     let view = store::catalog::read::load(db).await.map_err(retry)?;
     let handled: HashMap<String, Handled> =
-        store::sheets::handled(db, REFUNDS).await.map_err(retry)?;
+        store::sheets::handled(db, kind).await.map_err(retry)?;
     let mut writes: Vec<(String, usize, WriteBack)> = Vec::new();
     for (index, cells) in rows.into_iter().enumerate() {
-        let row = RefundRow::read(sheet.first_row + index, cells);
-        if row.skip || row.response_id.is_empty() {
+        let row = Row::read(workflow, sheet.first_row + index, cells);
+        if row.skipped(workflow) || row.response_id().is_empty() {
             continue;
         }
-        let input = digest(&row.input);
-        match handled.get(&row.response_id) {
+        let key = row.response_id().to_string();
+        let input = row.input(workflow);
+        match handled.get(&key) {
             // Done before: only make sure the sheet shows it (xPRO's OUT_OF_SYNC).
             Some(h) if h.outcome == "done" => {
-                if row.completed.is_empty() {
-                    writes.push((
-                        row.response_id.clone(),
-                        row.number,
-                        WriteBack::Done(h.processed_at),
-                    ));
+                if !row.completed(workflow) {
+                    writes.push((key, row.number, WriteBack::Done(h.processed_at)));
                 }
                 continue;
             }
             // Failed with this very input: its error stands until someone changes the row.
             Some(h) if h.digest == input => {
-                if row.error.is_empty() || !h.written_back {
-                    writes.push((
-                        row.response_id.clone(),
-                        row.number,
-                        WriteBack::Failed(h.message.clone()),
-                    ));
+                if row.error(workflow).is_empty() || !h.written_back {
+                    writes.push((key, row.number, WriteBack::Failed(h.message.clone())));
                 }
                 continue;
             }
             _ => {}
         }
-        if !row.ready() {
+        if row.completed(workflow) || !workflow.ready(&row) {
             continue;
         }
         let now = Utc::now();
-        let outcome = refund_row(ctx, sheets, &view, &row, now)
+        let outcome = workflow
+            .act(ctx, sheets, &view, &row, now)
             .await
             .map_err(retry)?;
         let (state, message, write) = match outcome {
             Ok(message) => ("done", message, WriteBack::Done(now)),
             Err(error) => ("failed", error.clone(), WriteBack::Failed(error)),
         };
-        store::sheets::record(db, REFUNDS, &row.response_id, &input, state, &message, now)
+        store::sheets::record(db, kind, &key, &input, state, &message, now)
             .await
             .map_err(retry)?;
-        tracing::info!(row = row.number, response = %row.response_id, state, %message, "refund request row handled");
-        writes.push((row.response_id.clone(), row.number, write));
+        tracing::info!(kind, row = row.number, response = %key, state, %message, "request row handled");
+        writes.push((key, row.number, write));
     }
-    // One call writes every row's outcome: L processor, M completed date, N error.
+    // One call writes every row's outcome: processor, completed date, error.
+    let (processor, error) = (
+        letter(workflow.processor()),
+        letter(workflow.processor() + 2),
+    );
     let ranges: Vec<(String, Vec<Vec<String>>)> = writes
         .iter()
         .map(|(_, number, write)| match write {
             WriteBack::Done(at) => (
-                format!("{}!L{number}:N{number}", sheet.title),
+                format!("{}!{processor}{number}:{error}{number}", sheet.title),
                 vec![vec![PROCESSOR.to_string(), sheet_date(*at), String::new()]],
             ),
-            WriteBack::Failed(error) => (
-                format!("{}!N{number}", sheet.title),
-                vec![vec![format!("Error: {error}")]],
+            WriteBack::Failed(message) => (
+                format!("{}!{error}{number}", sheet.title),
+                vec![vec![format!("Error: {message}")]],
             ),
         })
         .collect();
@@ -290,7 +391,7 @@ async fn process_refunds(
         .await
         .map_err(google_error)?;
     let keys: Vec<String> = writes.into_iter().map(|(key, _, _)| key).collect();
-    store::sheets::written_back(db, REFUNDS, &keys)
+    store::sheets::written_back(db, kind, &keys)
         .await
         .map_err(retry)
 }
@@ -328,10 +429,20 @@ impl Job for ProcessSheets {
         let Some(sheets) = ctx.sheets.as_ref() else {
             return Ok(());
         };
-        if let Some(sheet) = &sheets.refunds {
-            process_refunds(ctx, sheets, sheet).await?;
+        // Each worksheet on its own: one that cannot be read does not hold back the other.
+        let mut first_failure = None;
+        for (sheet, workflow) in [
+            (&sheets.refunds, Workflow::Refunds),
+            (&sheets.deferrals, Workflow::Deferrals),
+        ] {
+            if let Some(sheet) = sheet
+                && let Err(e) = process(ctx, sheets, sheet, workflow).await
+            {
+                tracing::warn!(kind = workflow.kind(), error = %e, "request sheet not processed");
+                first_failure.get_or_insert(e);
+            }
         }
-        Ok(())
+        first_failure.map_or(Ok(()), Err)
     }
 }
 

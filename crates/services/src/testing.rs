@@ -10,6 +10,22 @@ use tokio::sync::{Notify, watch};
 
 use crate::Context;
 
+/// A context with no peers configured (tests set the ones they need over it).
+pub fn context(store: &store::Store) -> Context {
+    Context {
+        store: store.clone(),
+        // No Registrar is serving at this address.
+        site_url: "http://127.0.0.1:9".to_string(),
+        mail_outbox: std::env::temp_dir().join("registrar-test-outbox"),
+        smtp: None,
+        openedx: None,
+        compliance: None,
+        crm: None,
+        sheets: None,
+        vendors: None,
+    }
+}
+
 /// Runs every job kind of this build until none is queued, waiting or running (at most
 /// about five seconds).
 pub async fn drain(context: Context) {

@@ -61,11 +61,7 @@ impl Harness {
 
     async fn drain_with(&self, screening: Screening) {
         services::testing::drain(Context {
-            store: self.store.clone(),
-            site_url: "http://127.0.0.1:9".into(),
             mail_outbox: self.outbox.clone(),
-            smtp: None,
-            crm: None,
             sheets: None,
             // An LMS that is never up: provisioning is on, and its jobs can be counted.
             openedx: Some(Arc::new(integrations::openedx::OpenEdx::new(
@@ -77,7 +73,7 @@ impl Harness {
                 },
             ))),
             compliance: Some(Arc::new(screening)),
-            vendors: None,
+            ..services::testing::context(&self.store)
         })
         .await;
     }

@@ -25,20 +25,14 @@ async fn drain(store: &Store, url: &str, max_wait: Duration) {
     let mut client = HubSpot::new(url, sim::TOKEN);
     client.max_wait = max_wait;
     services::testing::drain(Context {
-        store: store.clone(),
-        site_url: "http://127.0.0.1:9".to_string(),
         mail_outbox: std::env::temp_dir().join("registrar-crm-outbox"),
-        smtp: None,
         crm: Some(Arc::new(Crm {
             hubspot: client,
             prefix: "TEST".into(),
             pipeline: "default".into(),
             stages: Stages::default(),
         })),
-        openedx: None,
-        compliance: None,
-        vendors: None,
-        sheets: None,
+        ..services::testing::context(store)
     })
     .await;
 }

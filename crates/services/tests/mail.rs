@@ -14,17 +14,11 @@ async fn deliver(store: &store::Store, sink: &Arc<SmtpSink>, mails: Vec<Mail>) {
         mail.send(store.db()).await.unwrap();
     }
     services::testing::drain(Context {
-        store: store.clone(),
-        site_url: "http://127.0.0.1:9".to_string(),
         mail_outbox: std::env::temp_dir().join("registrar-unused-outbox"),
         smtp: Some(Arc::new(
             Smtp::new(&url, "Registrar <no-reply@registrar.test>").unwrap(),
         )),
-        openedx: None,
-        compliance: None,
-        vendors: None,
-        crm: None,
-        sheets: None,
+        ..services::testing::context(store)
     })
     .await;
 }

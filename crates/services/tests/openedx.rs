@@ -50,36 +50,12 @@ async fn user(store: &Store, email: &str, username: &str, created: chrono::DateT
         .id
 }
 
-/// Imports a recorded payload of the originals (`fixtures/originals/NAME`).
-async fn import(store: &Store, name: &str) {
-    let (_, catalog) = domain::catalog::import::parse(
-        &std::fs::read_to_string(format!(
-            "{}/../../fixtures/originals/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let txn = store.write().await.unwrap();
-    store::catalog::write::apply(&txn, &catalog, store::catalog::write::Mode::Import)
-        .await
-        .unwrap();
-    txn.commit().await.unwrap();
-}
-
 /// Runs the jobs with this client until they settle.
 async fn drain(store: &Store, edx: OpenEdx) {
     services::testing::drain(Context {
-        store: store.clone(),
-        // No Registrar is serving here: nothing these tests run needs a learner's token.
-        site_url: "http://127.0.0.1:9".to_string(),
-        mail_outbox: std::env::temp_dir(),
-        smtp: None,
-        crm: None,
-        sheets: None,
         openedx: Some(Arc::new(edx)),
-        compliance: None,
-        vendors: None,
+        // No Registrar is serving here: nothing these tests run needs a learner's token.
+        ..services::testing::context(store)
     })
     .await;
 }
@@ -203,7 +179,7 @@ async fn repair_enqueues_users_missing_from_edx_after_the_grace_period() {
 #[tokio::test]
 async fn an_enrollment_waits_for_the_edx_account_and_arrives_once_after_an_outage() {
     let store = store::testing::fresh_store().await;
-    import(&store, "mitxonline_courses.json").await;
+    store::testing::import_original(&store, "mitxonline_courses.json").await;
     let (sim, url) = simulator().await;
     sim.knobs.fail_next.store(2, Ordering::SeqCst);
     let id = user(&store, "ada@example.edu", "ada", Utc::now()).await;
@@ -319,7 +295,7 @@ async fn an_expired_paid_mode_falls_back_to_audit_once() {
 #[tokio::test]
 async fn grades_pulled_page_by_page_from_edx_certify_the_learners_who_passed() {
     let store = store::testing::fresh_store().await;
-    import(&store, "xpro_courses.json").await;
+    store::testing::import_original(&store, "xpro_courses.json").await;
     let view = store::catalog::read::load(store.db()).await.unwrap();
     let run = &view.courses[0].runs[0];
     let (sim, url) = simulator().await;
@@ -388,7 +364,7 @@ async fn grades_pulled_page_by_page_from_edx_certify_the_learners_who_passed() {
 #[tokio::test]
 async fn edx_asking_for_a_certificate_pulls_that_learners_grade_and_certifies() {
     let store = store::testing::fresh_store().await;
-    import(&store, "mitxonline_courses.json").await;
+    store::testing::import_original(&store, "mitxonline_courses.json").await;
     let view = store::catalog::read::load(store.db()).await.unwrap();
     let run = view
         .courses
@@ -450,7 +426,7 @@ async fn sync_run_now(store: &Store, url: &str, run_id: i64) {
 #[tokio::test]
 async fn a_run_takes_edx_title_dates_and_pacing_and_an_unknown_run_is_left_alone() {
     let store = store::testing::fresh_store().await;
-    import(&store, "xpro_courses.json").await;
+    store::testing::import_original(&store, "xpro_courses.json").await;
     let view = store::catalog::read::load(store.db()).await.unwrap();
     let (course, run) = (&view.courses[0], &view.courses[0].runs[0]);
     let (sim, url) = simulator().await;
@@ -491,7 +467,7 @@ async fn a_run_takes_edx_title_dates_and_pacing_and_an_unknown_run_is_left_alone
 #[tokio::test]
 async fn mitx_online_runs_keep_their_modes_and_upgrade_deadline_in_step_with_edx() {
     let store = store::testing::fresh_store().await;
-    import(&store, "mitxonline_courses.json").await;
+    store::testing::import_original(&store, "mitxonline_courses.json").await;
     let view = store::catalog::read::load(store.db()).await.unwrap();
     let run = &view.courses[0].runs[0];
     let (sim, url) = simulator().await;
@@ -549,8 +525,8 @@ async fn mitx_online_runs_keep_their_modes_and_upgrade_deadline_in_step_with_edx
 #[tokio::test]
 async fn grades_edx_reports_for_every_course_of_an_xpro_program_bring_its_certificate() {
     let store = store::testing::fresh_store().await;
-    import(&store, "xpro_courses.json").await;
-    import(&store, "xpro_programs.json").await;
+    store::testing::import_original(&store, "xpro_courses.json").await;
+    store::testing::import_original(&store, "xpro_programs.json").await;
     let view = store::catalog::read::load(store.db()).await.unwrap();
     let program = view
         .programs

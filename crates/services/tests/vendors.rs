@@ -38,18 +38,13 @@ async fn sync(store: &Store, url: &str, api_key: &str, outbox: &Path) {
     .await
     .unwrap();
     services::testing::drain(Context {
-        store: store.clone(),
-        site_url: "http://127.0.0.1:9".to_string(),
         mail_outbox: outbox.to_path_buf(),
-        smtp: None,
-        crm: None,
-        sheets: None,
-        openedx: None,
-        compliance: None,
         vendors: Some(Arc::new(VendorSync {
             reports,
             recipients: vec!["catalog@example.edu".into()],
         })),
+
+        ..services::testing::context(store)
     })
     .await;
 }

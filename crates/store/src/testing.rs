@@ -90,3 +90,19 @@ pub async fn learner(
     )
     .await
 }
+
+/// Imports a recorded payload of the originals (`fixtures/originals/NAME`), as a migration
+/// would.
+pub async fn import_original(store: &Store, name: &str) {
+    let path = format!(
+        "{}/../../fixtures/originals/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let (_, catalog) = domain::catalog::import::parse(&text).expect("a recorded payload");
+    let txn = store.write().await.expect("a write transaction");
+    crate::catalog::write::apply(&txn, &catalog, crate::catalog::write::Mode::Import)
+        .await
+        .expect("the payload imports");
+    txn.commit().await.expect("the import commits");
+}

@@ -216,6 +216,14 @@ impl CatalogView {
             .map(|(c, r)| (&self.courses[*c], &self.courses[*c].runs[*r]))
     }
 
+    /// A run by its courseware id (the edX course key), with its course.
+    pub fn run_by_courseware_id(&self, courseware_id: &str) -> Option<(&CourseView, &RunView)> {
+        self.courses
+            .iter()
+            .flat_map(|c| c.runs.iter().map(move |r| (c, r)))
+            .find(|(_, r)| r.courseware_id == courseware_id.trim())
+    }
+
     fn index(mut self) -> Self {
         for (i, course) in self.courses.iter().enumerate() {
             self.course_by_id.insert(course.id, i);

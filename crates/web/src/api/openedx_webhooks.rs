@@ -66,12 +66,9 @@ async fn resolve(state: &AppState, body: &[u8]) -> Result<(User, i64), ApiError>
     }
     .ok_or_else(|| ApiError::NotFoundBecause(format!("No user has the email {email}.")))?;
     let snapshot = state.catalog.get().await?;
-    let run = snapshot
+    let (_, run) = snapshot
         .view
-        .courses
-        .iter()
-        .flat_map(|c| c.runs.iter())
-        .find(|r| r.courseware_id == course_id)
+        .run_by_courseware_id(course_id)
         .ok_or_else(|| ApiError::NotFoundBecause(format!("No course run is {course_id}.")))?;
     Ok((user, run.id))
 }

@@ -111,6 +111,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/users/{id}", get(staff::user))
         .route("/staff/users/{id}/resync", post(staff::resync))
         .route("/staff/users/{id}/approve", post(staff::approve))
+        .route("/staff/users/{id}/defer", post(staff::defer))
         .route(
             "/staff/users/{id}/certificates/{uuid}/{action}",
             post(staff::certificate_action),

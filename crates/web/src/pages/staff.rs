@@ -1236,6 +1236,8 @@ struct UserPage {
     approvable: bool,
     edx: String,
     enrollments: Vec<String>,
+    /// Runs the learner is enrolled in now, which a deferral can move from.
+    active_runs: Vec<String>,
     certificates: Vec<crate::pages::certificates::Shown>,
 }
 
@@ -1286,6 +1288,16 @@ pub async fn user(
             format!("{run} · {} · {status} · {edx}", e.mode)
         })
         .collect();
+    let active_runs = rows
+        .iter()
+        .filter(|e| e.active)
+        .filter_map(|e| {
+            snapshot
+                .view
+                .run(e.run_id)
+                .map(|(_, r)| r.courseware_id.clone())
+        })
+        .collect();
     let latest = inquiries.first().map(|i| i.computed_result);
     let compliance = match (user.is_active, latest) {
         (true, _) => "active",
@@ -1316,6 +1328,8 @@ pub async fn user(
         Some("Re-sync queued.")
     } else if params.get("certificate").is_some() {
         Some("Certificate updated.")
+    } else if params.get("deferred").is_some() {
+        Some("Enrollment moved; Open edX is being told.")
     } else if params.get("approved").is_some() {
         Some("Approved manually; the account is active.")
     } else {
@@ -1348,6 +1362,7 @@ pub async fn user(
             screenings,
             edx: edx_state(account),
             enrollments,
+            active_runs,
             certificates,
             user,
         },
@@ -1543,4 +1558,56 @@ pub async fn sync_run(
         .map(|_| ())
     })
     .await
+}
+
+#[derive(serde::Deserialize)]
+pub struct DeferForm {
+    from: String,
+    to: String,
+    #[serde(default)]
+    force: Option<String>,
+}
+
+/// Moves a learner's enrollment to another run (the staff side of deferral requests).
+pub async fn defer(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+    Path(id): Path<i64>,
+    Form(form): Form<DeferForm>,
+) -> Response {
+    let Ok(snapshot) = state.catalog.get().await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let moved = async {
+        let txn = state.store.write().await?;
+        let moved = services::enrollments::defer(
+            &txn,
+            &snapshot.view,
+            id,
+            &form.from,
+            &form.to,
+            form.force.is_some(),
+            state.now(),
+        )
+        .await;
+        if moved.is_ok() {
+            txn.commit().await?;
+        }
+        Ok::<_, sea_orm::DbErr>(moved)
+    }
+    .await;
+    match moved {
+        Ok(Ok(_)) => {
+            tracing::info!(staff = %who, user = id, from = %form.from, to = %form.to, "enrollment deferred");
+            Redirect::to(&format!("/staff/users/{id}?deferred=1")).into_response()
+        }
+        Ok(Err(services::enrollments::DeferError::Db(_))) | Err(_) => {
+            error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None)
+        }
+        Ok(Err(refused)) => error_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            Some(format!("The enrollment was not moved: {refused}.")),
+        ),
+    }
 }
