@@ -138,6 +138,7 @@ async fn serve(store: Store) -> Result<String> {
             recaptcha: None,
             vendors: None,
             sheets: None,
+            mail_events_key: None,
             storefront: Some(storefront()),
         },
         web::system_clock(),

@@ -35,6 +35,8 @@ pub struct Config {
     /// The SMTP relay mail is sent through: `smtp://user:pass@host:587?tls=required`
     /// (STARTTLS), `smtps://…:465` (TLS) or `smtp://host:25` (plain, a local relay).
     pub smtp_url: Option<String>,
+    /// The key Mailgun signs its delivery-status webhooks with (`/api/mail/events/`).
+    pub mailgun_webhook_signing_key: Option<String>,
     /// The sender of every message sent through the relay (the outbox uses a placeholder).
     pub mail_from: String,
     /// The Open edX LMS accounts are provisioned into; none, no provisioning (the demo
@@ -140,6 +142,7 @@ impl Default for Config {
             mail_outbox: "registrar-data/mail".into(),
             smtp_url: None,
             mail_from: services::mail::FROM.to_string(),
+            mailgun_webhook_signing_key: None,
             openedx_url: None,
             openedx_client_id: String::new(),
             openedx_client_secret: String::new(),

@@ -705,6 +705,7 @@ async fn serve(
             gateway_proxies: config.gateway_trusted_proxies.clone(),
             vendors,
             sheets,
+            mail_events_key: config.mailgun_webhook_signing_key.clone(),
             recaptcha: config
                 .recaptcha_site_key
                 .clone()

@@ -94,6 +94,7 @@ async fn api() -> Api {
             recaptcha: None,
             vendors: None,
             sheets: None,
+            mail_events_key: None,
             storefront: Some(Storefront {
                 base_url: "http://registrar.test".into(),
                 reference_prefix: "registrar".into(),

@@ -1296,6 +1296,7 @@ async fn a_refund_request_row_refunds_once_marks_its_row_and_a_bad_row_gets_its_
         recaptcha: None,
         vendors: None,
         sheets: Some(sheets_at("unused")),
+        mail_events_key: None,
         storefront: None,
     };
     let registrar = simulators::serve(web::router(web::AppState::new(

@@ -37,6 +37,7 @@ async fn demo_app() -> axum::Router {
         recaptcha: None,
         vendors: None,
         sheets: None,
+        mail_events_key: None,
         storefront: None,
     };
     web::router(web::AppState::new(store, settings, Arc::new(move || now)))

@@ -54,6 +54,7 @@ async fn harness() -> Harness {
             recaptcha: None,
             vendors: None,
             sheets: None,
+            mail_events_key: None,
             storefront: None,
         },
         web::system_clock(),

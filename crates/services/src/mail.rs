@@ -25,6 +25,10 @@ pub struct Mail {
     /// The HTML alternative; a message queued before templates had none.
     #[serde(default)]
     pub html: Option<String>,
+    /// The Message-ID (without angle brackets), fixed when composed so a retried job sends
+    /// the same message and delivery events find it.
+    #[serde(default)]
+    pub message_id: Option<String>,
 }
 
 pub const FROM: &str = "Registrar <no-reply@registrar.invalid>";
@@ -74,6 +78,7 @@ impl Mail {
             subject: subject.to_string(),
             text,
             html: Some(html),
+            message_id: Some(format!("{:032x}@registrar", rand::random::<u128>())),
         }
     }
 
@@ -92,7 +97,8 @@ impl Mail {
                 .to
                 .parse::<Mailbox>()
                 .map_err(|e| format!("to {:?}: {e}", self.to))?)
-            .subject(&self.subject);
+            .subject(&self.subject)
+            .message_id(self.message_id.as_ref().map(|id| format!("<{id}>")));
         match &self.html {
             Some(html) => builder.multipart(MultiPart::alternative_plain_html(
                 self.text.clone(),
@@ -131,6 +137,18 @@ impl Job for Mail {
     type Context = Context;
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        self.deliver(ctx).await?;
+        if let Some(id) = &self.message_id {
+            store::mail::sent(ctx.store.db(), id, &self.to, &self.subject, Utc::now())
+                .await
+                .map_err(|e| JobError::Retry(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Mail {
+    async fn deliver(&self, ctx: &Context) -> Result<(), JobError> {
         match &ctx.smtp {
             Some(smtp) => {
                 let message = self.message(&smtp.from).map_err(JobError::Permanent)?;

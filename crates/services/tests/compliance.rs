@@ -62,7 +62,6 @@ impl Harness {
     async fn drain_with(&self, screening: Screening) {
         services::testing::drain(Context {
             mail_outbox: self.outbox.clone(),
-            sheets: None,
             // An LMS that is never up: provisioning is on, and its jobs can be counted.
             openedx: Some(Arc::new(integrations::openedx::OpenEdx::new(
                 integrations::openedx::Config {

@@ -75,6 +75,17 @@ async fn mail_goes_out_over_smtp_as_text_and_html_and_a_refusal_is_final() {
         async move { store::testing::count(&store, &sql).await }
     };
     assert_eq!(given_up("= 1").await, 1, "a 550 is not retried");
+    let recorded = store::mail::recent(store.db(), 10).await.unwrap();
+    assert_eq!(
+        recorded.len(),
+        1,
+        "the delivered message is recorded by its Message-ID"
+    );
+    assert!(
+        received[0]
+            .data
+            .contains(&format!("Message-ID: <{}>", recorded[0].message_id))
+    );
     assert_eq!(
         given_up("> 1").await,
         1,

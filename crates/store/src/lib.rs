@@ -11,6 +11,7 @@ pub mod crm;
 pub mod enrollments;
 pub mod entity;
 pub mod geoip;
+pub mod mail;
 mod migration;
 pub mod oauth2;
 pub mod openedx;

@@ -51,6 +51,8 @@ pub struct Settings {
     pub vendors: Option<Arc<services::vendors::VendorSync>>,
     /// The Google Sheets workflows (their Drive webhook token), when configured.
     pub sheets: Option<Arc<services::sheets::Sheets>>,
+    /// The key delivery-status webhooks are signed with (Mailgun's webhook signing key).
+    pub mail_events_key: Option<String>,
 }
 
 /// reCAPTCHA on sign-up: the verifier, and what the form renders.
@@ -114,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::enrollments::routes())
         .merge(api::program_enrollments::routes())
         .merge(api::sheets::routes())
+        .merge(api::mail_events::routes())
         .merge(api::oauth2::routes())
         .merge(api::orders::routes())
         .merge(api::baskets::routes())

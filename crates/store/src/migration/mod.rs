@@ -20,6 +20,7 @@ mod m0017_certificates;
 mod m0018_signatories;
 mod m0019_crm;
 mod m0020_sheets;
+mod m0021_mail;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0018_signatories::Migration),
             Box::new(m0019_crm::Migration),
             Box::new(m0020_sheets::Migration),
+            Box::new(m0021_mail::Migration),
         ]
     }
 }

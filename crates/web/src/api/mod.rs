@@ -8,6 +8,7 @@ pub mod discounts;
 pub mod enrollments;
 pub mod flows;
 pub mod jobs;
+pub mod mail_events;
 pub mod mitxonline;
 pub mod oauth2;
 pub mod openedx_webhooks;

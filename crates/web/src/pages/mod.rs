@@ -9,6 +9,7 @@ pub(crate) mod certificates;
 mod detail;
 pub mod shop;
 mod staff;
+mod staff_mail;
 mod staff_shop;
 mod staff_vendors;
 mod text;
@@ -94,6 +95,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/grades/sync", post(staff::sync_grades))
         .route("/staff/runs/sync", post(staff::sync_run))
         .route("/staff/vendors/", get(staff_vendors::page))
+        .route("/staff/mail/", get(staff_mail::page))
         .route(
             "/staff/vendors/{slug}/setting",
             post(staff_vendors::set_sync),

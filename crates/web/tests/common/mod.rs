@@ -29,6 +29,7 @@ pub fn settings(base_url: &str) -> web::Settings {
         recaptcha: None,
         vendors: None,
         sheets: None,
+        mail_events_key: None,
         storefront: None,
     }
 }
