@@ -160,21 +160,25 @@ async fn contact_properties(
     Ok(Some(properties))
 }
 
-/// Sends these learners' contacts (new ones by email, known ones by their HubSpot id),
-/// skipping those unchanged since last sent; their HubSpot ids.
+/// Sends these learners' contacts (new ones by email, known ones by their HubSpot id, or
+/// by email again when HubSpot no longer has that id), skipping those unchanged since last
+/// sent; the HubSpot ids of the contacts HubSpot confirmed (only those are recorded).
 async fn send_contacts(
     db: &impl ConnectionTrait,
     crm: &Crm,
     users: &[i64],
     now: DateTime<Utc>,
-) -> Result<HashMap<i64, String>, JobError> {
+) -> Result<Contacts, JobError> {
     let keys: Vec<String> = users.iter().map(i64::to_string).collect();
     let sent = store::crm::sent(db, CONTACT, &keys).await.map_err(retry)?;
     let (mut new, mut known, mut ids, mut records) =
         (Vec::new(), Vec::new(), HashMap::new(), Vec::new());
     let mut by_email = HashMap::new();
+    let mut gone = Vec::new();
     for (user, key) in users.iter().zip(&keys) {
         let Some(properties) = contact_properties(db, *user).await.map_err(retry)? else {
+            // An account deleted meanwhile: nothing to send, nothing to wait for.
+            gone.push(*user);
             continue;
         };
         let digest = digest(&properties);
@@ -183,12 +187,15 @@ async fn send_contacts(
                 ids.insert(*user, s.hubspot_id.clone());
             }
             Some(s) => {
-                records.push((key.clone(), s.hubspot_id.clone(), digest));
-                ids.insert(*user, s.hubspot_id.clone());
-                known.push(Upsert {
-                    key: s.hubspot_id.clone(),
-                    properties,
-                });
+                known.push((
+                    *user,
+                    key.clone(),
+                    digest,
+                    Upsert {
+                        key: s.hubspot_id.clone(),
+                        properties,
+                    },
+                ));
             }
             None => {
                 let email = properties["email"].as_str().unwrap_or_default().to_string();
@@ -200,10 +207,30 @@ async fn send_contacts(
             }
         }
     }
-    crm.hubspot
-        .batch_update("contacts", &known)
-        .await
-        .map_err(hubspot_error)?;
+    let updates: Vec<Upsert> = known.iter().map(|(_, _, _, u)| u.clone()).collect();
+    match crm.hubspot.batch_update("contacts", &updates).await {
+        Ok(()) => {
+            for (user, key, digest, update) in known {
+                ids.insert(user, update.key.clone());
+                records.push((key, update.key, digest));
+            }
+        }
+        // A contact HubSpot no longer has (deleted or merged there): found again by email.
+        Err(HubSpotError::Status { status: 404, .. }) => {
+            for (user, key, digest, update) in known {
+                let email = update.properties["email"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                by_email.insert(email.clone(), (user, key, digest));
+                new.push(Upsert {
+                    key: email,
+                    properties: update.properties,
+                });
+            }
+        }
+        Err(other) => return Err(hubspot_error(other)),
+    }
     for (email, id) in crm
         .hubspot
         .batch_upsert("contacts", "email", &new)
@@ -218,7 +245,13 @@ async fn send_contacts(
     store::crm::record(db, CONTACT, &records, now)
         .await
         .map_err(retry)?;
-    Ok(ids)
+    Ok(Contacts { ids, gone })
+}
+
+/// What a contact send did: the HubSpot ids confirmed, and learners whose account is gone.
+struct Contacts {
+    ids: HashMap<i64, String>,
+    gone: Vec<i64>,
 }
 
 /// Sends every marked contact, 100 at a time.
@@ -236,17 +269,33 @@ impl Job for SyncContacts {
             return Ok(());
         };
         let db = ctx.store.db();
-        loop {
-            let marks = store::crm::pending(db, CONTACT, 100).await.map_err(retry)?;
-            if marks.is_empty() {
-                return Ok(());
+        // Each mark is tried once a sweep: one HubSpot refuses stays marked for the next
+        // sweep instead of being retried here forever.
+        let marks = store::crm::pending(db, CONTACT, 10_000)
+            .await
+            .map_err(retry)?;
+        for batch in marks.chunks(100) {
+            let users: Vec<i64> = batch.iter().filter_map(|(k, _)| k.parse().ok()).collect();
+            let confirmed = send_contacts(db, crm, &users, Utc::now()).await?;
+            let done: Vec<(String, DateTime<Utc>)> = batch
+                .iter()
+                .filter(|(k, _)| {
+                    k.parse::<i64>().is_ok_and(|u| {
+                        confirmed.ids.contains_key(&u) || confirmed.gone.contains(&u)
+                    })
+                })
+                .cloned()
+                .collect();
+            let missing = batch.len() - done.len();
+            if missing > 0 {
+                tracing::warn!(
+                    missing,
+                    "HubSpot did not confirm every contact; they stay marked"
+                );
             }
-            let users: Vec<i64> = marks.iter().filter_map(|(k, _)| k.parse().ok()).collect();
-            send_contacts(db, crm, &users, Utc::now()).await?;
-            store::crm::clear(db, CONTACT, &marks)
-                .await
-                .map_err(retry)?;
+            store::crm::clear(db, CONTACT, &done).await.map_err(retry)?;
         }
+        Ok(())
     }
 }
 
@@ -590,7 +639,10 @@ impl Job for SyncDeal {
         };
         let now = Utc::now();
         let contact = match &parts.buyer {
-            Buyer::Learner(user) => send_contacts(db, crm, &[*user], now).await?.remove(user),
+            Buyer::Learner(user) => send_contacts(db, crm, &[*user], now)
+                .await?
+                .ids
+                .remove(user),
             Buyer::Email(email) => {
                 let Value::Object(properties) = json!({"email": email}) else {
                     unreachable!("a JSON object literal")

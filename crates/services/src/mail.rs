@@ -137,13 +137,14 @@ impl Job for Mail {
     type Context = Context;
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
-        self.deliver(ctx).await?;
+        // Recorded before it is handed over: a delivery event may come back before the
+        // transport answers, and a failed record must not make the job send twice.
         if let Some(id) = &self.message_id {
             store::mail::sent(ctx.store.db(), id, &self.to, &self.subject, Utc::now())
                 .await
                 .map_err(|e| JobError::Retry(e.to_string()))?;
         }
-        Ok(())
+        self.deliver(ctx).await
     }
 }
 

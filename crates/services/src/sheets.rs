@@ -301,6 +301,11 @@ enum WriteBack {
     Failed(String),
 }
 
+/// A worksheet title as an A1 range names it: quoted, inner quotes doubled.
+fn quoted(title: &str) -> String {
+    format!("'{}'", title.replace('\'', "''"))
+}
+
 /// A column's letter (A–Z).
 fn letter(index: usize) -> char {
     (b'A' + index as u8) as char
@@ -315,7 +320,7 @@ async fn process(
     let db = ctx.store.db();
     let kind = workflow.kind();
     let last = letter(workflow.processor() + 3);
-    let range = format!("{}!A{}:{last}", sheet.title, sheet.first_row);
+    let range = format!("{}!A{}:{last}", quoted(&sheet.title), sheet.first_row);
     let rows = sheets
         .google
         .values(&sheet.spreadsheet, &range)
@@ -376,11 +381,14 @@ async fn process(
         .iter()
         .map(|(_, number, write)| match write {
             WriteBack::Done(at) => (
-                format!("{}!{processor}{number}:{error}{number}", sheet.title),
+                format!(
+                    "{}!{processor}{number}:{error}{number}",
+                    quoted(&sheet.title)
+                ),
                 vec![vec![PROCESSOR.to_string(), sheet_date(*at), String::new()]],
             ),
             WriteBack::Failed(message) => (
-                format!("{}!{error}{number}", sheet.title),
+                format!("{}!{error}{number}", quoted(&sheet.title)),
                 vec![vec![format!("Error: {message}")]],
             ),
         })

@@ -78,13 +78,18 @@ async fn mail_goes_out_over_smtp_as_text_and_html_and_a_refusal_is_final() {
     let recorded = store::mail::recent(store.db(), 10).await.unwrap();
     assert_eq!(
         recorded.len(),
-        1,
-        "the delivered message is recorded by its Message-ID"
+        3,
+        "each message is recorded once, before it is handed over"
     );
+    let ada = recorded
+        .iter()
+        .find(|m| m.recipient == "ada@example.edu")
+        .unwrap();
     assert!(
         received[0]
             .data
-            .contains(&format!("Message-ID: <{}>", recorded[0].message_id))
+            .contains(&format!("Message-ID: <{}>", ada.message_id)),
+        "the record names the message sent"
     );
     assert_eq!(
         given_up("> 1").await,

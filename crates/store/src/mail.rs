@@ -90,3 +90,18 @@ pub async fn recent(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<Sent>, 
     )
     .await
 }
+
+/// Records an event's token; `false` when it was seen before (a replay).
+pub async fn first_use(
+    db: &impl ConnectionTrait,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    Ok(run(
+        db,
+        "INSERT INTO mail_event_tokens (token, seen_at) VALUES ($1, $2) ON CONFLICT (token) DO NOTHING",
+        vec![token.into(), now.into()],
+    )
+    .await?
+        == 1)
+}

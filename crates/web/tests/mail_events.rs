@@ -13,11 +13,16 @@ use sha2::Sha256;
 
 const KEY: &str = "mailgun-signing-key";
 
+/// A fresh token per event, as Mailgun sends.
+fn rand_token() -> u128 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    (u128::from(NEXT.fetch_add(1, Ordering::SeqCst)) << 64) | u128::from(std::process::id())
+}
+
 fn signed_event(key: &str, data: Value) -> Request<Body> {
-    let (timestamp, token) = (
-        "1763700000",
-        "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0",
-    );
+    let timestamp = chrono::Utc::now().timestamp().to_string();
+    let token = format!("{:032x}", rand_token());
     let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
     mac.update(timestamp.as_bytes());
     mac.update(token.as_bytes());

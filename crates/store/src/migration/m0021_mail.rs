@@ -1,5 +1,6 @@
 //! Messages sent, by Message-ID, with the latest delivery status a mail provider reported
-//! (Mailgun's events: delivered, failed, opened, clicked).
+//! (Mailgun's events: delivered, failed, opened, clicked), and the event tokens seen, so a
+//! signed event cannot be replayed.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -27,6 +28,16 @@ impl MigrationTrait for Migration {
                     .col(string_null("status"))
                     .col(text_null("status_detail"))
                     .col(timestamp_with_time_zone_null("status_at"))
+                    .take(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("mail_event_tokens")
+                    .if_not_exists()
+                    .col(string("token").primary_key())
+                    .col(timestamp_with_time_zone("seen_at"))
                     .take(),
             )
             .await

@@ -2,7 +2,8 @@
 //! with the webhook signing key (HMAC-SHA256 of timestamp and token); a delivered, failed,
 //! opened or clicked event is recorded against the message it names by Message-ID, so staff
 //! see on `/staff/mail/` whether a message arrived (xPRO tracks its bulk enrollment emails
-//! this way). An unknown message answers 406, which Mailgun does not retry.
+//! this way). A signature older than a day, or a token seen before, is refused. An unknown
+//! message answers 406, which Mailgun does not retry.
 
 use axum::Router;
 use axum::extract::State;
@@ -65,6 +66,24 @@ async fn event(
     if !signed(key, &event.signature) {
         return Err(ApiError::Forbidden(
             "The event's signature does not match.".into(),
+        ));
+    }
+    // A signature covers only its timestamp and token: an old one, or one seen before,
+    // could carry any event.
+    let now = state.now();
+    let fresh = event
+        .signature
+        .timestamp
+        .parse::<i64>()
+        .is_ok_and(|t| (now.timestamp() - t).abs() <= 24 * 3600);
+    if !fresh {
+        return Err(ApiError::Forbidden(
+            "The event's signature is too old.".into(),
+        ));
+    }
+    if !store::mail::first_use(state.store.db(), &event.signature.token, now).await? {
+        return Err(ApiError::Forbidden(
+            "The event's token was used before.".into(),
         ));
     }
     let data = &event.data;

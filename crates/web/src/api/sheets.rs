@@ -54,7 +54,8 @@ async fn notified(
             "No sheets are watched here.".into(),
         ));
     };
-    if header("X-Goog-Channel-Token").as_deref() != Some(webhook.token.as_str()) {
+    let token = header("X-Goog-Channel-Token").unwrap_or_default();
+    if !crate::csrf::constant_time_eq(token.as_bytes(), webhook.token.as_bytes()) {
         return Err(ApiError::Forbidden(
             "The channel token does not match.".into(),
         ));
