@@ -121,7 +121,12 @@ fn parse_range(range: &str) -> Option<(String, usize, usize, Option<usize>)> {
     };
     let (from_col, from_row) = split(from);
     let to_col = to.map(|t| column(&split(t).0));
-    Some((title, from_row.unwrap_or(1), column(&from_col), to_col))
+    Some((
+        title,
+        from_row.unwrap_or(1).max(1),
+        column(&from_col),
+        to_col,
+    ))
 }
 
 impl Google {

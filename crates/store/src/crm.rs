@@ -1,5 +1,5 @@
 //! What was sent to HubSpot and what waits to be: objects by kind (`contact`, `product`,
-//! `deal`, `line_item`) and local key, with their HubSpot id and the digest of the
+//! `deal`) and local key, with their HubSpot id and the digest of the
 //! properties last sent; pending marks for contacts.
 
 use std::collections::HashMap;
