@@ -467,7 +467,9 @@ impl Job for RenewFileWatches {
         let Some(sheets) = ctx.sheets.as_ref() else {
             return Ok(());
         };
-        let (Some(webhook), Some(sheet)) = (&sheets.webhook, &sheets.refunds) else {
+        // One channel watches the enrollment-change spreadsheet, whichever worksheets are used.
+        let sheet = sheets.refunds.as_ref().or(sheets.deferrals.as_ref());
+        let (Some(webhook), Some(sheet)) = (&sheets.webhook, sheet) else {
             return Ok(());
         };
         let db = ctx.store.db();
