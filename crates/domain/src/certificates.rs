@@ -252,129 +252,131 @@ mod tests {
     fn the_course_certificate_rules_of_both_references() {
         use CertificateAction::*;
         let instructor_paced = run(1, Some(10), false);
-        // xPRO: passed certifies, zero removes, otherwise nothing; the track does not matter.
-        assert_eq!(
-            certificate_action(
-                Site::Xpro,
+        let (self_paced, undated) = (run(1, None, true), run(1, None, false));
+        let (x, m) = (Site::Xpro, Site::Mitxonline);
+        // (storefront, run, grade, passed, paid track, day, expected, why)
+        let table = [
+            (
+                x,
                 &instructor_paced,
-                &grade(0.7, true),
+                0.7,
+                true,
                 false,
-                at(5)
+                5,
+                Issue,
+                "xPRO: passed certifies, whatever the track",
             ),
-            Issue
-        );
-        assert_eq!(
-            certificate_action(
-                Site::Xpro,
+            (
+                x,
                 &instructor_paced,
-                &grade(0.0, false),
-                true,
-                at(5)
-            ),
-            Remove
-        );
-        assert_eq!(
-            certificate_action(
-                Site::Xpro,
-                &instructor_paced,
-                &grade(0.4, false),
-                true,
-                at(5)
-            ),
-            Nothing
-        );
-        // MITx Online: nothing before the certificate date of an instructor-paced run …
-        assert_eq!(
-            certificate_action(
-                Site::Mitxonline,
-                &instructor_paced,
-                &grade(0.9, true),
-                true,
-                at(5)
-            ),
-            Nothing
-        );
-        assert_eq!(
-            certificate_action(
-                Site::Mitxonline,
-                &instructor_paced,
-                &grade(0.0, false),
-                true,
-                at(5)
-            ),
-            Nothing
-        );
-        // … then verified and passed certifies, audit never does, zero removes.
-        assert_eq!(
-            certificate_action(
-                Site::Mitxonline,
-                &instructor_paced,
-                &grade(0.9, true),
-                true,
-                at(11)
-            ),
-            Issue
-        );
-        assert_eq!(
-            certificate_action(
-                Site::Mitxonline,
-                &instructor_paced,
-                &grade(0.9, true),
+                0.0,
                 false,
-                at(11)
-            ),
-            Nothing
-        );
-        assert_eq!(
-            certificate_action(
-                Site::Mitxonline,
-                &instructor_paced,
-                &grade(0.0, false),
                 true,
-                at(11)
+                5,
+                Remove,
+                "xPRO: zero removes",
             ),
-            Remove
-        );
-        assert_eq!(
-            certificate_action(
-                Site::Mitxonline,
+            (
+                x,
                 &instructor_paced,
-                &grade(0.3, false),
+                0.4,
+                false,
                 true,
-                at(11)
+                5,
+                Nothing,
+                "xPRO: failed does nothing",
             ),
-            Nothing
-        );
+            (
+                m,
+                &instructor_paced,
+                0.9,
+                true,
+                true,
+                5,
+                Nothing,
+                "MITx Online: not before the certificate date",
+            ),
+            (
+                m,
+                &instructor_paced,
+                0.0,
+                false,
+                true,
+                5,
+                Nothing,
+                "MITx Online: not even a removal before it",
+            ),
+            (
+                m,
+                &instructor_paced,
+                0.9,
+                true,
+                true,
+                11,
+                Issue,
+                "MITx Online: verified and passed after the date",
+            ),
+            (
+                m,
+                &instructor_paced,
+                0.9,
+                true,
+                false,
+                11,
+                Nothing,
+                "MITx Online: audit never certifies",
+            ),
+            (
+                m,
+                &instructor_paced,
+                0.0,
+                false,
+                true,
+                11,
+                Remove,
+                "MITx Online: zero removes",
+            ),
+            (
+                m,
+                &instructor_paced,
+                0.3,
+                false,
+                true,
+                11,
+                Nothing,
+                "MITx Online: failed does nothing",
+            ),
+            (
+                m,
+                &self_paced,
+                0.9,
+                true,
+                true,
+                5,
+                Issue,
+                "MITx Online: self-paced certifies at once",
+            ),
+            (
+                m,
+                &undated,
+                0.9,
+                true,
+                true,
+                5,
+                Nothing,
+                "MITx Online: no certificate date, it waits",
+            ),
+        ];
+        for (site, dates, value, passed, paid, day, expected, why) in table {
+            assert_eq!(
+                certificate_action(site, dates, &grade(value, passed), paid, at(day)),
+                expected,
+                "{why}"
+            );
+        }
         // Forced (the webhook), the date is not waited for; the track still is.
-        assert_eq!(
-            grade_action(Site::Mitxonline, &grade(0.9, true), true),
-            Issue
-        );
-        assert_eq!(
-            grade_action(Site::Mitxonline, &grade(0.9, true), false),
-            Nothing
-        );
-        // Self-paced runs certify at once; a run without a certificate date waits.
-        assert_eq!(
-            certificate_action(
-                Site::Mitxonline,
-                &run(1, None, true),
-                &grade(0.9, true),
-                true,
-                at(5)
-            ),
-            Issue
-        );
-        assert_eq!(
-            certificate_action(
-                Site::Mitxonline,
-                &run(1, None, false),
-                &grade(0.9, true),
-                true,
-                at(5)
-            ),
-            Nothing
-        );
+        assert_eq!(grade_action(m, &grade(0.9, true), true), Issue);
+        assert_eq!(grade_action(m, &grade(0.9, true), false), Nothing);
     }
 
     fn course(id: i64) -> RequirementNode<i64> {

@@ -1,7 +1,7 @@
 //! Google Sheets v4 and Drive v3 through a service account: a JWT signed with the
 //! account's RSA key (RS256) is exchanged for an access token (OAuth2 JWT bearer grant),
 //! renewed a minute before it expires. Values are read and written by A1 range; Drive
-//! gives a file's modification time and push-notification channels (`files.watch`).
+//! opens push-notification channels (`files.watch`).
 
 use std::time::{Duration, Instant};
 
@@ -251,20 +251,6 @@ impl Google {
         )
         .await
         .map(|_| ())
-    }
-
-    /// When the file last changed (RFC 3339).
-    pub async fn modified_time(&self, file: &str) -> Result<String, GoogleError> {
-        let url = format!(
-            "{}/drive/v3/files/{file}?fields=modifiedTime&supportsAllDrives=true",
-            self.endpoints.drive
-        );
-        let answer = self.send(self.http.get(url)).await?;
-        answer
-            .get("modifiedTime")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| GoogleError::Malformed("no modifiedTime".into()))
     }
 
     /// Opens a push-notification channel on a file (`files.watch`): Drive will post to

@@ -85,10 +85,7 @@ fn hubspot_error(e: HubSpotError) -> JobError {
 
 fn digest(properties: &Map<String, Value>) -> String {
     let bytes = serde_json::to_vec(properties).expect("JSON serializes");
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    format!("{:x}", Sha256::digest(bytes))
 }
 
 fn money(minor: i64) -> String {

@@ -75,10 +75,7 @@ fn sheet_date(at: DateTime<Utc>) -> String {
 }
 
 fn digest(cells: &[String]) -> String {
-    Sha256::digest(cells.join("\u{1f}").as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    format!("{:x}", Sha256::digest(cells.join("\u{1f}").as_bytes()))
 }
 
 /// A request worksheet of the enrollment-change spreadsheet: its layout (xPRO's columns)

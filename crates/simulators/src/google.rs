@@ -1,4 +1,4 @@
-//! Google's token endpoint, Sheets v4 values and Drive v3 files and watch channels, in
+//! Google's token endpoint, Sheets v4 values and Drive v3 watch channels, in
 //! memory. The token endpoint checks the service account's RS256 assertion against the
 //! simulator's own key pair (a test key, never a real one). Every change to a spreadsheet,
 //! the app's own write-back included (as Drive does), posts a push notification to each
@@ -15,7 +15,7 @@ use axum::response::{Html, IntoResponse, Json, Redirect, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -90,7 +90,6 @@ type Spreadsheet = BTreeMap<String, Vec<Vec<String>>>;
 pub struct Google {
     /// Spreadsheets by id: their worksheets by title, rows of cells.
     sheets: Mutex<BTreeMap<String, Spreadsheet>>,
-    modified: Mutex<BTreeMap<String, DateTime<Utc>>>,
     watches: Mutex<Vec<Watch>>,
     tokens: Mutex<Vec<String>>,
     issued: AtomicU32,
@@ -138,7 +137,6 @@ impl Google {
             .entry(spreadsheet.to_string())
             .or_default()
             .insert(title.to_string(), rows);
-        self.touch(spreadsheet);
     }
 
     pub fn rows(&self, spreadsheet: &str, title: &str) -> Vec<Vec<String>> {
@@ -184,14 +182,6 @@ impl Google {
                 target[column + i] = cell.clone();
             }
         }
-        self.touch(spreadsheet);
-    }
-
-    fn touch(&self, spreadsheet: &str) {
-        self.modified
-            .lock()
-            .expect("simulator lock")
-            .insert(spreadsheet.to_string(), Utc::now());
     }
 
     /// Posts a change notification to every channel watching the file.
@@ -386,23 +376,6 @@ async fn batch_update(
     Json(json!({"spreadsheetId": id, "totalUpdatedRanges": batch.data.len()})).into_response()
 }
 
-async fn file(
-    State(state): State<Arc<Google>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if !state.authorized(&headers) {
-        return google_error(
-            StatusCode::UNAUTHORIZED,
-            "Request had invalid authentication credentials.",
-        );
-    }
-    match state.modified.lock().expect("simulator lock").get(&id) {
-        Some(at) => Json(json!({"modifiedTime": at.to_rfc3339()})).into_response(),
-        None => google_error(StatusCode::NOT_FOUND, &format!("File not found: {id}.")),
-    }
-}
-
 #[derive(Deserialize)]
 struct WatchRequest {
     id: String,
@@ -425,7 +398,7 @@ async fn watch(
         );
     }
     if !state
-        .modified
+        .sheets
         .lock()
         .expect("simulator lock")
         .contains_key(&id)
@@ -515,7 +488,6 @@ pub fn router(state: Arc<Google>) -> Router {
             "/v4/spreadsheets/{id}/values:batchUpdate",
             post(batch_update),
         )
-        .route("/drive/v3/files/{id}", get(file))
         .route("/drive/v3/files/{id}/watch", post(watch))
         .with_state(state)
 }
