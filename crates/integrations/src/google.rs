@@ -1,7 +1,8 @@
 //! Google Sheets v4 and Drive v3 through a service account: a JWT signed with the
 //! account's RSA key (RS256) is exchanged for an access token (OAuth2 JWT bearer grant),
-//! renewed a minute before it expires. Values are read and written by A1 range; Drive
-//! opens push-notification channels (`files.watch`).
+//! renewed a minute before it expires. Values are read and written by A1 range; ranges are
+//! protected (`spreadsheets.batchUpdate`); Drive creates spreadsheets in a folder, shares
+//! them, sets app properties and opens push-notification channels (`files.watch`).
 
 use std::time::{Duration, Instant};
 
@@ -73,6 +74,17 @@ pub struct Channel {
     pub resource_id: String,
     /// Milliseconds since the epoch, as a string.
     pub expiration: Option<String>,
+}
+
+/// A range of a spreadsheet's first worksheet only Registrar may edit (a person is warned
+/// before editing a `warning_only` one). Indexes are 0-based, ends exclusive; `None` is
+/// unbounded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Protection {
+    pub description: String,
+    pub rows: (Option<u32>, Option<u32>),
+    pub columns: (Option<u32>, Option<u32>),
+    pub warning_only: bool,
 }
 
 pub struct Google {
@@ -277,5 +289,102 @@ impl Google {
         });
         let answer = self.send(self.http.post(url).json(&body)).await?;
         serde_json::from_value(answer).map_err(|e| GoogleError::Malformed(e.to_string()))
+    }
+
+    /// Creates an empty spreadsheet (one worksheet, `Sheet1`) in a Drive folder; its id.
+    pub async fn create_spreadsheet(
+        &self,
+        title: &str,
+        folder: Option<&str>,
+    ) -> Result<String, GoogleError> {
+        let url = format!(
+            "{}/drive/v3/files?supportsAllDrives=true",
+            self.endpoints.drive
+        );
+        let mut body = json!({
+            "name": title,
+            "mimeType": "application/vnd.google-apps.spreadsheet",
+        });
+        if let Some(folder) = folder {
+            body["parents"] = json!([folder]);
+        }
+        let answer = self.send(self.http.post(url).json(&body)).await?;
+        answer["id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| GoogleError::Malformed("a created file without an id".into()))
+    }
+
+    /// Protects ranges of the first worksheet, Registrar's service account their only editor.
+    pub async fn protect(
+        &self,
+        spreadsheet: &str,
+        protections: &[Protection],
+    ) -> Result<(), GoogleError> {
+        let requests: Vec<Value> = protections
+            .iter()
+            .map(|p| {
+                let mut range = json!({"sheetId": 0});
+                for (key, value) in [
+                    ("startRowIndex", p.rows.0),
+                    ("endRowIndex", p.rows.1),
+                    ("startColumnIndex", p.columns.0),
+                    ("endColumnIndex", p.columns.1),
+                ] {
+                    if let Some(value) = value {
+                        range[key] = json!(value);
+                    }
+                }
+                let mut protected = json!({
+                    "range": range,
+                    "description": p.description,
+                    "warningOnly": p.warning_only,
+                });
+                if !p.warning_only {
+                    protected["editors"] = json!({"users": [self.account.client_email]});
+                }
+                json!({"addProtectedRange": {"protectedRange": protected}})
+            })
+            .collect();
+        let url = format!(
+            "{}/v4/spreadsheets/{spreadsheet}:batchUpdate",
+            self.endpoints.sheets
+        );
+        self.send(self.http.post(url).json(&json!({"requests": requests})))
+            .await
+            .map(|_| ())
+    }
+
+    /// Lets a person edit a file (no notification email; sharing again changes nothing).
+    pub async fn share(&self, file: &str, email: &str) -> Result<(), GoogleError> {
+        let url = format!(
+            "{}/drive/v3/files/{file}/permissions?sendNotificationEmail=false&supportsAllDrives=true",
+            self.endpoints.drive
+        );
+        let body = json!({"type": "user", "role": "writer", "emailAddress": email});
+        self.send(self.http.post(url).json(&body)).await.map(|_| ())
+    }
+
+    /// Sets a file's app properties (private key-value notes other apps can read).
+    pub async fn set_app_properties(
+        &self,
+        file: &str,
+        properties: &[(&str, String)],
+    ) -> Result<(), GoogleError> {
+        let url = format!(
+            "{}/drive/v3/files/{file}?supportsAllDrives=true",
+            self.endpoints.drive
+        );
+        let properties: serde_json::Map<String, Value> = properties
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        self.send(
+            self.http
+                .patch(url)
+                .json(&json!({"appProperties": properties})),
+        )
+        .await
+        .map(|_| ())
     }
 }

@@ -101,8 +101,9 @@ pub struct Config {
     pub hubspot_id_prefix: String,
     pub hubspot_pipeline_id: String,
     pub hubspot_deal_stages: services::crm::Stages,
-    /// A Google service account's JSON key file; with the enrollment-change spreadsheet's
-    /// id, the Google Sheets request workflows are on (the demo uses its simulator).
+    /// A Google service account's JSON key file; with the enrollment-change or the coupon
+    /// request spreadsheet's id, the Google Sheets request workflows are on (the demo uses
+    /// its simulator).
     pub google_service_account: Option<std::path::PathBuf>,
     pub google_sheets_url: String,
     pub google_drive_url: String,
@@ -114,8 +115,17 @@ pub struct Config {
     /// Its deferral worksheet's title and first data row.
     pub sheets_deferral_worksheet: String,
     pub sheets_deferral_first_row: usize,
+    /// The coupon request spreadsheet (xPRO `COUPON_REQUEST_SHEET_ID`), its worksheet's
+    /// title and first data row.
+    pub sheets_coupon_request_id: Option<String>,
+    pub sheets_coupon_request_worksheet: String,
+    pub sheets_coupon_request_first_row: usize,
+    /// The Drive folder each request's assignment spreadsheet is created in
+    /// (`DRIVE_OUTPUT_FOLDER_ID`), and who it is shared with (`SHEETS_ADMIN_EMAILS`).
+    pub sheets_output_folder_id: Option<String>,
+    pub sheets_admin_emails: Vec<String>,
     /// The token Drive's change notifications must carry; set, Registrar keeps a Drive
-    /// channel open on the sheet (`<base_url>/api/sheets/watch/?sheet=enrollchange`).
+    /// channel open on each sheet (`<base_url>/api/sheets/watch/?sheet=…`).
     pub sheets_webhook_token: Option<String>,
 }
 
@@ -187,6 +197,11 @@ impl Default for Config {
             sheets_refund_first_row: 4,
             sheets_deferral_worksheet: "Deferrals".to_string(),
             sheets_deferral_first_row: 5,
+            sheets_coupon_request_id: None,
+            sheets_coupon_request_worksheet: "Sheet1".to_string(),
+            sheets_coupon_request_first_row: 2,
+            sheets_output_folder_id: None,
+            sheets_admin_emails: Vec::new(),
             sheets_webhook_token: None,
         }
     }

@@ -571,26 +571,32 @@ impl Peers {
     }
 }
 
-/// The demo's simulated enrollment-change spreadsheet.
+/// The demo's simulated enrollment-change and coupon request spreadsheets, and the folder
+/// assignment spreadsheets are created in.
 const DEMO_SPREADSHEET: &str = "enrollment-changes";
+const DEMO_COUPON_SHEET: &str = "coupon-requests";
+const DEMO_FOLDER: &str = "enrollment-codes";
 
-/// A demo worksheet as xPRO's looks: a title, blank rows, the header just above the first
-/// data row.
+/// A demo worksheet as xPRO's looks: a title and blank rows when there is room, the header
+/// just above the first data row.
 fn demo_sheet(title: &str, header: &[&str], first_row: usize) -> Vec<Vec<String>> {
-    let mut rows = vec![vec![title.to_string()]];
-    rows.resize(first_row.saturating_sub(2).max(1), Vec::new());
+    let mut rows = Vec::new();
+    if first_row > 2 {
+        rows.push(vec![title.to_string()]);
+        rows.resize(first_row - 2, Vec::new());
+    }
     rows.push(header.iter().map(|h| h.to_string()).collect());
     rows
 }
 
-/// The Google Sheets workflows, when a service account and the spreadsheet are set.
+/// The Google Sheets workflows, when a service account and a request spreadsheet are set.
 fn sheets(config: &Config) -> Result<Option<Arc<services::sheets::Sheets>>> {
-    let (Some(key_file), Some(spreadsheet)) = (
-        &config.google_service_account,
-        &config.sheets_enrollment_change_id,
-    ) else {
+    let Some(key_file) = &config.google_service_account else {
         return Ok(None);
     };
+    if config.sheets_enrollment_change_id.is_none() && config.sheets_coupon_request_id.is_none() {
+        return Ok(None);
+    }
     let key = std::fs::read_to_string(key_file)
         .with_context(|| format!("reading google_service_account {}", key_file.display()))?;
     let account: integrations::google::ServiceAccount = serde_json::from_str(&key)
@@ -603,29 +609,44 @@ fn sheets(config: &Config) -> Result<Option<Arc<services::sheets::Sheets>>> {
         },
     )
     .map_err(|e| anyhow::anyhow!("invalid configuration: google_service_account: {e}"))?;
+    let worksheet = |spreadsheet: &Option<String>, title: &str, first_row: usize| {
+        spreadsheet.as_ref().map(|id| services::sheets::Worksheet {
+            spreadsheet: id.clone(),
+            title: title.to_string(),
+            first_row: first_row.max(1),
+        })
+    };
+    let changes = &config.sheets_enrollment_change_id;
     Ok(Some(Arc::new(services::sheets::Sheets {
-        google,
-        refunds: Some(services::sheets::Worksheet {
-            spreadsheet: spreadsheet.clone(),
-            title: config.sheets_refund_worksheet.clone(),
-            first_row: config.sheets_refund_first_row.max(1),
-        }),
-        deferrals: Some(services::sheets::Worksheet {
-            spreadsheet: spreadsheet.clone(),
-            title: config.sheets_deferral_worksheet.clone(),
-            first_row: config.sheets_deferral_first_row.max(1),
-        }),
+        refunds: worksheet(
+            changes,
+            &config.sheets_refund_worksheet,
+            config.sheets_refund_first_row,
+        ),
+        deferrals: worksheet(
+            changes,
+            &config.sheets_deferral_worksheet,
+            config.sheets_deferral_first_row,
+        ),
+        coupon_requests: worksheet(
+            &config.sheets_coupon_request_id,
+            &config.sheets_coupon_request_worksheet,
+            config.sheets_coupon_request_first_row,
+        ),
+        output_folder: config.sheets_output_folder_id.clone(),
+        admin_emails: config.sheets_admin_emails.clone(),
         webhook: config
             .sheets_webhook_token
             .clone()
             .map(|token| services::sheets::Webhook {
                 address: format!(
-                    "{}/api/sheets/watch/?sheet=enrollchange",
+                    "{}/api/sheets/watch/",
                     config.base_url.trim_end_matches('/')
                 ),
                 token,
             }),
         refund_client: storefront(config)?.and_then(|s| s.refunds),
+        ..services::sheets::Sheets::new(google)
     })))
 }
 
@@ -1006,6 +1027,9 @@ async fn main() -> Result<()> {
                 config.google_sheets_url = format!("{base}/_simulators/google");
                 config.google_drive_url = format!("{base}/_simulators/google");
                 config.sheets_enrollment_change_id = Some(DEMO_SPREADSHEET.to_string());
+                config.sheets_coupon_request_id = Some(DEMO_COUPON_SHEET.to_string());
+                config.sheets_output_folder_id = Some(DEMO_FOLDER.to_string());
+                config.sheets_admin_emails = vec!["staff@registrar.invalid".to_string()];
                 config.sheets_webhook_token = Some("registrar-demo-drive-token".to_string());
                 let requester = [
                     "Form response id",
@@ -1054,6 +1078,27 @@ async fn main() -> Result<()> {
                         "Deferral requests",
                         &deferrals,
                         config.sheets_deferral_first_row,
+                    ),
+                );
+                google.set_sheet(
+                    DEMO_COUPON_SHEET,
+                    &config.sheets_coupon_request_worksheet,
+                    demo_sheet(
+                        "Coupon requests",
+                        &[
+                            "Purchase order",
+                            "Coupon name",
+                            "Number of codes",
+                            "Product text id",
+                            "Company",
+                            "Activation",
+                            "Expiration",
+                            "Requester email",
+                            "Processed date",
+                            "Error",
+                            "Skip",
+                        ],
+                        config.sheets_coupon_request_first_row,
                     ),
                 );
                 fakes = fakes.nest("/_simulators/google", simulators::google::router(google));

@@ -1051,10 +1051,7 @@ fn signatories(site: Site, instructors: &[Instructor]) -> Vec<Signatory> {
     let director = Signatory {
         name: "Jordan Rivera".to_string(),
         title: Some("Executive Director".to_string()),
-        organization: Some(match site {
-            Site::Xpro => "MIT xPRO".to_string(),
-            Site::Mitxonline => "MITx Online".to_string(),
-        }),
+        organization: Some(site.display_name().to_string()),
     };
     lead.into_iter().chain([director]).collect()
 }

@@ -1264,25 +1264,17 @@ async fn a_refund_request_row_refunds_once_marks_its_row_and_a_bad_row_gets_its_
     let token = "drive-channel-token";
     let sheets_at = |address: &str| {
         Arc::new(Sheets {
-            google: integrations::google::Google::new(
-                simulators::google::service_account(&format!("{google_url}/token")),
-                integrations::google::Endpoints {
-                    sheets: google_url.clone(),
-                    drive: google_url.clone(),
-                },
-            )
-            .unwrap(),
             refunds: Some(Worksheet {
                 spreadsheet: "changes".into(),
                 title: "Refunds".into(),
                 first_row: 4,
             }),
-            deferrals: None,
             webhook: Some(Webhook {
                 address: address.to_string(),
                 token: token.into(),
             }),
             refund_client: Some(Arc::new(rest_client(&cybersource_url, sim::REST_SECRET))),
+            ..Sheets::new(simulators::google::client(&google_url))
         })
     };
     // Registrar, serving Drive's notifications (its handler checks the channel's token).
@@ -1305,7 +1297,7 @@ async fn a_refund_request_row_refunds_once_marks_its_row_and_a_bad_row_gets_its_
         web::system_clock(),
     )))
     .await;
-    let sheets = sheets_at(&format!("{registrar}/api/sheets/watch/?sheet=enrollchange"));
+    let sheets = sheets_at(&format!("{registrar}/api/sheets/watch/"));
     let run = |sheets: Arc<Sheets>| {
         let store = shop.store.clone();
         async move {
@@ -1424,7 +1416,8 @@ async fn a_refund_request_row_refunds_once_marks_its_row_and_a_bad_row_gets_its_
     }
     google
         .edit("changes", "Refunds", 4, 11, &cells(&["", "", ""]))
-        .await;
+        .await
+        .unwrap();
     run(sheets).await;
     let rows = google.rows("changes", "Refunds");
     assert_eq!(rows[3][11], "Registrar");

@@ -115,6 +115,29 @@ pub struct Unenrollment<'a> {
     pub dashboard: String,
 }
 
+/// `bulk_enroll` (xPRO "Complete your {site} Enrollment"): a code assigned to a learner
+/// from a coupon request.
+#[derive(Template)]
+#[template(path = "mail/bulk_enroll.txt")]
+pub struct BulkEnroll<'a> {
+    pub company: &'a str,
+    pub title: &'a str,
+    pub code: &'a str,
+    pub enrollment_url: String,
+    pub expiration: Option<String>,
+}
+
+/// An enrollment moved to another run of its course (a deferral).
+#[derive(Template)]
+#[template(path = "mail/deferral.txt")]
+pub struct Deferral<'a> {
+    pub name: &'a str,
+    pub title: &'a str,
+    pub from_run: &'a str,
+    pub to_run: &'a str,
+    pub dashboard: String,
+}
+
 /// A certificate earned (neither reference mails one; learners otherwise find it only on
 /// the dashboard).
 #[derive(Template)]

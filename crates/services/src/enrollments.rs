@@ -123,11 +123,14 @@ pub enum DeferError {
 
 /// Moves a learner's enrollment to another run (xPRO `defer_enrollment`): the learner is
 /// enrolled in the new run in the same track and the old enrollment ends as `deferred`,
-/// both pushed to edX (which mails the learner). Unless `force`d (staff decided), the old
+/// both pushed to edX, and the learner is told where the enrollment went (the references
+/// only send the unenrollment message). Unless `force`d (staff decided), the old
 /// enrollment must be active, the runs of one course and the new run open.
+#[allow(clippy::too_many_arguments)]
 pub async fn defer(
     db: &impl ConnectionTrait,
     view: &CatalogView,
+    site_url: &str,
     user_id: i64,
     from: &str,
     to: &str,
@@ -164,6 +167,21 @@ pub async fn defer(
     } else {
         old
     };
+    if let Some(user) = store::accounts::find(db, user_id).await? {
+        Mail::compose(
+            &user.email,
+            &format!("Your enrollment in {} has moved", to_course.title),
+            &emails::Deferral {
+                name: &user.name,
+                title: &to_course.title,
+                from_run: &from_run.run_tag,
+                to_run: &to_run.run_tag,
+                dashboard: emails::link(site_url, "/dashboard"),
+            },
+        )
+        .send(db)
+        .await?;
+    }
     Ok((old, new))
 }
 
@@ -269,7 +287,10 @@ async fn enrollment_mail(
     };
     let dashboard = emails::link(&ctx.site_url, "/dashboard");
     let newly_enrolled = enrollment.active && !enrollment.edx_enrolled;
-    let removed = !enrollment.active && enrollment.edx_enrolled;
+    // A deferred learner has the deferral message already.
+    let removed = !enrollment.active
+        && enrollment.edx_enrolled
+        && enrollment.change_status.as_deref() != Some("deferred");
     Ok(if newly_enrolled && run.site == "mitxonline" {
         Some(Mail::compose(
             &user.email,
@@ -285,7 +306,6 @@ async fn enrollment_mail(
     } else if removed {
         let reason = match enrollment.change_status.as_deref() {
             Some("refunded") => Some("your order was refunded"),
-            Some("deferred") => Some("your enrollment moved to another run"),
             Some("transferred") => Some("your enrollment was transferred"),
             _ => None,
         };

@@ -243,10 +243,24 @@ pub fn all() -> Vec<Flow> {
         flow!("worker-mail", ["xpro:celery-mailgun", "mitxonline:celery-mailgun"], WORKER, MAIL, "Transactional and bulk email", Async, "SMTP/HTTPS", "Receipts, codes, notices", "on event",
             schedules [], kinds ["mail.send", "certificates.mail"], Available),
         flow!("google-web-push", ["xpro:google-django-webhook"], GOOGLE, WEB, "Drive change push", Async, "HTTPS", "File-change notifications", "webhook",
-            schedules [], kinds [], Planned("8")),
-        flow!("worker-sheets", ["xpro:celery-sheets", "mitxonline:celery-sheets"], WORKER, GOOGLE, "Process request sheets", Async, "REST (Sheets/Drive)", "Coupon, refund, deferral, enrollment-code rows", "schedule",
-            schedules ["process-google-sheets-requests", "renew-file-watches", "handle-coupon-request-sheet", "update-assignment-delivery-dates", "update-b2b-enrollment-code-sheets"],
-            kinds ["sheets.process_requests", "sheets.renew_file_watches", "sheets.handle_coupon_requests", "sheets.update_assignment_delivery", "b2b.update_enrollment_code_sheets"], Planned("8")),
+            schedules [], kinds [], Available),
+        flow!("worker-sheets", ["xpro:celery-sheets", "mitxonline:celery-sheets"], WORKER, GOOGLE, "Process request sheets", Async, "REST (Sheets/Drive)", "Coupon, refund, deferral, assignment rows", "schedule",
+            schedules ["process-google-sheets-requests", "renew-file-watches", "handle-coupon-request-sheet", "update-assignment-delivery-dates"],
+            kinds ["sheets.process_requests", "sheets.renew_file_watches", "sheets.handle_coupon_requests", "sheets.update_assignment_delivery", "sheets.create_assignment_sheet", "sheets.process_assignment_sheet", "sheets.show_assignment_statuses"], Available),
+        flow!(
+            "worker-code-sheets",
+            ["mitxonline:celery-sheets"],
+            WORKER,
+            GOOGLE,
+            "Write enrollment-code sheets",
+            Async,
+            "REST (Sheets)",
+            "Codes, redemptions",
+            "schedule",
+            schedules["update-b2b-enrollment-code-sheets"],
+            kinds["b2b.update_enrollment_code_sheets"],
+            Planned("8")
+        ),
         flow!(
             "worker-keycloak",
             ["mitxonline:celery-keycloak"],
@@ -422,7 +436,7 @@ mod tests {
         assert!(enabled(flow("mitlearn-catalog"), &on));
         assert!(enabled(flow("worker-database"), &on));
         assert!(enabled(flow("worker-hubspot"), &on), "available, on change");
-        assert!(!enabled(flow("worker-sheets"), &on), "planned");
+        assert!(!enabled(flow("worker-code-sheets"), &on), "planned");
         let off = crate::schedules::resolve(
             &kinds,
             &BTreeMap::from([("purge-finished-jobs".to_string(), "off".to_string())]),

@@ -6,6 +6,7 @@ pub mod catalog_sync;
 pub mod certificates;
 pub mod commerce;
 pub mod compliance;
+pub mod coupon_requests;
 pub mod crm;
 mod edx_token;
 pub mod emails;
@@ -53,6 +54,11 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<crm::SyncDeal>()
         .register::<sheets::ProcessSheets>()
         .register::<sheets::RenewFileWatches>()
+        .register::<sheets::ProcessCouponRequests>()
+        .register::<sheets::assignments::CreateSheet>()
+        .register::<sheets::assignments::ProcessSheet>()
+        .register::<sheets::assignments::ShowStatuses>()
+        .register::<coupon_requests::FollowDelivery>()
         .register::<crm::SyncContacts>()
         .register::<crm::SyncProducts>()
         .register::<certificates::GenerateCourseCertificates>()

@@ -92,22 +92,12 @@ async fn a_deferral_row_moves_the_enrollment_once_and_bad_rows_say_why() {
     ]));
     google.set_sheet("changes", "Deferrals", rows);
     let sheets = Arc::new(Sheets {
-        google: integrations::google::Google::new(
-            sim::service_account(&format!("{url}/token")),
-            integrations::google::Endpoints {
-                sheets: url.clone(),
-                drive: url.clone(),
-            },
-        )
-        .unwrap(),
-        refunds: None,
         deferrals: Some(Worksheet {
             spreadsheet: "changes".into(),
             title: "Deferrals".into(),
             first_row: 5,
         }),
-        webhook: None,
-        refund_client: None,
+        ..Sheets::new(simulators::google::client(&url))
     });
     drain(&store, sheets.clone()).await;
 

@@ -1,4 +1,5 @@
-//! Google's token endpoint, Sheets v4 values and Drive v3 watch channels, in
+//! Google's token endpoint, Sheets v4 values and protected ranges, and Drive v3 files
+//! (spreadsheets created in a folder, permissions, app properties, watch channels), in
 //! memory. The token endpoint checks the service account's RS256 assertion against the
 //! simulator's own key pair (a test key, never a real one). Every change to a spreadsheet,
 //! the app's own write-back included (as Drive does), posts a push notification to each
@@ -66,6 +67,18 @@ pub fn service_account(token_uri: &str) -> integrations::google::ServiceAccount 
     }
 }
 
+/// A client of the simulator serving at `url`, signed in as the simulated account.
+pub fn client(url: &str) -> integrations::google::Google {
+    integrations::google::Google::new(
+        service_account(&format!("{url}/token")),
+        integrations::google::Endpoints {
+            sheets: url.to_string(),
+            drive: url.to_string(),
+        },
+    )
+    .expect("the simulator's key reads")
+}
+
 /// A channel a file is watched through.
 #[derive(Debug, Clone)]
 struct Watch {
@@ -86,10 +99,38 @@ pub struct Pushed {
 /// A spreadsheet's worksheets by title, each rows of cells.
 type Spreadsheet = BTreeMap<String, Vec<Vec<String>>>;
 
+/// What Drive knows of a file the app created.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct File {
+    pub name: String,
+    pub parents: Vec<String>,
+    /// Emails the file is shared with.
+    pub shared_with: Vec<String>,
+    pub app_properties: BTreeMap<String, String>,
+    pub protected: Vec<Protected>,
+}
+
+/// A protected range of the first worksheet: rows and columns 0-based, ends exclusive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Protected {
+    pub description: String,
+    pub rows: (usize, usize),
+    pub columns: (usize, usize),
+    pub warning_only: bool,
+}
+
+impl Protected {
+    fn covers(&self, row: usize, column: usize) -> bool {
+        (self.rows.0..self.rows.1).contains(&row)
+            && (self.columns.0..self.columns.1).contains(&column)
+    }
+}
+
 #[derive(Default)]
 pub struct Google {
     /// Spreadsheets by id: their worksheets by title, rows of cells.
     sheets: Mutex<BTreeMap<String, Spreadsheet>>,
+    files: Mutex<BTreeMap<String, File>>,
     watches: Mutex<Vec<Watch>>,
     tokens: Mutex<Vec<String>>,
     issued: AtomicU32,
@@ -149,8 +190,25 @@ impl Google {
             .unwrap_or_default()
     }
 
+    /// What Drive knows of a file the app created.
+    pub fn file(&self, id: &str) -> Option<File> {
+        self.files.lock().expect("simulator lock").get(id).cloned()
+    }
+
+    /// Ids of the files created in a folder.
+    pub fn files_in(&self, folder: &str) -> Vec<String> {
+        self.files
+            .lock()
+            .expect("simulator lock")
+            .iter()
+            .filter(|(_, f)| f.parents.iter().any(|p| p == folder))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     /// Sets cells from `column` on a row (1-based), as a person typing would; Drive then
-    /// notifies the file's channels.
+    /// notifies the file's channels. A person cannot change a cell of a protected range
+    /// of the first worksheet (unless the protection only warns).
     pub async fn edit(
         &self,
         spreadsheet: &str,
@@ -158,9 +216,36 @@ impl Google {
         row: usize,
         column: usize,
         cells: &[String],
-    ) {
+    ) -> Result<(), String> {
+        let first = self
+            .sheets
+            .lock()
+            .expect("simulator lock")
+            .get(spreadsheet)
+            .and_then(|s| s.keys().next().cloned());
+        if first.as_deref() == Some(title) {
+            let current = self.rows(spreadsheet, title);
+            let files = self.files.lock().expect("simulator lock");
+            let protected = files
+                .get(spreadsheet)
+                .map(|f| f.protected.clone())
+                .unwrap_or_default();
+            for (i, cell) in cells.iter().enumerate() {
+                let (r, c) = (row - 1, column + i);
+                let before = current
+                    .get(r)
+                    .and_then(|cells| cells.get(c))
+                    .map_or("", String::as_str);
+                if let Some(p) = protected.iter().find(|p| !p.warning_only && p.covers(r, c))
+                    && before != cell
+                {
+                    return Err(format!("The cell is protected ({}).", p.description));
+                }
+            }
+        }
         self.put(spreadsheet, title, row, column, cells);
         self.notify(spreadsheet).await;
+        Ok(())
     }
 
     fn put(&self, spreadsheet: &str, title: &str, row: usize, column: usize, cells: &[String]) {
@@ -416,12 +501,154 @@ async fn watch(
     Json(json!({"kind": "api#channel", "id": request.id, "resourceId": format!("res-{id}"), "resourceUri": format!("https://www.googleapis.com/drive/v3/files/{id}"), "expiration": request.expiration})).into_response()
 }
 
+fn unauthorized() -> Response {
+    google_error(
+        StatusCode::UNAUTHORIZED,
+        "Request had invalid authentication credentials.",
+    )
+}
+
+#[derive(Deserialize)]
+struct NewFile {
+    name: String,
+    #[serde(rename = "mimeType")]
+    mime_type: String,
+    #[serde(default)]
+    parents: Vec<String>,
+}
+
+/// `POST /drive/v3/files`: a new, empty spreadsheet (its one worksheet is `Sheet1`).
+async fn create_file(
+    State(state): State<Arc<Google>>,
+    headers: HeaderMap,
+    Json(new): Json<NewFile>,
+) -> Response {
+    if !state.authorized(&headers) {
+        return unauthorized();
+    }
+    if new.mime_type != "application/vnd.google-apps.spreadsheet" {
+        return google_error(StatusCode::BAD_REQUEST, "Only spreadsheets are simulated.");
+    }
+    let id = format!("sheet-{}", state.issued.fetch_add(1, Ordering::SeqCst));
+    state.set_sheet(&id, "Sheet1", Vec::new());
+    state.files.lock().expect("simulator lock").insert(
+        id.clone(),
+        File {
+            name: new.name.clone(),
+            parents: new.parents,
+            ..File::default()
+        },
+    );
+    Json(json!({"kind": "drive#file", "id": id, "name": new.name, "mimeType": new.mime_type}))
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct Permission {
+    #[serde(rename = "type")]
+    kind: String,
+    role: String,
+    #[serde(rename = "emailAddress")]
+    email: String,
+}
+
+/// Answers a call on a file the app created: 401 without a token, 404 for another file.
+fn on_file(
+    state: &Google,
+    headers: &HeaderMap,
+    id: &str,
+    act: impl FnOnce(&mut File) -> Response,
+) -> Response {
+    if !state.authorized(headers) {
+        return unauthorized();
+    }
+    match state.files.lock().expect("simulator lock").get_mut(id) {
+        Some(file) => act(file),
+        None => google_error(StatusCode::NOT_FOUND, &format!("File not found: {id}.")),
+    }
+}
+
+/// `POST /drive/v3/files/{id}/permissions`.
+async fn share(
+    State(state): State<Arc<Google>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(permission): Json<Permission>,
+) -> Response {
+    on_file(&state, &headers, &id, |file| {
+        if permission.kind != "user" || !permission.email.contains('@') {
+            return google_error(StatusCode::BAD_REQUEST, "Invalid sharing request.");
+        }
+        if !file.shared_with.contains(&permission.email) {
+            file.shared_with.push(permission.email.clone());
+        }
+        Json(json!({"kind": "drive#permission", "id": format!("perm-{}", permission.email), "type": "user", "role": permission.role}))
+            .into_response()
+    })
+}
+
+/// `PATCH /drive/v3/files/{id}`: app properties only.
+async fn update_file(
+    State(state): State<Arc<Google>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    on_file(&state, &headers, &id, |file| {
+        for (key, value) in body["appProperties"].as_object().into_iter().flatten() {
+            file.app_properties
+                .insert(key.clone(), value.as_str().unwrap_or_default().to_string());
+        }
+        Json(json!({"kind": "drive#file", "id": id, "name": file.name})).into_response()
+    })
+}
+
+/// `POST /v4/spreadsheets/{id}:batchUpdate`: `addProtectedRange` requests on the first
+/// worksheet.
+async fn spreadsheet_update(
+    State(state): State<Arc<Google>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(id) = id.strip_suffix(":batchUpdate") else {
+        return google_error(StatusCode::NOT_FOUND, "Unknown method.");
+    };
+    on_file(&state, &headers, id, |file| {
+        let requests = body["requests"].as_array().cloned().unwrap_or_default();
+        for request in &requests {
+            let Some(p) = request.pointer("/addProtectedRange/protectedRange") else {
+                return google_error(
+                    StatusCode::BAD_REQUEST,
+                    "Only addProtectedRange is simulated.",
+                );
+            };
+            let bound =
+                |key: &str, open: usize| p["range"][key].as_u64().map_or(open, |v| v as usize);
+            file.protected.push(Protected {
+                description: p["description"].as_str().unwrap_or_default().to_string(),
+                rows: (bound("startRowIndex", 0), bound("endRowIndex", usize::MAX)),
+                columns: (
+                    bound("startColumnIndex", 0),
+                    bound("endColumnIndex", usize::MAX),
+                ),
+                warning_only: p["warningOnly"].as_bool().unwrap_or(false),
+            });
+        }
+        Json(json!({"spreadsheetId": id, "replies": vec![json!({}); requests.len()]}))
+            .into_response()
+    })
+}
+
 #[derive(Deserialize)]
 struct Edit {
     spreadsheet: String,
     title: String,
     row: usize,
-    /// Cells from column A, separated by `|`.
+    /// The first cell's column letter (A when blank).
+    #[serde(default)]
+    column: String,
+    /// Cells from that column, separated by `|`.
     cells: String,
 }
 
@@ -436,9 +663,28 @@ async fn edit(
         .split('|')
         .map(|c| c.trim().to_string())
         .collect();
-    state
-        .edit(&form.spreadsheet, &form.title, form.row.max(1), 0, &cells)
-        .await;
+    let letters = form.column.trim();
+    let first = if letters.is_empty() || !letters.chars().all(|c| c.is_ascii_alphabetic()) {
+        0
+    } else {
+        column(letters)
+    };
+    if let Err(refused) = state
+        .edit(
+            &form.spreadsheet,
+            &form.title,
+            form.row.max(1),
+            first,
+            &cells,
+        )
+        .await
+    {
+        return (
+            StatusCode::FORBIDDEN,
+            Html(format!("<p>{}</p>", escape(&refused))),
+        )
+            .into_response();
+    }
     let page = uri.path().trim_end_matches("/_edit").to_string();
     Redirect::to(if page.is_empty() { "/" } else { &page }).into_response()
 }
@@ -473,7 +719,7 @@ async fn page(
          <h1>Google Sheets simulator</h1><p>{pushed} push notifications sent.</p>{body}\
          <h3>Type a row</h3><form method=\"post\" action=\"{action}\">\
          <label>Spreadsheet <input name=\"spreadsheet\"></label> <label>Worksheet <input name=\"title\"></label> \
-         <label>Row <input name=\"row\" value=\"4\"></label> <label>Cells (A | B | …) <input name=\"cells\" size=\"80\"></label> \
+         <label>Row <input name=\"row\" value=\"4\"></label> <label>From column <input name=\"column\" value=\"A\" size=\"3\"></label> <label>Cells (A | B | …) <input name=\"cells\" size=\"80\"></label> \
          <button type=\"submit\">Save row</button></form></body></html>"
     ))
 }
@@ -488,6 +734,10 @@ pub fn router(state: Arc<Google>) -> Router {
             "/v4/spreadsheets/{id}/values:batchUpdate",
             post(batch_update),
         )
+        .route("/v4/spreadsheets/{id}", post(spreadsheet_update))
+        .route("/drive/v3/files", post(create_file))
+        .route("/drive/v3/files/{id}", axum::routing::patch(update_file))
+        .route("/drive/v3/files/{id}/permissions", post(share))
         .route("/drive/v3/files/{id}/watch", post(watch))
         .with_state(state)
 }

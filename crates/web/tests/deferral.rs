@@ -59,4 +59,10 @@ async fn staff_defer_an_enrollment_within_the_rules_or_by_force() {
         .unwrap()
         .unwrap();
     assert_eq!(old.change_status.as_deref(), Some("deferred"));
+    let told = store::testing::count(
+        &app.store,
+        "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'mail.send' AND payload LIKE '%has moved%'",
+    )
+    .await;
+    assert_eq!(told, 1, "the learner is told where the enrollment went");
 }

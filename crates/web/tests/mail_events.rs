@@ -1,6 +1,7 @@
 //! Mailgun-style delivery events through the full router: signed events update the message
 //! they name, shown on the staff mail page; a bad signature, an unknown message and a
-//! malformed event are refused, each saying why.
+//! malformed event are refused, each saying why; an event about an enrollment code's
+//! message has its assignment followed at once.
 
 mod common;
 
@@ -99,4 +100,50 @@ async fn signed_delivery_events_mark_their_message_and_the_rest_are_refused() {
         .await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
     assert!(malformed.body.contains("message-id"));
+}
+
+#[tokio::test]
+async fn a_delivery_event_about_an_assigned_code_is_followed_at_once() {
+    let app = App::with(web::Settings {
+        mail_events_key: Some(KEY.into()),
+        ..common::settings("http://registrar.test")
+    })
+    .await;
+    let request =
+        common::coupon_request(&app.store, store::commerce::coupon_requests::Source::Staff).await;
+    let view = store::catalog::read::load(app.store.db()).await.unwrap();
+    let now = chrono::Utc::now();
+    let txn = app.store.write().await.unwrap();
+    let code = store::commerce::coupon_requests::codes(&txn, &request)
+        .await
+        .unwrap()[0]
+        .code
+        .clone();
+    let wanted = [(code, "ada@example.edu".to_string())]
+        .into_iter()
+        .collect();
+    services::coupon_requests::assign(&txn, &view, "http://registrar.test", &request, &wanted, now)
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    let message = store::commerce::coupon_requests::codes(app.store.db(), &request)
+        .await
+        .unwrap()[0]
+        .assignment
+        .clone()
+        .unwrap()
+        .message_id
+        .unwrap();
+    store::mail::sent(app.store.db(), &message, "ada@example.edu", "Complete", now)
+        .await
+        .unwrap();
+
+    let reply = app.send(signed_event(KEY, delivered(&message))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let queued = store::testing::count(
+        &app.store,
+        "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'sheets.update_assignment_delivery'",
+    )
+    .await;
+    assert_eq!(queued, 1);
 }

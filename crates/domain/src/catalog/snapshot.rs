@@ -29,6 +29,14 @@ impl Site {
         }
     }
 
+    /// The storefront's name as learners know it.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Site::Mitxonline => "MITx Online",
+            Site::Xpro => "MIT xPRO",
+        }
+    }
+
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "mitxonline" => Some(Site::Mitxonline),

@@ -9,15 +9,15 @@ use chrono::{DateTime, Utc};
 use domain::Money;
 use domain::catalog::Site;
 use domain::commerce::order::OrderState;
-use domain::commerce::pricing::{Discount, Kind, Redemption};
+use domain::commerce::pricing::Kind;
 use integrations::cybersource::secure_acceptance;
-use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DbErr};
 use store::catalog::read::{CatalogView, Purchasable};
 use store::commerce::bulk_orders::{self, BulkOrder, NewBulkOrder};
-use store::commerce::discounts::{self, DiscountRow, NewDiscount};
+use store::commerce::discounts::{self, DiscountRow};
 
 use super::checkout::{Checkout, money};
+use super::discount_admin;
 use super::{Item, Storefront, item};
 use crate::crm::{Deal, SyncDeal};
 use crate::emails;
@@ -193,12 +193,11 @@ pub fn receipt_url(base_url: &str, order: &BulkOrder) -> String {
     )
 }
 
-/// Where a learner redeems one code.
-pub fn redeem_url(base_url: &str, order: &BulkOrder, code: &str) -> String {
+/// Where a learner redeems one code of a product (xPRO `make_checkout_url`).
+pub fn redeem_url(base_url: &str, product_id: i64, code: &str) -> String {
     format!(
-        "{}/redeem/?product={}&code={code}",
+        "{}/redeem/?product={product_id}&code={code}",
         base_url.trim_end_matches('/'),
-        order.product_id
     )
 }
 
@@ -297,43 +296,25 @@ pub async fn complete(
         None => None,
     };
     let batch = batch_name(order, coupon.as_deref());
-    let rules = Discount {
-        kind: Kind::PercentOff(Decimal::ONE_HUNDRED),
-        redemption: Redemption::OneTime,
-        max_redemptions: 0,
-        activation: None,
-        expiration: None,
-        products: vec![order.product_id],
-        users: Vec::new(),
-    };
-    let mut ids = Vec::with_capacity(usize::try_from(order.num_seats).unwrap_or(0));
-    for _ in 0..order.num_seats {
-        let code = format!("{:032x}", rand::random::<u128>());
-        let id = discounts::create(
-            db,
-            &NewDiscount {
-                code: Some(&code),
-                automatic: false,
-                payment_type: Some("sales"),
-                payment_transaction: Some(
-                    order
-                        .contract_number
-                        .as_deref()
-                        .unwrap_or(&order.reference_number),
-                ),
-                batch: Some(&batch),
-                bulk: false,
-                rules: &rules,
-            },
-            now,
-        )
-        .await
-        .map_err(|e| match e {
-            discounts::DiscountError::Db(db) => db,
-            taken => DbErr::Custom(taken.to_string()),
-        })?;
-        ids.push(id);
-    }
+    let transaction = order
+        .contract_number
+        .as_deref()
+        .unwrap_or(&order.reference_number);
+    let codes = discount_admin::seat_codes(
+        db,
+        &discount_admin::Seats {
+            count: order.num_seats,
+            product_id: order.product_id,
+            payment_type: "sales",
+            transaction,
+            batch: &batch,
+            activation: None,
+            expiration: None,
+        },
+        now,
+    )
+    .await?;
+    let ids: Vec<i64> = codes.into_iter().map(|(id, _)| id).collect();
     bulk_orders::attach_codes(db, order.id, &ids).await?;
     let title = item(view, order.product_id)
         .map_or_else(|| format!("product {}", order.product_id), |i| i.title);

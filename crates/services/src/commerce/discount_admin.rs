@@ -36,7 +36,63 @@ pub enum AdminError {
     Db(#[from] DbErr),
 }
 
-/// A date (`2026-12-31`, the whole day) or a date and time (`2026-12-31T17:00`), UTC.
+/// Single-use, 100 %-off codes for seats in one product, generated as one batch (xPRO's
+/// enrollment codes: a bulk purchase's, a coupon request's).
+pub struct Seats<'a> {
+    pub count: i32,
+    pub product_id: i64,
+    pub payment_type: &'a str,
+    /// The purchase order, contract or order reference the seats were paid by.
+    pub transaction: &'a str,
+    pub batch: &'a str,
+    pub activation: Option<DateTime<Utc>>,
+    pub expiration: Option<DateTime<Utc>>,
+}
+
+/// Writes the seats' codes, in the caller's transaction: (id, code) each, in order.
+pub async fn seat_codes(
+    db: &impl ConnectionTrait,
+    seats: &Seats<'_>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, String)>, DbErr> {
+    let rules = Discount {
+        kind: Kind::PercentOff(Decimal::ONE_HUNDRED),
+        redemption: Redemption::OneTime,
+        max_redemptions: 0,
+        activation: seats.activation,
+        expiration: seats.expiration,
+        products: vec![seats.product_id],
+        users: Vec::new(),
+    };
+    let mut codes = Vec::with_capacity(usize::try_from(seats.count).unwrap_or(0));
+    for _ in 0..seats.count {
+        let code = format!("{:032x}", rand::random::<u128>());
+        let id = discounts::create(
+            db,
+            &NewDiscount {
+                code: Some(&code),
+                automatic: false,
+                payment_type: Some(seats.payment_type),
+                payment_transaction: Some(seats.transaction),
+                batch: Some(seats.batch),
+                bulk: false,
+                rules: &rules,
+            },
+            now,
+        )
+        .await
+        .map_err(|e| match e {
+            DiscountError::Db(db) => db,
+            // 128 random bits: a clash is a bug, not a retryable state.
+            taken => DbErr::Custom(taken.to_string()),
+        })?;
+        codes.push((id, code));
+    }
+    Ok(codes)
+}
+
+/// A date (`2026-12-31` or, as a sheet shows it, `12/31/2026`: the whole day) or a date and
+/// time (`2026-12-31T17:00`, `12/31/2026 17:00:00`), UTC.
 fn instant(text: &str, end_of_day: bool) -> Result<Option<DateTime<Utc>>, String> {
     let text = text.trim();
     if text.is_empty() {
@@ -45,7 +101,10 @@ fn instant(text: &str, end_of_day: bool) -> Result<Option<DateTime<Utc>>, String
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(Some(at.with_timezone(&Utc)));
     }
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+    if let Some(date) = ["%Y-%m-%d", "%m/%d/%Y"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(text, f).ok())
+    {
         let time = if end_of_day {
             date.and_hms_opt(23, 59, 59)
         } else {
@@ -53,11 +112,44 @@ fn instant(text: &str, end_of_day: bool) -> Result<Option<DateTime<Utc>>, String
         };
         return Ok(time.map(|t| t.and_utc()));
     }
-    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-        .map(|t| Some(t.and_utc()))
-        .ok_or_else(|| format!("{text:?} is not a date (YYYY-MM-DD) or date and time"))
+    [
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%m/%d/%Y %H:%M:%S",
+        "%m/%d/%Y %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+    .map(|t| Some(t.and_utc()))
+    .ok_or_else(|| format!("{text:?} is not a date (YYYY-MM-DD or MM/DD/YYYY) or date and time"))
+}
+
+/// The activation and expiration a form gives (`activation`, `expiration` fields), adding
+/// what is wrong with them to `errors`: unreadable, out of order, or expired already.
+pub(crate) fn window(
+    activation: &str,
+    expiration: &str,
+    now: DateTime<Utc>,
+    errors: &mut FieldErrors,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let activation = instant(activation, false)
+        .map_err(|e| errors.add("activation", e))
+        .ok()
+        .flatten();
+    let expiration = instant(expiration, true)
+        .map_err(|e| errors.add("expiration", e))
+        .ok()
+        .flatten();
+    if let (Some(a), Some(e)) = (activation, expiration)
+        && a > e
+    {
+        errors.add("expiration", "must not come before the activation");
+    }
+    if expiration.is_some_and(|e| e < now) {
+        errors.add("expiration", "is in the past");
+    }
+    (activation, expiration)
 }
 
 fn ids(text: &str) -> Result<Vec<i64>, String> {
@@ -136,22 +228,7 @@ fn terms(
             .map_err(|_| errors.add("max_redemptions", "must be a whole number, 0 for no limit"))
             .unwrap_or(0)
     };
-    let activation = instant(get("activation"), false)
-        .map_err(|e| errors.add("activation", e))
-        .ok()
-        .flatten();
-    let expiration = instant(get("expiration"), true)
-        .map_err(|e| errors.add("expiration", e))
-        .ok()
-        .flatten();
-    if let (Some(a), Some(e)) = (activation, expiration)
-        && a > e
-    {
-        errors.add("expiration", "must not come before the activation");
-    }
-    if expiration.is_some_and(|e| e < now) {
-        errors.add("expiration", "is in the past");
-    }
+    let (activation, expiration) = window(get("activation"), get("expiration"), now, errors);
     let payment_type = get("payment_type");
     if !PAYMENT_TYPES.contains(&payment_type) {
         errors.add(

@@ -105,6 +105,7 @@ pub async fn grant(
     }
     baskets::clear(db, &Owner::User(user_id)).await?;
     if let Some(user) = store::accounts::find(db, user_id).await? {
+        crate::coupon_requests::redeemed(db, order.id, &user.email, now).await?;
         let total = Money::from_minor(order.total.minor + order.tax.minor);
         Mail::compose(
             &user.email,

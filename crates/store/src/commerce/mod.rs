@@ -3,6 +3,7 @@
 
 pub mod baskets;
 pub mod bulk_orders;
+pub mod coupon_requests;
 pub mod discounts;
 pub mod orders;
 pub mod refund_requests;

@@ -21,6 +21,7 @@ mod m0018_signatories;
 mod m0019_crm;
 mod m0020_sheets;
 mod m0021_mail;
+mod m0022_coupon_requests;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0019_crm::Migration),
             Box::new(m0020_sheets::Migration),
             Box::new(m0021_mail::Migration),
+            Box::new(m0022_coupon_requests::Migration),
         ]
     }
 }

@@ -17,8 +17,8 @@ use store::catalog::read::CatalogView;
 use store::commerce::bulk_orders::{self, BulkOrder};
 use store::commerce::discounts;
 
-use super::Params;
 use super::baskets::{fields, product_of, product_version_json};
+use super::{Params, csv_field};
 use crate::{ApiError, AppState};
 
 pub fn routes() -> Router<AppState> {
@@ -201,10 +201,6 @@ async fn status(
 }
 
 /// Doubles quotes, for a CSV field.
-fn csv_field(value: &str) -> String {
-    format!("\"{}\"", value.replace('"', "\"\""))
-}
-
 /// `GET /api/b2b/orders/{hash}/codes/`: xPRO's spreadsheet, two instruction rows then a
 /// `url` column of redemption links. Only a fulfilled purchase has codes.
 async fn codes(
@@ -229,7 +225,7 @@ async fn codes(
     )));
     csv.push_str("\n\nurl\n");
     for (code, _) in bulk_orders::codes(state.store.db(), order.id).await? {
-        csv.push_str(&csv_field(&bulk::redeem_url(base, &order, &code)));
+        csv.push_str(&csv_field(&bulk::redeem_url(base, order.product_id, &code)));
         csv.push('\n');
     }
     Ok((

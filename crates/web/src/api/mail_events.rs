@@ -116,5 +116,12 @@ async fn event(
         )
             .into_response());
     }
+    // An enrollment code's message: its assignment follows now, not at the next sweep.
+    if store::commerce::coupon_requests::by_message(state.store.db(), message_id)
+        .await?
+        .is_some()
+    {
+        services::coupon_requests::FollowDelivery::soon(state.store.db()).await?;
+    }
     Ok(Json(json!({"status": "recorded", "event": kind})).into_response())
 }

@@ -113,6 +113,11 @@ impl Params {
     }
 }
 
+/// A CSV field, always quoted.
+pub fn csv_field(value: &str) -> String {
+    format!("\"{}\"", value.replace('"', "\"\""))
+}
+
 /// A JSON request body as `T`; a body that is not one is a 400 saying why.
 pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))

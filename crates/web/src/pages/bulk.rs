@@ -313,7 +313,7 @@ pub async fn receipt(
             codes: codes
                 .into_iter()
                 .map(|(code, redeemed)| CodeRow {
-                    link: bulk::redeem_url(base, &order, &code),
+                    link: bulk::redeem_url(base, order.product_id, &code),
                     code,
                     redeemed,
                 })

@@ -22,10 +22,7 @@ use crate::api::Params;
 const PAGE_SIZE: usize = 12;
 
 pub fn site_label(site: Site) -> (&'static str, &'static str) {
-    match site {
-        Site::Mitxonline => ("MITx Online", "mitxonline"),
-        Site::Xpro => ("MIT xPRO", "xpro"),
-    }
+    (site.display_name(), site.as_str())
 }
 
 /// The run a learner would take next, as the course's storefront chooses it.

@@ -9,6 +9,7 @@ pub(crate) mod certificates;
 mod detail;
 pub mod shop;
 mod staff;
+mod staff_coupons;
 mod staff_mail;
 mod staff_shop;
 mod staff_vendors;
@@ -94,6 +95,24 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/jobs/", get(staff::jobs_page))
         .route("/staff/grades/sync", post(staff::sync_grades))
         .route("/staff/runs/sync", post(staff::sync_run))
+        .route(
+            "/staff/coupon-requests/",
+            get(staff_coupons::list).post(staff_coupons::create),
+        )
+        .route("/staff/coupon-requests/{id}", get(staff_coupons::detail))
+        .route(
+            "/staff/coupon-requests/{id}/assign",
+            post(staff_coupons::assign),
+        )
+        .route(
+            "/staff/coupon-requests/{id}/process",
+            post(staff_coupons::process),
+        )
+        .route(
+            "/staff/coupon-requests/{id}/assignments.csv",
+            get(staff_coupons::csv_for_staff_page),
+        )
+        .route("/api/bulk_assignments/{id}/", get(staff_coupons::csv_api))
         .route("/staff/vendors/", get(staff_vendors::page))
         .route("/staff/mail/", get(staff_mail::page))
         .route(

@@ -1583,6 +1583,7 @@ pub async fn defer(
         let moved = services::enrollments::defer(
             &txn,
             &snapshot.view,
+            &state.settings.base_url,
             id,
             &form.from,
             &form.to,

@@ -182,3 +182,42 @@ pub async fn account(store: &Store, name: &str, staff: bool) -> store::accounts:
         .await
         .unwrap()
 }
+
+/// A coupon request of one code for the first xPRO program on sale (the xPRO programs
+/// imported), created as `source` made it.
+pub async fn coupon_request(
+    store: &Store,
+    source: store::commerce::coupon_requests::Source,
+) -> store::commerce::coupon_requests::CouponRequest {
+    import(store, &["xpro_programs.json"]).await;
+    let view = store::catalog::read::load(store.db()).await.unwrap();
+    let txn = store.write().await.unwrap();
+    let request = services::coupon_requests::create(
+        &txn,
+        &view,
+        &services::coupon_requests::RequestForm {
+            name: "acme".into(),
+            purchase_order: "PO-1".into(),
+            company: "Acme".into(),
+            num_codes: "1".into(),
+            product: program_on_sale(&view),
+            ..Default::default()
+        },
+        source,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    request
+}
+
+/// The readable id of the first live program with a product on sale.
+pub fn program_on_sale(view: &store::catalog::read::CatalogView) -> String {
+    view.programs
+        .iter()
+        .find(|p| p.live && p.product.as_ref().is_some_and(|p| p.is_active))
+        .expect("a program on sale")
+        .readable_id
+        .clone()
+}
