@@ -1167,7 +1167,7 @@ async fn main() -> Result<()> {
                 println!("  {base}/_simulators/openedx      the simulated Open edX and its users");
                 println!("  {base}/_simulators/cybersource  the simulated CyberSource and its export screenings");
                 println!("  {base}/_simulators/hubspot      the simulated HubSpot: contacts, products, deals");
-                println!("  {base}/_simulators/google       the simulated Google Sheets: type a refund request row");
+                println!("  {base}/_simulators/google       the simulated Google Sheets: type refund, deferral and coupon request rows");
                 println!("  {base}/staff/                   staff area (sign in with the token below)");
                 println!("  {base}/staff/vendors/           external vendor catalogs (Emeritus, Global Alumni)");
                 println!("Staff API token (Authorization: Bearer …): {token}");

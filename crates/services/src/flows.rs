@@ -436,7 +436,7 @@ mod tests {
         assert!(enabled(flow("mitlearn-catalog"), &on));
         assert!(enabled(flow("worker-database"), &on));
         assert!(enabled(flow("worker-hubspot"), &on), "available, on change");
-        assert!(!enabled(flow("worker-code-sheets"), &on), "planned");
+        assert!(!enabled(flow("worker-keycloak"), &on), "planned");
         let off = crate::schedules::resolve(
             &kinds,
             &BTreeMap::from([("purge-finished-jobs".to_string(), "off".to_string())]),

@@ -59,6 +59,7 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<sheets::assignments::ProcessSheet>()
         .register::<sheets::assignments::ShowStatuses>()
         .register::<coupon_requests::FollowDelivery>()
+        .register::<sheets::code_sheets::UpdateCodeSheets>()
         .register::<crm::SyncContacts>()
         .register::<crm::SyncProducts>()
         .register::<certificates::GenerateCourseCertificates>()

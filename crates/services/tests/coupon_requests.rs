@@ -2,7 +2,8 @@
 //! `REGISTRAR_TEST_DATABASE_URL` picks: a request row becomes a batch of codes and an
 //! assignment spreadsheet (in the folder, protected, shared); emails typed next to codes
 //! are mailed the enrollment link; the message's delivery and the redemption are written
-//! back; a second pass changes nothing.
+//! back; a second pass changes nothing. A batch shown in an enrollment-code sheet is kept
+//! current there.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use services::commerce::checkout::{self, Checkout};
 use services::commerce::{Processor, Storefront, basket};
 use services::coupon_requests::FollowDelivery;
 use services::sheets::assignments::ProcessSheet;
+use services::sheets::code_sheets::UpdateCodeSheets;
 use services::sheets::{ProcessCouponRequests, Sheets, Worksheet};
 use simulators::google as sim;
 use store::Store;
@@ -91,6 +93,48 @@ async fn program_on_sale(store: &Store) -> (String, i64) {
             (p.live && !p.is_external).then(|| (p.readable_id.clone(), product.id))
         })
         .expect("an xPRO program on sale")
+}
+
+/// The learner puts the product in the basket with the code and checks out for nothing.
+async fn enroll_with_code(
+    store: &Store,
+    learner: &store::accounts::User,
+    product_id: i64,
+    code: &str,
+) {
+    let now = Utc::now();
+    let view = store::catalog::read::load(store.db()).await.unwrap();
+    let storefront = Storefront {
+        base_url: SITE.into(),
+        reference_prefix: "xpro-b2c".into(),
+        bulk_reference_prefix: "xpro-bulk".into(),
+        environment: "test".into(),
+        currency: "USD".into(),
+        processor: Processor {
+            url: "http://127.0.0.1:9".into(),
+            access_key: "key".into(),
+            profile_id: "profile".into(),
+            secret_key: "secret".into(),
+        },
+        refunds: None,
+        support_email: None,
+    };
+    let txn = store.write().await.unwrap();
+    let owner = Owner::User(learner.id);
+    basket::add(&txn, &view, &owner, product_id, now)
+        .await
+        .unwrap();
+    basket::apply_code(&txn, &view, &owner, code, now)
+        .await
+        .unwrap();
+    let paid = checkout::checkout(&txn, &view, &storefront, learner, None, None, now)
+        .await
+        .unwrap();
+    assert!(
+        matches!(paid, Checkout::Free { .. }),
+        "the code pays it all"
+    );
+    txn.commit().await.unwrap();
 }
 
 #[tokio::test]
@@ -221,38 +265,7 @@ async fn a_request_row_becomes_codes_mailed_delivered_and_enrolled_on_its_assign
     let bob = store::testing::learner(f.store.db(), "bob", now)
         .await
         .unwrap();
-    let view = store::catalog::read::load(f.store.db()).await.unwrap();
-    let storefront = Storefront {
-        base_url: SITE.into(),
-        reference_prefix: "xpro-b2c".into(),
-        bulk_reference_prefix: "xpro-bulk".into(),
-        environment: "test".into(),
-        currency: "USD".into(),
-        processor: Processor {
-            url: "http://127.0.0.1:9".into(),
-            access_key: "key".into(),
-            profile_id: "profile".into(),
-            secret_key: "secret".into(),
-        },
-        refunds: None,
-        support_email: None,
-    };
-    let txn = f.store.write().await.unwrap();
-    let owner = Owner::User(bob.id);
-    basket::add(&txn, &view, &owner, product_id, now)
-        .await
-        .unwrap();
-    basket::apply_code(&txn, &view, &owner, &codes[0].code, now)
-        .await
-        .unwrap();
-    let paid = checkout::checkout(&txn, &view, &storefront, &bob, None, None, now)
-        .await
-        .unwrap();
-    assert!(
-        matches!(paid, Checkout::Free { .. }),
-        "the code pays it all"
-    );
-    txn.commit().await.unwrap();
+    enroll_with_code(&f.store, &bob, product_id, &codes[0].code).await;
     f.drain().await;
     let rows = f.google.rows(file, "Sheet1");
     assert_eq!(rows[1][2], "enrolled");
@@ -310,4 +323,77 @@ async fn a_staff_request_is_checked_field_by_field_and_writes_nothing_when_refus
         0,
         "no code was written"
     );
+}
+
+#[tokio::test]
+async fn a_batch_shown_in_a_sheet_is_written_whole_then_kept_current_row_by_row() {
+    let f = fixture().await;
+    let (program, product_id) = program_on_sale(&f.store).await;
+    let view = store::catalog::read::load(f.store.db()).await.unwrap();
+    let txn = f.store.write().await.unwrap();
+    let request = services::coupon_requests::create(
+        &txn,
+        &view,
+        &services::coupon_requests::RequestForm {
+            name: "acme".into(),
+            purchase_order: "PO-1".into(),
+            company: "Acme".into(),
+            num_codes: "3".into(),
+            product: program,
+            ..Default::default()
+        },
+        requests::Source::Staff,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let codes: Vec<String> = requests::codes(&txn, &request)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.code)
+        .collect();
+    store::commerce::code_sheets::set(&txn, "acme", "codes", "Acme", Utc::now())
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    f.google.set_sheet("codes", "Acme", Vec::new());
+    f.drain_with(&UpdateCodeSheets::default()).await;
+    let tab = f.google.rows("codes", "Acme");
+    assert_eq!(tab[0][0], "Enrollment Code");
+    assert_eq!(tab.len(), 4);
+    assert_eq!(
+        tab[1][..3],
+        [codes[0].clone(), "one-time".into(), "0".into()]
+    );
+
+    // Staff sort the tab, note something beside a code and delete another's row.
+    let mut sorted = vec![tab[0].clone(), tab[2].clone(), tab[1].clone()];
+    sorted[2].push("sent to Ada".into());
+    f.google.set_sheet("codes", "Acme", sorted);
+    let bob = store::testing::learner(f.store.db(), "bob", Utc::now())
+        .await
+        .unwrap();
+    enroll_with_code(&f.store, &bob, product_id, &codes[0]).await;
+    f.drain().await;
+    let tab = f.google.rows("codes", "Acme");
+    assert_eq!(
+        tab[2][0], codes[0],
+        "the code's row stays where staff put it"
+    );
+    assert_eq!(tab[2][2], "1");
+    assert!(!tab[2][3].is_empty(), "a used one-time code is invalidated");
+    assert_eq!(tab[2][4], bob.email);
+    assert_eq!(tab[2][6], "sent to Ada", "the note is kept");
+    assert_eq!(tab[1][0], codes[1]);
+    assert_eq!(tab[3][0], codes[2], "the deleted row comes back at the end");
+
+    // Another tab: written whole there.
+    store::commerce::code_sheets::set(f.store.db(), "acme", "codes", "Acme 2", Utc::now())
+        .await
+        .unwrap();
+    f.drain_with(&UpdateCodeSheets::default()).await;
+    let moved = f.google.rows("codes", "Acme 2");
+    assert_eq!(moved.len(), 4);
+    assert_eq!(moved[1][0], codes[0], "most used first");
 }

@@ -1,7 +1,7 @@
 //! The staff coupon-request queue (the native side of xPRO's coupon request and assignment
 //! sheets): a refused request says why field by field and writes nothing; a request makes
 //! its codes; staff assign codes to emails, each new one mailed once; the assignments are a
-//! CSV for staff only.
+//! CSV for staff only. A batch can be shown in an enrollment-code sheet.
 
 mod common;
 
@@ -119,4 +119,62 @@ async fn staff_create_a_request_assign_its_codes_and_download_the_assignments() 
         .get(&format!("/api/bulk_assignments/{}/", request.id), None)
         .await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn staff_show_a_batch_in_a_code_sheet_and_an_unknown_batch_is_refused() {
+    let app = App::with(common::settings("http://registrar.test")).await;
+    common::coupon_request(&app.store, requests::Source::Staff).await;
+    let staff = app.staff_cookie().await;
+    let refused = app
+        .post(
+            "/staff/code-sheets/",
+            Some(&staff),
+            &[("batch", "nobody"), ("spreadsheet", "sheet-9")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body.contains("no batch of codes named"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("value=\"sheet-9\""),
+        "what was typed is kept"
+    );
+
+    let saved = app
+        .post(
+            "/staff/code-sheets/",
+            Some(&staff),
+            &[("batch", "acme"), ("spreadsheet", "sheet-9")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let shown = store::commerce::code_sheets::list(app.store.db())
+        .await
+        .unwrap();
+    assert_eq!(
+        (shown[0].batch.as_str(), shown[0].tab.as_str()),
+        ("acme", "Sheet1")
+    );
+    let queued = store::testing::count(
+        &app.store,
+        "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'b2b.update_enrollment_code_sheets'",
+    )
+    .await;
+    assert_eq!(queued, 1, "written at once");
+    app.post(
+        "/staff/code-sheets/remove",
+        Some(&staff),
+        &[("batch", "acme")],
+    )
+    .await;
+    assert!(
+        store::commerce::code_sheets::list(app.store.db())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -104,6 +104,7 @@ pub async fn grant(
         }
     }
     baskets::clear(db, &Owner::User(user_id)).await?;
+    crate::sheets::code_sheets::order_fulfilled(db, order.id).await?;
     if let Some(user) = store::accounts::find(db, user_id).await? {
         crate::coupon_requests::redeemed(db, order.id, &user.email, now).await?;
         let total = Money::from_minor(order.total.minor + order.tax.minor);

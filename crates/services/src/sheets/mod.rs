@@ -14,9 +14,10 @@
 //!
 //! The enrollment-change spreadsheet's refund and deferral worksheets and the coupon
 //! request spreadsheet are read here; each coupon request gets its own assignment
-//! spreadsheet (`assignments`).
+//! spreadsheet (`assignments`); batches of codes can be shown in a sheet (`code_sheets`).
 
 pub mod assignments;
+pub mod code_sheets;
 
 use std::collections::{HashMap, HashSet};
 

@@ -3,6 +3,7 @@
 
 pub mod baskets;
 pub mod bulk_orders;
+pub mod code_sheets;
 pub mod coupon_requests;
 pub mod discounts;
 pub mod orders;

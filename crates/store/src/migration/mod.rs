@@ -22,6 +22,7 @@ mod m0019_crm;
 mod m0020_sheets;
 mod m0021_mail;
 mod m0022_coupon_requests;
+mod m0023_code_sheets;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0020_sheets::Migration),
             Box::new(m0021_mail::Migration),
             Box::new(m0022_coupon_requests::Migration),
+            Box::new(m0023_code_sheets::Migration),
         ]
     }
 }

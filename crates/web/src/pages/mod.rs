@@ -9,6 +9,7 @@ pub(crate) mod certificates;
 mod detail;
 pub mod shop;
 mod staff;
+mod staff_code_sheets;
 mod staff_coupons;
 mod staff_mail;
 mod staff_shop;
@@ -113,6 +114,11 @@ pub fn routes() -> Router<AppState> {
             get(staff_coupons::csv_for_staff_page),
         )
         .route("/api/bulk_assignments/{id}/", get(staff_coupons::csv_api))
+        .route(
+            "/staff/code-sheets/",
+            get(staff_code_sheets::list).post(staff_code_sheets::set),
+        )
+        .route("/staff/code-sheets/remove", post(staff_code_sheets::remove))
         .route("/staff/vendors/", get(staff_vendors::page))
         .route("/staff/mail/", get(staff_mail::page))
         .route(
