@@ -105,6 +105,26 @@ pub fn pem_der(pem: &str) -> Result<Vec<u8>, String> {
     STANDARD.decode(body).map_err(|e| e.to_string())
 }
 
+/// A range as one URL path segment: a worksheet title may hold `#`, `?`, `/` or spaces.
+fn path_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b'!'
+            | b'\''
+            | b':'
+            | b'@' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 fn error_of(e: reqwest::Error) -> GoogleError {
     GoogleError::Network(e.without_url().to_string())
 }
@@ -214,8 +234,9 @@ impl Google {
         range: &str,
     ) -> Result<Vec<Vec<String>>, GoogleError> {
         let url = format!(
-            "{}/v4/spreadsheets/{spreadsheet}/values/{range}",
-            self.endpoints.sheets
+            "{}/v4/spreadsheets/{spreadsheet}/values/{}",
+            self.endpoints.sheets,
+            path_segment(range)
         );
         let answer = self.send(self.http.get(url)).await?;
         let rows = answer

@@ -203,4 +203,19 @@ impl HubSpot {
         .await
         .map(|_| ())
     }
+
+    /// Archives an object (HubSpot's delete); one already gone is archived as well.
+    pub async fn archive(&self, object_type: &str, id: &str) -> Result<(), HubSpotError> {
+        match self
+            .call(
+                reqwest::Method::DELETE,
+                &format!("/crm/v3/objects/{object_type}/{id}"),
+                None,
+            )
+            .await
+        {
+            Ok(_) | Err(HubSpotError::Status { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
 }

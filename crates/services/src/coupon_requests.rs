@@ -276,8 +276,9 @@ pub async fn redeemed(
 
 /// Follows the delivery of assignment messages (xPRO `update-assignment-delivery-dates`,
 /// every two hours, and at once when a delivery event about one arrives): each
-/// assignment takes its message's latest status; a request whose messages all arrived is
-/// complete and no longer followed. Requests last assigned over 15 days ago are dropped.
+/// assignment takes its message's latest status; a request whose codes are all assigned
+/// and whose messages all arrived is complete and no longer followed. Requests last
+/// assigned over 15 days ago are dropped.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct FollowDelivery {}
 
@@ -317,11 +318,12 @@ impl Job for FollowDelivery {
                     .map_err(retry)?;
             }
             let codes = requests::codes(&txn, &request).await.map_err(retry)?;
-            let outstanding = codes
-                .iter()
-                .filter_map(|c| c.assignment.as_ref())
-                .filter(|a| a.status != "invalid")
-                .any(|a| !DELIVERED.contains(&a.status.as_str()));
+            // Complete once every code is assigned and every message arrived (xPRO looks
+            // only at the messages, and stops watching a sheet half assigned).
+            let outstanding = codes.iter().any(|c| match &c.assignment {
+                None => true,
+                Some(a) => a.status != "invalid" && !DELIVERED.contains(&a.status.as_str()),
+            });
             if !outstanding {
                 requests::delivery_completed(&txn, request.id, now)
                     .await

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use store::catalog::read::CatalogView;
+use store::commerce::baskets::Owner;
 
 use crate::Context;
 use crate::openedx::retry;
@@ -416,12 +417,17 @@ impl Job for SyncProducts {
 
 // ---- deals ----
 
-/// Which deal: a learner's order, or a bulk seat purchase (xPRO's B2B deals).
+/// Which deal: a learner's order, a bulk seat purchase (xPRO's B2B deals), or a learner's
+/// basket not checked out (both references' "checkout abandoned" deal on a basket change;
+/// MITx Online makes a pending order for it, a quirk not copied). A basket deal stands
+/// until the basket is checked out, emptied or bought: then it is archived, and the
+/// order's deal, if any, tells the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Deal {
     Order(i64),
     Bulk(i64),
+    Basket(i64),
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -434,6 +440,7 @@ impl SyncDeal {
         let key = match deal {
             Deal::Order(id) => format!("order:{id}"),
             Deal::Bulk(id) => format!("bulk:{id}"),
+            Deal::Basket(user) => format!("basket:{user}"),
         };
         jobs::push(
             db,
@@ -557,6 +564,58 @@ async fn deal_parts(
                 buyer: Buyer::Learner(order.purchaser_id),
             }))
         }
+        Deal::Basket(user) => {
+            let basket = store::commerce::baskets::find(db, &Owner::User(user)).await?;
+            let Some((basket, product)) = basket.and_then(|b| Some((b.clone(), b.product_id?)))
+            else {
+                return Ok(None);
+            };
+            if store::commerce::orders::pending_for(db, user, product)
+                .await?
+                .is_some()
+            {
+                return Ok(None);
+            }
+            let Some(item) = crate::commerce::item(view, product) else {
+                return Ok(None);
+            };
+            let (key, line_key) = basket_keys(crm, user);
+            let stem = match item.site {
+                Site::Xpro => "XPRO",
+                Site::Mitxonline => "MITXONLINE",
+            };
+            let mut properties = deal_properties(
+                crm,
+                item.site,
+                OrderState::Pending,
+                format!("{stem}-BASKET-{user}"),
+                item.list.minor,
+                None,
+            );
+            properties.insert("dealstage".into(), crm.stages.abandoned.clone().into());
+            properties.insert("status".into(), "basket".into());
+            properties.insert("order_type".into(), "B2C".into());
+            properties.insert("unique_app_id".into(), key.clone().into());
+            let Value::Object(line) = json!({
+                "unique_app_id": line_key,
+                "name": product_name(&item.title, basket.program_run.as_deref().unwrap_or(&item.readable_id)),
+                "quantity": 1,
+                "price": money(item.list.minor),
+                "status": "basket",
+                "product_id": item.readable_id,
+            }) else {
+                unreachable!("a JSON object literal")
+            };
+            Ok(Some(DealParts {
+                site: item.site,
+                key,
+                properties,
+                line_key,
+                line,
+                product: Some(item.product_id),
+                buyer: Buyer::Learner(user),
+            }))
+        }
         Deal::Bulk(id) => {
             let Some(order) = store::commerce::bulk_orders::find(db, id).await? else {
                 return Ok(None);
@@ -599,6 +658,32 @@ async fn deal_parts(
     }
 }
 
+/// A basket deal's and its line item's unique app ids.
+fn basket_keys(crm: &Crm, user: i64) -> (String, String) {
+    (
+        format!("{}-BASKET-{user}", crm.prefix),
+        format!("{}-BASKETLINE-{user}", crm.prefix),
+    )
+}
+
+/// Archives a learner's basket deal and its line item, if they were sent.
+async fn archive_basket(db: &impl ConnectionTrait, crm: &Crm, user: i64) -> Result<(), JobError> {
+    let (deal, line) = basket_keys(crm, user);
+    for (kind, object_type, key) in [("deal", "deals", deal), ("line_item", "line_items", line)] {
+        let sent = store::crm::sent(db, kind, std::slice::from_ref(&key))
+            .await
+            .map_err(retry)?;
+        if let Some(object) = sent.get(&key) {
+            crm.hubspot
+                .archive(object_type, &object.hubspot_id)
+                .await
+                .map_err(hubspot_error)?;
+            store::crm::forget(db, kind, &key).await.map_err(retry)?;
+        }
+    }
+    Ok(())
+}
+
 /// Upserts one object; its HubSpot id.
 async fn upsert_one(
     crm: &Crm,
@@ -632,6 +717,9 @@ impl Job for SyncDeal {
         let db = ctx.store.db();
         let view = store::catalog::read::load(db).await.map_err(retry)?;
         let Some(mut parts) = deal_parts(db, crm, &view, self.deal).await.map_err(retry)? else {
+            if let Deal::Basket(user) = self.deal {
+                archive_basket(db, crm, user).await?;
+            }
             return Ok(());
         };
         let now = Utc::now();
@@ -678,6 +766,14 @@ impl Job for SyncDeal {
             db,
             "deal",
             &[(parts.key.clone(), deal_id, digest(&parts.properties))],
+            now,
+        )
+        .await
+        .map_err(retry)?;
+        store::crm::record(
+            db,
+            "line_item",
+            &[(parts.line_key.clone(), line_id, digest(&parts.line))],
             now,
         )
         .await

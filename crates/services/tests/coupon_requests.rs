@@ -235,7 +235,8 @@ async fn a_request_row_becomes_codes_mailed_delivered_and_enrolled_on_its_assign
     f.drain_with(&job).await;
     assert_eq!(f.outbox().len(), 1);
 
-    // The message is delivered: the sheet says so, and the request is complete.
+    // The message is delivered: the sheet says so; the request is complete once every
+    // code is assigned too.
     let codes = requests::codes(f.store.db(), &request).await.unwrap();
     let message = codes[0]
         .assignment
@@ -250,14 +251,25 @@ async fn a_request_row_becomes_codes_mailed_delivered_and_enrolled_on_its_assign
     f.drain_with(&FollowDelivery::default()).await;
     let rows = f.google.rows(file, "Sheet1");
     assert_eq!(rows[1][2], "delivered");
-    assert_eq!(
+    let completed = || {
         f.google
             .file(file)
             .unwrap()
             .app_properties
             .get("assignmentsCompleted")
-            .map(String::as_str),
-        Some("TRUE")
+            .cloned()
+    };
+    assert_eq!(completed(), None, "a code is still unassigned");
+    f.google
+        .edit(file, "Sheet1", 4, 1, &[String::from("nobody")])
+        .await
+        .unwrap();
+    f.drain_with(&job).await;
+    f.drain_with(&FollowDelivery::default()).await;
+    assert_eq!(
+        completed().as_deref(),
+        Some("TRUE"),
+        "all assigned, all arrived"
     );
 
     // Someone else enrolls with Ada's code: enrolled, and who.
@@ -287,8 +299,9 @@ async fn a_request_row_becomes_codes_mailed_delivered_and_enrolled_on_its_assign
         .into_iter()
         .map(|c| (c.code, c.assignment.map(|a| a.status)))
         .collect();
-    assert_eq!(codes.values().flatten().count(), 1, "{codes:?}");
-    assert!(codes.values().flatten().all(|s| s == "enrolled"));
+    let mut statuses: Vec<&str> = codes.values().flatten().map(String::as_str).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, ["enrolled", "invalid"], "{codes:?}");
     let rows = f.google.rows(file, "Sheet1");
     assert_eq!(rows[2].get(2).map_or("", String::as_str), "");
 }

@@ -1,7 +1,7 @@
 //! HubSpot sync against the simulator over real HTTP, on the backend
 //! `REGISTRAR_TEST_DATABASE_URL` picks: a burst of contact changes coalesces into batches,
-//! a 429 storm is outlasted without losing a contact, and an unchanged contact is not
-//! sent again.
+//! a 429 storm is outlasted without losing a contact, an unchanged contact is not
+//! sent again, and a basket is a checkout-abandoned deal until it is emptied.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -143,5 +143,66 @@ async fn a_rate_limit_storm_is_outlasted_without_losing_a_contact() {
     assert!(
         attempts > 10,
         "the storm cost attempts ({attempts}), not contacts"
+    );
+}
+
+#[tokio::test]
+async fn a_basket_is_a_checkout_abandoned_deal_until_it_is_emptied() {
+    let store = store::testing::fresh_store().await;
+    store::testing::import_original(&store, "xpro_programs.json").await;
+    let (hubspot, url) = hubspot().await;
+    let now = Utc::now();
+    let ada = store::testing::learner(store.db(), "ada", now)
+        .await
+        .unwrap();
+    let view = store::catalog::read::load(store.db()).await.unwrap();
+    let (readable_id, product) = view
+        .programs
+        .iter()
+        .find_map(|p| {
+            let product = p.product.as_ref().filter(|p| p.is_active)?;
+            p.live.then(|| (p.readable_id.clone(), product.id))
+        })
+        .expect("a program on sale");
+    let owner = store::commerce::baskets::Owner::User(ada.id);
+    services::commerce::basket::add(store.db(), &view, &owner, product, now)
+        .await
+        .unwrap();
+    drain(&store, &url, Duration::from_secs(2)).await;
+    let deals = hubspot.objects("deals");
+    assert_eq!(deals.len(), 1, "{deals:?}");
+    let deal = &deals[0].properties;
+    assert_eq!(deal["dealstage"], "checkout_abandoned");
+    assert_eq!(deal["unique_app_id"], format!("TEST-BASKET-{}", ada.id));
+    let lines = hubspot.objects("line_items");
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].properties["product_id"], readable_id);
+    let contact = &hubspot.objects("contacts")[0].id;
+    assert!(
+        hubspot
+            .associations()
+            .iter()
+            .any(|(f, id, t, to)| f == "deals"
+                && id == &deals[0].id
+                && t == "contacts"
+                && to == contact),
+        "the deal is the learner's"
+    );
+
+    services::commerce::basket::clear(store.db(), &owner)
+        .await
+        .unwrap();
+    drain(&store, &url, Duration::from_secs(2)).await;
+    assert!(
+        hubspot.objects("deals").is_empty(),
+        "archived with the basket"
+    );
+    assert!(hubspot.objects("line_items").is_empty());
+    assert!(
+        hubspot
+            .associations()
+            .iter()
+            .all(|(f, ..)| f != "deals" && f != "line_items"),
+        "its associations go with it"
     );
 }

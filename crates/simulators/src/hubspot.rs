@@ -49,6 +49,17 @@ impl HubSpot {
             .unwrap_or_default()
     }
 
+    /// Removes an object; whether it was there.
+    fn remove(&self, object_type: &str, id: &str) -> bool {
+        let mut objects = self.objects.lock().expect("simulator lock");
+        let Some(of_type) = objects.get_mut(object_type) else {
+            return false;
+        };
+        let before = of_type.len();
+        of_type.retain(|o| o.id != id);
+        of_type.len() < before
+    }
+
     pub fn associations(&self) -> Vec<(String, String, String, String)> {
         self.associations.lock().expect("simulator lock").clone()
     }
@@ -229,12 +240,38 @@ async fn read(
     }
     match state.objects(&object_type).into_iter().find(|o| o.id == id) {
         Some(o) => Json(json!({"id": o.id, "properties": o.properties})).into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"status": "error", "message": "Object not found"})),
-        )
-            .into_response(),
+        None => object_not_found(),
     }
+}
+
+fn object_not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"status": "error", "message": "Object not found"})),
+    )
+        .into_response()
+}
+
+/// `DELETE /crm/v3/objects/{type}/{id}`: archives the object and its associations.
+async fn archive(
+    State(state): State<Arc<HubSpot>>,
+    headers: HeaderMap,
+    Path((object_type, id)): Path<(String, String)>,
+) -> Response {
+    if let Some(refused) = refused(&state, &headers) {
+        return refused;
+    }
+    if !state.remove(&object_type, &id) {
+        return object_not_found();
+    }
+    state
+        .associations
+        .lock()
+        .expect("simulator lock")
+        .retain(|(ft, fi, tt, ti)| {
+            !((ft == &object_type && fi == &id) || (tt == &object_type && ti == &id))
+        });
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn page(State(state): State<Arc<HubSpot>>) -> Html<String> {
@@ -273,7 +310,10 @@ pub fn router(state: Arc<HubSpot>) -> Router {
             "/crm/v3/objects/{object_type}/batch/update",
             post(batch_update),
         )
-        .route("/crm/v3/objects/{object_type}/{id}", get(read))
+        .route(
+            "/crm/v3/objects/{object_type}/{id}",
+            get(read).delete(archive),
+        )
         .route(
             "/crm/v4/objects/{from_type}/{from_id}/associations/default/{to_type}/{to_id}",
             put(associate),

@@ -72,6 +72,17 @@ pub async fn record(
     .map(|_| ())
 }
 
+/// Forgets an object archived in HubSpot.
+pub async fn forget(db: &impl ConnectionTrait, kind: &str, key: &str) -> Result<(), DbErr> {
+    run(
+        db,
+        "DELETE FROM crm_objects WHERE kind = $1 AND local_key = $2",
+        vec![kind.into(), key.into()],
+    )
+    .await
+    .map(|_| ())
+}
+
 /// Marks objects to be sent (again).
 pub async fn mark(
     db: &impl ConnectionTrait,

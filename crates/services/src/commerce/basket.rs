@@ -12,6 +12,7 @@ use store::commerce::baskets::{self, Owner};
 use store::commerce::discounts::{self, DiscountRow};
 
 use super::{Item, item};
+use crate::crm::{Deal, SyncDeal};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BasketError {
@@ -157,7 +158,34 @@ async fn choose(
         }
     }
     baskets::put(db, owner, product_id, program_run, now).await?;
+    basket_changed(db, owner).await?;
     Ok(())
+}
+
+/// A learner's basket deal follows their basket (anonymous baskets have no contact).
+async fn basket_changed(db: &impl ConnectionTrait, owner: &Owner) -> Result<(), DbErr> {
+    match owner {
+        Owner::User(user) => SyncDeal::enqueue(db, Deal::Basket(*user)).await,
+        _ => Ok(()),
+    }
+}
+
+/// At sign-in a visitor's basket becomes the learner's (`baskets::hand_over`); their
+/// basket deal follows.
+pub async fn hand_over(
+    db: &impl ConnectionTrait,
+    anonymous_id: &str,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    baskets::hand_over(db, anonymous_id, user_id, now).await?;
+    basket_changed(db, &Owner::User(user_id)).await
+}
+
+/// Empties the basket.
+pub async fn clear(db: &impl ConnectionTrait, owner: &Owner) -> Result<(), DbErr> {
+    baskets::clear(db, owner).await?;
+    basket_changed(db, owner).await
 }
 
 /// Applies a code to the basket's product, replacing any discount there.

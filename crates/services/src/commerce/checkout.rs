@@ -71,6 +71,8 @@ pub async fn checkout(
     };
     discounts::redeem(db, pricing.discount_id, order.id, user.id, now).await?;
     SyncDeal::enqueue(db, Deal::Order(order.id)).await?;
+    // Checked out: the order's deal takes over from the basket's.
+    SyncDeal::enqueue(db, Deal::Basket(user.id)).await?;
     if priced.quote.total == Money::ZERO {
         fulfilment::fulfil_free(db, view, &store_front.base_url, &order, now).await?;
         let order = orders::find(db, order.id).await?.unwrap_or(order);

@@ -10,7 +10,7 @@ use domain::catalog::predicates::open_for_enrollment;
 use domain::commerce::order::OrderState;
 use sea_orm::{ConnectionTrait, DbErr};
 use store::catalog::read::{CatalogView, Purchasable};
-use store::commerce::baskets::{self, Owner};
+use store::commerce::baskets::Owner;
 use store::commerce::orders::{self, NewTransaction, Order};
 
 use crate::emails;
@@ -103,7 +103,7 @@ pub async fn grant(
             ),
         }
     }
-    baskets::clear(db, &Owner::User(user_id)).await?;
+    super::basket::clear(db, &Owner::User(user_id)).await?;
     crate::sheets::code_sheets::order_fulfilled(db, order.id).await?;
     if let Some(user) = store::accounts::find(db, user_id).await? {
         crate::coupon_requests::redeemed(db, order.id, &user.email, now).await?;

@@ -213,7 +213,7 @@ async fn mitx_clear(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let user = learner_with_csrf(&state, &headers).await?;
-    baskets::clear(state.store.db(), &Owner::User(user.id)).await?;
+    services::commerce::basket::clear(state.store.db(), &Owner::User(user.id)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -455,7 +455,7 @@ async fn xpro_patch(
     let now = state.now();
     if let Some(items) = &patch.items {
         match items.as_slice() {
-            [] => baskets::clear(&txn, &owner).await?,
+            [] => services::commerce::basket::clear(&txn, &owner).await?,
             [item] => {
                 let (product, run) = product_and_run(&snapshot.view, &item.product_id)
                     .ok_or_else(|| xpro_error("items", "Invalid product id"))?;

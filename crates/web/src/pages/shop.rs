@@ -18,7 +18,7 @@ use services::commerce::checkout::{Checkout, checkout};
 use services::commerce::payment::{self, Channel, Paid, PaymentError};
 use services::commerce::refunds::{self, RequestRefusal};
 use store::accounts::User;
-use store::commerce::baskets::{self, Owner};
+use store::commerce::baskets::Owner;
 use store::commerce::orders;
 
 use super::account::current_user;
@@ -46,7 +46,9 @@ async fn owner(state: &AppState, headers: &HeaderMap) -> (Option<User>, Option<O
 /// At sign-in: a visitor's basket becomes the learner's. The header clearing the cookie.
 pub async fn hand_over(state: &AppState, headers: &HeaderMap, user_id: i64) -> Option<String> {
     let anonymous = crate::csrf::cookie_value(headers, BASKET_COOKIE)?;
-    if let Err(error) = baskets::hand_over(state.store.db(), &anonymous, user_id, state.now()).await
+    if let Err(error) =
+        services::commerce::basket::hand_over(state.store.db(), &anonymous, user_id, state.now())
+            .await
     {
         tracing::error!(%error, "the visitor's basket could not be handed over");
     }
@@ -322,7 +324,9 @@ pub async fn apply_code(
 
 pub async fn clear(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let (_, Some(owner)) = owner(&state, &headers).await
-        && baskets::clear(state.store.db(), &owner).await.is_err()
+        && services::commerce::basket::clear(state.store.db(), &owner)
+            .await
+            .is_err()
     {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
     }

@@ -408,8 +408,11 @@ async fn assignments_csv(state: &AppState, id: i64) -> Result<Response, ApiError
         ));
     }
     let name: String = request.name.chars().take(20).collect();
-    let filename =
-        format!("Bulk Assign {name} {}.csv", state.now().format("%Y-%m-%d")).replace('"', "");
+    // A header value: printable ASCII only, no quotes.
+    let filename: String = format!("Bulk Assign {name} {}.csv", state.now().format("%Y-%m-%d"))
+        .chars()
+        .filter(|c| (c.is_ascii_graphic() || *c == ' ') && *c != '"')
+        .collect();
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
