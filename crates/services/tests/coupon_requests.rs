@@ -366,13 +366,13 @@ async fn a_batch_shown_in_a_sheet_is_written_whole_then_kept_current_row_by_row(
         .into_iter()
         .map(|c| c.code)
         .collect();
-    store::commerce::code_sheets::set(&txn, "acme", "codes", "Acme", Utc::now())
+    store::commerce::code_sheets::set(&txn, "acme", "codes", "Acme #1", Utc::now())
         .await
         .unwrap();
     txn.commit().await.unwrap();
-    f.google.set_sheet("codes", "Acme", Vec::new());
+    f.google.set_sheet("codes", "Acme #1", Vec::new());
     f.drain_with(&UpdateCodeSheets::default()).await;
-    let tab = f.google.rows("codes", "Acme");
+    let tab = f.google.rows("codes", "Acme #1");
     assert_eq!(tab[0][0], "Enrollment Code");
     assert_eq!(tab.len(), 4);
     assert_eq!(
@@ -383,13 +383,13 @@ async fn a_batch_shown_in_a_sheet_is_written_whole_then_kept_current_row_by_row(
     // Staff sort the tab, note something beside a code and delete another's row.
     let mut sorted = vec![tab[0].clone(), tab[2].clone(), tab[1].clone()];
     sorted[2].push("sent to Ada".into());
-    f.google.set_sheet("codes", "Acme", sorted);
+    f.google.set_sheet("codes", "Acme #1", sorted);
     let bob = store::testing::learner(f.store.db(), "bob", Utc::now())
         .await
         .unwrap();
     enroll_with_code(&f.store, &bob, product_id, &codes[0]).await;
     f.drain().await;
-    let tab = f.google.rows("codes", "Acme");
+    let tab = f.google.rows("codes", "Acme #1");
     assert_eq!(
         tab[2][0], codes[0],
         "the code's row stays where staff put it"
