@@ -218,4 +218,76 @@ impl HubSpot {
             Err(e) => Err(e),
         }
     }
+
+    /// Associates pairs of objects with their default association type, at most
+    /// [`BATCH_LIMIT`] a call.
+    pub async fn batch_associate(
+        &self,
+        from_type: &str,
+        to_type: &str,
+        pairs: &[(String, String)],
+    ) -> Result<(), HubSpotError> {
+        for chunk in pairs.chunks(BATCH_LIMIT) {
+            let inputs: Vec<Value> = chunk
+                .iter()
+                .map(|(from, to)| json!({"from": {"id": from}, "to": {"id": to}}))
+                .collect();
+            self.call(
+                reqwest::Method::POST,
+                &format!("/crm/v4/associations/{from_type}/{to_type}/batch/associate/default"),
+                Some(&json!({"inputs": inputs})),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The objectTypeId of a custom object schema by its name (`2-1234567`), if defined.
+    pub async fn custom_object_type(&self, name: &str) -> Result<Option<String>, HubSpotError> {
+        let answer = self
+            .call(reqwest::Method::GET, "/crm/v3/schemas", None)
+            .await?;
+        Ok(answer["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|schema| schema["name"] == name)
+            .and_then(|schema| schema["objectTypeId"].as_str())
+            .map(str::to_string))
+    }
+
+    /// Submits a form (the public forms API, which takes no token): 204 on success.
+    pub async fn submit_form(
+        &self,
+        forms_url: &str,
+        portal_id: &str,
+        form_id: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<(), HubSpotError> {
+        let url = format!(
+            "{}/uploads/form/v2/{portal_id}/{form_id}",
+            forms_url.trim_end_matches('/')
+        );
+        let response = self
+            .http
+            .post(url)
+            .form(fields)
+            .send()
+            .await
+            .map_err(|e| HubSpotError::Network(e.without_url().to_string()))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        Err(HubSpotError::Status {
+            status: status.as_u16(),
+            body: response
+                .text()
+                .await
+                .unwrap_or_default()
+                .chars()
+                .take(500)
+                .collect(),
+        })
+    }
 }

@@ -101,6 +101,11 @@ pub struct Config {
     pub hubspot_id_prefix: String,
     pub hubspot_pipeline_id: String,
     pub hubspot_deal_stages: services::crm::Stages,
+    /// xPRO's registration form (`HUBSPOT_PORTAL_ID`, `HUBSPOT_CREATE_USER_FORM_ID`): with
+    /// both set, each sign-up is posted to it with the visitor's `hubspotutk` cookie.
+    pub hubspot_forms_url: String,
+    pub hubspot_portal_id: Option<String>,
+    pub hubspot_signup_form_id: Option<String>,
     /// A Google service account's JSON key file; with the enrollment-change or the coupon
     /// request spreadsheet's id, the Google Sheets request workflows are on (the demo uses
     /// its simulator).
@@ -189,6 +194,9 @@ impl Default for Config {
             hubspot_id_prefix: "REGISTRAR".to_string(),
             hubspot_pipeline_id: "default".to_string(),
             hubspot_deal_stages: services::crm::Stages::default(),
+            hubspot_forms_url: "https://forms.hubspot.com".to_string(),
+            hubspot_portal_id: None,
+            hubspot_signup_form_id: None,
             google_service_account: None,
             google_sheets_url: "https://sheets.googleapis.com".to_string(),
             google_drive_url: "https://www.googleapis.com".to_string(),

@@ -658,6 +658,15 @@ fn crm(config: &Config) -> Option<Arc<services::crm::Crm>> {
             prefix: config.hubspot_id_prefix.clone(),
             pipeline: config.hubspot_pipeline_id.clone(),
             stages: config.hubspot_deal_stages.clone(),
+            signup_form: config
+                .hubspot_portal_id
+                .clone()
+                .zip(config.hubspot_signup_form_id.clone())
+                .map(|(portal_id, form_id)| services::crm::SignUpForm {
+                    url: config.hubspot_forms_url.clone(),
+                    portal_id,
+                    form_id,
+                }),
         })
     })
 }
@@ -1113,6 +1122,9 @@ async fn main() -> Result<()> {
             if config.hubspot_token.is_none() {
                 config.hubspot_url = format!("{base}/_simulators/hubspot");
                 config.hubspot_token = Some(simulators::hubspot::TOKEN.to_string());
+                config.hubspot_forms_url = format!("{base}/_simulators/hubspot");
+                config.hubspot_portal_id = Some("registrar-demo".to_string());
+                config.hubspot_signup_form_id = Some("create-user".to_string());
                 fakes = fakes.nest(
                     "/_simulators/hubspot",
                     simulators::hubspot::router(Arc::new(simulators::hubspot::HubSpot::default())),

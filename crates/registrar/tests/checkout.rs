@@ -1153,6 +1153,7 @@ async fn a_paid_order_becomes_a_processed_hubspot_deal_with_its_line_contact_and
             prefix: "TEST".into(),
             pipeline: "default".into(),
             stages: services::crm::Stages::default(),
+            signup_form: None,
         })),
         ..services::testing::context(&shop.store)
     })

@@ -39,6 +39,9 @@ pub struct SignUp {
     pub name: String,
     pub password: String,
     pub address: LegalAddress,
+    /// HubSpot's visitor cookie (`hubspotutk`), which ties the registration form post to
+    /// the visits HubSpot tracked before.
+    pub hubspotutk: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +146,7 @@ pub async fn sign_up(
     .send(db)
     .await?;
     crate::crm::contact_changed(db, user.id, now).await?;
+    crate::crm::SubmitSignUpForm::enqueue(db, email.as_str(), form.hubspotutk.as_deref()).await?;
     Ok(user)
 }
 

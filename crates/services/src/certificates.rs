@@ -109,7 +109,7 @@ async fn apply(
     certs::save_grades(db, run_id, &changed, now).await?;
     let issued = certs::issue_to(db, Of::Run(run_id), &issue, now).await?;
     applied.certificates_issued = issued.len() as u32;
-    MailCertificates::enqueue(db, Of::Run(run_id), &issued).await?;
+    issued_to(db, Of::Run(run_id), &issued).await?;
     applied.certificates_removed = certs::remove_from(db, Of::Run(run_id), &remove).await?;
     if let Some((course, _)) = view.run(run_id)
         && !course.programs.is_empty()
@@ -244,42 +244,66 @@ pub async fn award(
     for (program_id, users) in earned {
         let of = Of::Program(program_id);
         let new = certs::issue_to(db, of, &users, now).await?;
-        MailCertificates::enqueue(db, of, &new).await?;
+        issued_to(db, of, &new).await?;
         issued += new.len() as u32;
     }
     Ok(issued)
+}
+
+/// Some learners' certificates of one run or program: what the jobs following
+/// certificates carry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Learners {
+    pub program: bool,
+    pub id: i64,
+    pub users: Vec<i64>,
+}
+
+impl Learners {
+    pub fn new(of: Of, users: &[i64]) -> Self {
+        let (program, id) = match of {
+            Of::Run(id) => (false, id),
+            Of::Program(id) => (true, id),
+        };
+        Learners {
+            program,
+            id,
+            users: users.to_vec(),
+        }
+    }
+
+    pub fn of(&self) -> Of {
+        if self.program {
+            Of::Program(self.id)
+        } else {
+            Of::Run(self.id)
+        }
+    }
 }
 
 /// Tells learners of their new certificates of one run or program: one job for a whole
 /// sync, which queues a message per learner.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct MailCertificates {
-    pub program: bool,
-    pub id: i64,
-    pub users: Vec<i64>,
+    #[serde(flatten)]
+    pub learners: Learners,
 }
 
-impl MailCertificates {
-    async fn enqueue(db: &impl ConnectionTrait, of: Of, users: &[i64]) -> Result<(), DbErr> {
-        if users.is_empty() {
-            return Ok(());
-        }
-        let (program, id) = match of {
-            Of::Run(id) => (false, id),
-            Of::Program(id) => (true, id),
-        };
-        jobs::push(
-            db,
-            &MailCertificates {
-                program,
-                id,
-                users: users.to_vec(),
-            },
-            Enqueue::default(),
-        )
-        .await
-        .map(|_| ())
+/// What follows newly issued certificates: the learners are mailed, HubSpot told.
+async fn issued_to(db: &impl ConnectionTrait, of: Of, users: &[i64]) -> Result<(), DbErr> {
+    if users.is_empty() {
+        return Ok(());
     }
+    let learners = Learners::new(of, users);
+    jobs::push(
+        db,
+        &MailCertificates {
+            learners: learners.clone(),
+        },
+        Enqueue::default(),
+    )
+    .await?;
+    crate::crm::SyncCertificates::enqueue(db, learners).await
 }
 
 impl Job for MailCertificates {
@@ -289,18 +313,19 @@ impl Job for MailCertificates {
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let db = ctx.store.db();
         let view = store::catalog::read::load(db).await.map_err(retry)?;
-        let (of, title, path) = if self.program {
-            let title = view.program(self.id).map(|p| p.title.clone());
-            (Of::Program(self.id), title, "/certificate/program/")
-        } else {
-            let title = view.run(self.id).map(|(c, _)| c.title.clone());
-            (Of::Run(self.id), title, "/certificate/")
+        let of = self.learners.of();
+        let (title, path) = match of {
+            Of::Program(id) => (
+                view.program(id).map(|p| p.title.clone()),
+                "/certificate/program/",
+            ),
+            Of::Run(id) => (view.run(id).map(|(c, _)| c.title.clone()), "/certificate/"),
         };
         let Some(title) = title else {
             return Ok(());
         };
         let txn = ctx.store.write().await.map_err(retry)?;
-        for user_id in &self.users {
+        for user_id in &self.learners.users {
             let (Some(user), Some(certificate)) = (
                 store::accounts::find(&txn, *user_id).await.map_err(retry)?,
                 certs::find(&txn, *user_id, of).await.map_err(retry)?,

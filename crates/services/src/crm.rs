@@ -26,6 +26,7 @@ use store::catalog::read::CatalogView;
 use store::commerce::baskets::Owner;
 
 use crate::Context;
+use crate::certificates::Learners;
 use crate::openedx::retry;
 
 /// The HubSpot account and how this deployment's objects appear in it.
@@ -36,6 +37,18 @@ pub struct Crm {
     /// The deal pipeline and its stages.
     pub pipeline: String,
     pub stages: Stages,
+    /// xPRO's registration form (`HUBSPOT_PORTAL_ID`, `HUBSPOT_CREATE_USER_FORM_ID`), posted
+    /// at each sign-up when set.
+    pub signup_form: Option<SignUpForm>,
+}
+
+/// A HubSpot form: where its submissions go.
+#[derive(Debug, Clone)]
+pub struct SignUpForm {
+    /// `https://forms.hubspot.com` (or a simulator).
+    pub url: String,
+    pub portal_id: String,
+    pub form_id: String,
 }
 
 /// Deal stage ids of the pipeline.
@@ -411,6 +424,199 @@ impl Job for SyncProducts {
             .map(|p| p.id)
             .collect();
         send_products(db, crm, &view, &products, Utc::now()).await?;
+        Ok(())
+    }
+}
+
+// ---- registration form ----
+
+/// xPRO's `send_user_to_hubspot`: at sign-up the new address is posted to HubSpot's
+/// registration form with the visitor's `hubspotutk` cookie, so HubSpot joins the contact
+/// to the visits it tracked before.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SubmitSignUpForm {
+    pub email: String,
+    pub hubspotutk: Option<String>,
+}
+
+impl SubmitSignUpForm {
+    pub async fn enqueue(
+        db: &impl ConnectionTrait,
+        email: &str,
+        hubspotutk: Option<&str>,
+    ) -> Result<(), DbErr> {
+        jobs::push(
+            db,
+            &SubmitSignUpForm {
+                email: email.to_string(),
+                hubspotutk: hubspotutk.map(str::to_string),
+            },
+            Enqueue::default(),
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+impl Job for SubmitSignUpForm {
+    const KIND: &'static str = "crm.submit_signup_form";
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        let Some(crm) = ctx.crm.as_ref() else {
+            return Ok(());
+        };
+        let Some(form) = &crm.signup_form else {
+            return Ok(());
+        };
+        let context = json!({"hutk": self.hubspotutk}).to_string();
+        crm.hubspot
+            .submit_form(
+                &form.url,
+                &form.portal_id,
+                &form.form_id,
+                &[
+                    ("email", self.email.as_str()),
+                    ("hs_context", context.as_str()),
+                ],
+            )
+            .await
+            .map_err(hubspot_error)
+    }
+}
+
+// ---- certificates ----
+
+/// MITx Online's certificate custom objects (`course_run_certificate`,
+/// `program_certificate`): each certificate of these learners, issued, revoked or
+/// restored, upserted by `unique_app_id` and associated with the learner's contact. xPRO
+/// has no such objects, so its certificates are not sent.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SyncCertificates {
+    #[serde(flatten)]
+    pub learners: Learners,
+}
+
+impl SyncCertificates {
+    pub async fn enqueue(db: &impl ConnectionTrait, learners: Learners) -> Result<(), DbErr> {
+        jobs::push(db, &SyncCertificates { learners }, Enqueue::default())
+            .await
+            .map(|_| ())
+    }
+}
+
+impl Job for SyncCertificates {
+    const KIND: &'static str = "crm.sync_certificates";
+    const MAX_ATTEMPTS: u32 = 25;
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        use store::certificates::Of;
+        let Some(crm) = ctx.crm.as_ref() else {
+            return Ok(());
+        };
+        let db = ctx.store.db();
+        let view = store::catalog::read::load(db).await.map_err(retry)?;
+        let of = self.learners.of();
+        let (site, readable_id, title) = match of {
+            Of::Program(id) => {
+                let Some(p) = view.program(id) else {
+                    return Ok(());
+                };
+                (p.site, p.readable_id.clone(), p.title.clone())
+            }
+            Of::Run(id) => {
+                let Some((course, run)) = view.run(id) else {
+                    return Ok(());
+                };
+                let title = if run.title.is_empty() {
+                    course.title.clone()
+                } else {
+                    run.title.clone()
+                };
+                (course.site, run.courseware_id.clone(), title)
+            }
+        };
+        if site != Site::Mitxonline {
+            return Ok(());
+        }
+        let (name, stem, field) = if self.learners.program {
+            ("program_certificate", "pc", "program")
+        } else {
+            ("course_run_certificate", "crc", "course_run")
+        };
+        // The schema's objectTypeId, or its name as MITx Online falls back to.
+        let object_type = crm
+            .hubspot
+            .custom_object_type(name)
+            .await
+            .map_err(hubspot_error)?
+            .unwrap_or_else(|| name.to_string());
+        let now = Utc::now();
+        for users in self
+            .learners
+            .users
+            .chunks(integrations::hubspot::BATCH_LIMIT)
+        {
+            let certificates = store::certificates::of_learners(db, of, users)
+                .await
+                .map_err(retry)?;
+            let objects: Vec<Upsert> = certificates
+                .iter()
+                .map(|(c, email)| {
+                    let key = format!("{}-{stem}-{}", crm.prefix, c.id);
+                    let Value::Object(properties) = json!({
+                        "unique_app_id": key,
+                        format!("{field}_readable_id"): readable_id,
+                        format!("{field}_title"): title,
+                        "user_email": email,
+                        "issue_date": c.issue_date.timestamp_millis().to_string(),
+                        "is_revoked": if c.is_revoked { "true" } else { "false" },
+                    }) else {
+                        unreachable!("a JSON object literal")
+                    };
+                    Upsert { key, properties }
+                })
+                .collect();
+            let ids: HashMap<String, String> = crm
+                .hubspot
+                .batch_upsert(&object_type, "unique_app_id", &objects)
+                .await
+                .map_err(hubspot_error)?
+                .into_iter()
+                .collect();
+            let learners: Vec<i64> = certificates.iter().map(|(c, _)| c.user_id).collect();
+            let contacts = send_contacts(db, crm, &learners, now).await?.ids;
+            let pairs: Vec<(String, String)> = certificates
+                .iter()
+                .zip(&objects)
+                .filter_map(|((c, _), o)| {
+                    Some((ids.get(&o.key)?.clone(), contacts.get(&c.user_id)?.clone()))
+                })
+                .collect();
+            crm.hubspot
+                .batch_associate(&object_type, "contacts", &pairs)
+                .await
+                .map_err(hubspot_error)?;
+            let records: Vec<(String, String, String)> = objects
+                .iter()
+                .filter_map(|o| {
+                    Some((
+                        o.key.clone(),
+                        ids.get(&o.key)?.clone(),
+                        digest(&o.properties),
+                    ))
+                })
+                .collect();
+            store::crm::record(db, "certificate", &records, now)
+                .await
+                .map_err(retry)?;
+        }
+        tracing::info!(
+            ?of,
+            learners = self.learners.users.len(),
+            "certificates synced to HubSpot"
+        );
         Ok(())
     }
 }

@@ -61,6 +61,8 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<coupon_requests::FollowDelivery>()
         .register::<sheets::code_sheets::UpdateCodeSheets>()
         .register::<crm::SyncContacts>()
+        .register::<crm::SyncCertificates>()
+        .register::<crm::SubmitSignUpForm>()
         .register::<crm::SyncProducts>()
         .register::<certificates::GenerateCourseCertificates>()
         .register::<certificates::SyncRunGrades>()

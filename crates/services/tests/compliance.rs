@@ -94,6 +94,7 @@ impl Harness {
                 country: "US".into(),
                 state: Some("US-MA".into()),
             },
+            hubspotutk: None,
         };
         let onboarding = Onboarding {
             provision_openedx: true,

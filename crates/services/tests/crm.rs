@@ -1,7 +1,8 @@
 //! HubSpot sync against the simulator over real HTTP, on the backend
 //! `REGISTRAR_TEST_DATABASE_URL` picks: a burst of contact changes coalesces into batches,
 //! a 429 storm is outlasted without losing a contact, an unchanged contact is not
-//! sent again, and a basket is a checkout-abandoned deal until it is emptied.
+//! sent again, a basket is a checkout-abandoned deal until it is emptied, and MITx Online
+//! certificates are custom objects of the learner's contact.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use chrono::Utc;
 use integrations::hubspot::HubSpot;
 use services::Context;
-use services::crm::{Crm, Stages};
+use services::crm::{Crm, SignUpForm, Stages};
 use simulators::hubspot as sim;
 use store::Store;
 
@@ -31,6 +32,11 @@ async fn drain(store: &Store, url: &str, max_wait: Duration) {
             prefix: "TEST".into(),
             pipeline: "default".into(),
             stages: Stages::default(),
+            signup_form: Some(SignUpForm {
+                url: url.to_string(),
+                portal_id: "portal-1".into(),
+                form_id: "signup".into(),
+            }),
         })),
         ..services::testing::context(store)
     })
@@ -205,4 +211,99 @@ async fn a_basket_is_a_checkout_abandoned_deal_until_it_is_emptied() {
             .all(|(f, ..)| f != "deals" && f != "line_items"),
         "its associations go with it"
     );
+}
+
+#[tokio::test]
+async fn mitx_online_certificates_are_custom_objects_of_the_learners_contact() {
+    use store::certificates::Of;
+    let store = store::testing::fresh_store().await;
+    store::testing::import_original(&store, "mitxonline_courses.json").await;
+    let (hubspot, url) = hubspot().await;
+    let now = Utc::now();
+    let ada = store::testing::learner(store.db(), "ada", now)
+        .await
+        .unwrap();
+    let run = Of::Run(174);
+    assert!(
+        store::certificates::issue(store.db(), ada.id, run, now)
+            .await
+            .unwrap()
+    );
+    services::crm::SyncCertificates::enqueue(
+        store.db(),
+        services::certificates::Learners::new(run, &[ada.id]),
+    )
+    .await
+    .unwrap();
+    drain(&store, &url, Duration::from_secs(2)).await;
+    let (name, type_id) = sim::CERTIFICATE_SCHEMAS[0];
+    assert_eq!(name, "course_run_certificate");
+    let certificates = hubspot.objects(type_id);
+    assert_eq!(certificates.len(), 1, "by the schema's objectTypeId");
+    let properties = &certificates[0].properties;
+    assert_eq!(properties["user_email"], ada.email);
+    assert_eq!(
+        properties["course_run_readable_id"],
+        "course-v1:MITxT+18.03.1x+2T2023"
+    );
+    assert_eq!(properties["is_revoked"], "false");
+    let contact = hubspot
+        .find("contacts", "email", &ada.email)
+        .expect("the learner's contact");
+    assert!(hubspot.associations().contains(&(
+        type_id.to_string(),
+        certificates[0].id.clone(),
+        "contacts".to_string(),
+        contact.id
+    )));
+
+    store::certificates::set_revoked(store.db(), ada.id, run, Some("plagiarism"))
+        .await
+        .unwrap();
+    services::crm::SyncCertificates::enqueue(
+        store.db(),
+        services::certificates::Learners::new(run, &[ada.id]),
+    )
+    .await
+    .unwrap();
+    drain(&store, &url, Duration::from_secs(2)).await;
+    let certificates = hubspot.objects(type_id);
+    assert_eq!(certificates.len(), 1, "the same object, updated");
+    assert_eq!(certificates[0].properties["is_revoked"], "true");
+}
+
+#[tokio::test]
+async fn a_sign_up_posts_the_registration_form_with_the_visitors_cookie() {
+    let store = store::testing::fresh_store().await;
+    let (hubspot, url) = hubspot().await;
+    let txn = store.write().await.unwrap();
+    services::accounts::sign_up(
+        &txn,
+        &services::accounts::SignUp {
+            email: "Ada@Example.edu".into(),
+            username: "ada".into(),
+            name: "Ada Lovelace".into(),
+            password: "a long enough passphrase".into(),
+            address: domain::accounts::LegalAddress {
+                first_name: "Ada".into(),
+                last_name: "Lovelace".into(),
+                country: "GB".into(),
+                ..Default::default()
+            },
+            hubspotutk: Some("visitor-cookie".into()),
+        },
+        "http://registrar.test",
+        services::accounts::Onboarding::default(),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    drain(&store, &url, Duration::from_secs(2)).await;
+    let submissions = hubspot.submissions.lock().unwrap().clone();
+    assert_eq!(submissions.len(), 1);
+    let (portal, form, fields) = &submissions[0];
+    assert_eq!((portal.as_str(), form.as_str()), ("portal-1", "signup"));
+    assert_eq!(fields["email"], "ada@example.edu");
+    assert_eq!(fields["hs_context"], r#"{"hutk":"visitor-cookie"}"#);
 }

@@ -37,7 +37,11 @@ pub struct HubSpot {
     pub throttle_next: AtomicU32,
     /// Every accepted upsert call: (type, number of inputs).
     pub batches: Mutex<Vec<(String, usize)>>,
+    pub submissions: Mutex<Vec<Submission>>,
 }
+
+/// A form submission: (portal, form, fields).
+pub type Submission = (String, String, BTreeMap<String, String>);
 
 impl HubSpot {
     pub fn objects(&self, object_type: &str) -> Vec<SimObject> {
@@ -206,6 +210,33 @@ async fn batch_update(
     Json(json!({"status": "COMPLETE", "results": results})).into_response()
 }
 
+/// Records an association; `false` when either object does not exist.
+fn link(state: &HubSpot, from_type: &str, from_id: &str, to_type: &str, to_id: &str) -> bool {
+    let exists = |t: &str, id: &str| state.objects(t).iter().any(|o| o.id == id);
+    if !exists(from_type, from_id) || !exists(to_type, to_id) {
+        return false;
+    }
+    let mut associations = state.associations.lock().expect("simulator lock");
+    let pair = (
+        from_type.to_string(),
+        from_id.to_string(),
+        to_type.to_string(),
+        to_id.to_string(),
+    );
+    if !associations.contains(&pair) {
+        associations.push(pair);
+    }
+    true
+}
+
+fn objects_missing() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"status": "error", "message": "One or more objects do not exist", "category": "OBJECT_NOT_FOUND"})),
+    )
+        .into_response()
+}
+
 async fn associate(
     State(state): State<Arc<HubSpot>>,
     headers: HeaderMap,
@@ -214,20 +245,72 @@ async fn associate(
     if let Some(refused) = refused(&state, &headers) {
         return refused;
     }
-    let exists = |t: &str, id: &str| state.objects(t).iter().any(|o| o.id == id);
-    if !exists(&from_type, &from_id) || !exists(&to_type, &to_id) {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"status": "error", "message": "One or more objects do not exist", "category": "OBJECT_NOT_FOUND"})),
-        )
-            .into_response();
-    }
-    let mut associations = state.associations.lock().expect("simulator lock");
-    let pair = (from_type, from_id, to_type, to_id);
-    if !associations.contains(&pair) {
-        associations.push(pair);
+    if !link(&state, &from_type, &from_id, &to_type, &to_id) {
+        return objects_missing();
     }
     Json(json!({"status": "COMPLETE", "results": []})).into_response()
+}
+
+#[derive(Deserialize)]
+struct Pairs {
+    inputs: Vec<Value>,
+}
+
+/// `POST /crm/v4/associations/{from}/{to}/batch/associate/default`.
+async fn batch_associate(
+    State(state): State<Arc<HubSpot>>,
+    headers: HeaderMap,
+    Path((from_type, to_type)): Path<(String, String)>,
+    Json(pairs): Json<Pairs>,
+) -> Response {
+    if let Some(refused) = refused(&state, &headers) {
+        return refused;
+    }
+    for pair in &pairs.inputs {
+        let (Some(from), Some(to)) = (pair["from"]["id"].as_str(), pair["to"]["id"].as_str())
+        else {
+            return objects_missing();
+        };
+        if !link(&state, &from_type, from, &to_type, to) {
+            return objects_missing();
+        }
+    }
+    Json(json!({"status": "COMPLETE", "results": []})).into_response()
+}
+
+/// `POST /uploads/form/v2/{portal}/{form}` (forms.hubspot.com): a form submission, 204.
+async fn submit_form(
+    State(state): State<Arc<HubSpot>>,
+    Path((portal, form)): Path<(String, String)>,
+    axum::Form(fields): axum::Form<BTreeMap<String, String>>,
+) -> Response {
+    if !fields.contains_key("email") {
+        return (StatusCode::BAD_REQUEST, "email is required").into_response();
+    }
+    state
+        .submissions
+        .lock()
+        .expect("simulator lock")
+        .push((portal, form, fields));
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The certificate custom objects MITx Online defines (`create_hubspot_certificate_schema`).
+pub const CERTIFICATE_SCHEMAS: [(&str, &str); 2] = [
+    ("course_run_certificate", "2-90001"),
+    ("program_certificate", "2-90002"),
+];
+
+/// `GET /crm/v3/schemas`: the custom object schemas.
+async fn schemas(State(state): State<Arc<HubSpot>>, headers: HeaderMap) -> Response {
+    if let Some(refused) = refused(&state, &headers) {
+        return refused;
+    }
+    let results: Vec<Value> = CERTIFICATE_SCHEMAS
+        .iter()
+        .map(|(name, id)| json!({"name": name, "objectTypeId": id, "associatedObjects": ["CONTACT"]}))
+        .collect();
+    Json(json!({"results": results})).into_response()
 }
 
 async fn read(
@@ -318,5 +401,11 @@ pub fn router(state: Arc<HubSpot>) -> Router {
             "/crm/v4/objects/{from_type}/{from_id}/associations/default/{to_type}/{to_id}",
             put(associate),
         )
+        .route(
+            "/crm/v4/associations/{from_type}/{to_type}/batch/associate/default",
+            post(batch_associate),
+        )
+        .route("/crm/v3/schemas", get(schemas))
+        .route("/uploads/form/v2/{portal}/{form}", post(submit_form))
         .with_state(state)
 }

@@ -217,6 +217,30 @@ pub async fn of_user(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Cert
     Ok(out)
 }
 
+/// These learners' certificates of a run or program (revoked or not), each with the
+/// learner's email.
+pub async fn of_learners(
+    db: &impl ConnectionTrait,
+    of: Of,
+    users: &[i64],
+) -> Result<Vec<(Certificate, String)>, DbErr> {
+    let (table, owner, id) = of.table();
+    all_in(
+        db,
+        &format!(
+            "SELECT c.id, c.uuid, c.user_id, c.{owner} AS owner_id, c.is_revoked, c.revoke_reason, c.issue_date, u.email \
+             FROM {table} c JOIN users u ON u.id = c.user_id WHERE c.{owner} = $1 AND c.user_id IN ({{ids}}) ORDER BY c.id"
+        ),
+        vec![id.into()],
+        users,
+        |r| {
+            let email: String = r.try_get("", "email")?;
+            Ok((certificate(r, matches!(of, Of::Program(_)))?, email))
+        },
+    )
+    .await
+}
+
 /// Issues the certificate unless the learner has one (revoked or not); `true` when issued.
 pub async fn issue(
     db: &impl ConnectionTrait,

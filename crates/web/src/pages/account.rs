@@ -310,6 +310,7 @@ pub async fn signup_form(State(state): State<AppState>) -> Response {
 
 pub async fn signup(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Form(values): Form<HashMap<String, String>>,
 ) -> Response {
     let get = |k: &str| values.get(k).cloned().unwrap_or_default();
@@ -342,6 +343,7 @@ pub async fn signup(
         name: get("name"),
         password: get("password"),
         address: address_from(&values),
+        hubspotutk: crate::csrf::cookie_value(&headers, "hubspotutk"),
     };
     let result = async {
         let txn = state.store.write().await?;

@@ -1401,10 +1401,15 @@ pub async fn certificate_action(
         "restore" => None,
         _ => return error_page(&state, StatusCode::NOT_FOUND, None),
     };
-    if store::certificates::set_revoked(db, id, found.of, change)
-        .await
-        .is_err()
-    {
+    let changed = async {
+        let txn = state.store.write().await?;
+        store::certificates::set_revoked(&txn, id, found.of, change).await?;
+        let learners = services::certificates::Learners::new(found.of, &[id]);
+        services::crm::SyncCertificates::enqueue(&txn, learners).await?;
+        txn.commit().await
+    }
+    .await;
+    if changed.is_err() {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
     }
     tracing::info!(staff = %who, user = id, certificate = %uuid, %action, reason, "certificate changed");
