@@ -260,11 +260,30 @@ impl Google {
             .collect())
     }
 
-    /// Writes several ranges at once (`values:batchUpdate`, as a person would type them).
+    /// Writes several ranges at once (`values:batchUpdate`), as a person would type them
+    /// (dates become dates).
     pub async fn write(
         &self,
         spreadsheet: &str,
         ranges: &[(String, Vec<Vec<String>>)],
+    ) -> Result<(), GoogleError> {
+        self.write_as(spreadsheet, ranges, "USER_ENTERED").await
+    }
+
+    /// Writes several ranges as plain text, read back exactly as written.
+    pub async fn write_text(
+        &self,
+        spreadsheet: &str,
+        ranges: &[(String, Vec<Vec<String>>)],
+    ) -> Result<(), GoogleError> {
+        self.write_as(spreadsheet, ranges, "RAW").await
+    }
+
+    async fn write_as(
+        &self,
+        spreadsheet: &str,
+        ranges: &[(String, Vec<Vec<String>>)],
+        input: &str,
     ) -> Result<(), GoogleError> {
         if ranges.is_empty() {
             return Ok(());
@@ -280,7 +299,7 @@ impl Google {
         self.send(
             self.http
                 .post(url)
-                .json(&json!({"valueInputOption": "USER_ENTERED", "data": data})),
+                .json(&json!({"valueInputOption": input, "data": data})),
         )
         .await
         .map(|_| ())

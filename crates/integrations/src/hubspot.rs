@@ -61,6 +61,16 @@ struct Upserted {
     properties: Map<String, Value>,
 }
 
+/// How long a 429 asks to wait (`Retry-After` seconds; a second when it does not say).
+fn retry_after(response: &reqwest::Response) -> Duration {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::from_secs(1), Duration::from_secs)
+}
+
 impl HubSpot {
     pub fn new(base: &str, token: &str) -> Self {
         Self {
@@ -94,12 +104,7 @@ impl HubSpot {
                 .map_err(|e| HubSpotError::Network(e.without_url().to_string()))?;
             let status = response.status();
             if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-                let wait = response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map_or(Duration::from_secs(1), Duration::from_secs);
+                let wait = retry_after(&response);
                 if wait > self.max_wait || waits >= self.max_waits {
                     return Err(HubSpotError::RateLimited(wait));
                 }
@@ -278,6 +283,9 @@ impl HubSpot {
         let status = response.status();
         if status.is_success() {
             return Ok(());
+        }
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Err(HubSpotError::RateLimited(retry_after(&response)));
         }
         Err(HubSpotError::Status {
             status: status.as_u16(),

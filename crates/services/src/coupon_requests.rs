@@ -277,7 +277,7 @@ pub async fn redeemed(
 /// Follows the delivery of assignment messages (xPRO `update-assignment-delivery-dates`,
 /// every two hours, and at once when a delivery event about one arrives): each
 /// assignment takes its message's latest status; a request whose codes are all assigned
-/// and whose messages all arrived is complete and no longer followed. Requests last
+/// to addresses and whose messages all arrived is complete and no longer followed. Requests last
 /// assigned over 15 days ago are dropped.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct FollowDelivery {}
@@ -318,11 +318,13 @@ impl Job for FollowDelivery {
                     .map_err(retry)?;
             }
             let codes = requests::codes(&txn, &request).await.map_err(retry)?;
-            // Complete once every code is assigned and every message arrived (xPRO looks
-            // only at the messages, and stops watching a sheet half assigned).
-            let outstanding = codes.iter().any(|c| match &c.assignment {
-                None => true,
-                Some(a) => a.status != "invalid" && !DELIVERED.contains(&a.status.as_str()),
+            // Complete once every code is assigned to an address and every message arrived
+            // (xPRO looks only at the messages sent, and stops watching a sheet half
+            // assigned or with an address to correct).
+            let outstanding = codes.iter().any(|c| {
+                c.assignment
+                    .as_ref()
+                    .is_none_or(|a| !DELIVERED.contains(&a.status.as_str()))
             });
             if !outstanding {
                 requests::delivery_completed(&txn, request.id, now)

@@ -259,7 +259,7 @@ pub fn all() -> Vec<Flow> {
             "schedule",
             schedules["update-b2b-enrollment-code-sheets"],
             kinds["b2b.update_enrollment_code_sheets"],
-            Planned("8")
+            Available
         ),
         flow!(
             "worker-keycloak",

@@ -259,12 +259,25 @@ async fn a_request_row_becomes_codes_mailed_delivered_and_enrolled_on_its_assign
             .get("assignmentsCompleted")
             .cloned()
     };
-    assert_eq!(completed(), None, "a code is still unassigned");
-    f.google
-        .edit(file, "Sheet1", 4, 1, &[String::from("nobody")])
-        .await
-        .unwrap();
+    assert_eq!(
+        completed().as_deref(),
+        Some("FALSE"),
+        "a code is unassigned, another has no address"
+    );
+    // The bad address corrected and the last code assigned: all delivered, complete.
+    for (row, email) in [(3, "dan@example.edu"), (4, "carol@example.edu")] {
+        f.google
+            .edit(file, "Sheet1", row, 1, &[email.to_string()])
+            .await
+            .unwrap();
+    }
     f.drain_with(&job).await;
+    for code in requests::codes(f.store.db(), &request).await.unwrap() {
+        let message = code.assignment.and_then(|a| a.message_id).unwrap();
+        store::mail::status(f.store.db(), &message, "delivered", None, Utc::now())
+            .await
+            .unwrap();
+    }
     f.drain_with(&FollowDelivery::default()).await;
     assert_eq!(
         completed().as_deref(),
@@ -283,7 +296,7 @@ async fn a_request_row_becomes_codes_mailed_delivered_and_enrolled_on_its_assign
     assert_eq!(rows[1][2], "enrolled");
     assert_eq!(rows[1][5], bob.email);
 
-    // Taking the redeemed code back is refused quietly; the invalid one is taken back.
+    // Taking the redeemed code back is refused quietly; Dan's is taken back.
     f.google
         .edit(file, "Sheet1", 2, 1, &[String::new()])
         .await
@@ -301,9 +314,14 @@ async fn a_request_row_becomes_codes_mailed_delivered_and_enrolled_on_its_assign
         .collect();
     let mut statuses: Vec<&str> = codes.values().flatten().map(String::as_str).collect();
     statuses.sort_unstable();
-    assert_eq!(statuses, ["enrolled", "invalid"], "{codes:?}");
+    assert_eq!(statuses, ["delivered", "enrolled"], "{codes:?}");
     let rows = f.google.rows(file, "Sheet1");
     assert_eq!(rows[2].get(2).map_or("", String::as_str), "");
+    assert_eq!(
+        completed().as_deref(),
+        Some("FALSE"),
+        "a code taken back reopens the request"
+    );
 }
 
 #[tokio::test]

@@ -91,11 +91,15 @@ async fn staff_create_a_request_assign_its_codes_and_download_the_assignments() 
         "{:?}",
         saved.location
     );
-    // Saving the same again mails nobody twice.
+    // Saving the same again mails nobody twice; what is no address is marked, not mailed.
+    let second = format!("email_{}", codes[1].discount_id);
     app.post(
         &assign,
         Some(&staff),
-        &[(first.as_str(), "ada@example.edu")],
+        &[
+            (first.as_str(), "ada@example.edu"),
+            (second.as_str(), "=HYPERLINK(\"x\")"),
+        ],
     )
     .await;
     let mails = store::testing::count(
@@ -112,7 +116,12 @@ async fn staff_create_a_request_assign_its_codes_and_download_the_assignments() 
     assert_eq!(csv.status, StatusCode::OK);
     let lines: Vec<&str> = csv.body.lines().collect();
     assert_eq!(lines[0], "email,enrollment_url,coupon_code");
-    assert_eq!(lines.len(), 2, "{}", csv.body);
+    assert_eq!(lines.len(), 3, "{}", csv.body);
+    assert!(
+        csv.body.contains("\"'=hyperlink(\"\"x\"\")\""),
+        "a would-be formula stays text: {}",
+        csv.body
+    );
     assert!(lines[1].starts_with("\"ada@example.edu\",\"http://registrar.test/redeem/?product="));
     assert!(lines[1].ends_with(&format!("\"{}\"", codes[0].code)));
     let anonymous = app

@@ -51,8 +51,9 @@ pub fn watch_query(file: &str) -> String {
 
 /// Creates a request's assignment spreadsheet in the output folder: the codes and their
 /// enrollment links under the header, the header and codes protected, shared with the
-/// admins, watched. Each step can be repeated; the spreadsheet's id is kept as soon as
-/// Drive gives it, so a retry fills the same one.
+/// admins (an address Google refuses is logged and skipped), watched. The spreadsheet's id
+/// is kept as soon as Drive gives it and the filling once done, so a retry fills the same
+/// file once and never touches what staff typed.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CreateSheet {
     pub request_id: i64,
@@ -110,41 +111,59 @@ impl Job for CreateSheet {
             }
         };
         let codes = requests::codes(db, &request).await.map_err(retry)?;
-        let mut rows = vec![HEADER.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
-        rows.extend(codes.iter().map(|c| {
-            vec![
-                c.code.clone(),
-                String::new(),
-                String::new(),
-                String::new(),
-                redeem_url(&ctx.site_url, request.product_id, &c.code),
-                String::new(),
-            ]
-        }));
-        let range = format!("{WORKSHEET}!A1:F{}", rows.len());
-        google
-            .write(&file, &[(range, rows)])
-            .await
-            .map_err(google_error)?;
-        let protect = |description: &str, rows, columns, warning_only| Protection {
-            description: description.to_string(),
-            rows,
-            columns,
-            warning_only,
-        };
-        google
-            .protect(
-                &file,
-                &[
-                    protect("Header", (Some(0), Some(1)), (None, None), false),
-                    protect("Coupon codes", (None, None), (Some(0), Some(1)), false),
-                    protect("Statuses", (Some(1), None), (Some(2), Some(4)), true),
-                ],
-            )
-            .await
-            .map_err(google_error)?;
+        if request.sheet_filled_on.is_none() {
+            // Only the header and the columns Registrar owns: a retry never blanks what
+            // staff typed.
+            let header = vec![HEADER.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
+            let last = codes.len() + 1;
+            let column = |cells: Vec<String>| cells.into_iter().map(|c| vec![c]).collect();
+            let links = codes
+                .iter()
+                .map(|c| redeem_url(&ctx.site_url, request.product_id, &c.code))
+                .collect();
+            google
+                .write(
+                    &file,
+                    &[
+                        (format!("{WORKSHEET}!A1:F1"), header),
+                        (
+                            format!("{WORKSHEET}!A2:A{last}"),
+                            column(codes.iter().map(|c| c.code.clone()).collect()),
+                        ),
+                        (format!("{WORKSHEET}!E2:E{last}"), column(links)),
+                    ],
+                )
+                .await
+                .map_err(google_error)?;
+            let protect = |description: &str, rows, columns, warning_only| Protection {
+                description: description.to_string(),
+                rows,
+                columns,
+                warning_only,
+            };
+            google
+                .protect(
+                    &file,
+                    &[
+                        protect("Header", (Some(0), Some(1)), (None, None), false),
+                        protect("Coupon codes", (None, None), (Some(0), Some(1)), false),
+                        protect("Statuses", (Some(1), None), (Some(2), Some(4)), true),
+                    ],
+                )
+                .await
+                .map_err(google_error)?;
+            requests::sheet_filled(db, request.id, Utc::now())
+                .await
+                .map_err(retry)?;
+        }
         for email in &sheets.admin_emails {
-            google.share(&file, email).await.map_err(google_error)?;
+            match google.share(&file, email).await {
+                Err(e) if !e.is_transient() => {
+                    // An address Google will not share with: staff can still share by hand.
+                    tracing::warn!(request = request.id, %email, error = %e, "assignment spreadsheet not shared");
+                }
+                other => other.map_err(google_error)?,
+            }
         }
         let now = Utc::now();
         keep_watched(ctx, sheets, &file, &watch_query(&file), now).await?;
@@ -244,8 +263,8 @@ pub async fn process_sheet(
 
 /// Writes each assignment's status the sheet does not show yet (C status, D date, F the
 /// email that enrolled when it is not the one assigned), clears the status of a code no
-/// longer assigned, and marks a request whose messages all arrived (Drive app properties
-/// `assignmentsCompleted`, as xPRO).
+/// longer assigned, and marks whether the request's messages all arrived (Drive app
+/// properties `assignmentsCompleted`, as xPRO; `FALSE` again when it reopens).
 async fn show(
     store: &Store,
     sheets: &Sheets,
@@ -274,7 +293,7 @@ async fn show(
                 if let Some(by) = a.redeemed_by.as_ref().filter(|by| **by != a.email) {
                     ranges.push((format!("{WORKSHEET}!F{number}"), vec![vec![by.clone()]]));
                 }
-                shown.push(code.discount_id);
+                shown.push((code.discount_id, a.status.clone(), a.status_at));
             }
             None if cells.get(2).is_some_and(|c| !c.trim().is_empty()) => {
                 ranges.push((
@@ -287,18 +306,26 @@ async fn show(
     }
     sheets.google.write(file, &ranges).await?;
     requests::shown(db, &shown).await?;
-    if let Some(done) = request.delivery_completed_on {
-        sheets
-            .google
-            .set_app_properties(
-                file,
-                &[
-                    ("assignmentsCompleted", "TRUE".to_string()),
-                    ("assignmentsCompletedDate", done.to_rfc3339()),
-                ],
-            )
-            .await?;
-    }
+    // As the request stands now (assigning just now reopens it).
+    let done = requests::find(db, request.id)
+        .await?
+        .and_then(|r| r.delivery_completed_on);
+    sheets
+        .google
+        .set_app_properties(
+            file,
+            &[
+                (
+                    "assignmentsCompleted",
+                    if done.is_some() { "TRUE" } else { "FALSE" }.to_string(),
+                ),
+                (
+                    "assignmentsCompletedDate",
+                    done.map(|d| d.to_rfc3339()).unwrap_or_default(),
+                ),
+            ],
+        )
+        .await?;
     Ok(())
 }
 

@@ -105,9 +105,10 @@ async fn update(
             rows.push((code.discount_id, row));
         }
     }
+    // As text, so an update reads back exactly what it wrote and rewrites only changes.
     sheets
         .google
-        .write(&sheet.spreadsheet, &ranges)
+        .write_text(&sheet.spreadsheet, &ranges)
         .await
         .map_err(google_error)?;
     Ok(rows)

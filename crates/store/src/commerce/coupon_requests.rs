@@ -41,6 +41,8 @@ pub struct CouponRequest {
     pub created_on: DateTime<Utc>,
     /// The assignment spreadsheet, once created.
     pub sheet_id: Option<String>,
+    /// When its codes and links were written and its ranges protected.
+    pub sheet_filled_on: Option<DateTime<Utc>>,
     /// When the spreadsheet was filled, protected, shared and watched.
     pub sheet_ready_on: Option<DateTime<Utc>>,
     pub assignments_started_on: Option<DateTime<Utc>>,
@@ -62,7 +64,7 @@ pub struct NewRequest<'a> {
     pub source: Source,
 }
 
-const COLUMNS: &str = "id, name, purchase_order, num_codes, product_id, product_text_id, company, activation_date, expiration_date, requester, source, created_on, sheet_id, sheet_ready_on, assignments_started_on, last_assignment_on, delivery_completed_on";
+const COLUMNS: &str = "id, name, purchase_order, num_codes, product_id, product_text_id, company, activation_date, expiration_date, requester, source, created_on, sheet_id, sheet_filled_on, sheet_ready_on, assignments_started_on, last_assignment_on, delivery_completed_on";
 
 fn request(r: &QueryResult) -> Result<CouponRequest, DbErr> {
     Ok(CouponRequest {
@@ -79,6 +81,7 @@ fn request(r: &QueryResult) -> Result<CouponRequest, DbErr> {
         source: r.try_get("", "source")?,
         created_on: r.try_get("", "created_on")?,
         sheet_id: r.try_get("", "sheet_id")?,
+        sheet_filled_on: r.try_get("", "sheet_filled_on")?,
         sheet_ready_on: r.try_get("", "sheet_ready_on")?,
         assignments_started_on: r.try_get("", "assignments_started_on")?,
         last_assignment_on: r.try_get("", "last_assignment_on")?,
@@ -214,6 +217,14 @@ pub async fn set_sheet(db: &impl ConnectionTrait, id: i64, sheet_id: &str) -> Re
     set(db, id, "sheet_id", sheet_id.into()).await
 }
 
+pub async fn sheet_filled(
+    db: &impl ConnectionTrait,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    set(db, id, "sheet_filled_on", now.into()).await
+}
+
 pub async fn sheet_ready(
     db: &impl ConnectionTrait,
     id: i64,
@@ -318,8 +329,15 @@ pub async fn assign(
     .map(|_| ())
 }
 
-/// Takes an unredeemed code's assignment back.
+/// Takes an unredeemed code's assignment back; its request is no longer complete.
 pub async fn unassign(db: &impl ConnectionTrait, discount_id: i64) -> Result<(), DbErr> {
+    run(
+        db,
+        "UPDATE coupon_requests SET delivery_completed_on = NULL WHERE id IN \
+         (SELECT request_id FROM code_assignments WHERE discount_id = $1 AND redeemed_on IS NULL)",
+        vec![discount_id.into()],
+    )
+    .await?;
     run(
         db,
         "DELETE FROM code_assignments WHERE discount_id = $1 AND redeemed_on IS NULL",
@@ -345,13 +363,17 @@ pub async fn set_status(
     .map(|_| ())
 }
 
-/// Notes that the sheet shows these assignments' statuses.
-pub async fn shown(db: &impl ConnectionTrait, discount_ids: &[i64]) -> Result<(), DbErr> {
-    for id in discount_ids {
+/// Notes that the sheet shows these statuses: (discount id, status, since). An
+/// assignment whose status changed meanwhile stays to be shown.
+pub async fn shown(
+    db: &impl ConnectionTrait,
+    written: &[(i64, String, DateTime<Utc>)],
+) -> Result<(), DbErr> {
+    for (id, status, at) in written {
         run(
             db,
-            "UPDATE code_assignments SET shown = $1 WHERE discount_id = $2",
-            vec![true.into(), (*id).into()],
+            "UPDATE code_assignments SET shown = $1 WHERE discount_id = $2 AND status = $3 AND status_at = $4",
+            vec![true.into(), (*id).into(), status.clone().into(), (*at).into()],
         )
         .await?;
     }

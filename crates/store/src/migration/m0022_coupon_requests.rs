@@ -37,6 +37,8 @@ impl MigrationTrait for Migration {
                 .col(string("source"))
                 .col(timestamp_with_time_zone("created_on"))
                 .col(string_null("sheet_id").unique_key())
+                // Codes and links written and ranges protected; then shared and watched.
+                .col(timestamp_with_time_zone_null("sheet_filled_on"))
                 .col(timestamp_with_time_zone_null("sheet_ready_on"))
                 .col(timestamp_with_time_zone_null("assignments_started_on"))
                 .col(timestamp_with_time_zone_null("last_assignment_on"))

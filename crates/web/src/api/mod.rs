@@ -113,9 +113,15 @@ impl Params {
     }
 }
 
-/// A CSV field, always quoted.
+/// A CSV field, always quoted; one a spreadsheet would take for a formula (`=`, `+`, `-`,
+/// `@` first) is kept text with a leading `'`.
 pub fn csv_field(value: &str) -> String {
-    format!("\"{}\"", value.replace('"', "\"\""))
+    let text = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    format!("\"{}\"", text.replace('"', "\"\""))
 }
 
 /// A JSON request body as `T`; a body that is not one is a 400 saying why.

@@ -408,10 +408,10 @@ async fn assignments_csv(state: &AppState, id: i64) -> Result<Response, ApiError
         ));
     }
     let name: String = request.name.chars().take(20).collect();
-    // A header value: printable ASCII only, no quotes.
+    // A header value: printable ASCII only, nothing that ends the quoted name.
     let filename: String = format!("Bulk Assign {name} {}.csv", state.now().format("%Y-%m-%d"))
         .chars()
-        .filter(|c| (c.is_ascii_graphic() || *c == ' ') && *c != '"')
+        .filter(|c| (c.is_ascii_graphic() || *c == ' ') && !matches!(c, '"' | '\\'))
         .collect();
     Ok((
         [
