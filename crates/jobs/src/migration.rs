@@ -100,3 +100,34 @@ impl MigrationTrait for WakeTrigger {
         Ok(())
     }
 }
+
+/// A keyed job may wait behind a running one (a change made while its sweep runs is
+/// picked up by the next run): the key is unique among pending jobs only, and claiming
+/// skips a job whose key is running.
+pub struct FollowUps;
+
+impl MigrationName for FollowUps {
+    fn name(&self) -> &str {
+        "m0024_jobs_follow_ups"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for FollowUps {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        db.execute_unprepared("DROP INDEX IF EXISTS ux_jobs_unique_key")
+            .await?;
+        db.execute_unprepared(
+            "CREATE UNIQUE INDEX IF NOT EXISTS ux_jobs_pending_key ON jobs (kind, unique_key) \
+             WHERE unique_key IS NOT NULL AND state IN ('queued', 'failed')",
+        )
+        .await?;
+        db.execute_unprepared(
+            "CREATE INDEX IF NOT EXISTS ix_jobs_running_key ON jobs (kind, unique_key) \
+             WHERE unique_key IS NOT NULL AND state = 'running'",
+        )
+        .await?;
+        Ok(())
+    }
+}

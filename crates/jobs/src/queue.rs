@@ -57,8 +57,10 @@ pub(crate) async fn query_one(
 /// Options of one enqueue.
 #[derive(Debug, Clone, Default)]
 pub struct Enqueue {
-    /// While a job of this kind with this key is queued, failed-awaiting-retry or running,
-    /// another enqueue with the key does nothing.
+    /// While a job of this kind with this key is queued or waiting for its retry, another
+    /// enqueue with the key does nothing. While one is running, one more may wait: it is
+    /// not claimed before the running one ends, so a change made during a run is picked
+    /// up by the next, and two runs of a key never overlap.
     pub unique_key: Option<String>,
     /// Not before this instant (default: now).
     pub run_at: Option<DateTime<Utc>>,
@@ -80,7 +82,7 @@ pub async fn enqueue(
         db,
         "INSERT INTO jobs (kind, payload, state, attempts, max_attempts, run_at, unique_key, created_at) \
          VALUES ($1, $2, 'queued', 0, $3, $4, $5, $6) \
-         ON CONFLICT (kind, unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'failed', 'running') \
+         ON CONFLICT (kind, unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'failed') \
          DO NOTHING RETURNING id",
         vec![
             kind.into(),
@@ -156,10 +158,13 @@ pub async fn claim_batch(
         &txn,
         &format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, locked_by = $2 \
-             WHERE id IN (SELECT id FROM jobs \
-                          WHERE (state IN ('queued', 'failed') AND run_at <= $3) \
-                             OR (state = 'running' AND lease_until < $3) \
-                          ORDER BY run_at, id LIMIT $4 {lock}) \
+             WHERE id IN (SELECT j.id FROM jobs j \
+                          WHERE ((j.state IN ('queued', 'failed') AND j.run_at <= $3) \
+                             OR (j.state = 'running' AND j.lease_until < $3)) \
+                            AND (j.unique_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs r \
+                                 WHERE r.kind = j.kind AND r.unique_key = j.unique_key \
+                                   AND r.state = 'running' AND r.id <> j.id)) \
+                          ORDER BY j.run_at, j.id LIMIT $4 {lock}) \
              RETURNING id, kind, payload, attempts, max_attempts, run_at"
         ),
         vec![lease_until.into(), token.clone().into(), now.into(), (limit.max(1) as i64).into()],
@@ -292,6 +297,31 @@ pub async fn fail(
         )
     } else {
         let at = now + chrono::Duration::from_std(backoff.delay(job.attempts)).unwrap_or_default();
+        // A follow-up of the same key waits already: it takes over the retry, at the
+        // earlier of the two times, and this attempt makes way (its error is logged).
+        let follow_up = query_one(
+            db,
+            "UPDATE jobs SET run_at = CASE WHEN run_at < $1 THEN run_at ELSE $1 END \
+             WHERE state IN ('queued', 'failed') AND id <> $2 AND unique_key IS NOT NULL \
+               AND kind = $3 AND unique_key = (SELECT unique_key FROM jobs WHERE id = $2) \
+             RETURNING run_at",
+            vec![at.into(), job.id.into(), job.kind.clone().into()],
+        )
+        .await?;
+        if let Some(row) = follow_up {
+            let at: DateTime<Utc> = row.try_get("", "run_at")?;
+            let deleted = execute(
+                db,
+                "DELETE FROM jobs WHERE id = $1 AND locked_by = $2 AND state = 'running'",
+                vec![job.id.into(), job.token.clone().into()],
+            )
+            .await?;
+            return Ok(if deleted == 1 {
+                Outcome::Retrying { at }
+            } else {
+                Outcome::ClaimLost
+            });
+        }
         (
             "UPDATE jobs SET state = 'failed', last_error = $1, run_at = $2, lease_until = NULL \
              WHERE id = $3 AND locked_by = $4 AND state = 'running'",

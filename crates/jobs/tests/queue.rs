@@ -115,20 +115,63 @@ async fn unique_keys_coalesce_pending_jobs_only() {
             .is_some(),
         "keys are per kind"
     );
+    let other = claim(db, "w", LEASE, t(2)).await.unwrap().unwrap();
     let job = claim(db, "w", LEASE, t(2)).await.unwrap().unwrap();
+    assert_eq!((other.kind.as_str(), job.kind.as_str()), ("sync", "other"));
+    let (job, other) = (other, job);
+    succeed(db, &other, t(2)).await.unwrap();
+    let follow_up = enqueue(db, "sync", &(), 3, key(), t(3)).await.unwrap();
+    assert!(follow_up.is_some(), "running: one more may wait");
     assert_eq!(
         enqueue(db, "sync", &(), 3, key(), t(3)).await.unwrap(),
         None,
-        "running: no-op"
+        "and only one"
     );
-    succeed(db, &job, t(4)).await.unwrap();
     assert!(
-        enqueue(db, "sync", &(), 3, key(), t(5))
-            .await
-            .unwrap()
-            .is_some(),
-        "done: a new one may start"
+        claim(db, "w", LEASE, t(4)).await.unwrap().is_none(),
+        "it does not start while its key runs"
     );
+    succeed(db, &job, t(5)).await.unwrap();
+    let next = claim(db, "w", LEASE, t(6)).await.unwrap().unwrap();
+    assert_eq!(Some(next.id), follow_up, "then it does");
+}
+
+#[tokio::test]
+async fn a_failing_run_hands_its_retry_to_the_follow_up_waiting_behind_it() {
+    let (store, _) = fresh_database().await;
+    let db = store.db();
+    let key = || Enqueue {
+        unique_key: Some("sheet:1".into()),
+        ..Enqueue::default()
+    };
+    let first = enqueue(db, "sync", &(), 3, key(), t(0))
+        .await
+        .unwrap()
+        .unwrap();
+    let job = claim(db, "w", LEASE, t(1)).await.unwrap().unwrap();
+    assert_eq!(job.id, first);
+    let follow_up = Enqueue {
+        run_at: Some(t(600)),
+        ..key()
+    };
+    let waiting = enqueue(db, "sync", &(), 3, follow_up, t(2))
+        .await
+        .unwrap()
+        .unwrap();
+    let backoff = Backoff {
+        base: Duration::from_secs(10),
+        cap: Duration::from_secs(10),
+    };
+    let outcome = fail(db, &job, "Google is unreachable", false, backoff, t(3))
+        .await
+        .unwrap();
+    let Outcome::Retrying { at } = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert!(at <= t(13), "the earlier of the two times: {at}");
+    assert_eq!(count(db).await, 1, "one job stands for the key");
+    let next = claim(db, "w", LEASE, t(14)).await.unwrap().unwrap();
+    assert_eq!(next.id, waiting);
 }
 
 #[tokio::test]

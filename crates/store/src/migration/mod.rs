@@ -53,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0021_mail::Migration),
             Box::new(m0022_coupon_requests::Migration),
             Box::new(m0023_code_sheets::Migration),
+            Box::new(jobs::migration::FollowUps),
         ]
     }
 }
