@@ -110,7 +110,9 @@ async fn apply(
     let issued = certs::issue_to(db, Of::Run(run_id), &issue, now).await?;
     applied.certificates_issued = issued.len() as u32;
     issued_to(db, Of::Run(run_id), &issued).await?;
-    applied.certificates_removed = certs::remove_from(db, Of::Run(run_id), &remove).await?;
+    let removed = certs::remove_from(db, Of::Run(run_id), &remove).await?;
+    applied.certificates_removed = removed.len() as u32;
+    crate::crm::ArchiveCertificates::enqueue(db, false, removed).await?;
     if let Some((course, _)) = view.run(run_id)
         && !course.programs.is_empty()
     {
@@ -325,21 +327,18 @@ impl Job for MailCertificates {
             return Ok(());
         };
         let txn = ctx.store.write().await.map_err(retry)?;
-        for user_id in &self.learners.users {
-            let (Some(user), Some(certificate)) = (
-                store::accounts::find(&txn, *user_id).await.map_err(retry)?,
-                certs::find(&txn, *user_id, of).await.map_err(retry)?,
-            ) else {
-                continue;
-            };
+        let certificates = certs::of_learners(&txn, of, &self.learners.users)
+            .await
+            .map_err(retry)?;
+        for (certificate, holder) in certificates {
             if certificate.is_revoked {
                 continue;
             }
             Mail::compose(
-                &user.email,
+                &holder.email,
                 &format!("Your certificate for {title}"),
                 &emails::Certificate {
-                    name: &user.name,
+                    name: &holder.name,
                     title: &title,
                     link: emails::link(&ctx.site_url, &format!("{path}{}/", certificate.uuid)),
                 },

@@ -487,6 +487,105 @@ impl Job for SubmitSignUpForm {
 
 // ---- certificates ----
 
+/// A certificate custom object kind: its schema name, its `unique_app_id` stem and its
+/// property prefix.
+struct CertificateObject {
+    name: &'static str,
+    stem: &'static str,
+    field: &'static str,
+}
+
+impl CertificateObject {
+    fn of(program: bool) -> Self {
+        if program {
+            CertificateObject {
+                name: "program_certificate",
+                stem: "pc",
+                field: "program",
+            }
+        } else {
+            CertificateObject {
+                name: "course_run_certificate",
+                stem: "crc",
+                field: "course_run",
+            }
+        }
+    }
+
+    /// The schema's objectTypeId, or its name as MITx Online falls back to.
+    async fn object_type(&self, crm: &Crm) -> Result<String, JobError> {
+        Ok(crm
+            .hubspot
+            .custom_object_type(self.name)
+            .await
+            .map_err(hubspot_error)?
+            .unwrap_or_else(|| self.name.to_string()))
+    }
+
+    fn key(&self, crm: &Crm, id: i64) -> String {
+        format!("{}-{}-{id}", crm.prefix, self.stem)
+    }
+}
+
+/// Certificates removed (a grade that no longer passes deletes the course certificate):
+/// the objects sent for them are archived in HubSpot.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ArchiveCertificates {
+    pub program: bool,
+    pub ids: Vec<i64>,
+}
+
+impl ArchiveCertificates {
+    pub async fn enqueue(
+        db: &impl ConnectionTrait,
+        program: bool,
+        ids: Vec<i64>,
+    ) -> Result<(), DbErr> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        jobs::push(
+            db,
+            &ArchiveCertificates { program, ids },
+            Enqueue::default(),
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+impl Job for ArchiveCertificates {
+    const KIND: &'static str = "crm.archive_certificates";
+    const MAX_ATTEMPTS: u32 = 25;
+    type Context = Context;
+
+    async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        let Some(crm) = ctx.crm.as_ref() else {
+            return Ok(());
+        };
+        let db = ctx.store.db();
+        let kind = CertificateObject::of(self.program);
+        let keys: Vec<String> = self.ids.iter().map(|id| kind.key(crm, *id)).collect();
+        let sent = store::crm::sent(db, "certificate", &keys)
+            .await
+            .map_err(retry)?;
+        if sent.is_empty() {
+            return Ok(());
+        }
+        let object_type = kind.object_type(crm).await?;
+        for (key, object) in sent {
+            crm.hubspot
+                .archive(&object_type, &object.hubspot_id)
+                .await
+                .map_err(hubspot_error)?;
+            store::crm::forget(db, "certificate", &key)
+                .await
+                .map_err(retry)?;
+        }
+        Ok(())
+    }
+}
+
 /// MITx Online's certificate custom objects (`course_run_certificate`,
 /// `program_certificate`): each certificate of these learners, issued, revoked or
 /// restored, upserted by `unique_app_id` and associated with the learner's contact. xPRO
@@ -540,18 +639,9 @@ impl Job for SyncCertificates {
         if site != Site::Mitxonline {
             return Ok(());
         }
-        let (name, stem, field) = if self.learners.program {
-            ("program_certificate", "pc", "program")
-        } else {
-            ("course_run_certificate", "crc", "course_run")
-        };
-        // The schema's objectTypeId, or its name as MITx Online falls back to.
-        let object_type = crm
-            .hubspot
-            .custom_object_type(name)
-            .await
-            .map_err(hubspot_error)?
-            .unwrap_or_else(|| name.to_string());
+        let kind = CertificateObject::of(self.learners.program);
+        let field = kind.field;
+        let object_type = kind.object_type(crm).await?;
         let now = Utc::now();
         for users in self
             .learners
@@ -563,13 +653,13 @@ impl Job for SyncCertificates {
                 .map_err(retry)?;
             let objects: Vec<Upsert> = certificates
                 .iter()
-                .map(|(c, email)| {
-                    let key = format!("{}-{stem}-{}", crm.prefix, c.id);
+                .map(|(c, holder)| {
+                    let key = kind.key(crm, c.id);
                     let Value::Object(properties) = json!({
                         "unique_app_id": key,
                         format!("{field}_readable_id"): readable_id,
                         format!("{field}_title"): title,
-                        "user_email": email,
+                        "user_email": holder.email,
                         "issue_date": c.issue_date.timestamp_millis().to_string(),
                         "is_revoked": if c.is_revoked { "true" } else { "false" },
                     }) else {

@@ -239,7 +239,7 @@ pub fn all() -> Vec<Flow> {
         flow!("worker-baskets", ["xpro:delete-expired-baskets", "mitxonline:cull-anonymous-baskets"], WORKER, DATABASE, "Expire baskets", Async, "SQL", "Old and anonymous baskets", "schedule",
             schedules ["delete-expired-baskets", "cull-anonymous-baskets"], kinds ["ecommerce.delete_expired_baskets", "ecommerce.cull_anonymous_baskets"], Planned("6")),
         flow!("worker-hubspot", ["xpro:celery-hubspot", "mitxonline:celery-hubspot"], WORKER, HUBSPOT, "Sync contacts, products, deals, certificates", Async, "REST", "Users, products, orders", "on change",
-            schedules [], kinds ["crm.sync_contacts", "crm.sync_products", "crm.sync_deal", "crm.sync_certificates", "crm.submit_signup_form"], Available),
+            schedules [], kinds ["crm.sync_contacts", "crm.sync_products", "crm.sync_deal", "crm.sync_certificates", "crm.archive_certificates", "crm.submit_signup_form"], Available),
         flow!("worker-mail", ["xpro:celery-mailgun", "mitxonline:celery-mailgun"], WORKER, MAIL, "Transactional and bulk email", Async, "SMTP/HTTPS", "Receipts, codes, notices", "on event",
             schedules [], kinds ["mail.send", "certificates.mail"], Available),
         flow!("google-web-push", ["xpro:google-django-webhook"], GOOGLE, WEB, "Drive change push", Async, "HTTPS", "File-change notifications", "webhook",

@@ -62,6 +62,7 @@ pub fn registry() -> jobs::Registry<Context> {
         .register::<sheets::code_sheets::UpdateCodeSheets>()
         .register::<crm::SyncContacts>()
         .register::<crm::SyncCertificates>()
+        .register::<crm::ArchiveCertificates>()
         .register::<crm::SubmitSignUpForm>()
         .register::<crm::SyncProducts>()
         .register::<certificates::GenerateCourseCertificates>()

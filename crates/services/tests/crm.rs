@@ -2,7 +2,7 @@
 //! `REGISTRAR_TEST_DATABASE_URL` picks: a burst of contact changes coalesces into batches,
 //! a 429 storm is outlasted without losing a contact, an unchanged contact is not
 //! sent again, a basket is a checkout-abandoned deal until it is emptied, and MITx Online
-//! certificates are custom objects of the learner's contact.
+//! certificates are custom objects of the learner's contact, archived when removed.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -270,6 +270,16 @@ async fn mitx_online_certificates_are_custom_objects_of_the_learners_contact() {
     let certificates = hubspot.objects(type_id);
     assert_eq!(certificates.len(), 1, "the same object, updated");
     assert_eq!(certificates[0].properties["is_revoked"], "true");
+
+    // A grade that no longer passes removes the certificate: its object goes too.
+    let removed = store::certificates::remove_from(store.db(), run, &[ada.id])
+        .await
+        .unwrap();
+    services::crm::ArchiveCertificates::enqueue(store.db(), false, removed)
+        .await
+        .unwrap();
+    drain(&store, &url, Duration::from_secs(2)).await;
+    assert!(hubspot.objects(type_id).is_empty(), "archived");
 }
 
 #[tokio::test]

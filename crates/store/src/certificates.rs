@@ -217,25 +217,34 @@ pub async fn of_user(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Cert
     Ok(out)
 }
 
-/// These learners' certificates of a run or program (revoked or not), each with the
-/// learner's email.
+/// Whose a certificate is, as messages and the CRM name them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub email: String,
+    pub name: String,
+}
+
+/// These learners' certificates of a run or program (revoked or not), each with its holder.
 pub async fn of_learners(
     db: &impl ConnectionTrait,
     of: Of,
     users: &[i64],
-) -> Result<Vec<(Certificate, String)>, DbErr> {
+) -> Result<Vec<(Certificate, Holder)>, DbErr> {
     let (table, owner, id) = of.table();
     all_in(
         db,
         &format!(
-            "SELECT c.id, c.uuid, c.user_id, c.{owner} AS owner_id, c.is_revoked, c.revoke_reason, c.issue_date, u.email \
+            "SELECT c.id, c.uuid, c.user_id, c.{owner} AS owner_id, c.is_revoked, c.revoke_reason, c.issue_date, u.email, u.name \
              FROM {table} c JOIN users u ON u.id = c.user_id WHERE c.{owner} = $1 AND c.user_id IN ({{ids}}) ORDER BY c.id"
         ),
         vec![id.into()],
         users,
         |r| {
-            let email: String = r.try_get("", "email")?;
-            Ok((certificate(r, matches!(of, Of::Program(_)))?, email))
+            let holder = Holder {
+                email: r.try_get("", "email")?,
+                name: r.try_get("", "name")?,
+            };
+            Ok((certificate(r, matches!(of, Of::Program(_)))?, holder))
         },
     )
     .await
@@ -282,20 +291,21 @@ pub async fn issue_to(
 }
 
 /// Removes these learners' certificates of a run or program (a zero grade voids a course
-/// certificate); how many there were.
-pub async fn remove_from(db: &impl ConnectionTrait, of: Of, users: &[i64]) -> Result<u32, DbErr> {
+/// certificate); the ids of those there were.
+pub async fn remove_from(
+    db: &impl ConnectionTrait,
+    of: Of,
+    users: &[i64],
+) -> Result<Vec<i64>, DbErr> {
     let (table, owner, id) = of.table();
-    Ok(all_in(
+    all_in(
         db,
-        &format!(
-            "DELETE FROM {table} WHERE {owner} = $1 AND user_id IN ({{ids}}) RETURNING user_id"
-        ),
+        &format!("DELETE FROM {table} WHERE {owner} = $1 AND user_id IN ({{ids}}) RETURNING id"),
         vec![id.into()],
         users,
-        |_| Ok(()),
+        |r| r.try_get("", "id"),
     )
-    .await?
-    .len() as u32)
+    .await
 }
 
 /// Revokes (with a reason) or restores (`reason` none) a certificate; `false` if none.
