@@ -262,16 +262,10 @@ pub async fn redeemed(
     email: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let Some(request) = requests::redeemed(db, order_id, email, now).await? else {
-        return Ok(());
-    };
-    if requests::find(db, request)
-        .await?
-        .is_some_and(|r| r.sheet_id.is_some())
-    {
-        crate::sheets::assignments::ShowStatuses::enqueue(db, request).await?;
+    match requests::redeemed(db, order_id, email, now).await? {
+        Some(request) => crate::sheets::assignments::ShowStatuses::enqueue(db, request).await,
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Follows the delivery of assignment messages (xPRO `update-assignment-delivery-dates`,

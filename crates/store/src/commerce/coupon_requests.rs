@@ -381,7 +381,7 @@ pub async fn shown(
 }
 
 /// The order's code, if it is an assigned one, marked `enrolled` by `email`; the request
-/// it belongs to.
+/// it belongs to, if that request has an assignment spreadsheet to show it on.
 pub async fn redeemed(
     db: &impl ConnectionTrait,
     order_id: i64,
@@ -390,8 +390,9 @@ pub async fn redeemed(
 ) -> Result<Option<i64>, DbErr> {
     let Some(found) = one(
         db,
-        "SELECT a.discount_id, a.request_id FROM code_assignments a \
-         JOIN discount_redemptions r ON r.discount_id = a.discount_id WHERE r.order_id = $1",
+        "SELECT a.discount_id, a.request_id, q.sheet_id FROM code_assignments a \
+         JOIN discount_redemptions r ON r.discount_id = a.discount_id \
+         JOIN coupon_requests q ON q.id = a.request_id WHERE r.order_id = $1",
         vec![order_id.into()],
     )
     .await?
@@ -412,7 +413,8 @@ pub async fn redeemed(
         ],
     )
     .await?;
-    Ok(Some(found.try_get("", "request_id")?))
+    let sheet: Option<String> = found.try_get("", "sheet_id")?;
+    sheet.map(|_| found.try_get("", "request_id")).transpose()
 }
 
 /// The request a message assigned a code of.

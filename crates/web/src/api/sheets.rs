@@ -127,12 +127,11 @@ async fn notified(
             "An assignment sheet notification needs fileId.".into(),
         ));
     }
-    let Some(sheets) = state.settings.sheets.as_ref() else {
-        return Err(ApiError::NotFoundBecause(
-            "No sheets are watched here.".into(),
-        ));
-    };
-    let Some(webhook) = sheets.webhook.as_ref() else {
+    let watched = state.settings.sheets.as_ref().and_then(|sheets| {
+        let webhook = sheets.webhook.as_ref()?;
+        Some((sheets, webhook))
+    });
+    let Some((sheets, webhook)) = watched else {
         return Err(ApiError::NotFoundBecause(
             "No sheets are watched here.".into(),
         ));
