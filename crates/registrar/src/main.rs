@@ -307,6 +307,8 @@ fn background(
             smtp,
             crm: crm(config),
             sheets,
+            // Checked when the server started: a bad configuration never gets here.
+            storefront: storefront(config).ok().flatten().map(Arc::new),
         }),
         settings: jobs::WorkerSettings::for_backend(
             store.db().get_database_backend(),

@@ -6,190 +6,23 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use domain::Money;
 use domain::commerce::order::OrderState;
 use domain::commerce::pricing::{Discount, Kind, Redemption};
 use integrations::cybersource::secure_acceptance;
 use services::commerce::basket::{self, BasketError};
-use services::commerce::checkout::{Checkout, checkout};
+use services::commerce::bulk;
+use services::commerce::checkout::Checkout;
 use services::commerce::payment::{self, Channel, Paid, PaymentError};
-use services::commerce::{Processor, Storefront, bulk};
-use store::Store;
 use store::accounts::User;
-use store::catalog::read::CatalogView;
-use store::catalog::write::{Mode, apply};
 use store::commerce::baskets::Owner;
-use store::commerce::bulk_orders::{self, BulkOrder};
+use store::commerce::bulk_orders;
 use store::commerce::discounts::{self, NewDiscount};
 use store::commerce::orders;
 
 mod common;
 
-const SECRET: &str = "security";
-
-fn storefront() -> Storefront {
-    Storefront {
-        base_url: "http://registrar.test".into(),
-        reference_prefix: "registrar".into(),
-        bulk_reference_prefix: "registrar-bulk".into(),
-        environment: "test".into(),
-        currency: "USD".into(),
-        processor: Processor {
-            url: "http://pay.test/pay".into(),
-            access_key: "access".into(),
-            profile_id: "profile".into(),
-            secret_key: SECRET.into(),
-        },
-        refunds: None,
-        support_email: Some("support@example.edu".into()),
-    }
-}
-
-struct Shop {
-    store: Store,
-    view: CatalogView,
-    now: DateTime<Utc>,
-    front: Storefront,
-}
-
-async fn shop() -> Shop {
-    shop_with(|_| {}).await
-}
-
-/// A shop whose synthetic catalog `edit` changed first.
-async fn shop_with(edit: impl FnOnce(&mut domain::catalog::Catalog)) -> Shop {
-    let store = store::testing::fresh_store().await;
-    let now = Utc::now();
-    let txn = store.write().await.unwrap();
-    let mut catalog = registrar::seed::synthetic_catalog(now, 24, 4);
-    edit(&mut catalog);
-    apply(&txn, &catalog, Mode::Strict).await.unwrap();
-    txn.commit().await.unwrap();
-    let view = store::catalog::read::load(store.db()).await.unwrap();
-    Shop {
-        store,
-        view,
-        now,
-        front: storefront(),
-    }
-}
-
-impl Shop {
-    async fn learner(&self, name: &str) -> User {
-        common::learner(&self.store, name, self.now).await
-    }
-
-    /// Products on sale now, run products first.
-    fn on_sale(&self) -> Vec<i64> {
-        let mut ids: Vec<i64> = self
-            .view
-            .courses
-            .iter()
-            .flat_map(|c| c.runs.iter())
-            .filter_map(|r| r.product.as_ref().map(|p| p.id))
-            .collect();
-        ids.retain(|id| {
-            services::commerce::item(&self.view, *id).is_some_and(|item| {
-                basket::sale_blocker(&self.view, &item, self.now).is_none()
-                    && item.list > Money::ZERO
-            })
-        });
-        assert!(ids.len() >= 3, "the synthetic catalog has runs on sale");
-        ids
-    }
-
-    async fn fill(&self, user: &User, product: i64) {
-        basket::add(
-            self.store.db(),
-            &self.view,
-            &Owner::User(user.id),
-            product,
-            self.now,
-        )
-        .await
-        .unwrap();
-    }
-
-    async fn checkout(&self, user: &User) -> Result<Checkout, BasketError> {
-        let txn = self.store.write().await.unwrap();
-        let result = checkout(
-            &txn,
-            &self.view,
-            &self.front,
-            user,
-            Some("US"),
-            Some("203.0.113.7"),
-            self.now,
-        )
-        .await;
-        txn.commit().await.unwrap();
-        result
-    }
-
-    async fn pay(&self, user: &User) -> (orders::Order, Vec<(String, String)>) {
-        match self.checkout(user).await.unwrap() {
-            Checkout::Pay { order, fields, url } => {
-                assert_eq!(url, "http://pay.test/pay");
-                (order, fields)
-            }
-            Checkout::Free { .. } => panic!("expected a payment"),
-        }
-    }
-
-    /// What CyberSource posts back for a request, signed with the profile's key.
-    fn result(
-        &self,
-        request: &[(String, String)],
-        decision: &str,
-        transaction: &str,
-    ) -> HashMap<String, String> {
-        let get = |k: &str| request.iter().find(|(n, _)| n == k).unwrap().1.clone();
-        secure_acceptance::sign(
-            SECRET,
-            vec![
-                ("decision".into(), decision.into()),
-                (
-                    "reason_code".into(),
-                    if decision == "ACCEPT" { "100" } else { "481" }.into(),
-                ),
-                ("transaction_id".into(), transaction.into()),
-                ("req_reference_number".into(), get("reference_number")),
-                ("req_amount".into(), get("amount")),
-                ("req_currency".into(), get("currency")),
-                ("req_transaction_uuid".into(), get("transaction_uuid")),
-                ("req_card_number".into(), "xxxxxxxxxxxx1111".into()),
-            ],
-        )
-        .into_iter()
-        .collect()
-    }
-
-    /// Receives a result and processes it, as the result pages do.
-    async fn settle(
-        &self,
-        form: &HashMap<String, String>,
-        channel: Channel,
-    ) -> Result<Option<Paid>, PaymentError> {
-        let (id, _) = payment::receive(&self.store, &self.front, form, channel, self.now).await?;
-        Ok(payment::process(&self.store, &self.view, &self.front.base_url, id, self.now).await?)
-    }
-
-    async fn deliver(
-        &self,
-        form: &HashMap<String, String>,
-        channel: Channel,
-    ) -> Result<Option<orders::Order>, PaymentError> {
-        Ok(self.settle(form, channel).await?.map(|paid| match paid {
-            Paid::Order(order) => order,
-            Paid::Bulk(bulk) => panic!("a learner's order was expected, not {bulk:?}"),
-        }))
-    }
-
-    async fn count(&self, sql: &str) -> i64 {
-        store::testing::count(&self.store, sql).await
-    }
-}
+use common::shop::{SECRET, Shop, discount, shop, shop_with};
 
 #[tokio::test]
 async fn a_paid_order_is_signed_reused_fulfilled_once_from_either_copy() {
@@ -368,48 +201,17 @@ async fn tampered_mismatched_and_refused_results_fulfil_nothing() {
             .unwrap();
         assert_eq!(after.state, state, "{decision}");
     }
-    let unknown = secure_acceptance::sign(
-        SECRET,
-        vec![
-            ("decision".into(), "ACCEPT".into()),
-            (
-                "req_reference_number".into(),
-                "registrar-test-999999".into(),
-            ),
-        ],
-    )
-    .into_iter()
-    .collect();
+    let mut elsewhere = fields.clone();
+    for (k, v) in &mut elsewhere {
+        if k == "reference_number" {
+            *v = "registrar-test-999999".into();
+        }
+    }
+    let unknown = shop.result(&elsewhere, "ACCEPT", "tx-unknown");
     assert!(matches!(
         shop.deliver(&unknown, Channel::Merchant).await,
         Err(PaymentError::UnknownOrder(_))
     ));
-}
-
-async fn discount(shop: &Shop, code: &str, kind: Kind, redemption: Redemption, automatic: bool) {
-    discounts::create(
-        shop.store.db(),
-        &NewDiscount {
-            code: Some(code),
-            automatic,
-            payment_type: Some("marketing"),
-            payment_transaction: None,
-            batch: None,
-            bulk: false,
-            rules: &Discount {
-                kind,
-                redemption,
-                max_redemptions: 0,
-                activation: None,
-                expiration: None,
-                products: Vec::new(),
-                users: Vec::new(),
-            },
-        },
-        shop.now,
-    )
-    .await
-    .unwrap();
 }
 
 #[tokio::test]
@@ -527,6 +329,7 @@ async fn a_result_received_before_a_crash_is_acted_on_once_by_its_job() {
     services::testing::drain(services::Context {
         site_url: "http://registrar.test".into(),
         mail_outbox: std::env::temp_dir().join("registrar-checkout-outbox"),
+        storefront: Some(Arc::new(shop.front.clone())),
         ..services::testing::context(&shop.store)
     })
     .await;
@@ -763,26 +566,6 @@ async fn staff_refund_through_the_rest_api_ends_the_enrollment_once() {
 }
 
 impl Shop {
-    /// An xPRO run product on sale, with its list price.
-    fn xpro_product(&self) -> (i64, Money) {
-        self.on_sale()
-            .into_iter()
-            .filter_map(|id| services::commerce::item(&self.view, id))
-            .find(|item| item.site == domain::catalog::Site::Xpro)
-            .map(|item| (item.product_id, item.list))
-            .expect("the synthetic catalog sells xPRO runs")
-    }
-
-    async fn bulk_checkout(
-        &self,
-        purchase: &bulk::Purchase<'_>,
-    ) -> Result<Checkout<BulkOrder>, bulk::BulkError> {
-        let txn = self.store.write().await.unwrap();
-        let result = bulk::checkout(&txn, &self.view, &self.front, purchase, self.now).await;
-        txn.commit().await.unwrap();
-        result
-    }
-
     async fn bulk_code(&self, code: &str, percent: i64, redemption: Redemption) {
         discounts::create(
             self.store.db(),
@@ -1155,6 +938,7 @@ async fn a_paid_order_becomes_a_processed_hubspot_deal_with_its_line_contact_and
             stages: services::crm::Stages::default(),
             signup_form: None,
         })),
+        storefront: Some(Arc::new(shop.front.clone())),
         ..services::testing::context(&shop.store)
     })
     .await;
@@ -1306,6 +1090,7 @@ async fn a_refund_request_row_refunds_once_marks_its_row_and_a_bad_row_gets_its_
                 site_url: "http://registrar.test".into(),
                 mail_outbox: std::env::temp_dir().join("registrar-checkout-outbox"),
                 sheets: Some(sheets),
+                storefront: Some(Arc::new(common::shop::storefront())),
                 ..services::testing::context(&store)
             })
             .await;

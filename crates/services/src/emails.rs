@@ -74,6 +74,15 @@ pub struct RefundRequest<'a> {
     pub link: String,
 }
 
+/// To staff: a payment was taken that did not (or could not) fulfil its order.
+#[derive(Template)]
+#[template(path = "mail/payment_flagged.txt")]
+pub struct PaymentFlagged<'a> {
+    pub reference: &'a str,
+    pub why: &'a str,
+    pub link: String,
+}
+
 /// xPRO's export-compliance alert ("Exports Compliance: denied {email}").
 #[derive(Template)]
 #[template(path = "mail/compliance_denied.txt")]

@@ -42,6 +42,9 @@ pub struct Context {
     pub sheets: Option<std::sync::Arc<sheets::Sheets>>,
     /// The external vendors' report API, when their catalogs are synced.
     pub vendors: Option<std::sync::Arc<vendors::VendorSync>>,
+    /// How this deployment sells (the CyberSource profile payment results are checked
+    /// against), when it sells.
+    pub storefront: Option<std::sync::Arc<commerce::Storefront>>,
 }
 
 /// Every job kind this build can run.

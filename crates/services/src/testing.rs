@@ -23,6 +23,7 @@ pub fn context(store: &store::Store) -> Context {
         crm: None,
         sheets: None,
         vendors: None,
+        storefront: None,
     }
 }
 

@@ -191,6 +191,13 @@ impl Discount {
         if !self.users.is_empty() && !user.is_some_and(|u| self.users.contains(&u)) {
             return Err(Invalid::OtherUser);
         }
+        self.within_limits(usage)
+    }
+
+    /// Whether one more use stays within its redemption type and maximum, given the uses
+    /// that count so far. Checked again when a paid order is fulfilled, since several
+    /// pending orders may carry the same code.
+    pub fn within_limits(&self, usage: Usage) -> Result<(), Invalid> {
         match self.redemption {
             Redemption::OneTime if usage.total > 0 => return Err(Invalid::UsedUp),
             Redemption::OneTimePerUser if usage.by_this_user > 0 => {

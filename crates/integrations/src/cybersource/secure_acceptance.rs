@@ -3,6 +3,18 @@
 //! `name=value` pairs joined by commas in that order; the signature is the standard-base64
 //! HMAC-SHA256 of the message under the profile's secret key. A response is checked over its
 //! own `signed_field_names`, in constant time (the references compare with `==`).
+//!
+//! Two holes in that scheme are closed here by construction:
+//! - A signature only vouches for the fields it names, so a valid signature proves nothing
+//!   about the fields it leaves out. The request form Registrar signs at checkout is itself
+//!   validly signed: posted back with unsigned `decision=ACCEPT` and `req_…` fields added, it
+//!   used to pass as a paid result. A result is therefore read only as a [`SignedResult`],
+//!   which holds nothing but signed fields, requires the ones Registrar acts on, and refuses
+//!   one made for another profile.
+//! - The signed message joins `name=value` pairs with commas, so a value with a comma in it
+//!   could be re-split into other pairs (a buyer's text such as `x,decision=ACCEPT`). [`sign`]
+//!   never signs a value with a comma: commas in values become spaces, so every message
+//!   Registrar signs splits one way only and never names a result field.
 
 use std::collections::HashMap;
 
@@ -47,9 +59,18 @@ pub fn signature(secret_key: &str, fields: &[(String, String)]) -> String {
 }
 
 /// Adds `signed_field_names` (every field, sorted, and itself) and `signature`, so every
-/// field rendered is signed. Values are always strings: a missing value is sent as "".
+/// field rendered is signed. Values are always strings: a missing value is sent as "". A
+/// comma in a value becomes a space (see the module's doc), as does any control character.
 pub fn sign(secret_key: &str, mut fields: Vec<(String, String)>) -> Vec<(String, String)> {
     fields.retain(|(k, _)| k != "signed_field_names" && k != "signature");
+    for (_, value) in &mut fields {
+        if value.contains(|c: char| c == ',' || c.is_control()) {
+            *value = value
+                .chars()
+                .map(|c| if c == ',' || c.is_control() { ' ' } else { c })
+                .collect();
+        }
+    }
     let mut names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
     names.push("signed_field_names");
     names.sort_unstable();
@@ -84,6 +105,149 @@ pub fn verify(secret_key: &str, form: &HashMap<String, String>) -> Result<(), Si
     )
     .verify_slice(&claimed)
     .map_err(|_| SignatureError::Mismatch)
+}
+
+/// The fields of a result that Registrar acts on: each must be present and signed.
+pub const REQUIRED_RESULT_FIELDS: [&str; 9] = [
+    "decision",
+    "reason_code",
+    "req_reference_number",
+    "req_amount",
+    "req_currency",
+    "req_transaction_uuid",
+    "req_access_key",
+    "req_profile_id",
+    "signed_field_names",
+];
+
+/// Fields Registrar acts on when they are there: signed if present. `transaction_id` is
+/// required as well for a result that says the payment was taken (ACCEPT or REVIEW).
+pub const SIGNED_IF_PRESENT: [&str; 2] = ["transaction_id", "auth_amount"];
+
+/// The profile a result must have been made for.
+#[derive(Debug, Clone, Copy)]
+pub struct Profile<'a> {
+    pub access_key: &'a str,
+    pub profile_id: &'a str,
+    pub secret_key: &'a str,
+}
+
+/// Why a posted result is not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResultError {
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    #[error("the field {0} is not covered by the signature")]
+    Unsigned(&'static str),
+    #[error("the signed result has no {0}")]
+    Missing(&'static str),
+    #[error("the result was made for another CyberSource profile ({0} is not ours)")]
+    OtherProfile(&'static str),
+}
+
+/// A Secure Acceptance result as CyberSource signed it for our profile: it holds only the
+/// fields its signature covers, and can only be built by [`SignedResult::verify`], so
+/// nothing read from it can have been added by whoever carried the post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedResult {
+    fields: std::collections::BTreeMap<String, String>,
+}
+
+impl SignedResult {
+    /// Checks the signature over the post's own `signed_field_names`, requires every field
+    /// Registrar acts on to be among them, and the access key and profile to be ours.
+    pub fn verify(
+        profile: Profile<'_>,
+        form: &HashMap<String, String>,
+    ) -> Result<Self, ResultError> {
+        verify(profile.secret_key, form)?;
+        let names: std::collections::BTreeSet<&str> = form
+            .get("signed_field_names")
+            .map(|n| n.split(',').collect())
+            .unwrap_or_default();
+        let mut fields = std::collections::BTreeMap::new();
+        for name in &names {
+            if let Some(value) = form.get(*name) {
+                fields.insert((*name).to_string(), value.clone());
+            }
+        }
+        for name in REQUIRED_RESULT_FIELDS.iter().chain(&SIGNED_IF_PRESENT) {
+            if form.contains_key(*name) && !names.contains(name) {
+                return Err(ResultError::Unsigned(name));
+            }
+        }
+        for name in REQUIRED_RESULT_FIELDS {
+            if !fields.contains_key(name) {
+                return Err(ResultError::Missing(name));
+            }
+        }
+        let result = SignedResult { fields };
+        if matches!(result.decision(), "ACCEPT" | "REVIEW") && result.transaction_id().is_none() {
+            return Err(ResultError::Missing("transaction_id"));
+        }
+        // Both are public (every checkout form shows them): a plain comparison will do.
+        if result.field("req_access_key") != profile.access_key {
+            return Err(ResultError::OtherProfile("req_access_key"));
+        }
+        if result.field("req_profile_id") != profile.profile_id {
+            return Err(ResultError::OtherProfile("req_profile_id"));
+        }
+        Ok(result)
+    }
+
+    fn field(&self, name: &str) -> &str {
+        self.fields
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    /// `ACCEPT`, `DECLINE`, `REVIEW`, `ERROR`, `CANCEL` (as sent).
+    pub fn decision(&self) -> &str {
+        self.field("decision")
+    }
+
+    pub fn reason_code(&self) -> &str {
+        self.field("reason_code")
+    }
+
+    /// The order's reference number, as our request carried it.
+    pub fn reference_number(&self) -> &str {
+        self.field("req_reference_number")
+    }
+
+    /// The amount our request asked for.
+    pub fn amount(&self) -> &str {
+        self.field("req_amount")
+    }
+
+    pub fn currency(&self) -> &str {
+        self.field("req_currency")
+    }
+
+    /// The amount authorised, when the processor says.
+    pub fn auth_amount(&self) -> Option<&str> {
+        self.get("auth_amount")
+    }
+
+    /// The processor's id of the payment (none for some cancellations).
+    pub fn transaction_id(&self) -> Option<&str> {
+        self.get("transaction_id").filter(|t| !t.is_empty())
+    }
+
+    pub fn transaction_uuid(&self) -> &str {
+        self.field("req_transaction_uuid")
+    }
+
+    /// Any other signed field (`req_card_type`, `req_card_number`, …).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str)
+    }
+
+    /// Every signed field, to keep with the payment.
+    pub fn fields(&self) -> &std::collections::BTreeMap<String, String> {
+        &self.fields
+    }
 }
 
 /// The card brand a result's `req_card_type` code stands for (CyberSource's card type codes,

@@ -1,5 +1,7 @@
 //! What the registrar crate's tests share.
 
+pub mod shop;
+
 use chrono::{DateTime, Utc};
 use store::Store;
 use store::accounts::User;

@@ -128,10 +128,11 @@ pub async fn checkout(
         .contract_number
         .map(str::trim)
         .filter(|c| !c.is_empty());
-    if let Some(contract) = contract
-        && bulk_orders::contract_used(db, contract).await?
-    {
-        return Err(BulkError::ContractUsed);
+    if let Some(contract) = contract {
+        bulk_orders::lock_contract(db, contract).await?;
+        if bulk_orders::contract_used(db, contract).await? {
+            return Err(BulkError::ContractUsed);
+        }
     }
     let discount = match purchase.code.trim() {
         "" => None,
@@ -161,6 +162,9 @@ pub async fn checkout(
     .await?;
     SyncDeal::enqueue(db, Deal::Bulk(order.id)).await?;
     if total == Money::ZERO {
+        if let Some(refused) = obstacle(db, &order).await? {
+            return Err(refused);
+        }
         if bulk_orders::transition(
             db,
             order.id,
@@ -182,6 +186,29 @@ pub async fn checkout(
         url: store_front.processor.url.clone(),
         fields,
     })
+}
+
+/// Why a paid (or free) purchase must not be completed now, if it must not: its contract
+/// number or its one-time code was used by another purchase fulfilled since checkout.
+/// Both are held (locked) first, so two purchases decide one after the other.
+pub async fn obstacle(
+    db: &impl ConnectionTrait,
+    order: &BulkOrder,
+) -> Result<Option<BulkError>, DbErr> {
+    if let Some(contract) = order.contract_number.as_deref() {
+        bulk_orders::lock_contract(db, contract).await?;
+        if bulk_orders::contract_used(db, contract).await? {
+            return Ok(Some(BulkError::ContractUsed));
+        }
+    }
+    if let Some(id) = order.discount_id
+        && super::fulfilment::discount_limit(db, id, None, true)
+            .await?
+            .is_some()
+    {
+        return Ok(Some(BulkError::InvalidCode));
+    }
+    Ok(None)
 }
 
 /// Where the buyer reads the receipt and the codes.

@@ -1,5 +1,6 @@
 //! Checkout: the priced basket becomes a pending order (the learner's pending order for the
-//! same product is reused and re-priced, so a double click makes one order), and the browser
+//! same product is reused and re-priced, so a double click makes one order: checkouts of
+//! one learner take turns on the learner's row), and the browser
 //! gets the signed Secure Acceptance form. A basket that costs nothing is fulfilled at once,
 //! without the processor.
 
@@ -41,6 +42,9 @@ pub async fn checkout(
     client_ip: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Checkout, BasketError> {
+    // Checkouts of one learner's basket (two tabs, a double click, a retry) take turns, so
+    // the second finds and reuses the first one's pending order.
+    store::accounts::lock(db, &[user.id]).await?;
     let owner = Owner::User(user.id);
     let priced = basket::priced(db, view, &owner, country, now)
         .await?
@@ -74,7 +78,11 @@ pub async fn checkout(
     // Checked out: the order's deal takes over from the basket's.
     SyncDeal::enqueue(db, Deal::Basket(user.id)).await?;
     if priced.quote.total == Money::ZERO {
-        fulfilment::fulfil_free(db, view, &store_front.base_url, &order, now).await?;
+        if let Some(why) =
+            fulfilment::fulfil_free(db, view, &store_front.base_url, &order, now).await?
+        {
+            return Err(BasketError::NotForSale(why));
+        }
         let order = orders::find(db, order.id).await?.unwrap_or(order);
         return Ok(Checkout::Free { order });
     }

@@ -53,6 +53,58 @@ fn run_for(view: &CatalogView, course_id: i64, now: DateTime<Utc>) -> Option<i64
     open.first().map(|r| r.id)
 }
 
+/// Why a paid (or free) order must not be granted now, if it must not: the learner already
+/// holds what it sells (another order, a seat code or staff got there first), or its
+/// discount code reached its limit through other orders since checkout. The learner's row
+/// and the code's are locked first, so two fulfilments decide one after the other.
+pub async fn obstacle(
+    db: &impl ConnectionTrait,
+    view: &CatalogView,
+    order: &Order,
+) -> Result<Option<String>, DbErr> {
+    store::accounts::lock(db, &[order.purchaser_id]).await?;
+    for line in orders::lines(db, order.id).await? {
+        if let Some(item) = super::item(view, line.product_id)
+            && super::basket::already_has(db, order.purchaser_id, &item).await?
+        {
+            return Ok(Some(format!(
+                "the learner already holds {} from another order or enrollment",
+                item.title
+            )));
+        }
+    }
+    let Some(discount_id) = order.discount_id else {
+        return Ok(None);
+    };
+    discount_limit(db, discount_id, Some(order.purchaser_id), false).await
+}
+
+/// Whether one more use of a discount stays within its limits, its row locked first;
+/// the reason when it does not. `bulk`: the uses that count are seat purchases.
+pub(crate) async fn discount_limit(
+    db: &impl ConnectionTrait,
+    discount_id: i64,
+    user_id: Option<i64>,
+    bulk: bool,
+) -> Result<Option<String>, DbErr> {
+    use store::commerce::discounts;
+    discounts::lock(db, discount_id).await?;
+    let Some(discount) = discounts::find(db, discount_id).await? else {
+        return Ok(None);
+    };
+    let usage = if bulk {
+        discounts::bulk_usage(db, discount_id).await?
+    } else {
+        discounts::usage(db, discount_id, user_id).await?
+    };
+    Ok(discount.rules.within_limits(usage).err().map(|why| {
+        format!(
+            "the code {} has reached its limit through other orders: {why}",
+            discount.code.as_deref().unwrap_or("(automatic)")
+        )
+    }))
+}
+
 /// Grants what the (just fulfilled) order bought. Runs in the caller's transaction.
 pub async fn grant(
     db: &impl ConnectionTrait,
@@ -128,14 +180,18 @@ pub async fn grant(
 }
 
 /// Fulfils an order that costs nothing, recording an administrative zero payment
-/// (MITx Online `ZERO_PAYMENT_DATA`).
+/// (MITx Online `ZERO_PAYMENT_DATA`); the reason it cannot, leaving it pending, when
+/// [`obstacle`] finds one (nothing was paid, so nothing needs a person).
 pub async fn fulfil_free(
     db: &impl ConnectionTrait,
     view: &CatalogView,
     site_url: &str,
     order: &Order,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<Option<String>, DbErr> {
+    if let Some(why) = obstacle(db, view, order).await? {
+        return Ok(Some(why));
+    }
     if !orders::transition(
         db,
         order.id,
@@ -146,7 +202,7 @@ pub async fn fulfil_free(
     )
     .await?
     {
-        return Ok(());
+        return Ok(None);
     }
     orders::record_transaction(
         db,
@@ -160,5 +216,6 @@ pub async fn fulfil_free(
         now,
     )
     .await?;
-    grant(db, view, site_url, order, now).await
+    grant(db, view, site_url, order, now).await?;
+    Ok(None)
 }

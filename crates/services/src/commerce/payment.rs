@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use domain::Money;
 use domain::commerce::order::{Decision, OrderState};
-use integrations::cybersource::secure_acceptance;
+use integrations::cybersource::secure_acceptance::{Profile, SignedResult};
 use jobs::{Enqueue, Job, JobError};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,8 @@ use store::commerce::orders::{self, NewTransaction, Order, Received};
 use super::{Reference, Storefront, bulk, fulfilment};
 use crate::Context;
 use crate::crm::{Deal, SyncDeal};
+use crate::emails;
+use crate::mail::Mail;
 use crate::openedx::retry;
 
 /// Which copy of the result this is.
@@ -44,7 +46,7 @@ impl Channel {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PaymentError {
-    #[error("the signature does not match: {0}")]
+    #[error("the payment result is refused: {0}")]
     BadSignature(String),
     #[error("no order has the reference {0:?}")]
     UnknownOrder(String),
@@ -76,8 +78,20 @@ impl Paid {
     }
 }
 
+impl super::Processor {
+    /// The profile a result must have been made for.
+    pub fn profile(&self) -> Profile<'_> {
+        Profile {
+            access_key: &self.access_key,
+            profile_id: &self.profile_id,
+            secret_key: &self.secret_key,
+        }
+    }
+}
+
 /// Checks and records a post with its processing job; the recorded post's id and what it
-/// was about.
+/// was about. Only a [`SignedResult`] (every field acted on signed, for our profile) gets a
+/// job; any other post is kept, marked invalid, and refused.
 pub async fn receive(
     store: &Store,
     store_front: &Storefront,
@@ -86,10 +100,12 @@ pub async fn receive(
     now: DateTime<Utc>,
 ) -> Result<(i64, Paid), PaymentError> {
     let payload = serde_json::to_string(form).unwrap_or_default();
+    // What the post claims, recorded as sent (and used to file a refused post under the
+    // order it names, for staff); only a verified result is acted on.
     let reference = form.get("req_reference_number").map(String::as_str);
     let transaction_id = form.get("transaction_id").map(String::as_str);
     let decision = form.get("decision").map(String::as_str);
-    let signature = secure_acceptance::verify(&store_front.processor.secret_key, form);
+    let verified = SignedResult::verify(store_front.processor.profile(), form);
     let db = store.db();
     let paid = match reference.and_then(|r| store_front.reference(r)) {
         Some(Reference::Order(id)) => orders::find(db, id).await?.map(Paid::Order),
@@ -97,6 +113,7 @@ pub async fn receive(
         None => None,
     };
     let txn = store.write().await?;
+    let refusal = verified.as_ref().err().map(|e| format!("refused: {e}"));
     let mut record = Received {
         order_id: None,
         bulk_order_id: None,
@@ -104,8 +121,8 @@ pub async fn receive(
         transaction_id,
         decision,
         channel: channel.as_str(),
-        signature_valid: signature.is_ok(),
-        outcome: "received",
+        signature_valid: verified.is_ok(),
+        outcome: refusal.as_deref().unwrap_or("received"),
         payload: &payload,
     };
     match &paid {
@@ -113,14 +130,14 @@ pub async fn receive(
         Some(Paid::Bulk(b)) => record.bulk_order_id = Some(b.id),
         None => {}
     }
-    if let Err(e) = signature {
-        record.outcome = "refused: bad signature";
+    if let Err(e) = verified {
         orders::record_received(&txn, &record, now).await?;
         txn.commit().await?;
         tracing::warn!(
             channel = channel.as_str(),
             reference,
-            "a payment result with a bad signature was refused"
+            error = %e,
+            "a payment result was refused"
         );
         return Err(PaymentError::BadSignature(e.to_string()));
     }
@@ -146,59 +163,53 @@ pub async fn receive(
     Ok((id, paid))
 }
 
-/// Where a result moves a pending order, and why; `mismatch` when the processor was paid
-/// an amount or currency other than the order's.
+/// Where a result moves a pending order, and why; `held` when the processor took the money
+/// but the order must not be granted (an amount or currency other than the order's).
 struct Verdict {
     target: OrderState,
     cause: String,
-    mismatch: Option<String>,
+    held: Option<String>,
 }
 
-fn verdict(form: &HashMap<String, String>, due: Money, currency: &str) -> Verdict {
-    let decision = Decision::parse(form.get("decision").map(String::as_str));
+fn verdict(result: &SignedResult, due: Money, currency: &str) -> Verdict {
+    let decision = Decision::parse(Some(result.decision()));
     let mut verdict = Verdict {
         target: decision.order_state(),
         cause: format!(
             "CyberSource {} (reason {}), transaction {}",
-            form.get("decision")
-                .map(String::as_str)
-                .unwrap_or("without a decision"),
-            form.get("reason_code").map(String::as_str).unwrap_or("?"),
-            form.get("transaction_id")
-                .map(String::as_str)
-                .unwrap_or_default(),
+            result.decision(),
+            result.reason_code(),
+            result.transaction_id().unwrap_or("none"),
         ),
-        mismatch: None,
+        held: None,
     };
     if verdict.target != OrderState::Fulfilled {
         return verdict;
     }
-    let paid = form
-        .get("req_amount")
-        .or_else(|| form.get("auth_amount"))
-        .and_then(|a| Money::parse(a).ok());
-    let paid_currency = form.get("req_currency").map(String::as_str);
-    if paid == Some(due) && paid_currency == Some(currency) {
+    let asked = Money::parse(result.amount()).ok();
+    // A partial authorisation takes less than was asked: only the whole due amount counts.
+    let authorised = result.auth_amount().map(|a| Money::parse(a).ok());
+    if asked == Some(due)
+        && authorised.is_none_or(|a| a == Some(due))
+        && result.currency() == currency
+    {
         return verdict;
     }
-    let why = format!(
+    verdict.held = Some(format!(
         "paid {} {} but the order asks {due} {currency}",
-        paid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
-        paid_currency.unwrap_or("?"),
-    );
-    verdict.target = OrderState::Errored;
-    verdict.cause = format!("{}; not fulfilled: {why}", verdict.cause);
-    verdict.mismatch = Some(why);
+        result.auth_amount().unwrap_or(result.amount()),
+        result.currency(),
+    ));
     verdict
 }
 
 /// Acts on a recorded post once; what it was about, as it then stands. A post already
-/// processed, or about an order already settled, changes nothing. `site_url` is for the
-/// links the emails it sends carry.
+/// processed changes nothing; a post about an order already settled changes nothing unless
+/// it is a payment taken for it, which is kept and flagged for staff.
 pub async fn process(
     store: &Store,
     view: &CatalogView,
-    site_url: &str,
+    store_front: &Storefront,
     response_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<Paid>, DbErr> {
@@ -213,6 +224,17 @@ pub async fn process(
             .await?;
     }
     let form: HashMap<String, String> = serde_json::from_str(&post.payload).unwrap_or_default();
+    // Verified again: acting needs the signed fields, which only verifying gives.
+    let result = match SignedResult::verify(store_front.processor.profile(), &form) {
+        Ok(result) => result,
+        Err(e) => {
+            tracing::error!(response = response_id, error = %e, "a recorded payment result no longer verifies (was the secret key changed?); not acted on");
+            orders::mark_processed(&txn, response_id, &format!("refused on processing: {e}"))
+                .await?;
+            txn.commit().await?;
+            return Ok(None);
+        }
+    };
     let paid = match (post.order, post.bulk_order_id) {
         (Some(order), _) => Some(Paid::Order(order)),
         (None, Some(id)) => bulk_orders::find(&txn, id).await?.map(Paid::Bulk),
@@ -221,7 +243,16 @@ pub async fn process(
     let Some(mut paid) = paid else {
         return Ok(None);
     };
-    let outcome = settle(&txn, view, site_url, &mut paid, &form, now).await?;
+    let outcome = settle(
+        &txn,
+        view,
+        store_front,
+        &mut paid,
+        &result,
+        response_id,
+        now,
+    )
+    .await?;
     orders::mark_processed(&txn, response_id, &outcome).await?;
     txn.commit().await?;
     tracing::info!(response = response_id, %outcome, "payment result processed");
@@ -233,6 +264,13 @@ impl Paid {
         match self {
             Paid::Order(o) => o.id,
             Paid::Bulk(b) => b.id,
+        }
+    }
+
+    fn reference(&self) -> &str {
+        match self {
+            Paid::Order(o) => &o.reference_number,
+            Paid::Bulk(b) => &b.reference_number,
         }
     }
 
@@ -297,62 +335,181 @@ impl Paid {
             }
         }
     }
+
+    /// Why it must not be granted although paid, if so (see the obstacles of fulfilment
+    /// and of bulk purchases).
+    async fn obstacle(
+        &self,
+        db: &impl ConnectionTrait,
+        view: &CatalogView,
+    ) -> Result<Option<String>, DbErr> {
+        match self {
+            Paid::Order(o) => fulfilment::obstacle(db, view, o).await,
+            Paid::Bulk(b) => Ok(bulk::obstacle(db, b)
+                .await?
+                .map(|refused| format!("{refused} (by another purchase since checkout)"))),
+        }
+    }
 }
 
-/// Moves a pending order or purchase by the result, once. An order keeps the processor's
-/// transaction; a bulk purchase's record is the post itself, kept whole.
+/// The words a flag for a payment taken without fulfilment starts with.
+pub const CAPTURED_WITHOUT_FULFILMENT: &str =
+    "captured payment without fulfilment: refund or fulfil";
+
+/// Moves a pending order or purchase by the result, once. A payment taken is kept (an
+/// order's as its transaction; a bulk purchase's record is the post itself, kept whole),
+/// whatever becomes of the order: one that cannot be granted is flagged for staff.
 async fn settle(
     db: &impl ConnectionTrait,
     view: &CatalogView,
-    site_url: &str,
+    store_front: &Storefront,
     paid: &mut Paid,
-    form: &HashMap<String, String>,
+    result: &SignedResult,
+    response_id: i64,
     now: DateTime<Utc>,
 ) -> Result<String, DbErr> {
     let noun = paid.noun();
+    let taken = result.decision() == "ACCEPT";
     if paid.state() != OrderState::Pending {
-        return Ok(format!("no change: the {noun} is already {}", paid.state()));
+        return taken_elsewhere(db, store_front, paid, result, response_id, now).await;
     }
     let (due, currency) = paid.due();
-    let verdict = verdict(form, due, currency);
-    if let Some(why) = &verdict.mismatch {
-        tracing::error!(id = paid.id(), noun, %why, "payment does not match; not fulfilled");
-        paid.flag(db, why).await?;
+    let mut verdict = verdict(result, due, currency);
+    if verdict.target == OrderState::Fulfilled
+        && verdict.held.is_none()
+        && let Some(why) = paid.obstacle(db, view).await?
+    {
+        verdict.held = Some(why);
+    }
+    if let Some(why) = &verdict.held {
+        verdict.target = OrderState::Errored;
+        verdict.cause = format!("{}; not fulfilled: {why}", verdict.cause);
     }
     let target = verdict.target;
     if !paid.settle_as(db, target, &verdict.cause, now).await? {
-        return Ok(format!("no change: another delivery settled the {noun}"));
+        return taken_elsewhere(db, store_front, paid, result, response_id, now).await;
     }
-    paid.moved(target, verdict.mismatch.clone(), now);
+    let flag = verdict.held.as_ref().map(|why| {
+        format!(
+            "{CAPTURED_WITHOUT_FULFILMENT} ({why}; transaction {})",
+            result.transaction_id().unwrap_or("none")
+        )
+    });
+    if let Some(flag) = &flag {
+        tracing::error!(id = paid.id(), noun, %flag, "payment taken but not fulfilled");
+        paid.flag(db, flag).await?;
+        alert_staff(db, store_front, paid, flag).await?;
+    }
+    paid.moved(target, flag, now);
     SyncDeal::enqueue(db, paid.deal()).await?;
     match paid {
         Paid::Order(order) => {
-            record_payment(db, order.id, form, now).await?;
+            if taken {
+                record_payment(db, order.id, result, now).await?;
+            }
             if target == OrderState::Fulfilled {
-                fulfilment::grant(db, view, site_url, order, now).await?;
+                fulfilment::grant(db, view, &store_front.base_url, order, now).await?;
             }
         }
         Paid::Bulk(order) if target == OrderState::Fulfilled => {
-            bulk::complete(db, view, site_url, order, now).await?;
+            bulk::complete(db, view, &store_front.base_url, order, now).await?;
         }
         Paid::Bulk(_) => {}
     }
     Ok(format!("{noun} {target}"))
 }
 
+/// A result about an order that is no longer pending. A copy of the result that settled
+/// it, or a result that took no money, changes nothing. A payment taken for it otherwise
+/// (the order was canceled, declined or errored first; a second payment of one order; an
+/// ACCEPT after a REVIEW) is kept and flagged for staff, who are mailed.
+async fn taken_elsewhere(
+    db: &impl ConnectionTrait,
+    store_front: &Storefront,
+    paid: &mut Paid,
+    result: &SignedResult,
+    response_id: i64,
+    now: DateTime<Utc>,
+) -> Result<String, DbErr> {
+    let noun = paid.noun();
+    // Read again: another delivery may have moved it since it was read.
+    if let Some(current) = paid.reload(db).await? {
+        *paid = current;
+    }
+    let state = paid.state();
+    let unchanged = format!("no change: the {noun} is already {state}");
+    let Some(transaction) = result
+        .transaction_id()
+        .filter(|_| result.decision() == "ACCEPT")
+    else {
+        return Ok(unchanged);
+    };
+    let (order_id, bulk_id) = match paid {
+        Paid::Order(o) => (Some(o.id), None),
+        Paid::Bulk(b) => (None, Some(b.id)),
+    };
+    if orders::acceptance_processed(db, order_id, bulk_id, transaction, response_id).await? {
+        return Ok(unchanged);
+    }
+    let flag = format!(
+        "{CAPTURED_WITHOUT_FULFILMENT} (CyberSource accepted payment {transaction} of {} {} for the {noun} when it was already {state})",
+        result.amount(),
+        result.currency()
+    );
+    tracing::error!(id = paid.id(), noun, %flag, "payment taken for a settled order");
+    if let Paid::Order(order) = paid {
+        record_payment(db, order.id, result, now).await?;
+    }
+    paid.flag(db, &flag).await?;
+    alert_staff(db, store_front, paid, &flag).await?;
+    paid.moved(state, Some(flag), now);
+    Ok(format!(
+        "{noun} already {state}: payment {transaction} kept and flagged for staff"
+    ))
+}
+
+/// Mails the storefront's support address about an order that needs a person.
+async fn alert_staff(
+    db: &impl ConnectionTrait,
+    store_front: &Storefront,
+    paid: &Paid,
+    why: &str,
+) -> Result<(), DbErr> {
+    let Some(to) = &store_front.support_email else {
+        return Ok(());
+    };
+    let path = match paid {
+        Paid::Order(o) => format!("/staff/orders/{}", o.id),
+        Paid::Bulk(b) => format!("/staff/orders/?q={}", b.reference_number),
+    };
+    Mail::compose(
+        to,
+        &format!(
+            "Payment needs attention: {} {}",
+            paid.noun(),
+            paid.reference()
+        ),
+        &emails::PaymentFlagged {
+            reference: paid.reference(),
+            why,
+            link: emails::link(&store_front.base_url, &path),
+        },
+    )
+    .send(db)
+    .await
+}
+
 async fn record_payment(
     db: &impl ConnectionTrait,
     order_id: i64,
-    form: &HashMap<String, String>,
+    result: &SignedResult,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let Some(transaction_id) = form.get("transaction_id").filter(|t| !t.is_empty()) else {
+    let Some(transaction_id) = result.transaction_id() else {
         return Ok(());
     };
-    let amount = form
-        .get("req_amount")
-        .and_then(|a| Money::parse(a).ok())
-        .unwrap_or(Money::ZERO);
+    let amount =
+        Money::parse(result.auth_amount().unwrap_or(result.amount())).unwrap_or(Money::ZERO);
     orders::record_transaction(
         db,
         &NewTransaction {
@@ -360,7 +517,7 @@ async fn record_payment(
             transaction_id,
             kind: "payment",
             amount,
-            data: &serde_json::to_string(form).unwrap_or_default(),
+            data: &serde_json::to_string(result.fields()).unwrap_or_default(),
         },
         now,
     )
@@ -388,13 +545,18 @@ impl Job for ProcessPayment {
         {
             return Ok(());
         }
+        let Some(store_front) = &ctx.storefront else {
+            return Err(JobError::Retry(
+                "payments are not configured in this process (no CyberSource profile)".into(),
+            ));
+        };
         let view = store::catalog::read::load(ctx.store.db())
             .await
             .map_err(retry)?;
         process(
             &ctx.store,
             &view,
-            &ctx.site_url,
+            store_front,
             self.response_id,
             chrono::Utc::now(),
         )

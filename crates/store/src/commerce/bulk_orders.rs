@@ -141,6 +141,22 @@ pub async fn contract_used(db: &impl ConnectionTrait, contract: &str) -> Result<
     .is_some())
 }
 
+/// Holds a contract number until the transaction ends (a PostgreSQL advisory lock on it,
+/// case ignored; SQLite's write transactions already run one at a time), so two purchases
+/// with one contract decide one after the other.
+pub async fn lock_contract(db: &impl ConnectionTrait, contract: &str) -> Result<(), DbErr> {
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    one(
+        db,
+        "SELECT pg_advisory_xact_lock(hashtext('bulk contract ' || $1)) IS NULL AS locked",
+        vec![contract.trim().to_lowercase().into()],
+    )
+    .await
+    .map(|_| ())
+}
+
 /// Creates a pending purchase; its reference number is `<stem>-<id>`.
 pub async fn create(
     db: &impl ConnectionTrait,

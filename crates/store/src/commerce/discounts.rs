@@ -399,6 +399,22 @@ pub async fn list(
     }
 }
 
+/// Locks a discount's row until the transaction ends (PostgreSQL; SQLite's write
+/// transactions already run one at a time), so two fulfilments using one code decide
+/// one after the other, each counting the other's use.
+pub async fn lock(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    one(
+        db,
+        "SELECT id FROM discounts WHERE id = $1 FOR UPDATE",
+        vec![id.into()],
+    )
+    .await
+    .map(|_| ())
+}
+
 /// Redemptions that count: on fulfilled or refunded orders.
 pub async fn usage(
     db: &impl ConnectionTrait,

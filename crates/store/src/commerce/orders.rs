@@ -604,6 +604,32 @@ pub async fn mark_processed(
     .map(|_| ())
 }
 
+/// Whether another post accepting this payment (the processor's transaction id) was
+/// already acted on for this order or bulk purchase: the second copy of one result.
+pub async fn acceptance_processed(
+    db: &impl ConnectionTrait,
+    order_id: Option<i64>,
+    bulk_order_id: Option<i64>,
+    transaction_id: &str,
+    except: i64,
+) -> Result<bool, DbErr> {
+    Ok(one(
+        db,
+        "SELECT id FROM payment_responses WHERE (order_id = $1 OR bulk_order_id = $2) \
+         AND transaction_id = $3 AND decision = 'ACCEPT' AND signature_valid = $4 \
+         AND processed = $4 AND id <> $5",
+        vec![
+            order_id.unwrap_or(-1).into(),
+            bulk_order_id.unwrap_or(-1).into(),
+            transaction_id.into(),
+            true.into(),
+            except.into(),
+        ],
+    )
+    .await?
+    .is_some())
+}
+
 /// Posts received for an order, oldest first: (channel, decision, signature valid, outcome).
 pub async fn received_for(
     db: &impl ConnectionTrait,

@@ -460,7 +460,7 @@ pub async fn take_result(
     match payment::process(
         &state.store,
         &snapshot.view,
-        &store_front.base_url,
+        store_front,
         response,
         state.now(),
     )

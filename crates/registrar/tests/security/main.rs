@@ -1,0 +1,9 @@
+//! The security suite: attacks on Registrar kept as tests, on the backend
+//! `REGISTRAR_TEST_DATABASE_URL` picks (CI runs it on SQLite and on PostgreSQL). What each
+//! file covers, and the threat model behind it, is in `docs/security.md`.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod codes;
+mod payments;
