@@ -7,6 +7,7 @@ mod client_ip;
 mod csrf;
 mod error;
 mod gateway;
+mod input;
 mod ops;
 mod pages;
 mod pdf;
@@ -129,9 +130,13 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(ops::routes(metrics))
         .fallback(error::not_found)
-        .with_state(state)
+        .with_state(state.clone())
         .layer(gateway)
         .layer(axum::middleware::from_fn(csrf::protect))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            input::refuse_unstorable,
+        ))
         .layer(axum::middleware::from_fn(ops::track))
         .layer(ops::request_id_layers())
 }

@@ -7,3 +7,4 @@ mod common;
 
 mod codes;
 mod payments;
+mod routes;

@@ -102,9 +102,18 @@ pub async fn receive(
     let payload = serde_json::to_string(form).unwrap_or_default();
     // What the post claims, recorded as sent (and used to file a refused post under the
     // order it names, for staff); only a verified result is acted on.
-    let reference = form.get("req_reference_number").map(String::as_str);
-    let transaction_id = form.get("transaction_id").map(String::as_str);
-    let decision = form.get("decision").map(String::as_str);
+    // A NUL cannot be stored in text on PostgreSQL; a post carrying one is still kept.
+    let claimed = |name: &str| form.get(name).map(|v| v.replace('\0', "\u{fffd}"));
+    let (reference, transaction_id, decision) = (
+        claimed("req_reference_number"),
+        claimed("transaction_id"),
+        claimed("decision"),
+    );
+    let (reference, transaction_id, decision) = (
+        reference.as_deref(),
+        transaction_id.as_deref(),
+        decision.as_deref(),
+    );
     let verified = SignedResult::verify(store_front.processor.profile(), form);
     let db = store.db();
     let paid = match reference.and_then(|r| store_front.reference(r)) {
