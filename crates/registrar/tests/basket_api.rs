@@ -322,8 +322,16 @@ async fn mitxonline_baskets_and_checkout_payload() {
     let api = api().await;
     let (status, none) = api.call("GET", "/api/v0/baskets/", None, false).await;
     assert_eq!((status, none), (StatusCode::OK, json!([])));
-    let (status, refused) = api
+    let (status, _) = api
         .call("GET", "/api/v0/baskets/checkout/", None, false)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "checkout creates orders: a GET without the CSRF header is refused"
+    );
+    let (status, refused) = api
+        .call("GET", "/api/v0/baskets/checkout/", None, true)
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(refused["error"], "basket-empty");
@@ -340,7 +348,7 @@ async fn mitxonline_baskets_and_checkout_payload() {
     assert_eq!(basket["basket_items"][0]["product"]["id"], product);
     assert_eq!(basket["total_price"], basket["discounted_price"]);
     let (status, payload) = api
-        .call("GET", "/api/v0/baskets/checkout/", None, false)
+        .call("GET", "/api/v0/baskets/checkout/", None, true)
         .await;
     assert_eq!(status, StatusCode::OK, "{payload}");
     assert_eq!(payload["no_checkout"], false);

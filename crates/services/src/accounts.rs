@@ -177,6 +177,55 @@ pub enum SignIn {
     /// The password was right but the export screening denied the account.
     Denied,
     Refused,
+    /// Too many failed attempts: from this address, or at this account from everywhere
+    /// (then only an address that signed in before may try). Try again in `minutes`.
+    Throttled {
+        minutes: i64,
+    },
+}
+
+/// The sign-in limits: per account and source address, `PER_SOURCE` failures in `WINDOW`
+/// stop that address (a stranger elsewhere cannot lock the owner out); past
+/// `PER_ACCOUNT` failures from everywhere in the window the account is softly locked: only
+/// an address that signed in to it before (within [`store::sign_in::KEPT`]) may try, and a
+/// password reset lifts it.
+pub const PER_SOURCE: i64 = 5;
+pub const PER_ACCOUNT: i64 = 20;
+pub const WINDOW: chrono::Duration = chrono::Duration::minutes(15);
+
+/// Signs in from a source address, within the limits above; failures and successes are
+/// recorded in the database, so every process shares them and a restart keeps them.
+pub async fn sign_in_from(
+    db: &impl ConnectionTrait,
+    email: &str,
+    password: &str,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<SignIn, DbErr> {
+    let account = email.trim().to_lowercase();
+    let recent = store::sign_in::recent(db, &account, source, now - WINDOW).await?;
+    if recent.failed_here >= PER_SOURCE {
+        let until = recent.first_failed_here.unwrap_or(now) + WINDOW;
+        return Ok(SignIn::Throttled {
+            minutes: minutes_until(until, now),
+        });
+    }
+    if recent.failed_anywhere >= PER_ACCOUNT && !recent.known_source {
+        return Ok(SignIn::Throttled {
+            minutes: WINDOW.num_minutes(),
+        });
+    }
+    let outcome = sign_in(db, &account, password).await?;
+    match &outcome {
+        SignIn::Refused => store::sign_in::record(db, &account, source, false, now).await?,
+        SignIn::Ok(_) => store::sign_in::record(db, &account, source, true, now).await?,
+        _ => {}
+    }
+    Ok(outcome)
+}
+
+fn minutes_until(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    ((until - now).num_seconds() + 59).div_euclid(60).max(1)
 }
 
 pub async fn sign_in(
@@ -261,6 +310,8 @@ pub async fn reset(
     })
     .await?;
     accounts::end_sessions(db, user.id).await?;
+    // The owner proved the address: the failed guesses at the account are behind it.
+    store::sign_in::forgive(db, &user.email.to_lowercase()).await?;
     Ok(user)
 }
 

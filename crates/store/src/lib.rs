@@ -17,6 +17,7 @@ pub mod oauth2;
 pub mod openedx;
 pub mod secret;
 pub mod sheets;
+pub mod sign_in;
 mod sql;
 pub mod staff;
 pub mod testing;

@@ -32,3 +32,57 @@ pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> Result<Opti
         .await?
         .map(|row| row.email))
 }
+
+/// Starts a staff-area session for `email` (signed in with a staff token); the cookie
+/// value, of which only a digest is stored.
+pub async fn start_session(
+    db: &impl ConnectionTrait,
+    email: &str,
+    valid_for: chrono::Duration,
+    now: chrono::DateTime<Utc>,
+) -> Result<String, DbErr> {
+    let id = new_token();
+    crate::sql::run(
+        db,
+        "INSERT INTO staff_sessions (id_hash, email, created_on, expires_on) VALUES ($1, $2, $3, $4)",
+        vec![
+            digest(&id).into(),
+            email.into(),
+            now.into(),
+            (now + valid_for).into(),
+        ],
+    )
+    .await?;
+    Ok(id)
+}
+
+/// The staff member a staff-area session belongs to, while it lasts.
+pub async fn session_email(
+    db: &impl ConnectionTrait,
+    id: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<Option<String>, DbErr> {
+    crate::sql::one(
+        db,
+        "SELECT email FROM staff_sessions WHERE id_hash = $1 AND expires_on > $2",
+        vec![digest(id).into(), now.into()],
+    )
+    .await?
+    .map(|r| r.try_get("", "email"))
+    .transpose()
+}
+
+/// Ends a staff-area session (and any that have expired).
+pub async fn end_session(
+    db: &impl ConnectionTrait,
+    id: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), DbErr> {
+    crate::sql::run(
+        db,
+        "DELETE FROM staff_sessions WHERE id_hash = $1 OR expires_on <= $2",
+        vec![digest(id).into(), now.into()],
+    )
+    .await
+    .map(|_| ())
+}

@@ -11,6 +11,7 @@ mod input;
 mod ops;
 mod pages;
 mod pdf;
+mod redirect;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,6 +5,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod app;
 mod codes;
 mod payments;
 mod routes;
+mod sessions;

@@ -4,18 +4,10 @@
 //! staff. A NUL gets a 400 naming where it was; nothing gets a 500.
 
 use std::path::Path;
-use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
-use services::commerce::Storefront;
-use store::catalog::write::{Mode, apply};
-use tower::ServiceExt;
+use axum::http::{Method, StatusCode};
 
-use crate::common;
-
-const CSRF: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+use crate::app::{CSRF, app};
 
 /// A route as declared in `crates/web/src`: its path and methods.
 #[derive(Debug)]
@@ -100,114 +92,6 @@ fn fill(path: &str, with: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-struct App {
-    router: axum::Router,
-    store: store::Store,
-    identities: Vec<(&'static str, Vec<(header::HeaderName, String)>)>,
-}
-
-async fn app() -> App {
-    let store = store::testing::fresh_store().await;
-    let now = chrono::Utc::now();
-    let txn = store.write().await.unwrap();
-    apply(
-        &txn,
-        &registrar::seed::synthetic_catalog(now, 8, 2),
-        Mode::Strict,
-    )
-    .await
-    .unwrap();
-    txn.commit().await.unwrap();
-    let learner = common::learner(&store, "ada", now).await;
-    let session =
-        store::accounts::start_session(store.db(), learner.id, chrono::Duration::hours(1), now)
-            .await
-            .unwrap();
-    let staff = store::staff::create_token(store.db(), "staff@example.edu")
-        .await
-        .unwrap();
-    let front: Storefront = common::shop::storefront();
-    let state = web::AppState::new(
-        store.clone(),
-        web::Settings {
-            base_url: "http://registrar.test".into(),
-            catalog_refresh: Duration::from_secs(60),
-            schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
-            mail_outbox: None,
-            onboarding: Default::default(),
-            gateway_proxies: Vec::new(),
-            recaptcha: None,
-            vendors: None,
-            sheets: None,
-            mail_events_key: None,
-            storefront: Some(front),
-        },
-        web::system_clock(),
-    );
-    App {
-        router: web::router(state),
-        store,
-        identities: vec![
-            (
-                "a stranger",
-                vec![(header::COOKIE, format!("registrar_csrf={CSRF}"))],
-            ),
-            (
-                "a learner",
-                vec![
-                    (
-                        header::COOKIE,
-                        format!("registrar_session={session}; registrar_csrf={CSRF}"),
-                    ),
-                    (header::HeaderName::from_static("x-csrftoken"), CSRF.into()),
-                ],
-            ),
-            (
-                "staff",
-                vec![
-                    (
-                        header::COOKIE,
-                        format!("registrar_staff={staff}; registrar_csrf={CSRF}"),
-                    ),
-                    (header::AUTHORIZATION, format!("Bearer {staff}")),
-                    (header::HeaderName::from_static("x-csrftoken"), CSRF.into()),
-                ],
-            ),
-        ],
-    }
-}
-
-impl App {
-    async fn send(
-        &self,
-        who: &[(header::HeaderName, String)],
-        method: &Method,
-        uri: &str,
-        body: Option<(&str, String)>,
-    ) -> (StatusCode, String) {
-        let mut request = Request::builder().method(method.clone()).uri(uri);
-        for (name, value) in who {
-            request = request.header(name, value);
-        }
-        let body = match body {
-            Some((kind, text)) => {
-                request = request.header(header::CONTENT_TYPE, kind);
-                Body::from(text)
-            }
-            None => Body::empty(),
-        };
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(body).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
-    }
 }
 
 const FORM: &str = "application/x-www-form-urlencoded";

@@ -52,6 +52,12 @@ pub async fn checkout(
     if let Some(why) = &priced.blocker {
         return Err(BasketError::NotForSale(why.clone()));
     }
+    // The code's row is locked before any row of this checkout points at it: on PostgreSQL
+    // such an insert (the order, its redemption) takes a share lock on the code, and two
+    // checkouts each holding one while waiting to lock it at fulfilment would deadlock.
+    if let Some(discount) = &priced.discount {
+        discounts::lock(db, discount.id).await?;
+    }
     let tax_rate = priced.tax_rate.as_ref().map(|r| r.percent.to_string());
     let pricing = Pricing {
         product_version_id: priced.item.version_id,

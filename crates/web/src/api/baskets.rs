@@ -21,7 +21,7 @@ use store::catalog::read::{CatalogView, Purchasable};
 use store::commerce::baskets::{self, Owner};
 
 use super::Params;
-use super::enrollments::learner_with_csrf;
+use super::enrollments::{learner_same_site, learner_with_csrf};
 use crate::client_ip::ClientIp;
 use crate::pages::account::current_user;
 use crate::pages::shop::country;
@@ -260,9 +260,7 @@ async fn mitx_checkout(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let user = current_user(&state, &headers)
-        .await
-        .ok_or(ApiError::Unauthorized)?;
+    let user = learner_same_site(&state, &headers).await?;
     let base = state.settings.base_url.trim_end_matches('/').to_string();
     Ok(match check_out(&state, &user, ip).await? {
         Ok(Checkout::Pay { order, url, fields: f }) => Json(json!({

@@ -52,6 +52,25 @@ pub(crate) async fn learner_with_csrf(
     Ok(user)
 }
 
+/// The signed-in learner making a call that changes something although its method is GET
+/// (MITx Online's `GET /api/v0/baskets/checkout/` creates orders): it must carry the CSRF
+/// token, or be a fetch the browser marks as from this site (`Sec-Fetch-Site: same-origin`,
+/// which a page elsewhere cannot set), so a link or image on another site does nothing.
+pub(crate) async fn learner_same_site(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<User, ApiError> {
+    let same_origin = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"same-origin");
+    if same_origin {
+        return current_user(state, headers)
+            .await
+            .ok_or(ApiError::Unauthorized);
+    }
+    learner_with_csrf(state, headers).await
+}
+
 /// The learner's valid certificates and grades, for the enrollment shapes.
 #[derive(Default)]
 struct Earned {

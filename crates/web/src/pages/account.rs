@@ -62,15 +62,15 @@ impl Limiter {
     }
 }
 
+/// Reset requests per address (sign-in attempts are limited in the database, by
+/// `services::accounts::sign_in_from`).
 pub struct Limits {
-    pub sign_in: Limiter,
     pub reset: Limiter,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            sign_in: Limiter::new(5, Duration::from_secs(15 * 60)),
             reset: Limiter::new(3, Duration::from_secs(60 * 60)),
         }
     }
@@ -453,14 +453,15 @@ pub async fn signin_form(
 }
 
 /// Where to go after signing in: a path on this site only, never another host.
-fn local_next(next: Option<&str>) -> &str {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/dashboard")
+fn local_next(state: &AppState, next: Option<&str>) -> String {
+    next.and_then(|n| crate::redirect::on_site(&state.settings.base_url, n))
+        .unwrap_or_else(|| "/dashboard".to_string())
 }
 
 pub async fn signin(
     State(state): State<AppState>,
     headers: HeaderMap,
+    crate::client_ip::ClientIp(ip): crate::client_ip::ClientIp,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
     Form(mut values): Form<HashMap<String, String>>,
 ) -> Response {
@@ -475,16 +476,8 @@ pub async fn signin(
         .map(|e| e.trim().to_lowercase())
         .unwrap_or_default();
     let password = values.get("password").cloned().unwrap_or_default();
-    if state.limits.sign_in.blocked(&email) {
-        tracing::warn!(%email, "sign-in rate-limited");
-        return signin_page(
-            &state,
-            &values,
-            Some("Too many failed attempts. Wait 15 minutes or reset your password.".to_string()),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
-    match use_cases::sign_in(state.store.db(), &email, &password).await {
+    let source = ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    match use_cases::sign_in_from(state.store.db(), &email, &password, &source, state.now()).await {
         Ok(SignIn::Ok(user)) => {
             match accounts::start_session(state.store.db(), user.id, SESSION_LIFETIME, state.now())
                 .await
@@ -501,7 +494,7 @@ pub async fn signin(
                     );
                     let mut response = (
                         [(header::SET_COOKIE, cookie)],
-                        Redirect::to(local_next(values.get("next").map(String::as_str))),
+                        Redirect::to(&local_next(&state, values.get("next").map(String::as_str))),
                     )
                         .into_response();
                     // What the visitor put in a basket before signing in is theirs now.
@@ -534,8 +527,19 @@ pub async fn signin(
             "Sorry, we cannot create an account for you at this time. Please contact support.".to_string(),
             Vec::new(),
         ),
+        Ok(SignIn::Throttled { minutes }) => {
+            tracing::warn!(%email, %source, "sign-in rate-limited");
+            signin_page(
+                &state,
+                &values,
+                Some(format!(
+                    "Too many failed attempts. Wait {minutes} minute{} or reset your password.",
+                    if minutes == 1 { "" } else { "s" }
+                )),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+        }
         Ok(SignIn::Refused) => {
-            state.limits.sign_in.record(&email);
             signin_page(
                 &state,
                 &values,

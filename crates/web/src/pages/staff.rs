@@ -41,9 +41,12 @@ impl axum::extract::FromRequestParts<AppState> for StaffMember {
     }
 }
 
+/// How long a staff-area session lasts.
+const STAFF_SESSION: chrono::Duration = chrono::Duration::hours(8);
+
 async fn staff(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
-    if let Some(token) = crate::csrf::cookie_value(headers, COOKIE) {
-        match store::staff::authenticate(state.store.db(), &token).await {
+    if let Some(session) = crate::csrf::cookie_value(headers, COOKIE) {
+        match store::staff::session_email(state.store.db(), &session, state.now()).await {
             Ok(Some(email)) => return Ok(email),
             Ok(None) => {}
             Err(_) => return Err(error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None)),
@@ -153,18 +156,30 @@ pub async fn sign_in(
         .get("token")
         .map(|t| t.trim().to_string())
         .unwrap_or_default();
-    match store::staff::authenticate(state.store.db(), &token).await {
-        Ok(Some(email)) => {
+    let db = state.store.db();
+    let session = match store::staff::authenticate(db, &token).await {
+        Ok(Some(email)) => store::staff::start_session(db, &email, STAFF_SESSION, state.now())
+            .await
+            .map(|session| Some((email, session))),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e),
+    };
+    match session {
+        Ok(Some((email, session))) => {
             tracing::info!(staff = %email, "staff signed in");
             let secure = if state.settings.base_url.starts_with("https://") {
                 "; Secure"
             } else {
                 ""
             };
+            // A session of its own that expires, never the long-lived token itself.
             (
                 [(
                     header::SET_COOKIE,
-                    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"),
+                    format!(
+                        "{COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+                        STAFF_SESSION.num_seconds()
+                    ),
                 )],
                 Redirect::to("/staff/"),
             )
@@ -186,6 +201,11 @@ pub async fn sign_in(
 /// Ends the staff token session and, for staff signed in with their account, that
 /// session too, so signing out of the staff area leaves nobody signed in.
 pub async fn sign_out(state: State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(session) = crate::csrf::cookie_value(&headers, COOKIE)
+        && let Err(error) = store::staff::end_session(state.store.db(), &session, state.now()).await
+    {
+        tracing::error!(%error, "ending a staff session failed");
+    }
     let mut response = crate::pages::account::signout(state, headers).await;
     response.headers_mut().append(
         header::SET_COOKIE,

@@ -1,0 +1,58 @@
+//! Sign-in attempts, kept in the database so every process shares one limit and a restart
+//! forgets nothing; and staff sessions, so the staff area's cookie is a session that expires
+//! and ends at sign-out rather than the long-lived staff token itself.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m0024_sign_in_security"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("sign_in_attempts")
+                    .if_not_exists()
+                    .col(big_pk_auto("id"))
+                    // The email as typed (trimmed, lower-cased), whether or not an account has it.
+                    .col(string("account"))
+                    // The address the attempt came from.
+                    .col(string("source"))
+                    .col(boolean("succeeded"))
+                    .col(timestamp_with_time_zone("attempted_on"))
+                    .take(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("sign_in_attempts_account")
+                    .table("sign_in_attempts")
+                    .col("account")
+                    .col("attempted_on")
+                    .take(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("staff_sessions")
+                    .if_not_exists()
+                    .col(string("id_hash").primary_key())
+                    .col(string("email"))
+                    .col(timestamp_with_time_zone("created_on"))
+                    .col(timestamp_with_time_zone("expires_on"))
+                    .take(),
+            )
+            .await
+    }
+}
