@@ -94,6 +94,10 @@ fn fill(path: &str, with: &str) -> String {
     out
 }
 
+/// A request to try: its address, its body (content type, text), and for a NUL, the field
+/// the refusal must name.
+type Try<'a> = (String, Option<(&'a str, String)>, &'a str);
+
 const FORM: &str = "application/x-www-form-urlencoded";
 const JSON: &str = "application/json";
 
@@ -109,7 +113,7 @@ async fn a_nul_anywhere_in_a_request_gets_a_400_naming_where_on_every_route() {
     for route in &routes {
         for method in &route.methods {
             for (who, headers) in &app.identities {
-                let mut tries: Vec<(String, Option<(&str, String)>, &str)> = vec![(
+                let mut tries: Vec<Try> = vec![(
                     format!("{}?next=%00&q=a%00b", fill(&route.path, "1")),
                     None,
                     "next",
