@@ -117,6 +117,8 @@ async fn orders(store: &Store, count: usize) -> Result<Vec<HashMap<String, Strin
                 ("req_amount".into(), get("amount")),
                 ("req_currency".into(), get("currency")),
                 ("req_transaction_uuid".into(), get("transaction_uuid")),
+                ("req_access_key".into(), get("access_key")),
+                ("req_profile_id".into(), get("profile_id")),
             ],
         );
         results.push(result.into_iter().collect());
@@ -139,6 +141,7 @@ async fn serve(store: Store) -> Result<String> {
             vendors: None,
             sheets: None,
             mail_events_key: None,
+            metrics_token: None,
             storefront: Some(storefront()),
         },
         web::system_clock(),

@@ -37,6 +37,8 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The key Mailgun signs its delivery-status webhooks with (`/api/mail/events/`).
     pub mailgun_webhook_signing_key: Option<String>,
+    /// The bearer token `/metrics` asks for; without one, `/metrics` is off (404).
+    pub metrics_token: Option<String>,
     /// The sender of every message sent through the relay (the outbox uses a placeholder).
     pub mail_from: String,
     /// The Open edX LMS accounts are provisioned into; none, no provisioning (the demo
@@ -158,6 +160,7 @@ impl Default for Config {
             smtp_url: None,
             mail_from: services::mail::FROM.to_string(),
             mailgun_webhook_signing_key: None,
+            metrics_token: None,
             openedx_url: None,
             openedx_client_id: String::new(),
             openedx_client_secret: String::new(),

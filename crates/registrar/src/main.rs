@@ -738,6 +738,7 @@ async fn serve(
             vendors,
             sheets,
             mail_events_key: config.mailgun_webhook_signing_key.clone(),
+            metrics_token: config.metrics_token.clone(),
             recaptcha: config
                 .recaptcha_site_key
                 .clone()
@@ -937,6 +938,10 @@ async fn main() -> Result<()> {
                 txn.commit().await?;
             }
             let token = store::staff::create_token(store.db(), "demo-staff@example.edu").await?;
+            let metrics = config
+                .metrics_token
+                .get_or_insert_with(store::secret::new_token)
+                .clone();
             let base = config.base_url.clone();
             // Without real peers, the demo answers as them from in-process simulators.
             let mut fakes = axum::Router::new();
@@ -1175,7 +1180,7 @@ async fn main() -> Result<()> {
                 println!("  {base}/api/courses/             xPRO catalog API");
                 println!("  {base}/api/programs/");
                 println!("  {base}/api/schema/              OpenAPI document");
-                println!("  {base}/metrics                  Prometheus metrics");
+                println!("  {base}/metrics                  Prometheus metrics (Authorization: Bearer {metrics})");
                 println!("  {base}/catalog/                 learner catalog; /signup to create an account");
                 println!("  {base}/_dev/mail                mail the demo sent");
                 println!("  {base}/_simulators/openedx      the simulated Open edX and its users");

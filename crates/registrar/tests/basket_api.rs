@@ -95,6 +95,7 @@ async fn api() -> Api {
             vendors: None,
             sheets: None,
             mail_events_key: None,
+            metrics_token: None,
             storefront: Some(Storefront {
                 base_url: "http://registrar.test".into(),
                 reference_prefix: "registrar".into(),

@@ -1074,6 +1074,7 @@ async fn a_refund_request_row_refunds_once_marks_its_row_and_a_bad_row_gets_its_
         vendors: None,
         sheets: Some(sheets_at("unused")),
         mail_events_key: None,
+        metrics_token: None,
         storefront: None,
     };
     let registrar = simulators::serve(web::router(web::AppState::new(

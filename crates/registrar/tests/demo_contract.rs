@@ -38,6 +38,7 @@ async fn demo_app() -> axum::Router {
         vendors: None,
         sheets: None,
         mail_events_key: None,
+        metrics_token: None,
         storefront: None,
     };
     web::router(web::AppState::new(store, settings, Arc::new(move || now)))

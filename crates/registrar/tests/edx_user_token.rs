@@ -55,6 +55,7 @@ async fn harness() -> Harness {
             vendors: None,
             sheets: None,
             mail_events_key: None,
+            metrics_token: None,
             storefront: None,
         },
         web::system_clock(),

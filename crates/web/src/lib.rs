@@ -7,6 +7,7 @@ mod client_ip;
 mod csrf;
 mod error;
 mod gateway;
+mod headers;
 mod input;
 mod ops;
 mod pages;
@@ -55,6 +56,8 @@ pub struct Settings {
     pub sheets: Option<Arc<services::sheets::Sheets>>,
     /// The key delivery-status webhooks are signed with (Mailgun's webhook signing key).
     pub mail_events_key: Option<String>,
+    /// The bearer token `/metrics` asks for; none, `/metrics` is off.
+    pub metrics_token: Option<String>,
 }
 
 /// reCAPTCHA on sign-up: the verifier, and what the form renders.
@@ -109,6 +112,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let metrics = ops::install_metrics();
     let gateway = axum::middleware::from_fn_with_state(state.clone(), gateway::identify);
+    let security_headers = headers::for_settings(&state.settings);
     Router::new()
         .merge(api::mitxonline::routes())
         .merge(api::xpro::routes())
@@ -129,7 +133,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::discounts::routes())
         .merge(api::schema::routes())
         .merge(pages::routes())
-        .merge(ops::routes(metrics))
+        .merge(ops::routes(metrics, state.settings.metrics_token.clone()))
         .fallback(error::not_found)
         .with_state(state.clone())
         .layer(gateway)
@@ -137,6 +141,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             input::refuse_unstorable,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            security_headers,
+            headers::add,
         ))
         .layer(axum::middleware::from_fn(ops::track))
         .layer(ops::request_id_layers())

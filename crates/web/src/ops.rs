@@ -32,13 +32,41 @@ pub fn install_metrics() -> PrometheusHandle {
         .clone()
 }
 
-pub fn routes(metrics: PrometheusHandle) -> Router<AppState> {
+/// `/metrics` answers only with the configured bearer token (it tells who calls what, and
+/// how often); without a token configured it is off.
+pub fn routes(metrics: PrometheusHandle, token: Option<String>) -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route(
             "/metrics",
-            get(move || std::future::ready(metrics.render())),
+            get(move |headers: axum::http::HeaderMap| {
+                let answer = match &token {
+                    None => (
+                        StatusCode::NOT_FOUND,
+                        "Metrics are off: set metrics_token to serve them.",
+                    )
+                        .into_response(),
+                    Some(token) => {
+                        let sent = headers
+                            .get(axum::http::header::AUTHORIZATION)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.strip_prefix("Bearer "))
+                            .unwrap_or_default();
+                        if crate::csrf::constant_time_eq(sent.trim().as_bytes(), token.as_bytes()) {
+                            metrics.render().into_response()
+                        } else {
+                            (
+                                StatusCode::UNAUTHORIZED,
+                                [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+                                "The metrics token is missing or wrong.",
+                            )
+                                .into_response()
+                        }
+                    }
+                };
+                std::future::ready(answer)
+            }),
         )
 }
 

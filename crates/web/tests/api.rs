@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{Request, StatusCode, header};
 use chrono::{DateTime, TimeZone, Utc};
 use domain::catalog::import::parse;
 use http_body_util::BodyExt;
@@ -775,7 +775,20 @@ async fn operations_endpoints() {
     assert_eq!(app.get("/healthz").await, (StatusCode::OK, json!("ok")));
     assert_eq!(app.get("/readyz").await, (StatusCode::OK, json!("ready")));
     app.ok("/api/courses/").await;
-    let metrics = app.ok("/metrics").await;
+    let (status, _) = app.get("/metrics").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "metrics need their token");
+    let (status, metrics) = app
+        .send(
+            Request::get("/metrics")
+                .header(
+                    header::AUTHORIZATION,
+                    format!("Bearer {}", common::METRICS_TOKEN),
+                )
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
     assert!(
         metrics.as_str().unwrap().contains("http_requests_total"),
         "{metrics}"

@@ -57,6 +57,7 @@ fn delivered(message_id: &str) -> Value {
 async fn signed_delivery_events_mark_their_message_and_the_rest_are_refused() {
     let app = App::with(web::Settings {
         mail_events_key: Some(KEY.into()),
+        metrics_token: None,
         ..common::settings("http://registrar.test")
     })
     .await;
@@ -106,6 +107,7 @@ async fn signed_delivery_events_mark_their_message_and_the_rest_are_refused() {
 async fn a_delivery_event_about_an_assigned_code_is_followed_at_once() {
     let app = App::with(web::Settings {
         mail_events_key: Some(KEY.into()),
+        metrics_token: None,
         ..common::settings("http://registrar.test")
     })
     .await;

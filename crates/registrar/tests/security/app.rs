@@ -21,6 +21,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub location: Option<String>,
     pub cookies: Vec<String>,
+    /// Every header, by lower-case name (the last value of a repeated one).
+    pub headers: std::collections::HashMap<String, String>,
     pub body: String,
 }
 
@@ -46,6 +48,7 @@ pub fn settings() -> web::Settings {
         vendors: None,
         sheets: None,
         mail_events_key: None,
+        metrics_token: None,
         storefront: Some(front),
     }
 }
@@ -149,11 +152,22 @@ impl App {
             .iter()
             .map(|v| v.to_str().unwrap().to_string())
             .collect();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    v.to_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         Reply {
             status,
             location,
             cookies,
+            headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
         }
     }

@@ -219,3 +219,96 @@ async fn a_payment_result_with_a_nul_is_recorded_and_refused() {
         "both posts are kept"
     );
 }
+
+/// Every response of every route carries the security headers, and no page Registrar
+/// renders has an inline script or event handler the Content-Security-Policy would block.
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_pages_satisfy_the_policy() {
+    let app = app().await;
+    let mut failures = Vec::new();
+    for route in &declared_routes() {
+        for method in &route.methods {
+            for (who, headers) in &app.identities {
+                let uri = fill(&route.path, "1");
+                let reply = app.request("192.0.2.1", headers, method, &uri, None).await;
+                let csp = reply
+                    .headers
+                    .get("content-security-policy")
+                    .cloned()
+                    .unwrap_or_default();
+                if !csp.contains("frame-ancestors 'none'") || !csp.contains("script-src 'self'") {
+                    failures.push(format!("{method} {uri} as {who}: CSP {csp:?}"));
+                }
+                for (name, value) in [
+                    ("x-content-type-options", "nosniff"),
+                    ("referrer-policy", "strict-origin-when-cross-origin"),
+                ] {
+                    if reply.headers.get(name).map(String::as_str) != Some(value) {
+                        failures.push(format!("{method} {uri} as {who}: {name}"));
+                    }
+                }
+                let html = reply.body.to_ascii_lowercase();
+                if reply
+                    .headers
+                    .get("content-type")
+                    .is_some_and(|t| t.starts_with("text/html"))
+                {
+                    let inline_script = html
+                        .match_indices("<script")
+                        .any(|(i, _)| !html[i..].split('>').next().unwrap_or("").contains(" src="));
+                    let handler = [
+                        " onclick=",
+                        " onload=",
+                        " onsubmit=",
+                        " onchange=",
+                        "javascript:",
+                    ]
+                    .iter()
+                    .any(|h| html.contains(h));
+                    if inline_script || handler {
+                        failures.push(format!(
+                            "{method} {uri} as {who}: inline script in the page"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The templates themselves (pages not reached above need data, such as the payment
+/// hand-off and certificates) carry no inline script or event handler.
+#[test]
+fn no_template_carries_an_inline_script() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/templates");
+    let mut files = Vec::new();
+    fn html_files(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                html_files(&path, found);
+            } else if path.extension().is_some_and(|e| e == "html") {
+                found.push(path);
+            }
+        }
+    }
+    html_files(&root, &mut files);
+    assert!(files.len() > 20);
+    for file in files {
+        let html = std::fs::read_to_string(&file).unwrap().to_ascii_lowercase();
+        for (i, _) in html.match_indices("<script") {
+            let tag = html[i..].split('>').next().unwrap_or("");
+            assert!(tag.contains(" src="), "{}: inline script", file.display());
+        }
+        for handler in [
+            " onclick=",
+            " onload=",
+            " onsubmit=",
+            " onchange=",
+            " oninput=",
+        ] {
+            assert!(!html.contains(handler), "{}: {handler}", file.display());
+        }
+    }
+}

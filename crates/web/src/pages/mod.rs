@@ -225,7 +225,8 @@ struct ErrorPage {
     message: String,
 }
 
-/// An error as a page: 404 and 400 say what is wrong; a 500 says nothing of internals.
+/// An error as a page: a refusal (4xx) says why, in the words given; a 500 says nothing of
+/// internals.
 pub fn error_page(state: &AppState, status: StatusCode, message: Option<String>) -> Response {
     let (heading, message) = match status {
         StatusCode::NOT_FOUND => (
@@ -234,6 +235,32 @@ pub fn error_page(state: &AppState, status: StatusCode, message: Option<String>)
         ),
         StatusCode::BAD_REQUEST => (
             "That request could not be understood",
+            message.unwrap_or_default(),
+        ),
+        StatusCode::FORBIDDEN => (
+            "Not allowed",
+            message.unwrap_or_else(|| "You may not do this.".into()),
+        ),
+        StatusCode::CONFLICT => (
+            "That cannot be done now",
+            message.unwrap_or_else(|| {
+                "It conflicts with the current state; reload and look again.".into()
+            }),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "Too large",
+            message.unwrap_or_else(|| "What was sent is too large.".into()),
+        ),
+        StatusCode::TOO_MANY_REQUESTS => (
+            "Too many requests",
+            message.unwrap_or_else(|| "Wait a few minutes and try again.".into()),
+        ),
+        StatusCode::SERVICE_UNAVAILABLE => (
+            "Not available",
+            message.unwrap_or_else(|| "This is not available at the moment.".into()),
+        ),
+        status if status.is_client_error() => (
+            "That request could not be completed",
             message.unwrap_or_default(),
         ),
         _ => (

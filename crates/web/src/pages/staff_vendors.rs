@@ -190,7 +190,8 @@ pub async fn sync_now(
 }
 
 /// The vendor's report rows as it sends them (xPRO `/api/external_courses/<vendor>/`):
-/// 400 for an unknown vendor, 500 with the error when the report cannot be read.
+/// 400 for an unknown vendor, 503 when no report API is configured, 502 with the error when
+/// the vendor's API cannot be read (xPRO answers 500 for both: it is the peer, not us).
 async fn report(state: &AppState, slug: &str) -> Response {
     let Some(vendor) = Vendor::from_slug(slug) else {
         return (
@@ -201,7 +202,7 @@ async fn report(state: &AppState, slug: &str) -> Response {
     };
     let Some(sync) = state.settings.vendors.as_ref() else {
         return (
-            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"error": "Some error occurred.", "details": "no vendor report API is configured"})),
         )
             .into_response();
@@ -209,7 +210,7 @@ async fn report(state: &AppState, slug: &str) -> Response {
     match sync.reports.rows(vendor.reports(), state.now()).await {
         Ok(rows) => Json(rows).into_response(),
         Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::BAD_GATEWAY,
             Json(json!({"error": "Some error occurred.", "details": e.to_string()})),
         )
             .into_response(),

@@ -13,6 +13,9 @@ use store::Store;
 use store::catalog::write::{Mode, apply};
 use tower::ServiceExt;
 
+/// The token `/metrics` asks for in these tests.
+pub const METRICS_TOKEN: &str = "metrics-token";
+
 /// Test settings: no provisioning, no gateway, no outbox page; a long catalog refresh so
 /// each test's own writes are what invalidate the cache.
 pub fn settings(base_url: &str) -> web::Settings {
@@ -30,6 +33,7 @@ pub fn settings(base_url: &str) -> web::Settings {
         vendors: None,
         sheets: None,
         mail_events_key: None,
+        metrics_token: Some(METRICS_TOKEN.into()),
         storefront: None,
     }
 }
