@@ -1216,3 +1216,149 @@ async fn a_refund_request_row_refunds_once_marks_its_row_and_a_bad_row_gets_its_
     );
     assert_eq!(shop.count(refund_mails).await, 1, "nor mailed twice");
 }
+
+/// A payment taken without fulfilment is dealt with from the staff order page: the
+/// second payment of an order is refunded through CyberSource (the order and its
+/// enrollment stay), and an order canceled before CyberSource accepted its payment is
+/// fulfilled after all. Each clears the flag; neither can be done twice.
+#[tokio::test]
+async fn staff_refund_or_fulfil_a_payment_taken_without_fulfilment() {
+    use services::commerce::held::{self, HeldError};
+    let shop = shop().await;
+    let (processor, url) = cybersource().await;
+    let client = rest_client(&url, sim::REST_SECRET);
+    let products = shop.on_sale();
+
+    let ada = shop.learner("ada").await;
+    shop.fill(&ada, products[0]).await;
+    let (order, request) = shop.pay(&ada).await;
+    for tx in ["tx-once", "tx-twice"] {
+        let accepted = shop.result(&request, "ACCEPT", tx);
+        processor.results.lock().unwrap().push(accepted.clone());
+        shop.deliver(&accepted, Channel::Merchant).await.unwrap();
+    }
+    let flagged = orders::find(shop.store.db(), order.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(flagged.flag.is_some());
+    let left = held::unaccounted(
+        &flagged,
+        &orders::transactions(shop.store.db(), order.id)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        left.iter()
+            .map(|t| t.transaction_id.as_str())
+            .collect::<Vec<_>>(),
+        ["tx-twice"],
+        "the first payment is the order's"
+    );
+    assert!(matches!(
+        held::refund_payment(
+            &shop.store,
+            Some(&client),
+            order.id,
+            "tx-once",
+            "staff@example.edu",
+            shop.now
+        )
+        .await,
+        Err(HeldError::NoSuchPayment(_))
+    ));
+    let after = held::refund_payment(
+        &shop.store,
+        Some(&client),
+        order.id,
+        "tx-twice",
+        "staff@example.edu",
+        shop.now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(after.state, OrderState::Fulfilled);
+    assert_eq!(after.flag, None, "nothing is left unaccounted");
+    assert_eq!(
+        store::enrollments::of_user(shop.store.db(), ada.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(matches!(
+        held::refund_payment(
+            &shop.store,
+            Some(&client),
+            order.id,
+            "tx-twice",
+            "staff@example.edu",
+            shop.now
+        )
+        .await,
+        Err(HeldError::NoSuchPayment(_))
+    ));
+
+    let bob = shop.learner("bob").await;
+    shop.fill(&bob, products[1]).await;
+    let (order, request) = shop.pay(&bob).await;
+    shop.deliver(
+        &shop.result(&request, "CANCEL", "tx-cancel"),
+        Channel::Browser,
+    )
+    .await
+    .unwrap();
+    shop.deliver(
+        &shop.result(&request, "ACCEPT", "tx-late"),
+        Channel::Merchant,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        held::fulfil(
+            &shop.store,
+            &shop.view,
+            "http://registrar.test",
+            ada_order_id(&shop, ada.id).await,
+            "staff@example.edu",
+            shop.now
+        )
+        .await,
+        Err(HeldError::NotHeld(OrderState::Fulfilled))
+    ));
+    let fulfilled = held::fulfil(
+        &shop.store,
+        &shop.view,
+        "http://registrar.test",
+        order.id,
+        "staff@example.edu",
+        shop.now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(fulfilled.state, OrderState::Fulfilled);
+    assert_eq!(fulfilled.flag, None);
+    assert_eq!(
+        store::enrollments::of_user(shop.store.db(), bob.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(matches!(
+        held::fulfil(
+            &shop.store,
+            &shop.view,
+            "http://registrar.test",
+            order.id,
+            "staff@example.edu",
+            shop.now
+        )
+        .await,
+        Err(HeldError::NotHeld(OrderState::Fulfilled))
+    ));
+}
+
+async fn ada_order_id(shop: &Shop, user: i64) -> i64 {
+    orders::of_purchaser(shop.store.db(), user).await.unwrap()[0].id
+}

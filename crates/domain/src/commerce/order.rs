@@ -1,5 +1,6 @@
 //! The order life cycle: pending → fulfilled | declined | errored | canceled, and
-//! fulfilled → refunded. A processor's decision moves a pending order once; the same
+//! fulfilled → refunded; staff may fulfil a declined, errored or canceled order for which
+//! a payment was taken after all. A processor's decision moves a pending order once; the same
 //! decision arriving again (the browser's copy and the merchant post, or a replay) finds
 //! the order settled and changes nothing.
 
@@ -37,12 +38,16 @@ impl OrderState {
         }
     }
 
-    /// Whether `self → to` is a transition of the life cycle.
+    /// Whether `self → to` is a transition of the life cycle. An errored, declined or
+    /// canceled order becomes fulfilled only by staff, for a payment CyberSource took
+    /// after all (`services::commerce::held`).
     pub fn can_become(self, to: OrderState) -> bool {
         use OrderState::*;
         matches!(
             (self, to),
-            (Pending, Fulfilled | Declined | Errored | Canceled) | (Fulfilled, Refunded)
+            (Pending, Fulfilled | Declined | Errored | Canceled)
+                | (Fulfilled, Refunded)
+                | (Declined | Errored | Canceled, Fulfilled)
         )
     }
 
@@ -127,6 +132,9 @@ mod tests {
             (Pending, Errored),
             (Pending, Canceled),
             (Fulfilled, Refunded),
+            (Declined, Fulfilled),
+            (Errored, Fulfilled),
+            (Canceled, Fulfilled),
         ];
         for from in OrderState::ALL {
             for to in OrderState::ALL {

@@ -1,13 +1,15 @@
 //! Selling: the basket and its price (`basket`), checkout into a pending order and the
 //! signed Secure Acceptance form (`checkout`), the processor's answer (`payment`), what a
 //! paid order grants (`fulfilment`), refunds and refund requests (`refunds`), creating
-//! discounts (`discount_admin`), and bulk seat purchases (`bulk`).
+//! discounts (`discount_admin`), bulk seat purchases (`bulk`), and payments taken without
+//! fulfilment (`held`).
 
 pub mod basket;
 pub mod bulk;
 pub mod checkout;
 pub mod discount_admin;
 pub mod fulfilment;
+pub mod held;
 pub mod payment;
 pub mod refunds;
 

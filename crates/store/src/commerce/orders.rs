@@ -123,11 +123,13 @@ pub async fn of_purchaser(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec
     .await
 }
 
-/// Staff search: by state, and by reference or purchaser email containing `query`.
+/// Staff search: by state, and by reference or purchaser email containing `query`;
+/// `flagged`: only orders that need a person.
 pub async fn search(
     db: &impl ConnectionTrait,
     query: Option<&str>,
     state: Option<OrderState>,
+    flagged: bool,
     limit: u64,
 ) -> Result<Vec<Order>, DbErr> {
     let pattern = format!("%{}%", query.unwrap_or_default().trim().to_lowercase());
@@ -138,12 +140,15 @@ pub async fn search(
         &format!(
             "SELECT {cols} FROM orders o JOIN users u ON u.id = o.purchaser_id \
              WHERE (LOWER(o.reference_number) LIKE $1 OR LOWER(u.email) LIKE $1) \
-             AND ($2 IS NULL OR o.state = $2) ORDER BY o.id DESC LIMIT $3"
+             AND ($2 IS NULL OR o.state = $2) AND ($4 = $5 OR o.flag IS NOT NULL) \
+             ORDER BY o.id DESC LIMIT $3"
         ),
         vec![
             pattern.into(),
             state.into(),
             i64::try_from(limit).unwrap_or(i64::MAX).into(),
+            flagged.into(),
+            false.into(),
         ],
         order,
     )
@@ -435,6 +440,30 @@ pub async fn transition(
 /// Marks an order for a person to look at.
 pub async fn flag(db: &impl ConnectionTrait, order_id: i64, why: &str) -> Result<(), DbErr> {
     flag_in(db, &ORDERS, order_id, why).await
+}
+
+/// How many orders and bulk purchases need a person.
+pub async fn flagged_count(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    one(
+        db,
+        "SELECT (SELECT COUNT(*) FROM orders WHERE flag IS NOT NULL) \
+         + (SELECT COUNT(*) FROM bulk_orders WHERE flag IS NOT NULL) AS n",
+        vec![],
+    )
+    .await?
+    .ok_or_else(|| DbErr::RecordNotFound("a count".into()))?
+    .try_get("", "n")
+}
+
+/// The order no longer needs a person (what its flag said was dealt with).
+pub async fn clear_flag(db: &impl ConnectionTrait, order_id: i64) -> Result<(), DbErr> {
+    run(
+        db,
+        "UPDATE orders SET flag = NULL WHERE id = $1",
+        vec![order_id.into()],
+    )
+    .await
+    .map(|_| ())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -155,6 +155,11 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/orders/", get(staff_shop::orders_list))
         .route("/staff/orders/{id}", get(staff_shop::order_detail))
         .route("/staff/orders/{id}/refund", post(staff_shop::order_refund))
+        .route(
+            "/staff/orders/{id}/refund-payment",
+            post(staff_shop::refund_payment),
+        )
+        .route("/staff/orders/{id}/fulfil", post(staff_shop::fulfil_held))
         .route("/staff/refunds/", get(staff_shop::refund_queue))
         .route(
             "/staff/refunds/{order_id}/deny",

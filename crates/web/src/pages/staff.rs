@@ -108,6 +108,8 @@ struct Home {
     runs: usize,
     programs: usize,
     dead: i64,
+    /// Orders and bulk purchases flagged for a person.
+    attention: i64,
 }
 
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -129,10 +131,18 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
         .await
         .map(|j| j.len() as i64)
         .unwrap_or(0);
+    let attention = match store::commerce::orders::flagged_count(state.store.db()).await {
+        Ok(n) => n,
+        Err(error) => {
+            tracing::error!(%error, "counting flagged orders failed");
+            0
+        }
+    };
     let view = &snapshot.view;
     render(
         StatusCode::OK,
         &Home {
+            attention,
             meta: meta(&state, "/staff/", "Staff", Some(who), false),
             asset_css: assets::CSS,
             asset_htmx: assets::HTMX,

@@ -13,6 +13,7 @@ use domain::catalog::validate::FieldErrors;
 use domain::commerce::order::OrderState;
 use domain::commerce::pricing::Kind;
 use services::commerce::discount_admin::{self, AdminError};
+use services::commerce::held;
 use services::commerce::refunds::{self, RefundFailure};
 use store::commerce::discounts::{self, DiscountRow};
 use store::commerce::{bulk_orders, orders, refund_requests};
@@ -334,6 +335,8 @@ struct OrdersPage {
     asset_htmx: &'static str,
     query: String,
     state: String,
+    /// Only orders that need a person.
+    attention: bool,
     states: Vec<&'static str>,
     orders: Vec<OrderLine>,
     /// Bulk seat purchases, linked to their public receipt pages.
@@ -358,7 +361,8 @@ pub async fn orders_list(
     let q = params.get("q").unwrap_or_default().to_string();
     let wanted = params.get("state").unwrap_or_default().to_string();
     let filter = wanted.parse::<OrderState>().ok();
-    let Ok(found) = orders::search(state.store.db(), Some(&q), filter, 200).await else {
+    let attention = params.get("attention").is_some_and(|a| !a.is_empty());
+    let Ok(found) = orders::search(state.store.db(), Some(&q), filter, attention, 200).await else {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
     };
     let Ok(bulk) = bulk_orders::search(state.store.db(), Some(&q), 200).await else {
@@ -366,7 +370,7 @@ pub async fn orders_list(
     };
     let bulk = bulk
         .into_iter()
-        .filter(|b| filter.is_none_or(|f| f == b.state))
+        .filter(|b| filter.is_none_or(|f| f == b.state) && (!attention || b.flag.is_some()))
         .map(|b| OrderLine {
             link: format!("/ecommerce/bulk/receipt/?hash={}", b.unique_id),
             date: text::date(b.created_on),
@@ -404,6 +408,7 @@ pub async fn orders_list(
             asset_htmx: assets::HTMX,
             query: q,
             state: wanted,
+            attention,
             states: OrderState::ALL.iter().map(|s| s.as_str()).collect(),
             orders: lines,
             bulk,
@@ -430,6 +435,10 @@ struct OrderPage {
     id: i64,
     refundable: bool,
     request: Option<String>,
+    /// Payments taken that no fulfilment accounts for: (transaction id, amount).
+    unaccounted: Vec<(String, String)>,
+    /// Whether staff may fulfil the order for a payment taken.
+    fulfillable: bool,
 }
 
 pub async fn order_detail(
@@ -512,6 +521,14 @@ pub async fn order_detail(
                     )
                 })
                 .collect(),
+            unaccounted: held::unaccounted(&order, &transactions)
+                .into_iter()
+                .map(|t| (t.transaction_id, text::price(Some(t.amount))))
+                .collect(),
+            fulfillable: matches!(
+                order.state,
+                OrderState::Errored | OrderState::Canceled | OrderState::Declined
+            ) && !held::unaccounted(&order, &transactions).is_empty(),
             id,
             refundable: order.state == OrderState::Fulfilled,
             request: request.map(|r| {
@@ -592,6 +609,83 @@ pub async fn order_refund(
             &state,
             StatusCode::CONFLICT,
             Some(format!("The order was not refunded: {refused}.")),
+        ),
+    }
+}
+
+/// `POST /staff/orders/{id}/refund-payment`: gives back one payment taken that no
+/// fulfilment accounts for.
+pub async fn refund_payment(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+    Path(id): Path<i64>,
+    Form(values): Form<HashMap<String, String>>,
+) -> Response {
+    let transaction = values
+        .get("transaction")
+        .map(|t| t.trim())
+        .unwrap_or_default();
+    let Some(store_front) = state.settings.storefront.as_ref() else {
+        return error_page(
+            &state,
+            StatusCode::NOT_FOUND,
+            Some("This site does not sell anything.".into()),
+        );
+    };
+    let outcome = held::refund_payment(
+        &state.store,
+        store_front.refunds.as_deref(),
+        id,
+        transaction,
+        &who,
+        state.now(),
+    )
+    .await;
+    held_outcome(&state, id, outcome, "The payment was not refunded")
+}
+
+/// `POST /staff/orders/{id}/fulfil`: grants a held order for the payment taken.
+pub async fn fulfil_held(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+    Path(id): Path<i64>,
+) -> Response {
+    let Ok(snapshot) = state.catalog.get().await else {
+        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    };
+    let outcome = held::fulfil(
+        &state.store,
+        &snapshot.view,
+        &state.settings.base_url,
+        id,
+        &who,
+        state.now(),
+    )
+    .await;
+    held_outcome(&state, id, outcome, "The order was not fulfilled")
+}
+
+fn held_outcome(
+    state: &AppState,
+    id: i64,
+    outcome: Result<orders::Order, held::HeldError>,
+    failed: &str,
+) -> Response {
+    match outcome {
+        Ok(_) => Redirect::to(&format!("/staff/orders/{id}")).into_response(),
+        Err(held::HeldError::Db(error)) => {
+            tracing::error!(%error, order = id, "acting on a held payment failed");
+            error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None)
+        }
+        Err(held::HeldError::NoSuchOrder) => error_page(
+            state,
+            StatusCode::NOT_FOUND,
+            Some(format!("There is no order {id}.")),
+        ),
+        Err(refused) => error_page(
+            state,
+            StatusCode::CONFLICT,
+            Some(format!("{failed}: {refused}.")),
         ),
     }
 }
