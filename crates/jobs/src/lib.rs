@@ -7,7 +7,8 @@ pub mod queue;
 pub mod schedule;
 
 pub use queue::{
-    Backoff, Claimed, Enqueue, Outcome, claim, claim_batch, enqueue, fail, succeed, succeed_many,
+    Backoff, Claimed, Enqueue, Failure, Outcome, claim, claim_batch, enqueue, fail, succeed,
+    succeed_many,
 };
 pub use schedule::{Cadence, Schedule};
 pub mod worker;

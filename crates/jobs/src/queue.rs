@@ -268,77 +268,127 @@ pub enum Outcome {
     Retrying {
         at: DateTime<Utc>,
     },
+    /// Postponed without using an attempt.
+    Waiting {
+        at: DateTime<Utc>,
+    },
     Dead,
     /// The claim was lost meanwhile; another worker owns the job.
     ClaimLost,
 }
 
-/// Records a failure: a retry after the backoff, or `dead` when attempts are used up or the
-/// failure is permanent.
+/// How a job failed.
+#[derive(Debug, Clone, Copy)]
+pub enum Failure {
+    /// Dead now.
+    Permanent,
+    /// Again after the backoff, while attempts remain.
+    Retry(Backoff),
+    /// Again after this long, the attempt given back.
+    Wait(Duration),
+}
+
+/// Records a failure: a retry after the backoff, `dead` when attempts are used up or the
+/// failure is permanent, or a wait that gives the attempt back.
 pub async fn fail(
     db: &impl ConnectionTrait,
     job: &Claimed,
     error: &str,
-    permanent: bool,
-    backoff: Backoff,
+    failure: Failure,
     now: DateTime<Utc>,
 ) -> Result<Outcome, DbErr> {
-    let (sql, values, outcome) = if permanent || job.attempts >= job.max_attempts {
-        (
-            "UPDATE jobs SET state = 'dead', last_error = $1, finished_at = $2, lease_until = NULL \
-             WHERE id = $3 AND locked_by = $4 AND state = 'running'",
-            vec![
-                error.into(),
-                now.into(),
-                job.id.into(),
-                job.token.clone().into(),
-            ],
-            Outcome::Dead,
-        )
-    } else {
-        let at = now + chrono::Duration::from_std(backoff.delay(job.attempts)).unwrap_or_default();
-        // A follow-up of the same key waits already: it takes over the retry, at the
-        // earlier of the two times, and this attempt makes way (its error is logged).
-        let follow_up = query_one(
-            db,
-            "UPDATE jobs SET run_at = CASE WHEN run_at < $1 THEN run_at ELSE $1 END \
-             WHERE state IN ('queued', 'failed') AND id <> $2 AND unique_key IS NOT NULL \
-               AND kind = $3 AND unique_key = (SELECT unique_key FROM jobs WHERE id = $2) \
-             RETURNING run_at",
-            vec![at.into(), job.id.into(), job.kind.clone().into()],
-        )
-        .await?;
-        if let Some(row) = follow_up {
-            let at: DateTime<Utc> = row.try_get("", "run_at")?;
-            let deleted = execute(
+    let after = |d: Duration| now + chrono::Duration::from_std(d).unwrap_or_default();
+    let (at, outcome, attempts_back) = match failure {
+        Failure::Wait(d) => (after(d), Outcome::Waiting { at: after(d) }, 1),
+        Failure::Retry(backoff) if job.attempts < job.max_attempts => {
+            let at = after(backoff.delay(job.attempts));
+            (at, Outcome::Retrying { at }, 0)
+        }
+        Failure::Retry(_) | Failure::Permanent => {
+            let dead = execute(
                 db,
-                "DELETE FROM jobs WHERE id = $1 AND locked_by = $2 AND state = 'running'",
-                vec![job.id.into(), job.token.clone().into()],
+                "UPDATE jobs SET state = 'dead', last_error = $1, finished_at = $2, lease_until = NULL \
+                 WHERE id = $3 AND locked_by = $4 AND state = 'running'",
+                vec![
+                    error.into(),
+                    now.into(),
+                    job.id.into(),
+                    job.token.clone().into(),
+                ],
             )
             .await?;
-            return Ok(if deleted == 1 {
-                Outcome::Retrying { at }
+            return Ok(if dead == 1 {
+                Outcome::Dead
             } else {
                 Outcome::ClaimLost
             });
         }
-        (
-            "UPDATE jobs SET state = 'failed', last_error = $1, run_at = $2, lease_until = NULL \
-             WHERE id = $3 AND locked_by = $4 AND state = 'running'",
-            vec![
-                error.into(),
-                at.into(),
-                job.id.into(),
-                job.token.clone().into(),
-            ],
-            Outcome::Retrying { at },
-        )
     };
-    Ok(if execute(db, sql, values).await? == 1 {
+    // A follow-up of the same key waits already: it takes over the retry, at the
+    // earlier of the two times, and this attempt makes way (its error is logged).
+    let follow_up = query_one(
+        db,
+        "UPDATE jobs SET run_at = CASE WHEN run_at < $1 THEN run_at ELSE $1 END \
+         WHERE state IN ('queued', 'failed') AND id <> $2 AND unique_key IS NOT NULL \
+           AND kind = $3 AND unique_key = (SELECT unique_key FROM jobs WHERE id = $2) \
+         RETURNING run_at",
+        vec![at.into(), job.id.into(), job.kind.clone().into()],
+    )
+    .await?;
+    if let Some(row) = follow_up {
+        let at: DateTime<Utc> = row.try_get("", "run_at")?;
+        let deleted = execute(
+            db,
+            "DELETE FROM jobs WHERE id = $1 AND locked_by = $2 AND state = 'running'",
+            vec![job.id.into(), job.token.clone().into()],
+        )
+        .await?;
+        return Ok(match (deleted, outcome) {
+            (1, Outcome::Waiting { .. }) => Outcome::Waiting { at },
+            (1, _) => Outcome::Retrying { at },
+            _ => Outcome::ClaimLost,
+        });
+    }
+    let recorded = execute(
+        db,
+        "UPDATE jobs SET state = 'failed', last_error = $1, run_at = $2, lease_until = NULL, \
+         attempts = attempts - $5 WHERE id = $3 AND locked_by = $4 AND state = 'running'",
+        vec![
+            error.into(),
+            at.into(),
+            job.id.into(),
+            job.token.clone().into(),
+            attempts_back.into(),
+        ],
+    )
+    .await?;
+    Ok(if recorded == 1 {
         outcome
     } else {
         Outcome::ClaimLost
     })
+}
+
+/// Extends the claims of a worker's running jobs to `lease` from now (its heartbeat).
+/// Claims are `<worker>:<random>`, one per claiming statement.
+pub async fn renew(
+    db: &impl ConnectionTrait,
+    worker: &str,
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let prefix = format!("{worker}:");
+    execute(
+        db,
+        "UPDATE jobs SET lease_until = $1 \
+         WHERE state = 'running' AND SUBSTR(locked_by, 1, $2) = $3",
+        vec![
+            (now + chrono::Duration::from_std(lease).unwrap_or_default()).into(),
+            (prefix.chars().count() as i32).into(),
+            prefix.into(),
+        ],
+    )
+    .await
 }
 
 /// Deletes succeeded jobs finished before `cutoff` and schedule slots claimed before it,

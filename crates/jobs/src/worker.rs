@@ -2,7 +2,9 @@
 //!
 //! A kind is a Rust type: its payload is the type's fields, its handler `Job::run`. Handlers
 //! run at least once: a worker that dies mid-job leaves the job to be claimed again when its
-//! lease ends, so every handler must be idempotent.
+//! lease ends, so every handler must be idempotent. Leases are short and a live worker
+//! renews those of the jobs it runs (a heartbeat), so the jobs of a process that died are
+//! taken back within one lease, while a long job of a live process is never taken from it.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -28,6 +30,21 @@ pub enum JobError {
     /// Will fail the same way every time (bad payload, a record that is gone): dead now.
     #[error("{0}")]
     Permanent(String),
+    /// Waiting on something outside the job (a peer that is down, a record another job
+    /// makes first): tried again after `after` without using up an attempt, however long
+    /// the wait lasts.
+    #[error("waiting: {why}")]
+    Wait { after: Duration, why: String },
+}
+
+impl JobError {
+    /// Waiting on a peer or another job, to look again after `after` (see [`JobError::Wait`]).
+    pub fn wait(after: Duration, why: impl Into<String>) -> Self {
+        JobError::Wait {
+            after,
+            why: why.into(),
+        }
+    }
 }
 
 pub trait Job: Serialize + DeserializeOwned + Send + 'static {
@@ -105,8 +122,14 @@ impl<C: Send + Sync + 'static> Registry<C> {
 pub struct WorkerSettings {
     /// Jobs run at once by this process.
     pub concurrency: usize,
-    /// How long a claim lasts; a handler still running at the end is abandoned and retried.
+    /// How long a claim lasts without renewal: the worker renews its claims every third of
+    /// it, so a claim outlives its worker by at most this long.
     pub lease: Duration,
+    /// The longest a handler may run; then it is abandoned and retried.
+    pub timeout: Duration,
+    /// The longest a waiting job is put off (a handler's [`JobError::Wait`] is capped at
+    /// it), so waiting work resumes soon after what it waits for is back.
+    pub max_wait: Duration,
     /// How often an idle worker looks for due jobs (an enqueue in this process wakes it sooner).
     pub poll: Duration,
     pub backoff: Backoff,
@@ -120,7 +143,9 @@ impl WorkerSettings {
     pub fn for_backend(backend: sea_orm::DatabaseBackend, concurrency: usize) -> Self {
         Self {
             concurrency,
-            lease: Duration::from_secs(300),
+            lease: Duration::from_secs(30),
+            timeout: Duration::from_secs(300),
+            max_wait: Duration::from_secs(60),
             poll: match backend {
                 sea_orm::DatabaseBackend::Postgres => Duration::from_secs(1),
                 _ => Duration::from_millis(40),
@@ -166,6 +191,18 @@ impl<C: Send + Sync + 'static> Worker<C> {
         if this.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             listener.spawn(listen(this.db.clone(), this.wake.clone(), shutdown.clone()));
         }
+        // Owned here too: a worker that is gone renews nothing, and its claims lapse. At
+        // shutdown it is let finish (never cut off mid-statement, which would cost its
+        // connection).
+        // It outlives the claim loop: jobs still finishing during the drain keep their claims.
+        let (stop_heartbeat, heartbeat_stopped) = watch::channel(false);
+        let mut heartbeat_task = JoinSet::new();
+        heartbeat_task.spawn(heartbeat(
+            this.db.clone(),
+            this.name.clone(),
+            this.settings.lease,
+            heartbeat_stopped,
+        ));
         let mut running = JoinSet::new();
         while !*shutdown.borrow() {
             // Waiting for a free slot must not hold up shutdown.
@@ -230,10 +267,12 @@ impl<C: Send + Sync + 'static> Worker<C> {
         }
         drop(finished);
         let _ = recorder.await;
+        let _ = stop_heartbeat.send(true);
+        while heartbeat_task.join_next().await.is_some() {}
         listener.shutdown().await;
     }
 
-    /// Runs a handler, bounded by the lease so it cannot outlive its claim.
+    /// Runs a handler, bounded by the timeout.
     async fn execute(&self, job: &Claimed) -> Result<(), JobError> {
         let kind = job.kind.clone();
         let waited = (Utc::now() - job.run_at).num_milliseconds().max(0) as f64 / 1000.0;
@@ -241,15 +280,15 @@ impl<C: Send + Sync + 'static> Worker<C> {
         metrics::counter!("jobs_started_total", "kind" => kind.clone()).increment(1);
         let started = Instant::now();
         let result = match tokio::time::timeout(
-            self.settings.lease,
+            self.settings.timeout,
             self.registry.run(job, self.context.clone()),
         )
         .await
         {
             Ok(result) => result,
             Err(_) => Err(JobError::Retry(format!(
-                "did not finish within the {:?} lease",
-                self.settings.lease
+                "did not finish within {:?}",
+                self.settings.timeout
             ))),
         };
         metrics::histogram!("jobs_duration_seconds", "kind" => kind)
@@ -284,17 +323,17 @@ impl<C: Send + Sync + 'static> Worker<C> {
             }
             for Finished { job, result } in failed {
                 let Err(error) = result else { continue };
-                let permanent = matches!(error, JobError::Permanent(_));
-                let outcome = match queue::fail(
-                    &self.db,
-                    &job,
-                    &error.to_string(),
-                    permanent,
-                    self.settings.backoff,
-                    now,
-                )
-                .await
+                let failure = match &error {
+                    JobError::Permanent(_) => queue::Failure::Permanent,
+                    JobError::Retry(_) => queue::Failure::Retry(self.settings.backoff),
+                    JobError::Wait { after, .. } => {
+                        queue::Failure::Wait((*after).min(self.settings.max_wait))
+                    }
+                };
+                let outcome = match queue::fail(&self.db, &job, &error.to_string(), failure, now)
+                    .await
                 {
+                    Ok(Outcome::Waiting { .. }) => "waiting",
                     Ok(Outcome::Retrying { .. }) => "failed",
                     Ok(Outcome::Dead) => "dead",
                     Ok(Outcome::ClaimLost) => "claim_lost",
@@ -306,6 +345,26 @@ impl<C: Send + Sync + 'static> Worker<C> {
                 metrics::counter!("jobs_finished_total", "kind" => job.kind.clone(), "outcome" => outcome).increment(1);
                 tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, %error, outcome, "job failed");
             }
+        }
+    }
+}
+
+/// Renews the claims of this worker's running jobs every third of the lease, until
+/// shutdown (or until the worker is dropped with the task that owns this).
+async fn heartbeat(
+    db: DatabaseConnection,
+    worker: String,
+    lease: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let every = (lease / 3).max(Duration::from_millis(10));
+    while !*shutdown.borrow() {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            changed = shutdown.changed() => if changed.is_err() { return },
+        }
+        if let Err(error) = queue::renew(&db, &worker, lease, Utc::now()).await {
+            tracing::warn!(%error, "renewing job claims failed; they lapse if this goes on");
         }
     }
 }

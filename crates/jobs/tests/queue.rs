@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use jobs::{Backoff, Enqueue, Outcome, claim, enqueue, fail, succeed};
+use jobs::{Backoff, Enqueue, Failure, Outcome, claim, enqueue, fail, succeed};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
 use store::testing::fresh_database;
 
@@ -162,9 +162,15 @@ async fn a_failing_run_hands_its_retry_to_the_follow_up_waiting_behind_it() {
         base: Duration::from_secs(10),
         cap: Duration::from_secs(10),
     };
-    let outcome = fail(db, &job, "Google is unreachable", false, backoff, t(3))
-        .await
-        .unwrap();
+    let outcome = fail(
+        db,
+        &job,
+        "Google is unreachable",
+        Failure::Retry(backoff),
+        t(3),
+    )
+    .await
+    .unwrap();
     let Outcome::Retrying { at } = outcome else {
         panic!("{outcome:?}");
     };
@@ -194,9 +200,15 @@ async fn an_expired_lease_makes_the_job_claimable_and_fences_the_old_holder() {
         "the old holder cannot finish it"
     );
     assert_eq!(
-        fail(db, &killed, "late", false, Backoff::default(), t(32))
-            .await
-            .unwrap(),
+        fail(
+            db,
+            &killed,
+            "late",
+            Failure::Retry(Backoff::default()),
+            t(32)
+        )
+        .await
+        .unwrap(),
         Outcome::ClaimLost
     );
     assert!(succeed(db, &again, t(33)).await.unwrap());
@@ -219,11 +231,15 @@ async fn failures_back_off_then_die_with_the_last_error() {
     for attempt in 1..=2u32 {
         let job = claim(db, "w", LEASE, now).await.unwrap().unwrap();
         assert_eq!(job.attempts, attempt);
-        let Outcome::Retrying { at } =
-            fail(db, &job, &format!("boom {attempt}"), false, backoff, now)
-                .await
-                .unwrap()
-        else {
+        let Outcome::Retrying { at } = fail(
+            db,
+            &job,
+            &format!("boom {attempt}"),
+            Failure::Retry(backoff),
+            now,
+        )
+        .await
+        .unwrap() else {
             panic!("attempt {attempt} should retry");
         };
         let delay = (at - now).num_milliseconds();
@@ -243,7 +259,9 @@ async fn failures_back_off_then_die_with_the_last_error() {
     }
     let job = claim(db, "w", LEASE, now).await.unwrap().unwrap();
     assert_eq!(
-        fail(db, &job, "boom 3", false, backoff, now).await.unwrap(),
+        fail(db, &job, "boom 3", Failure::Retry(backoff), now)
+            .await
+            .unwrap(),
         Outcome::Dead
     );
     assert_eq!(
@@ -268,7 +286,7 @@ async fn a_permanent_failure_skips_retries() {
         .unwrap();
     let job = claim(db, "w", LEASE, t(0)).await.unwrap().unwrap();
     assert_eq!(
-        fail(db, &job, "no such user", true, Backoff::default(), t(0))
+        fail(db, &job, "no such user", Failure::Permanent, t(0))
             .await
             .unwrap(),
         Outcome::Dead
@@ -354,9 +372,15 @@ async fn operators_list_retry_cancel_and_count() {
     .unwrap()
     .unwrap();
     let job = claim(db, "w", LEASE, t(0)).await.unwrap().unwrap();
-    fail(db, &job, "peer said no", false, Backoff::default(), t(1))
-        .await
-        .unwrap();
+    fail(
+        db,
+        &job,
+        "peer said no",
+        Failure::Retry(Backoff::default()),
+        t(1),
+    )
+    .await
+    .unwrap();
     let pending = enqueue(db, "sync", &(), 3, Enqueue::default(), t(2))
         .await
         .unwrap()

@@ -14,6 +14,41 @@ struct Counters {
     added: AtomicU32,
     flaky_calls: AtomicU32,
     slow_calls: AtomicU32,
+    long_calls: AtomicU32,
+    waits: AtomicU32,
+}
+
+/// Runs longer than a lease: a live worker's heartbeat must keep it.
+#[derive(Serialize, Deserialize)]
+struct Long;
+
+impl Job for Long {
+    const KIND: &'static str = "test.long";
+    type Context = Counters;
+    async fn run(self, ctx: &Counters) -> Result<(), JobError> {
+        ctx.long_calls.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        Ok(())
+    }
+}
+
+/// Waits on something outside it more times than it has attempts.
+#[derive(Serialize, Deserialize)]
+struct Waits;
+
+impl Job for Waits {
+    const KIND: &'static str = "test.waits";
+    const MAX_ATTEMPTS: u32 = 2;
+    type Context = Counters;
+    async fn run(self, ctx: &Counters) -> Result<(), JobError> {
+        if ctx.waits.fetch_add(1, Ordering::SeqCst) < 6 {
+            return Err(JobError::wait(
+                Duration::from_millis(10),
+                "the peer is away",
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -65,7 +100,9 @@ fn registry() -> Arc<Registry<Counters>> {
         Registry::default()
             .register::<Add>()
             .register::<Flaky>()
-            .register::<Slow>(),
+            .register::<Slow>()
+            .register::<Long>()
+            .register::<Waits>(),
     )
 }
 
@@ -73,6 +110,8 @@ fn settings(lease: Duration) -> WorkerSettings {
     WorkerSettings {
         concurrency: 2,
         lease,
+        timeout: Duration::from_secs(30),
+        max_wait: Duration::from_millis(20),
         poll: Duration::from_millis(20),
         backoff: jobs::Backoff {
             base: Duration::from_millis(10),
@@ -93,10 +132,17 @@ fn start(
         registry: registry(),
         context: counters,
         settings: settings(lease),
-        name: "test".into(),
+        // Each worker its own name, as each process has (claims are renewed by name).
+        name: format!("test-{}", rand_name()),
         wake: Arc::new(Notify::new()),
     };
     (stop, tokio::spawn(worker.run(shutdown)))
+}
+
+fn rand_name() -> u64 {
+    use std::sync::atomic::AtomicU64;
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::SeqCst)
 }
 
 async fn states(db: &DatabaseConnection) -> Vec<(String, String)> {
@@ -233,4 +279,44 @@ async fn shutdown_lets_a_running_job_finish() {
         after.iter().all(|(_, s)| s != "running"),
         "nothing is left half-run: {after:?}"
     );
+}
+
+#[tokio::test]
+async fn a_job_longer_than_its_lease_stays_with_its_live_worker() {
+    let (store, _) = store::testing::fresh_database().await;
+    let db = store.db();
+    push(db, &Long, Enqueue::default()).await.unwrap();
+    let counters = Arc::new(Counters::default());
+    let lease = Duration::from_millis(300);
+    let (stop_a, a) = start(db, counters.clone(), lease);
+    let (stop_b, b) = start(db, counters.clone(), lease);
+    until(db, settled).await;
+    for stop in [stop_a, stop_b] {
+        stop.send(true).unwrap();
+    }
+    a.await.unwrap();
+    b.await.unwrap();
+    assert_eq!(
+        counters.long_calls.load(Ordering::SeqCst),
+        1,
+        "the heartbeat kept the claim; no second worker took it"
+    );
+}
+
+#[tokio::test]
+async fn waiting_on_a_peer_uses_no_attempts() {
+    let (store, _) = store::testing::fresh_database().await;
+    let db = store.db();
+    push(db, &Waits, Enqueue::default()).await.unwrap();
+    let counters = Arc::new(Counters::default());
+    let (stop, worker) = start(db, counters.clone(), Duration::from_secs(30));
+    let done = until(db, settled).await;
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+    assert_eq!(
+        done,
+        vec![("test.waits".to_string(), "succeeded".to_string())],
+        "six waits did not use up its two attempts"
+    );
+    assert_eq!(counters.waits.load(Ordering::SeqCst), 7);
 }

@@ -246,9 +246,17 @@ impl Job for SyncEdxEnrollment {
                 Ok(())
             }
             Err(error) => {
-                enrollments::record_edx(db, enrollment.id, false, Some(&error.to_string()), now)
-                    .await
-                    .map_err(retry)?;
+                // What edX holds is unchanged by a failed call: an enrollment it has stays
+                // "in edX" (a failed re-sync used to mark it missing).
+                enrollments::record_edx(
+                    db,
+                    enrollment.id,
+                    enrollment.edx_enrolled,
+                    Some(&error.to_string()),
+                    now,
+                )
+                .await
+                .map_err(retry)?;
                 Err(edx_outcome(error))
             }
         }

@@ -137,14 +137,32 @@ impl Job for Mail {
     type Context = Context;
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
+        let db = ctx.store.db();
         // Recorded before it is handed over: a delivery event may come back before the
         // transport answers, and a failed record must not make the job send twice.
         if let Some(id) = &self.message_id {
-            store::mail::sent(ctx.store.db(), id, &self.to, &self.subject, Utc::now())
+            store::mail::sent(db, id, &self.to, &self.subject, Utc::now())
                 .await
                 .map_err(|e| JobError::Retry(e.to_string()))?;
+            // Handed over by an earlier run whose success was never recorded (the process
+            // stopped between sending and recording): sending again would send it twice.
+            if store::mail::handed_over(db, id)
+                .await
+                .map_err(|e| JobError::Retry(e.to_string()))?
+            {
+                tracing::info!(message = %id, "mail already handed over; not sent again");
+                return Ok(());
+            }
         }
-        self.deliver(ctx).await
+        self.deliver(ctx).await?;
+        if let Some(id) = &self.message_id
+            && let Err(error) = store::mail::mark_handed_over(db, id, Utc::now()).await
+        {
+            // Sent: the job succeeds. Only a crash before its success is recorded could
+            // send it again.
+            tracing::warn!(%error, message = %id, "recording a sent message failed");
+        }
+        Ok(())
     }
 }
 
@@ -162,20 +180,34 @@ impl Mail {
             }
             None => {
                 let message = self.message(FROM).map_err(JobError::Permanent)?;
-                deliver(&ctx.mail_outbox, &message.formatted())
-                    .map_err(|e| JobError::Retry(format!("writing to the mail outbox: {e}")))
+                deliver(
+                    &ctx.mail_outbox,
+                    self.message_id.as_deref(),
+                    &message.formatted(),
+                )
+                .map_err(|e| JobError::Retry(format!("writing to the mail outbox: {e}")))
             }
         }
     }
 }
 
-fn deliver(outbox: &Path, message: &[u8]) -> std::io::Result<()> {
+/// Writes a message to the outbox. A message with an id is written under a name made from
+/// it, so writing it again replaces it rather than delivering it twice.
+fn deliver(outbox: &Path, message_id: Option<&str>, message: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(outbox)?;
-    let name = format!(
-        "{}-{:08x}.eml",
-        Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
-        rand::random::<u32>()
-    );
+    let name = match message_id {
+        Some(id) => format!(
+            "{}.eml",
+            id.chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect::<String>()
+        ),
+        None => format!(
+            "{}-{:08x}.eml",
+            Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
+            rand::random::<u32>()
+        ),
+    };
     // Written under a temporary name and renamed, so a reader never sees half a message.
     let temporary = outbox.join(format!(".{name}"));
     std::fs::write(&temporary, message)?;
@@ -208,8 +240,14 @@ pub fn outbox(dir: &Path) -> Vec<Delivered> {
                     .is_some_and(|n| n.to_string_lossy().starts_with('.'))
         })
         .collect();
-    files.sort();
-    files.reverse();
+    // Newest first, by when each was written (names no longer sort by time).
+    files.sort_by_key(|p| {
+        std::cmp::Reverse(
+            std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .unwrap_or(std::time::SystemTime::UNIX_EPOCH),
+        )
+    });
     files
         .into_iter()
         .filter_map(|path| {
@@ -264,11 +302,14 @@ mod tests {
                     name: "Ada <Lovelace>",
                 },
             );
-            deliver(&dir, &mail.message(FROM).unwrap().formatted()).unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(2));
+            let formatted = mail.message(FROM).unwrap().formatted();
+            deliver(&dir, mail.message_id.as_deref(), &formatted).unwrap();
+            // Written again (its job ran again after a crash): still one message.
+            deliver(&dir, mail.message_id.as_deref(), &formatted).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
         let messages = outbox(&dir);
-        assert_eq!(messages.len(), 2);
+        assert_eq!(messages.len(), 2, "each message once");
         assert_eq!(messages[0].subject, "Hello 2 – ünïcode");
         assert_eq!(messages[0].to, "ada@example.edu");
         assert_eq!(

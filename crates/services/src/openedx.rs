@@ -39,10 +39,16 @@ pub(crate) fn retry(e: impl std::fmt::Display) -> JobError {
     JobError::Retry(e.to_string())
 }
 
-/// An Open edX failure as a job outcome: transient ones retry, permanent ones go dead.
+/// How soon work waiting on Open edX (down, or the learner's account not made yet) looks
+/// again: so pending edX work resumes within a minute of edX coming back, however long it
+/// was away, and no attempt is used up by the wait.
+pub(crate) const EDX_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// An Open edX failure as a job outcome: edX away (a network error, a 5xx, a 429) is waited
+/// out without using attempts; permanent failures go dead.
 pub(crate) fn edx_outcome(error: EdxError) -> JobError {
     match error {
-        EdxError::Transient(message) => JobError::Retry(message),
+        EdxError::Transient(message) => JobError::wait(EDX_WAIT, format!("Open edX: {message}")),
         EdxError::Permanent(message) | EdxError::Unauthorized(message) => {
             JobError::Permanent(message)
         }
@@ -178,7 +184,7 @@ impl Job for UpdateEdxUser {
     }
 }
 
-/// The learner's edX username; until their account exists, a retry.
+/// The learner's edX username; until their account exists, a wait (not a failed attempt).
 pub(crate) async fn edx_username(
     db: &impl ConnectionTrait,
     user_id: i64,
@@ -188,5 +194,5 @@ pub(crate) async fn edx_username(
         .map_err(retry)?
         .filter(|a| a.has_been_synced)
         .and_then(|a| a.edx_username)
-        .ok_or_else(|| JobError::Retry("the learner has no edX account yet".to_string()))
+        .ok_or_else(|| JobError::wait(EDX_WAIT, "the learner has no edX account yet"))
 }

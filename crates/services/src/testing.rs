@@ -41,6 +41,8 @@ pub async fn drain(context: Context) {
                 cap: Duration::from_millis(20),
             },
             poll: Duration::from_millis(10),
+            // Waits on a peer (edX away, an account not made yet) are short here too.
+            max_wait: Duration::from_millis(20),
             ..WorkerSettings::for_backend(db.get_database_backend(), 2)
         },
         context: Arc::new(context),

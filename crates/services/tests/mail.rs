@@ -97,3 +97,28 @@ async fn mail_goes_out_over_smtp_as_text_and_html_and_a_refusal_is_final() {
         "a 451 is retried (until the test worker's quick attempts run out)"
     );
 }
+
+/// A mail job run again after the process stopped between handing the message over and
+/// recording its success (the worker records successes in batches) does not send it twice.
+#[tokio::test]
+async fn a_mail_job_run_again_after_a_crash_sends_nothing_twice() {
+    let store = store::testing::fresh_store().await;
+    let sink = Arc::new(SmtpSink::default());
+    let mail = certificate_mail("ada@example.edu");
+    let again = Mail {
+        to: mail.to.clone(),
+        subject: mail.subject.clone(),
+        text: mail.text.clone(),
+        html: mail.html.clone(),
+        message_id: mail.message_id.clone(),
+    };
+    deliver(&store, &sink, vec![mail]).await;
+    assert_eq!(sink.received.lock().unwrap().len(), 1);
+    // The same job again, as the worker would run it had its success been lost.
+    deliver(&store, &sink, vec![again]).await;
+    assert_eq!(
+        sink.received.lock().unwrap().len(),
+        1,
+        "the message was handed over already"
+    );
+}

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 
-use crate::sql::{all_as, run};
+use crate::sql::{all_as, one, run};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sent {
@@ -35,6 +35,32 @@ pub async fn sent(
 
 /// Records a delivery event, unless a later one is recorded already; `false` when the
 /// message is unknown.
+/// Whether the message was handed to the relay (or written to the outbox) already.
+pub async fn handed_over(db: &impl ConnectionTrait, message_id: &str) -> Result<bool, DbErr> {
+    Ok(one(
+        db,
+        "SELECT handed_over_at FROM mail_messages WHERE message_id = $1 AND handed_over_at IS NOT NULL",
+        vec![message_id.into()],
+    )
+    .await?
+    .is_some())
+}
+
+/// Records that the message was handed over, so a run of its job after a crash skips it.
+pub async fn mark_handed_over(
+    db: &impl ConnectionTrait,
+    message_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    run(
+        db,
+        "UPDATE mail_messages SET handed_over_at = $1 WHERE message_id = $2",
+        vec![now.into(), message_id.into()],
+    )
+    .await
+    .map(|_| ())
+}
+
 pub async fn status(
     db: &impl ConnectionTrait,
     message_id: &str,

@@ -858,8 +858,7 @@ async fn staff_jobs_api_lists_retries_and_cancels() {
         db,
         &claimed,
         "peer down",
-        false,
-        jobs::Backoff::default(),
+        jobs::Failure::Retry(jobs::Backoff::default()),
         now,
     )
     .await
@@ -944,9 +943,15 @@ async fn staff_flows_report_each_flow_from_its_jobs() {
         if outcome == "ok" {
             jobs::succeed(db, &job, now).await.unwrap();
         } else {
-            jobs::fail(db, &job, "disk full", false, jobs::Backoff::default(), now)
-                .await
-                .unwrap();
+            jobs::fail(
+                db,
+                &job,
+                "disk full",
+                jobs::Failure::Retry(jobs::Backoff::default()),
+                now,
+            )
+            .await
+            .unwrap();
         }
     }
     jobs::enqueue(

@@ -1,6 +1,7 @@
 //! Sign-in attempts, kept in the database so every process shares one limit and a restart
-//! forgets nothing; and staff sessions, so the staff area's cookie is a session that expires
-//! and ends at sign-out rather than the long-lived staff token itself.
+//! forgets nothing; staff sessions, so the staff area's cookie is a session that expires
+//! and ends at sign-out rather than the long-lived staff token itself; and when each mail
+//! message was handed to the relay, so a job run again after a crash does not send it twice.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -51,6 +52,14 @@ impl MigrationTrait for Migration {
                     .col(string("email"))
                     .col(timestamp_with_time_zone("created_on"))
                     .col(timestamp_with_time_zone("expires_on"))
+                    .take(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("mail_messages")
+                    .add_column(timestamp_with_time_zone_null("handed_over_at"))
                     .take(),
             )
             .await
