@@ -6,6 +6,7 @@
 mod common;
 
 mod app;
+mod authz;
 mod codes;
 mod payments;
 mod routes;

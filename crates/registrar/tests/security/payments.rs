@@ -391,3 +391,61 @@ async fn a_result_that_took_no_money_records_no_payment() {
             .is_empty()
     );
 }
+
+/// `kill -9` between taking a payment result's job and acting on it: the dead process's
+/// claim is renewed by nobody, so another process's worker takes the job back when its
+/// lease lapses and fulfils the order once, with one receipt and one edX enrollment.
+#[tokio::test]
+async fn a_payment_whose_processing_process_died_is_fulfilled_once_by_another() {
+    let shop = shop().await;
+    let ada = shop.learner("ada").await;
+    shop.fill(&ada, shop.on_sale()[0]).await;
+    let (order, request) = shop.pay(&ada).await;
+    let accepted = shop.result(&request, "ACCEPT", "tx-killed");
+    services::commerce::payment::receive(
+        &shop.store,
+        &shop.front,
+        &accepted,
+        Channel::Merchant,
+        shop.now,
+    )
+    .await
+    .unwrap();
+    // The dead process had taken every job due, the processing one among them.
+    let claimed = jobs::claim_batch(
+        shop.store.db(),
+        "a-process-that-died",
+        std::time::Duration::from_millis(200),
+        chrono::Utc::now(),
+        100,
+    )
+    .await
+    .unwrap();
+    assert!(
+        claimed.iter().any(|j| j.kind == "commerce.process_payment"),
+        "{claimed:?}"
+    );
+    services::testing::drain(services::Context {
+        storefront: Some(std::sync::Arc::new(shop.front.clone())),
+        ..services::testing::context(&shop.store)
+    })
+    .await;
+    assert_eq!(state_of(&shop, order.id).await.state, OrderState::Fulfilled);
+    assert_eq!(enrollments(&shop, ada.id).await, 1);
+    assert_eq!(
+        shop.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'mail.send' AND payload LIKE '%Purchase Order Receipt%'")
+            .await,
+        1,
+        "one receipt"
+    );
+    assert_eq!(
+        shop.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'openedx.sync_enrollment'")
+            .await,
+        1
+    );
+    assert_eq!(
+        shop.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'commerce.process_payment' AND state = 'succeeded'")
+            .await,
+        1
+    );
+}

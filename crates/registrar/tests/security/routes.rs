@@ -11,9 +11,9 @@ use crate::app::{CSRF, app};
 
 /// A route as declared in `crates/web/src`: its path and methods.
 #[derive(Debug)]
-struct Route {
-    path: String,
-    methods: Vec<Method>,
+pub struct Route {
+    pub path: String,
+    pub methods: Vec<Method>,
 }
 
 fn source_files(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
@@ -28,7 +28,7 @@ fn source_files(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
 }
 
 /// Every `.route("…", get(…).post(…))` of the web crate.
-fn declared_routes() -> Vec<Route> {
+pub fn declared_routes() -> Vec<Route> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/src");
     let mut files = Vec::new();
     source_files(&root, &mut files);
@@ -81,7 +81,7 @@ fn declared_routes() -> Vec<Route> {
 }
 
 /// The path with each `{param}` replaced.
-fn fill(path: &str, with: &str) -> String {
+pub fn fill(path: &str, with: &str) -> String {
     let mut out = String::new();
     let mut rest = path;
     while let Some(open) = rest.find('{') {
