@@ -277,6 +277,9 @@ pub enum Outcome {
     ClaimLost,
 }
 
+/// How long a job may wait on something outside it without using attempts.
+pub const WAIT_LIMIT: chrono::Duration = chrono::Duration::days(3);
+
 /// How a job failed.
 #[derive(Debug, Clone, Copy)]
 pub enum Failure {
@@ -349,16 +352,21 @@ pub async fn fail(
             _ => Outcome::ClaimLost,
         });
     }
+    // A wait gives its attempt back while the job is younger than `WAIT_LIMIT`; after that
+    // waits use attempts up like failures, so a job waiting on something that never comes
+    // ends dead with its reason instead of waiting for ever.
     let recorded = execute(
         db,
         "UPDATE jobs SET state = 'failed', last_error = $1, run_at = $2, lease_until = NULL, \
-         attempts = attempts - $5 WHERE id = $3 AND locked_by = $4 AND state = 'running'",
+         attempts = attempts - CASE WHEN created_at > $6 THEN $5 ELSE 0 END \
+         WHERE id = $3 AND locked_by = $4 AND state = 'running'",
         vec![
             error.into(),
             at.into(),
             job.id.into(),
             job.token.clone().into(),
             attempts_back.into(),
+            (now - WAIT_LIMIT).into(),
         ],
     )
     .await?;

@@ -433,3 +433,40 @@ async fn operators_list_retry_cancel_and_count() {
     );
     assert!(admin::show(db, 9999).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn a_wait_gives_its_attempt_back_only_for_a_while() {
+    let (store, _) = fresh_database().await;
+    let db = store.db();
+    enqueue(db, "wait", &(), 3, Enqueue::default(), t(0))
+        .await
+        .unwrap();
+    let job = claim(db, "w", LEASE, t(1)).await.unwrap().unwrap();
+    let outcome = fail(
+        db,
+        &job,
+        "peer away",
+        Failure::Wait(Duration::from_secs(5)),
+        t(1),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(outcome, Outcome::Waiting { .. }), "{outcome:?}");
+    let again = claim(db, "w", LEASE, t(7)).await.unwrap().unwrap();
+    assert_eq!(again.attempts, 1, "the wait gave its attempt back");
+    let later = t(0) + jobs::queue::WAIT_LIMIT + chrono::Duration::seconds(10);
+    fail(
+        db,
+        &again,
+        "still away",
+        Failure::Wait(Duration::from_secs(5)),
+        later,
+    )
+    .await
+    .unwrap();
+    let last = claim(db, "w", LEASE, later + chrono::Duration::seconds(6))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(last.attempts, 2, "past the limit, a wait uses its attempt");
+}

@@ -314,7 +314,14 @@ fn background(
             store.db().get_database_backend(),
             config.worker_concurrency.max(1),
         ),
-        name: format!("{}-{}", hostname(), std::process::id()),
+        // Claims are renewed by this name: a random part keeps a restarted container (same
+        // hostname, same pid) from renewing the claims of the process that died.
+        name: format!(
+            "{}-{}-{}",
+            hostname(),
+            std::process::id(),
+            &store::secret::new_token()[..8]
+        ),
         wake: wake.clone(),
     };
     tracing::info!(

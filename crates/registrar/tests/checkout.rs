@@ -1362,3 +1362,70 @@ async fn staff_refund_or_fulfil_a_payment_taken_without_fulfilment() {
 async fn ada_order_id(shop: &Shop, user: i64) -> i64 {
     orders::of_purchaser(shop.store.db(), user).await.unwrap()[0].id
 }
+
+/// Two staff members at once, one refunding a held payment and one fulfilling the order
+/// for it (or one double-clicking "Refund"): one wins; the learner never keeps both the
+/// enrollment and the money, and the payment is refunded at most once.
+#[tokio::test]
+async fn refunding_and_fulfilling_one_held_payment_at_once_does_only_one() {
+    use services::commerce::held;
+    let shop = shop().await;
+    let (processor, url) = cybersource().await;
+    let client = rest_client(&url, sim::REST_SECRET);
+    let bob = shop.learner("bob").await;
+    shop.fill(&bob, shop.on_sale()[0]).await;
+    let (order, request) = shop.pay(&bob).await;
+    shop.deliver(&shop.result(&request, "CANCEL", "tx-c"), Channel::Browser)
+        .await
+        .unwrap();
+    let late = shop.result(&request, "ACCEPT", "tx-late");
+    processor.results.lock().unwrap().push(late.clone());
+    shop.deliver(&late, Channel::Merchant).await.unwrap();
+    let by = "staff@example.edu";
+    let (refunded, fulfilled, again) = tokio::join!(
+        held::refund_payment(
+            &shop.store,
+            Some(&client),
+            order.id,
+            "tx-late",
+            by,
+            shop.now
+        ),
+        held::fulfil(
+            &shop.store,
+            &shop.view,
+            "http://registrar.test",
+            order.id,
+            by,
+            shop.now
+        ),
+        held::refund_payment(
+            &shop.store,
+            Some(&client),
+            order.id,
+            "tx-late",
+            by,
+            shop.now
+        ),
+    );
+    let wins = [refunded.is_ok(), fulfilled.is_ok(), again.is_ok()];
+    assert_eq!(
+        wins.iter().filter(|w| **w).count(),
+        1,
+        "{refunded:?} {fulfilled:?} {again:?}"
+    );
+    let refunds = orders::transactions(shop.store.db(), order.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.kind == "refund")
+        .count();
+    let enrolled = !store::enrollments::of_user(shop.store.db(), bob.id)
+        .await
+        .unwrap()
+        .is_empty();
+    assert!(
+        (refunds == 1 && !enrolled) || (refunds == 0 && enrolled),
+        "{refunds} refunds, enrolled {enrolled}"
+    );
+}

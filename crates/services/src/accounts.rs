@@ -203,23 +203,31 @@ pub async fn sign_in_from(
     now: DateTime<Utc>,
 ) -> Result<SignIn, DbErr> {
     let account = email.trim().to_lowercase();
+    // The attempt counts (as a failure) before anything is checked, so guesses sent in
+    // parallel cannot all pass the count; it is forgotten if it is not let through.
+    let attempt = store::sign_in::attempt(db, &account, source, now).await?;
     let recent = store::sign_in::recent(db, &account, source, now - WINDOW).await?;
-    if recent.failed_here >= PER_SOURCE {
+    let throttled = if recent.failed_here > PER_SOURCE {
         let until = recent.first_failed_here.unwrap_or(now) + WINDOW;
-        return Ok(SignIn::Throttled {
-            minutes: minutes_until(until, now),
-        });
-    }
-    if recent.failed_anywhere >= PER_ACCOUNT && !recent.known_source {
-        return Ok(SignIn::Throttled {
-            minutes: WINDOW.num_minutes(),
-        });
+        Some(minutes_until(until, now))
+    } else if recent.failed_anywhere > PER_ACCOUNT && !recent.known_source {
+        Some(WINDOW.num_minutes())
+    } else {
+        None
+    };
+    if let Some(minutes) = throttled {
+        store::sign_in::forget(db, attempt).await?;
+        return Ok(SignIn::Throttled { minutes });
     }
     let outcome = sign_in(db, &account, password).await?;
     match &outcome {
-        SignIn::Refused => store::sign_in::record(db, &account, source, false, now).await?,
-        SignIn::Ok(_) => store::sign_in::record(db, &account, source, true, now).await?,
-        _ => {}
+        // The failure recorded up front stands.
+        SignIn::Refused => {}
+        SignIn::Ok(_) => {
+            store::sign_in::forget(db, attempt).await?;
+            store::sign_in::record(db, &account, source, true, now).await?;
+        }
+        _ => store::sign_in::forget(db, attempt).await?,
     }
     Ok(outcome)
 }

@@ -40,6 +40,41 @@ pub async fn record(
     .map(|_| ())
 }
 
+/// Records an attempt as failed before its password is checked (so parallel guesses all
+/// count against the limit); its id, to forget or to turn into a success.
+pub async fn attempt(
+    db: &impl ConnectionTrait,
+    account: &str,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, DbErr> {
+    run(
+        db,
+        "DELETE FROM sign_in_attempts WHERE account = $1 AND attempted_on < $2",
+        vec![account.into(), (now - KEPT).into()],
+    )
+    .await?;
+    one(
+        db,
+        "INSERT INTO sign_in_attempts (account, source, succeeded, attempted_on) VALUES ($1, $2, $3, $4) RETURNING id",
+        vec![account.into(), source.into(), false.into(), now.into()],
+    )
+    .await?
+    .ok_or_else(|| DbErr::RecordNotFound("the attempt just recorded".into()))?
+    .try_get("", "id")
+}
+
+/// Forgets an attempt (one refused unchecked, or whose password was right).
+pub async fn forget(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    run(
+        db,
+        "DELETE FROM sign_in_attempts WHERE id = $1",
+        vec![id.into()],
+    )
+    .await
+    .map(|_| ())
+}
+
 /// What is known of an account's recent attempts, seen from one address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recent {

@@ -114,6 +114,10 @@ fn path_refused(path: &str) -> bool {
 enum Kind {
     Form,
     Json,
+    /// Binary content (uploads): passed as it is.
+    Binary,
+    /// Anything else (text, no content type): some handlers read any body as JSON, so it
+    /// is checked as JSON when it parses as JSON, and for a raw NUL byte.
     Other,
 }
 
@@ -128,6 +132,18 @@ fn kind(request: &Request) -> Kind {
         Kind::Form
     } else if content_type.starts_with("application/json") || content_type.contains("+json") {
         Kind::Json
+    } else if [
+        "multipart/",
+        "image/",
+        "audio/",
+        "video/",
+        "application/octet-stream",
+        "application/pdf",
+    ]
+    .iter()
+    .any(|binary| content_type.starts_with(binary))
+    {
+        Kind::Binary
     } else {
         Kind::Other
     }
@@ -163,7 +179,7 @@ pub async fn refuse_unstorable(
         return refuse(&state, &path, &refusal);
     }
     let kind = kind(&request);
-    if matches!(kind, Kind::Other) || PAYMENT_RESULTS.contains(&path.as_str()) {
+    if matches!(kind, Kind::Binary) || PAYMENT_RESULTS.contains(&path.as_str()) {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
@@ -176,7 +192,11 @@ pub async fn refuse_unstorable(
         Kind::Json => serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
             .and_then(|v| in_json(&v, "")),
-        Kind::Other => None,
+        Kind::Other => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(v) => in_json(&v, ""),
+            Err(_) => bytes.contains(&0).then(|| Refusal::Json("body".into())),
+        },
+        Kind::Binary => None,
     };
     if let Some(refusal) = found {
         return refuse(&state, &path, &refusal);

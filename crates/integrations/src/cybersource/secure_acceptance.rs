@@ -182,7 +182,11 @@ impl SignedResult {
             }
         }
         let result = SignedResult { fields };
-        if matches!(result.decision(), "ACCEPT" | "REVIEW") && result.transaction_id().is_none() {
+        // Read as the order state machine reads it (`domain::commerce::order::Decision`
+        // trims), so a decision the processor padded cannot skip this check.
+        if matches!(result.decision().trim(), "ACCEPT" | "REVIEW")
+            && result.transaction_id().is_none()
+        {
             return Err(ResultError::Missing("transaction_id"));
         }
         // Both are public (every checkout form shows them): a plain comparison will do.

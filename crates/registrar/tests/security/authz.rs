@@ -1,7 +1,8 @@
 //! The cross-learner authorization matrix: a learner (Ada) has an order, an enrollment, a
-//! program enrollment and a refund request; another learner (Eve) and a stranger call every
-//! route the web crate declares, with every id in the path set to Ada's, by every method,
-//! with the CSRF token, as a form and as JSON. Nothing of Ada's is shown to them, and
+//! refund request and a basket; another learner (Eve) and a stranger call every route the
+//! web crate declares, with every id in the path set to each of Ada's (her order's id and
+//! reference, her enrollments' and runs' ids, her user id), by every method, with the CSRF
+//! token, as a form and as JSON. Nothing of Ada's is shown to them, and
 //! nothing of hers changes.
 
 use axum::http::{Method, StatusCode, header};
@@ -85,8 +86,9 @@ async fn snapshot(app: &App, ada: &Ada) -> String {
         .await
         .unwrap()
         .unwrap();
+    let transactions = orders::transactions(db, ada.order.id).await.unwrap().len();
     format!(
-        "{:?} {:?} {:?} {:?} {:?} {:?} {} {} {}",
+        "{:?} {:?} {:?} {:?} {:?} {:?} {} {} {} {:?} {transactions}",
         order.state,
         order.flag,
         enrollments
@@ -107,6 +109,7 @@ async fn snapshot(app: &App, ada: &Ada) -> String {
             .await
             .unwrap()
             .len(),
+        user.password_hash,
     )
 }
 
@@ -140,7 +143,17 @@ async fn another_learner_or_a_stranger_can_neither_see_nor_change_what_a_learner
         ),
         ("a stranger", app.identities[0].1.clone()),
     ];
-    let ids = [ada.order.id.to_string(), ada.order.reference_number.clone()];
+    let mut ids = vec![ada.order.id.to_string(), ada.order.reference_number.clone()];
+    for enrollment in store::enrollments::of_user(app.store.db(), app.learner.id)
+        .await
+        .unwrap()
+    {
+        ids.push(enrollment.id.to_string());
+        ids.push(enrollment.run_id.to_string());
+    }
+    ids.push(app.learner.id.to_string());
+    ids.sort();
+    ids.dedup();
     let mut leaks = Vec::new();
     for route in declared_routes() {
         for method in &route.methods {

@@ -2,11 +2,12 @@
 //! an order carrying them is fulfilled, not only when they went into a basket.
 
 use domain::commerce::order::OrderState;
-use domain::commerce::pricing::{Kind, Redemption};
+use domain::commerce::pricing::{Discount, Kind, Redemption};
 use services::commerce::basket;
 use services::commerce::checkout::Checkout;
 use services::commerce::payment::{CAPTURED_WITHOUT_FULFILMENT, Channel};
 use store::commerce::baskets::Owner;
+use store::commerce::discounts::{self, NewDiscount};
 use store::commerce::orders;
 
 use crate::common::shop::{Shop, discount, shop};
@@ -239,5 +240,67 @@ async fn one_contract_number_paid_twice_is_fulfilled_once() {
         shop.count("SELECT COUNT(*) AS n FROM bulk_orders WHERE flag LIKE 'captured payment without fulfilment%'")
             .await,
         1
+    );
+}
+
+/// Two companies check out seats with one 100 % one-time bulk code at the same moment (a
+/// free purchase is completed at checkout): one gets codes, the other is refused; neither
+/// deadlocks on PostgreSQL.
+#[tokio::test]
+async fn a_free_one_time_bulk_code_used_twice_at_once_makes_codes_once() {
+    let shop = shop().await;
+    let (product, _) = shop.xpro_product();
+    discounts::create(
+        shop.store.db(),
+        &NewDiscount {
+            code: Some("ALLSEATS"),
+            automatic: false,
+            payment_type: Some("sales"),
+            payment_transaction: None,
+            batch: None,
+            bulk: true,
+            rules: &Discount {
+                kind: Kind::PercentOff(100.into()),
+                redemption: Redemption::OneTime,
+                max_redemptions: 0,
+                activation: None,
+                expiration: None,
+                products: Vec::new(),
+                users: Vec::new(),
+            },
+        },
+        shop.now,
+    )
+    .await
+    .unwrap();
+    let purchase = |email: &'static str| services::commerce::bulk::Purchase {
+        email,
+        num_seats: 2,
+        product_id: product,
+        code: "ALLSEATS",
+        contract_number: None,
+    };
+    let (a, b) = (purchase("a@corp.example"), purchase("b@corp.example"));
+    let (first, second) =
+        futures::future::join(shop.bulk_checkout(&a), shop.bulk_checkout(&b)).await;
+    let outcomes = [first, second];
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Ok(Checkout::Free { .. })))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, Err(services::commerce::bulk::BulkError::InvalidCode))),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        shop.count("SELECT COUNT(*) AS n FROM bulk_order_codes")
+            .await,
+        2
     );
 }

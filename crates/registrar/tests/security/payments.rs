@@ -174,6 +174,21 @@ async fn a_contract_number_crafted_to_resplit_the_signed_message_forges_nothing(
             );
         }
     }
+    // The message the request's signature covers, as CyberSource would read it: with the
+    // contract's commas signed as they were, it held `,decision=ACCEPT,` and a forged
+    // `signed_field_names` could re-split those very bytes into a validly signed "result".
+    let form_fields: HashMap<String, String> = fields.iter().cloned().collect();
+    let message: String = form_fields["signed_field_names"]
+        .split(',')
+        .map(|n| format!("{n}={}", form_fields.get(n).cloned().unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join(",");
+    for result_field in [",decision=", ",reason_code=", ",req_reference_number="] {
+        assert!(
+            !message.contains(result_field),
+            "the signed message can be re-split at {result_field}: {message}"
+        );
+    }
     // The request's message, re-read with other names over the same bytes.
     let mut form: HashMap<String, String> = fields.iter().cloned().collect();
     form.insert("decision".into(), "ACCEPT".into());
@@ -448,4 +463,59 @@ async fn a_payment_whose_processing_process_died_is_fulfilled_once_by_another() 
             .await,
         1
     );
+}
+
+/// The learner whose payment was held is told so, on the receipt the browser returns to:
+/// never "nothing was charged", never a prompt to pay again.
+#[tokio::test]
+async fn a_learner_whose_payment_was_held_is_told_it_was_received() {
+    let app = crate::app::app().await;
+    let shop = Shop {
+        store: app.store.clone(),
+        view: store::catalog::read::load(app.store.db()).await.unwrap(),
+        now: chrono::Utc::now(),
+        front: crate::common::shop::storefront(),
+    };
+    let ada = app.learner.clone();
+    shop.fill(&ada, shop.on_sale()[0]).await;
+    let (order, request) = shop.pay(&ada).await;
+    shop.deliver(&shop.result(&request, "CANCEL", "tx-c"), Channel::Browser)
+        .await
+        .unwrap();
+    let late: Vec<(String, String)> = shop
+        .result(&request, "ACCEPT", "tx-late")
+        .into_iter()
+        .collect();
+    let form = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(late.iter())
+        .finish();
+    let reply = app
+        .request(
+            "192.0.2.1",
+            &[],
+            &axum::http::Method::POST,
+            "/checkout/result/",
+            Some(("application/x-www-form-urlencoded", form)),
+        )
+        .await;
+    assert_eq!(
+        reply.location.as_deref(),
+        Some(format!("/orders/{}/", order.id).as_str()),
+        "the receipt, not the basket"
+    );
+    let receipt = app
+        .request(
+            "192.0.2.1",
+            &app.identities[1].1,
+            &axum::http::Method::GET,
+            &format!("/orders/{}/", order.id),
+            None,
+        )
+        .await;
+    assert!(
+        receipt.body.contains("We received your payment"),
+        "{}",
+        receipt.body
+    );
+    assert!(!receipt.body.contains("nothing was charged"));
 }

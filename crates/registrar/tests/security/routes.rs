@@ -129,9 +129,15 @@ async fn a_nul_anywhere_in_a_request_gets_a_400_naming_where_on_every_route() {
                         "email",
                     ));
                     tries.push((
-                        path,
+                        path.clone(),
                         Some((JSON, r#"{"items":[{"name":"a\u0000b"}]}"#.to_string())),
                         "items[0].name",
+                    ));
+                    // Some handlers read any body as JSON, whatever it says it is.
+                    tries.push((
+                        path,
+                        Some(("text/plain", r#"{"email":"a\u0000b"}"#.to_string())),
+                        "email",
                     ));
                 }
                 for (uri, body, field) in tries {

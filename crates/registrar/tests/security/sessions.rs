@@ -275,3 +275,28 @@ async fn the_checkout_get_needs_the_csrf_header_or_a_same_origin_fetch() {
         assert!(body.contains("basket-empty"), "{body}");
     }
 }
+
+/// Guesses sent all at once cannot all slip under the limit: each counts before it is
+/// checked.
+#[tokio::test]
+async fn parallel_guesses_from_one_address_get_no_more_than_the_limit() {
+    let app = app().await;
+    let email = with_password(&app).await;
+    let guesses = futures::future::join_all(
+        (0..12).map(|_| sign_in(&app, "203.0.113.5", &email, "wrong guess", "/")),
+    )
+    .await;
+    let checked = guesses
+        .iter()
+        .filter(|r| r.status == StatusCode::BAD_REQUEST)
+        .count();
+    assert!(
+        checked as i64 <= services::accounts::PER_SOURCE,
+        "{checked} guesses were checked"
+    );
+    assert!(
+        guesses
+            .iter()
+            .all(|r| r.status != StatusCode::INTERNAL_SERVER_ERROR)
+    );
+}

@@ -138,6 +138,12 @@ pub async fn checkout(
         "" => None,
         code => Some(coupon(db, code, item.product_id, now).await?),
     };
+    // Locked before the purchase's row points at it (that insert takes a share lock on the
+    // code on PostgreSQL; two free purchases with one code would then deadlock in
+    // `obstacle`).
+    if let Some(d) = &discount {
+        discounts::lock(db, d.id).await?;
+    }
     let (off, total) = price(
         item.list,
         purchase.num_seats,

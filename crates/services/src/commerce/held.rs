@@ -45,23 +45,65 @@ fn refund_of(refund: &TransactionRow) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The captured payments of an order that no fulfilment or refund accounts for: on a
-/// fulfilled (or refunded) order every processor payment after the first, on any other
-/// order every one; less those refunded one by one.
-pub fn unaccounted(order: &Order, transactions: &[TransactionRow]) -> Vec<TransactionRow> {
-    let refunded: Vec<String> = transactions
+/// The payments of an order not given back: each refund that names its payment gave back
+/// that one; a refund of the whole order (from the refunds page, which names none) gave back
+/// the payment its fulfilment rested on, the earliest not otherwise refunded.
+fn kept_payments(transactions: &[TransactionRow]) -> Vec<TransactionRow> {
+    let payments: Vec<&TransactionRow> = transactions
+        .iter()
+        .filter(|t| t.kind == "payment")
+        .collect();
+    let mut refunded: Vec<String> = transactions
         .iter()
         .filter(|t| t.kind == "refund")
         .filter_map(refund_of)
         .collect();
-    let granted = matches!(order.state, OrderState::Fulfilled | OrderState::Refunded);
-    transactions
+    for _ in transactions
         .iter()
-        .filter(|t| t.kind == "payment")
-        .skip(usize::from(granted))
-        .filter(|t| !refunded.contains(&t.transaction_id))
+        .filter(|t| t.kind == "refund" && refund_of(t).is_none())
+    {
+        if let Some(first) = payments
+            .iter()
+            .find(|p| !refunded.contains(&p.transaction_id))
+        {
+            refunded.push(first.transaction_id.clone());
+        }
+    }
+    payments
+        .into_iter()
+        .filter(|p| !refunded.contains(&p.transaction_id))
         .cloned()
         .collect()
+}
+
+/// The payment a fulfilled order's enrollment rests on: the earliest kept.
+pub fn backing_payment(order: &Order, transactions: &[TransactionRow]) -> Option<TransactionRow> {
+    (order.state == OrderState::Fulfilled)
+        .then(|| kept_payments(transactions).into_iter().next())
+        .flatten()
+}
+
+/// The captured payments of an order that no fulfilment or refund accounts for: every
+/// payment kept, less the one a fulfilled order rests on.
+pub fn unaccounted(order: &Order, transactions: &[TransactionRow]) -> Vec<TransactionRow> {
+    let backing = usize::from(order.state == OrderState::Fulfilled);
+    kept_payments(transactions)
+        .into_iter()
+        .skip(backing)
+        .collect()
+}
+
+/// Takes the learner's and the order's locks (in the order payment settling takes them)
+/// and reads the order as it then stands.
+async fn locked(db: &impl sea_orm::ConnectionTrait, order_id: i64) -> Result<Order, HeldError> {
+    let order = orders::find(db, order_id)
+        .await?
+        .ok_or(HeldError::NoSuchOrder)?;
+    store::accounts::lock(db, &[order.purchaser_id]).await?;
+    orders::lock(db, order_id).await?;
+    orders::find(db, order_id)
+        .await?
+        .ok_or(HeldError::NoSuchOrder)
 }
 
 async fn settle_flag(
@@ -89,11 +131,12 @@ pub async fn refund_payment(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<Order, HeldError> {
-    let db = store.db();
-    let order = orders::find(db, order_id)
-        .await?
-        .ok_or(HeldError::NoSuchOrder)?;
-    let transactions = orders::transactions(db, order_id).await?;
+    // Under the locks from the choice of the payment to the record of its refund (the
+    // processor is called while they are held): a second click, or another staff member
+    // fulfilling for the same payment, waits and then finds it accounted for.
+    let txn = store.write().await?;
+    let order = locked(&txn, order_id).await?;
+    let transactions = orders::transactions(&txn, order_id).await?;
     let Some(payment) = unaccounted(&order, &transactions)
         .into_iter()
         .find(|t| t.transaction_id == transaction_id)
@@ -118,7 +161,6 @@ pub async fn refund_payment(
         ),
         Err(other) => return Err(HeldError::Processor(other)),
     };
-    let txn = store.write().await?;
     orders::record_transaction(
         &txn,
         &NewTransaction {
@@ -149,9 +191,7 @@ pub async fn fulfil(
     now: DateTime<Utc>,
 ) -> Result<Order, HeldError> {
     let txn = store.write().await?;
-    let order = orders::find(&txn, order_id)
-        .await?
-        .ok_or(HeldError::NoSuchOrder)?;
+    let order = locked(&txn, order_id).await?;
     let held = matches!(
         order.state,
         OrderState::Errored | OrderState::Canceled | OrderState::Declined

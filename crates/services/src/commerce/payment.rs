@@ -378,7 +378,17 @@ async fn settle(
     now: DateTime<Utc>,
 ) -> Result<String, DbErr> {
     let noun = paid.noun();
-    let taken = result.decision() == "ACCEPT";
+    let taken = Decision::parse(Some(result.decision())) == Decision::Accept;
+    // Decided on the order as it stands under a lock: checkout re-prices a reused pending
+    // order under the learner's lock, and two copies of one result take turns here, so
+    // neither an order re-priced since it was read nor a concurrent copy is missed.
+    match paid {
+        Paid::Order(o) => store::accounts::lock(db, &[o.purchaser_id]).await?,
+        Paid::Bulk(b) => bulk_orders::lock(db, b.id).await?,
+    }
+    if let Some(current) = paid.reload(db).await? {
+        *paid = current;
+    }
     if paid.state() != OrderState::Pending {
         return taken_elsewhere(db, store_front, paid, result, response_id, now).await;
     }
@@ -441,16 +451,15 @@ async fn taken_elsewhere(
     now: DateTime<Utc>,
 ) -> Result<String, DbErr> {
     let noun = paid.noun();
-    // Read again: another delivery may have moved it since it was read.
+    // Read again: another delivery may have moved it since it was read (it holds the
+    // lock `settle` took, so nothing moves it now).
     if let Some(current) = paid.reload(db).await? {
         *paid = current;
     }
     let state = paid.state();
     let unchanged = format!("no change: the {noun} is already {state}");
-    let Some(transaction) = result
-        .transaction_id()
-        .filter(|_| result.decision() == "ACCEPT")
-    else {
+    let accepted = Decision::parse(Some(result.decision())) == Decision::Accept;
+    let Some(transaction) = result.transaction_id().filter(|_| accepted) else {
         return Ok(unchanged);
     };
     let (order_id, bulk_id) = match paid {

@@ -67,10 +67,9 @@ pub async fn refund(
     if order.state != OrderState::Fulfilled {
         return Err(RefundFailure::NotFulfilled(order.state));
     }
-    let payment = orders::transactions(db, order.id)
-        .await?
-        .into_iter()
-        .find(|t| t.kind == "payment")
+    // The payment the enrollment rests on (not a second payment staff may have refunded
+    // on its own, nor one refunded already).
+    let payment = super::held::backing_payment(&order, &orders::transactions(db, order.id).await?)
         .ok_or(RefundFailure::NoPayment)?;
     let amount = request.amount.unwrap_or(payment.amount);
     if (amount == Money::ZERO && payment.amount > Money::ZERO) || amount > payment.amount {

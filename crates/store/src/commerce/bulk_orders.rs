@@ -141,6 +141,21 @@ pub async fn contract_used(db: &impl ConnectionTrait, contract: &str) -> Result<
     .is_some())
 }
 
+/// Locks a purchase's row until the transaction ends (PostgreSQL; SQLite's write
+/// transactions already run one at a time).
+pub async fn lock(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    one(
+        db,
+        "SELECT id FROM bulk_orders WHERE id = $1 FOR UPDATE",
+        vec![id.into()],
+    )
+    .await
+    .map(|_| ())
+}
+
 /// Holds a contract number until the transaction ends (a PostgreSQL advisory lock on it,
 /// case ignored; SQLite's write transactions already run one at a time), so two purchases
 /// with one contract decide one after the other.

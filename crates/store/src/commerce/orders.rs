@@ -455,6 +455,21 @@ pub async fn flagged_count(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
     .try_get("", "n")
 }
 
+/// Locks an order's row until the transaction ends (PostgreSQL; SQLite's write
+/// transactions already run one at a time).
+pub async fn lock(db: &impl ConnectionTrait, order_id: i64) -> Result<(), DbErr> {
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    one(
+        db,
+        "SELECT id FROM orders WHERE id = $1 FOR UPDATE",
+        vec![order_id.into()],
+    )
+    .await
+    .map(|_| ())
+}
+
 /// The order no longer needs a person (what its flag said was dealt with).
 pub async fn clear_flag(db: &impl ConnectionTrait, order_id: i64) -> Result<(), DbErr> {
     run(
@@ -595,15 +610,23 @@ pub struct Unprocessed {
     pub payload: String,
 }
 
-/// The post, if not processed yet, read with its order in one query.
+/// The post, if not processed yet, read with its order in one query. On PostgreSQL the
+/// post's row is locked until the transaction ends, so two processes acting on one post
+/// (the inline attempt and its job, woken at once) take turns and the second finds it
+/// processed.
 pub async fn unprocessed(db: &impl ConnectionTrait, id: i64) -> Result<Option<Unprocessed>, DbErr> {
     let cols = columns_of("o");
+    let lock = if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        "FOR UPDATE OF r"
+    } else {
+        ""
+    };
     let Some(r) = one(
         db,
         &format!(
             "SELECT r.order_id AS post_order_id, r.bulk_order_id, r.payload, {cols} \
              FROM payment_responses r LEFT JOIN orders o ON o.id = r.order_id \
-             WHERE r.id = $1 AND r.processed = $2"
+             WHERE r.id = $1 AND r.processed = $2 {lock}"
         ),
         vec![id.into(), false.into()],
     )

@@ -491,7 +491,11 @@ pub async fn browser_result(
             OrderState::Fulfilled => {
                 Redirect::to(&format!("/orders/{}/?paid=1", order.id)).into_response()
             }
+            // Pending, or a payment taken but held for staff: the receipt says which.
             OrderState::Pending => Redirect::to(&format!("/orders/{}/", order.id)).into_response(),
+            _ if order.flag.is_some() => {
+                Redirect::to(&format!("/orders/{}/", order.id)).into_response()
+            }
             other => Redirect::to(&format!("/cart/?payment={other}")).into_response(),
         },
         Err(PaymentError::BadSignature(_)) => error_page(
@@ -615,7 +619,19 @@ pub async fn receipt(
         .filter_map(|t| serde_json::from_str::<HashMap<String, String>>(&t.data).ok())
         .find_map(|data| data.get("req_card_number").cloned());
     let fulfilled = order.state == OrderState::Fulfilled;
+    // A payment CyberSource took that no enrollment came of: the learner must not read
+    // "nothing was charged", nor pay again.
+    let held = services::commerce::held::unaccounted(&order, &transactions);
+    let held_total = Money::from_minor(held.iter().map(|t| t.amount.minor).sum());
     let note = match order.state {
+        _ if !held.is_empty() && fulfilled => Some(format!(
+            "You are enrolled. We also received a second payment of {} for this order: our staff have been told and will refund it.",
+            dollars(held_total)
+        )),
+        _ if !held.is_empty() => Some(format!(
+            "We received your payment of {}, but could not enroll you automatically. Our staff have been told and will enroll you or refund you; you do not need to pay again.",
+            dollars(held_total)
+        )),
         OrderState::Fulfilled if Params::parse(query.as_deref()).get("paid").is_some() => {
             Some("Thank you: your payment went through and you are enrolled.".to_string())
         }
