@@ -256,8 +256,8 @@ test('sign up, verify from the mail outbox, enroll free; the Open edX simulator 
   assert.ok(await eventuallyListed(learner, '/_simulators/cybersource', email), 'CyberSource screened the new user');
   assert.ok(await eventuallyListed(learner, '/_simulators/openedx', email), 'the simulated Open edX has the new user');
 
-  // Open edX fails the next call: the job retries after its backoff (5-10 s for the first
-  // retry) and the enrollment arrives once.
+  // Open edX fails the next call: the job waits for edX (10 s, using no attempt) and the
+  // enrollment arrives once.
   await simulatorControl('openedx', { fail_next: 1 });
 
   // Enroll for free in a MITx Online course that is enrolling now.

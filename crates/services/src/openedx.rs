@@ -42,7 +42,7 @@ pub(crate) fn retry(e: impl std::fmt::Display) -> JobError {
 /// How soon work waiting on Open edX (down, or the learner's account not made yet) looks
 /// again: so pending edX work resumes within a minute of edX coming back, however long it
 /// was away, and no attempt is used up by the wait.
-pub(crate) const EDX_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+pub(crate) const EDX_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// An Open edX failure as a job outcome: edX away (a network error, a 5xx, a 429) is waited
 /// out without using attempts; permanent failures go dead.

@@ -518,4 +518,47 @@ async fn a_learner_whose_payment_was_held_is_told_it_was_received() {
         receipt.body
     );
     assert!(!receipt.body.contains("nothing was charged"));
+    // Staff see it from their home page to the order, with what they can do about it.
+    let staff = &app.identities[2].1;
+    let home = app
+        .request(
+            "192.0.2.1",
+            staff,
+            &axum::http::Method::GET,
+            "/staff/",
+            None,
+        )
+        .await;
+    assert!(
+        home.body.contains("1 order needs attention"),
+        "{}",
+        home.body
+    );
+    let queue = app
+        .request(
+            "192.0.2.1",
+            staff,
+            &axum::http::Method::GET,
+            "/staff/orders/?attention=1",
+            None,
+        )
+        .await;
+    assert!(queue.body.contains(&order.reference_number));
+    let page = app
+        .request(
+            "192.0.2.1",
+            staff,
+            &axum::http::Method::GET,
+            &format!("/staff/orders/{}", order.id),
+            None,
+        )
+        .await;
+    for expected in [
+        "Payments taken without fulfilment",
+        "tx-late",
+        "Refund this payment",
+        "Fulfil the order for this payment",
+    ] {
+        assert!(page.body.contains(expected), "{expected}: {}", page.body);
+    }
 }
