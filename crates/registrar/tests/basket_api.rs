@@ -8,7 +8,7 @@ use axum::http::{Request, StatusCode, header};
 use chrono::Utc;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use services::commerce::{Processor, Storefront};
+use services::commerce::Storefront;
 use store::catalog::write::{Mode, apply};
 use tower::ServiceExt;
 
@@ -97,19 +97,8 @@ async fn api() -> Api {
             mail_events_key: None,
             metrics_token: None,
             storefront: Some(Storefront {
-                base_url: "http://registrar.test".into(),
-                reference_prefix: "registrar".into(),
-                bulk_reference_prefix: "registrar-bulk".into(),
-                environment: "test".into(),
-                currency: "USD".into(),
-                processor: Processor {
-                    url: "http://pay.test/pay".into(),
-                    access_key: "access".into(),
-                    profile_id: "profile".into(),
-                    secret_key: "security".into(),
-                },
-                refunds: None,
                 support_email: None,
+                ..common::shop::storefront()
             }),
         },
         web::system_clock(),

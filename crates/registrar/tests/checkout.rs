@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use domain::Money;
 use domain::commerce::order::OrderState;
-use domain::commerce::pricing::{Discount, Kind, Redemption};
+use domain::commerce::pricing::{Kind, Redemption};
 use integrations::cybersource::secure_acceptance;
 use services::commerce::basket::{self, BasketError};
 use services::commerce::bulk;
@@ -17,7 +17,7 @@ use services::commerce::payment::{self, Channel, Paid, PaymentError};
 use store::accounts::User;
 use store::commerce::baskets::Owner;
 use store::commerce::bulk_orders;
-use store::commerce::discounts::{self, NewDiscount};
+use store::commerce::discounts;
 use store::commerce::orders;
 
 mod common;
@@ -563,34 +563,6 @@ async fn staff_refund_through_the_rest_api_ends_the_enrollment_once() {
             .cause
             .contains("refunded it already")
     );
-}
-
-impl Shop {
-    async fn bulk_code(&self, code: &str, percent: i64, redemption: Redemption) {
-        discounts::create(
-            self.store.db(),
-            &NewDiscount {
-                code: Some(code),
-                automatic: false,
-                payment_type: Some("sales"),
-                payment_transaction: None,
-                batch: None,
-                bulk: true,
-                rules: &Discount {
-                    kind: Kind::PercentOff(percent.into()),
-                    redemption,
-                    max_redemptions: 0,
-                    activation: None,
-                    expiration: None,
-                    products: Vec::new(),
-                    users: Vec::new(),
-                },
-            },
-            self.now,
-        )
-        .await
-        .unwrap();
-    }
 }
 
 fn purchase<'a>(

@@ -72,6 +72,32 @@ pub async fn shop_with(edit: impl FnOnce(&mut domain::catalog::Catalog)) -> Shop
 }
 
 impl Shop {
+    /// A bulk discount code for seat purchases.
+    pub async fn bulk_code(&self, code: &str, percent: i64, redemption: Redemption) {
+        discounts::create(
+            self.store.db(),
+            &NewDiscount {
+                code: Some(code),
+                automatic: false,
+                payment_type: Some("sales"),
+                payment_transaction: None,
+                batch: None,
+                bulk: true,
+                rules: &Discount {
+                    kind: Kind::PercentOff(percent.into()),
+                    redemption,
+                    max_redemptions: 0,
+                    activation: None,
+                    expiration: None,
+                    products: Vec::new(),
+                    users: Vec::new(),
+                },
+            },
+            self.now,
+        )
+        .await
+        .unwrap();
+    }
     /// An xPRO run product on sale, with its list price.
     pub fn xpro_product(&self) -> (i64, Money) {
         self.on_sale()

@@ -2,12 +2,11 @@
 //! an order carrying them is fulfilled, not only when they went into a basket.
 
 use domain::commerce::order::OrderState;
-use domain::commerce::pricing::{Discount, Kind, Redemption};
+use domain::commerce::pricing::{Kind, Redemption};
 use services::commerce::basket;
 use services::commerce::checkout::Checkout;
 use services::commerce::payment::{CAPTURED_WITHOUT_FULFILMENT, Channel};
 use store::commerce::baskets::Owner;
-use store::commerce::discounts::{self, NewDiscount};
 use store::commerce::orders;
 
 use crate::common::shop::{Shop, discount, shop};
@@ -250,29 +249,7 @@ async fn one_contract_number_paid_twice_is_fulfilled_once() {
 async fn a_free_one_time_bulk_code_used_twice_at_once_makes_codes_once() {
     let shop = shop().await;
     let (product, _) = shop.xpro_product();
-    discounts::create(
-        shop.store.db(),
-        &NewDiscount {
-            code: Some("ALLSEATS"),
-            automatic: false,
-            payment_type: Some("sales"),
-            payment_transaction: None,
-            batch: None,
-            bulk: true,
-            rules: &Discount {
-                kind: Kind::PercentOff(100.into()),
-                redemption: Redemption::OneTime,
-                max_redemptions: 0,
-                activation: None,
-                expiration: None,
-                products: Vec::new(),
-                users: Vec::new(),
-            },
-        },
-        shop.now,
-    )
-    .await
-    .unwrap();
+    shop.bulk_code("ALLSEATS", 100, Redemption::OneTime).await;
     let purchase = |email: &'static str| services::commerce::bulk::Purchase {
         email,
         num_seats: 2,
