@@ -37,6 +37,14 @@ pub enum JobError {
     Wait { after: Duration, why: String },
 }
 
+/// A database error is worth another attempt (the database was busy, restarting or out of
+/// reach for a moment), so handlers use `?` on their queries.
+impl From<DbErr> for JobError {
+    fn from(error: DbErr) -> Self {
+        JobError::Retry(error.to_string())
+    }
+}
+
 impl JobError {
     /// Waiting on a peer or another job, to look again after `after` (see [`JobError::Wait`]).
     pub fn wait(after: Duration, why: impl Into<String>) -> Self {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use store::catalog::write::Mode;
 
 use crate::Context;
-use crate::openedx::{edx_outcome, retry};
+use crate::openedx::edx_outcome;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct SyncCourseRuns {
@@ -32,7 +32,7 @@ impl Job for SyncCourseRuns {
             return Ok(());
         };
         let db = ctx.store.db();
-        let view = store::catalog::read::load(db).await.map_err(retry)?;
+        let view = store::catalog::read::load(db).await?;
         let now = Utc::now();
         let mut records: Vec<_> = view
             .courses
@@ -99,18 +99,18 @@ impl Job for SyncCourseRuns {
 /// Writes one course through the catalog; one edX describes inconsistently is logged and
 /// kept as it was, without stopping the others.
 async fn write(ctx: &Context, course: &CourseRecord) -> Result<(), JobError> {
-    let txn = ctx.store.write().await.map_err(retry)?;
+    let txn = ctx.store.write().await?;
     let one = Catalog {
         courses: vec![course.clone()],
         ..Catalog::default()
     };
     match store::catalog::write::apply(&txn, &one, Mode::Strict).await {
-        Ok(_) => txn.commit().await.map_err(retry),
+        Ok(_) => Ok(txn.commit().await?),
         Err(store::catalog::write::ApplyError::Invalid(errors)) => {
             tracing::error!(course = %course.readable_id, %errors, "edX's data for the course does not pass the catalog rules; kept as it was");
             Ok(())
         }
-        Err(store::catalog::write::ApplyError::Db(e)) => Err(retry(e)),
+        Err(store::catalog::write::ApplyError::Db(e)) => Err(e.into()),
     }
 }
 

@@ -19,7 +19,7 @@ use store::certificates::{self as certs, Of};
 use crate::Context;
 use crate::emails;
 use crate::mail::Mail;
-use crate::openedx::{edx_outcome, retry};
+use crate::openedx::edx_outcome;
 
 /// What applying a run's grades did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -314,7 +314,7 @@ impl Job for MailCertificates {
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let db = ctx.store.db();
-        let view = store::catalog::read::load(db).await.map_err(retry)?;
+        let view = store::catalog::read::load(db).await?;
         let of = self.learners.of();
         let (title, path) = match of {
             Of::Program(id) => (
@@ -326,10 +326,8 @@ impl Job for MailCertificates {
         let Some(title) = title else {
             return Ok(());
         };
-        let txn = ctx.store.write().await.map_err(retry)?;
-        let certificates = certs::of_learners(&txn, of, &self.learners.users)
-            .await
-            .map_err(retry)?;
+        let txn = ctx.store.write().await?;
+        let certificates = certs::of_learners(&txn, of, &self.learners.users).await?;
         for (certificate, holder) in certificates {
             if certificate.is_revoked {
                 continue;
@@ -344,10 +342,9 @@ impl Job for MailCertificates {
                 },
             )
             .send(&txn)
-            .await
-            .map_err(retry)?;
+            .await?;
         }
-        txn.commit().await.map_err(retry)
+        Ok(txn.commit().await?)
     }
 }
 
@@ -380,14 +377,14 @@ impl Job for GenerateCourseCertificates {
             return Ok(());
         }
         let db = ctx.store.db();
-        let view = store::catalog::read::load(db).await.map_err(retry)?;
+        let view = store::catalog::read::load(db).await?;
         let now = Utc::now();
         for course in &view.courses {
             for run in &course.runs {
                 if run_dates(&view, run.id).is_some_and(|(site, dates)| {
                     self.site.is_none_or(|only| only == site) && run_due_for_sync(site, &dates, now)
                 }) {
-                    SyncRunGrades::enqueue(db, run.id).await.map_err(retry)?;
+                    SyncRunGrades::enqueue(db, run.id).await?;
                 }
             }
         }
@@ -425,7 +422,7 @@ impl Job for SyncRunGrades {
             return Ok(());
         };
         let db = ctx.store.db();
-        let view = store::catalog::read::load(db).await.map_err(retry)?;
+        let view = store::catalog::read::load(db).await?;
         let Some((_, run)) = view.run(self.run_id) else {
             return Ok(());
         };
@@ -434,19 +431,15 @@ impl Job for SyncRunGrades {
             .await
             .map_err(edx_outcome)?;
         let usernames: Vec<String> = pulled.iter().map(|g| g.username.clone()).collect();
-        let users = store::openedx::users_by_edx_username(db, &usernames)
-            .await
-            .map_err(retry)?;
+        let users = store::openedx::users_by_edx_username(db, &usernames).await?;
         // Grades of edX users we do not know are skipped, as both references skip them.
         let grades: Vec<(i64, Grade)> = pulled
             .into_iter()
             .filter_map(|g| Some((*users.get(&g.username)?, from_edx(g))))
             .collect();
-        let txn = ctx.store.write().await.map_err(retry)?;
-        let applied = apply_grades(&txn, &view, self.run_id, &grades, Utc::now())
-            .await
-            .map_err(retry)?;
-        txn.commit().await.map_err(retry)?;
+        let txn = ctx.store.write().await?;
+        let applied = apply_grades(&txn, &view, self.run_id, &grades, Utc::now()).await?;
+        txn.commit().await?;
         tracing::info!(run = self.run_id, ?applied, "grades synced from Open edX");
         Ok(())
     }
@@ -489,15 +482,14 @@ impl Job for CertifyLearner {
         };
         let db = ctx.store.db();
         let Some(username) = store::openedx::account(db, self.user_id)
-            .await
-            .map_err(retry)?
+            .await?
             .and_then(|a| a.edx_username)
         else {
             return Err(JobError::Permanent(
                 "the learner has no Open edX account".into(),
             ));
         };
-        let view = store::catalog::read::load(db).await.map_err(retry)?;
+        let view = store::catalog::read::load(db).await?;
         let Some((_, run)) = view.run(self.run_id) else {
             return Ok(());
         };
@@ -509,11 +501,9 @@ impl Job for CertifyLearner {
             .filter(|g| g.username == username)
             .map(|g| (self.user_id, from_edx(g)))
             .collect();
-        let txn = ctx.store.write().await.map_err(retry)?;
-        let applied = apply_grades_now(&txn, &view, self.run_id, &grades, Utc::now())
-            .await
-            .map_err(retry)?;
-        txn.commit().await.map_err(retry)?;
+        let txn = ctx.store.write().await?;
+        let applied = apply_grades_now(&txn, &view, self.run_id, &grades, Utc::now()).await?;
+        txn.commit().await?;
         tracing::info!(
             user = self.user_id,
             run = self.run_id,
@@ -548,12 +538,10 @@ impl Job for GenerateProgramCertificates {
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let db = ctx.store.db();
-        let view = store::catalog::read::load(db).await.map_err(retry)?;
-        let txn = ctx.store.write().await.map_err(retry)?;
-        let issued = reconcile_programs(&txn, &view, Utc::now())
-            .await
-            .map_err(retry)?;
-        txn.commit().await.map_err(retry)?;
+        let view = store::catalog::read::load(db).await?;
+        let txn = ctx.store.write().await?;
+        let issued = reconcile_programs(&txn, &view, Utc::now()).await?;
+        txn.commit().await?;
         tracing::info!(issued, "program certificates reconciled");
         Ok(())
     }
@@ -620,12 +608,10 @@ impl Job for UpgradeEligibleProgramEnrollments {
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let db = ctx.store.db();
-        let view = store::catalog::read::load(db).await.map_err(retry)?;
-        let txn = ctx.store.write().await.map_err(retry)?;
-        let upgraded = upgrade_program_enrollments(&txn, &view, Utc::now())
-            .await
-            .map_err(retry)?;
-        txn.commit().await.map_err(retry)?;
+        let view = store::catalog::read::load(db).await?;
+        let txn = ctx.store.write().await?;
+        let upgraded = upgrade_program_enrollments(&txn, &view, Utc::now()).await?;
+        txn.commit().await?;
         tracing::info!(upgraded, "eligible program enrollments upgraded");
         Ok(())
     }

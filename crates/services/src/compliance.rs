@@ -21,7 +21,7 @@ use store::compliance::{self, NewInquiry};
 use crate::Context;
 use crate::emails;
 use crate::mail::Mail;
-use crate::openedx::{CreateEdxUser, retry};
+use crate::openedx::CreateEdxUser;
 
 /// What screening needs besides the database: the service, the key logs are sealed to,
 /// and who hears of a denial.
@@ -121,23 +121,21 @@ impl Job for ScreenUser {
         let db = ctx.store.db();
         let provision = ctx.openedx.is_some();
         let user = store::accounts::find(db, self.user_id)
-            .await
-            .map_err(retry)?
+            .await?
             .ok_or_else(|| JobError::Permanent(format!("user {} is gone", self.user_id)))?;
-        let latest = compliance::latest(db, user.id).await.map_err(retry)?;
+        let latest = compliance::latest(db, user.id).await?;
         // Skipped for active users already screened, as in the reference.
         if user.is_active && latest.is_some() {
             return Ok(());
         }
         let Some(screening) = &ctx.compliance else {
             // Screening was turned off while this account waited: nothing gates it now.
-            let txn = db.begin().await.map_err(retry)?;
-            activate(&txn, user, provision).await.map_err(retry)?;
-            return txn.commit().await.map_err(retry);
+            let txn = db.begin().await?;
+            activate(&txn, user, provision).await?;
+            return Ok(txn.commit().await?);
         };
         let address = store::accounts::address(db, user.id)
-            .await
-            .map_err(retry)?
+            .await?
             .unwrap_or_default();
         let reply = screening
             .service
@@ -165,7 +163,7 @@ impl Job for ScreenUser {
             seal(&screening.public_key, &reply.request)?,
             seal(&screening.public_key, &reply.response)?,
         );
-        let txn = db.begin().await.map_err(retry)?;
+        let txn = db.begin().await?;
         compliance::record(
             &txn,
             &NewInquiry {
@@ -178,13 +176,10 @@ impl Job for ScreenUser {
             },
             Utc::now(),
         )
-        .await
-        .map_err(retry)?;
+        .await?;
         match result {
             ComputedResult::Success => {
-                activate(&txn, user.clone(), provision)
-                    .await
-                    .map_err(retry)?;
+                activate(&txn, user.clone(), provision).await?;
             }
             ComputedResult::Denied => {
                 tracing::warn!(user = user.id, reason = reply.reason_code, info = ?reply.info_code, "export compliance denied");
@@ -200,8 +195,7 @@ impl Job for ScreenUser {
                         },
                     )
                     .send(&txn)
-                    .await
-                    .map_err(retry)?;
+                    .await?;
                 }
             }
             _ => {
@@ -212,7 +206,7 @@ impl Job for ScreenUser {
                 );
             }
         }
-        txn.commit().await.map_err(retry)
+        Ok(txn.commit().await?)
     }
 }
 

@@ -24,7 +24,6 @@ use crate::commerce::discount_admin::{self, MAX_BATCH, Seats};
 use crate::commerce::{bulk, item};
 use crate::emails;
 use crate::mail::Mail;
-use crate::openedx::retry;
 
 /// A request as typed, on the staff form or a sheet row.
 #[derive(Debug, Clone, Default)]
@@ -298,20 +297,15 @@ impl Job for FollowDelivery {
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let now = Utc::now();
-        let followed = requests::delivery_followed(ctx.store.db(), now - Duration::days(15))
-            .await
-            .map_err(retry)?;
+        let followed =
+            requests::delivery_followed(ctx.store.db(), now - Duration::days(15)).await?;
         for request in followed {
-            let txn = ctx.store.write().await.map_err(retry)?;
-            let news = requests::delivery_news(&txn, request.id)
-                .await
-                .map_err(retry)?;
+            let txn = ctx.store.write().await?;
+            let news = requests::delivery_news(&txn, request.id).await?;
             for (discount_id, status, at) in &news {
-                requests::set_status(&txn, *discount_id, status, *at)
-                    .await
-                    .map_err(retry)?;
+                requests::set_status(&txn, *discount_id, status, *at).await?;
             }
-            let codes = requests::codes(&txn, &request).await.map_err(retry)?;
+            let codes = requests::codes(&txn, &request).await?;
             // Complete once every code is assigned to an address and every message arrived
             // (xPRO looks only at the messages sent, and stops watching a sheet half
             // assigned or with an address to correct).
@@ -321,16 +315,12 @@ impl Job for FollowDelivery {
                     .is_none_or(|a| !DELIVERED.contains(&a.status.as_str()))
             });
             if !outstanding {
-                requests::delivery_completed(&txn, request.id, now)
-                    .await
-                    .map_err(retry)?;
+                requests::delivery_completed(&txn, request.id, now).await?;
             }
             if request.sheet_id.is_some() && (!news.is_empty() || !outstanding) {
-                crate::sheets::assignments::ShowStatuses::enqueue(&txn, request.id)
-                    .await
-                    .map_err(retry)?;
+                crate::sheets::assignments::ShowStatuses::enqueue(&txn, request.id).await?;
             }
-            txn.commit().await.map_err(retry)?;
+            txn.commit().await?;
             if !news.is_empty() {
                 tracing::info!(
                     request = request.id,

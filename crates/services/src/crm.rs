@@ -27,7 +27,6 @@ use store::commerce::baskets::Owner;
 
 use crate::Context;
 use crate::certificates::Learners;
-use crate::openedx::retry;
 
 /// The HubSpot account and how this deployment's objects appear in it.
 pub struct Crm {
@@ -181,13 +180,13 @@ async fn send_contacts(
     now: DateTime<Utc>,
 ) -> Result<Contacts, JobError> {
     let keys: Vec<String> = users.iter().map(i64::to_string).collect();
-    let sent = store::crm::sent(db, CONTACT, &keys).await.map_err(retry)?;
+    let sent = store::crm::sent(db, CONTACT, &keys).await?;
     let (mut new, mut known, mut ids, mut records) =
         (Vec::new(), Vec::new(), HashMap::new(), Vec::new());
     let mut by_email = HashMap::new();
     let mut gone = Vec::new();
     for (user, key) in users.iter().zip(&keys) {
-        let Some(properties) = contact_properties(db, *user).await.map_err(retry)? else {
+        let Some(properties) = contact_properties(db, *user).await? else {
             // An account deleted meanwhile: nothing to send, nothing to wait for.
             gone.push(*user);
             continue;
@@ -253,9 +252,7 @@ async fn send_contacts(
             records.push((key, id, digest));
         }
     }
-    store::crm::record(db, CONTACT, &records, now)
-        .await
-        .map_err(retry)?;
+    store::crm::record(db, CONTACT, &records, now).await?;
     Ok(Contacts { ids, gone })
 }
 
@@ -282,9 +279,7 @@ impl Job for SyncContacts {
         let db = ctx.store.db();
         // Each mark is tried once a sweep: one HubSpot refuses stays marked for the next
         // sweep instead of being retried here forever.
-        let marks = store::crm::pending(db, CONTACT, 10_000)
-            .await
-            .map_err(retry)?;
+        let marks = store::crm::pending(db, CONTACT, 10_000).await?;
         for batch in marks.chunks(100) {
             let users: Vec<i64> = batch.iter().filter_map(|(k, _)| k.parse().ok()).collect();
             let confirmed = send_contacts(db, crm, &users, Utc::now()).await?;
@@ -304,7 +299,7 @@ impl Job for SyncContacts {
                     "HubSpot did not confirm every contact; they stay marked"
                 );
             }
-            store::crm::clear(db, CONTACT, &done).await.map_err(retry)?;
+            store::crm::clear(db, CONTACT, &done).await?;
         }
         Ok(())
     }
@@ -346,7 +341,7 @@ async fn send_products(
     now: DateTime<Utc>,
 ) -> Result<HashMap<i64, String>, JobError> {
     let keys: Vec<String> = products.iter().map(i64::to_string).collect();
-    let sent = store::crm::sent(db, PRODUCT, &keys).await.map_err(retry)?;
+    let sent = store::crm::sent(db, PRODUCT, &keys).await?;
     let (mut ids, mut changed, mut pending) = (HashMap::new(), Vec::new(), HashMap::new());
     for product in products {
         let Some(item) = crate::commerce::item(view, *product) else {
@@ -377,9 +372,7 @@ async fn send_products(
             records.push((product.to_string(), id, digest));
         }
     }
-    store::crm::record(db, PRODUCT, &records, now)
-        .await
-        .map_err(retry)?;
+    store::crm::record(db, PRODUCT, &records, now).await?;
     Ok(ids)
 }
 
@@ -414,7 +407,7 @@ impl Job for SyncProducts {
             return Ok(());
         };
         let db = ctx.store.db();
-        let view = store::catalog::read::load(db).await.map_err(retry)?;
+        let view = store::catalog::read::load(db).await?;
         let products: Vec<i64> = view
             .courses
             .iter()
@@ -566,9 +559,7 @@ impl Job for ArchiveCertificates {
         let db = ctx.store.db();
         let kind = CertificateObject::of(self.program);
         let keys: Vec<String> = self.ids.iter().map(|id| kind.key(crm, *id)).collect();
-        let sent = store::crm::sent(db, "certificate", &keys)
-            .await
-            .map_err(retry)?;
+        let sent = store::crm::sent(db, "certificate", &keys).await?;
         if sent.is_empty() {
             return Ok(());
         }
@@ -578,9 +569,7 @@ impl Job for ArchiveCertificates {
                 .archive(&object_type, &object.hubspot_id)
                 .await
                 .map_err(hubspot_error)?;
-            store::crm::forget(db, "certificate", &key)
-                .await
-                .map_err(retry)?;
+            store::crm::forget(db, "certificate", &key).await?;
         }
         Ok(())
     }
@@ -615,7 +604,7 @@ impl Job for SyncCertificates {
             return Ok(());
         };
         let db = ctx.store.db();
-        let view = store::catalog::read::load(db).await.map_err(retry)?;
+        let view = store::catalog::read::load(db).await?;
         let of = self.learners.of();
         let (site, readable_id, title) = match of {
             Of::Program(id) => {
@@ -648,9 +637,7 @@ impl Job for SyncCertificates {
             .users
             .chunks(integrations::hubspot::BATCH_LIMIT)
         {
-            let certificates = store::certificates::of_learners(db, of, users)
-                .await
-                .map_err(retry)?;
+            let certificates = store::certificates::of_learners(db, of, users).await?;
             let objects: Vec<Upsert> = certificates
                 .iter()
                 .map(|(c, holder)| {
@@ -698,9 +685,7 @@ impl Job for SyncCertificates {
                     ))
                 })
                 .collect();
-            store::crm::record(db, "certificate", &records, now)
-                .await
-                .map_err(retry)?;
+            store::crm::record(db, "certificate", &records, now).await?;
         }
         tracing::info!(
             ?of,
@@ -966,15 +951,13 @@ fn basket_keys(crm: &Crm, user: i64) -> (String, String) {
 async fn archive_basket(db: &impl ConnectionTrait, crm: &Crm, user: i64) -> Result<(), JobError> {
     let (deal, line) = basket_keys(crm, user);
     for (kind, object_type, key) in [("deal", "deals", deal), ("line_item", "line_items", line)] {
-        let sent = store::crm::sent(db, kind, std::slice::from_ref(&key))
-            .await
-            .map_err(retry)?;
+        let sent = store::crm::sent(db, kind, std::slice::from_ref(&key)).await?;
         if let Some(object) = sent.get(&key) {
             crm.hubspot
                 .archive(object_type, &object.hubspot_id)
                 .await
                 .map_err(hubspot_error)?;
-            store::crm::forget(db, kind, &key).await.map_err(retry)?;
+            store::crm::forget(db, kind, &key).await?;
         }
     }
     Ok(())
@@ -1011,8 +994,8 @@ impl Job for SyncDeal {
             return Ok(());
         };
         let db = ctx.store.db();
-        let view = store::catalog::read::load(db).await.map_err(retry)?;
-        let Some(mut parts) = deal_parts(db, crm, &view, self.deal).await.map_err(retry)? else {
+        let view = store::catalog::read::load(db).await?;
+        let Some(mut parts) = deal_parts(db, crm, &view, self.deal).await? else {
             if let Deal::Basket(user) = self.deal {
                 archive_basket(db, crm, user).await?;
             }
@@ -1064,16 +1047,14 @@ impl Job for SyncDeal {
             &[(parts.key.clone(), deal_id, digest(&parts.properties))],
             now,
         )
-        .await
-        .map_err(retry)?;
+        .await?;
         store::crm::record(
             db,
             "line_item",
             &[(parts.line_key.clone(), line_id, digest(&parts.line))],
             now,
         )
-        .await
-        .map_err(retry)?;
+        .await?;
         tracing::info!(deal = ?self.deal, site = ?parts.site, "deal synced to HubSpot");
         Ok(())
     }

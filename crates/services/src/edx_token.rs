@@ -8,7 +8,7 @@ use jobs::JobError;
 use store::openedx::ApiToken;
 
 use crate::Context;
-use crate::openedx::{edx_outcome, retry};
+use crate::openedx::edx_outcome;
 
 /// How long a stored access token must still be valid to be used (reference ttl, 60 s).
 const MIN_TTL: Duration = Duration::seconds(60);
@@ -23,17 +23,14 @@ async fn keep(ctx: &Context, user_id: i64, token: UserToken) -> Result<String, J
         access: token.access_token,
         refresh: token.refresh_token,
     };
-    store::openedx::save_api_token(ctx.store.db(), user_id, &stored)
-        .await
-        .map_err(retry)?;
+    store::openedx::save_api_token(ctx.store.db(), user_id, &stored).await?;
     Ok(stored.access)
 }
 
 async fn mint(ctx: &Context, edx: &OpenEdx, user_id: i64) -> Result<String, JobError> {
     let db = ctx.store.db();
-    let session = store::accounts::start_session(db, user_id, HANDSHAKE_SESSION, Utc::now())
-        .await
-        .map_err(retry)?;
+    let session =
+        store::accounts::start_session(db, user_id, HANDSHAKE_SESSION, Utc::now()).await?;
     let minted = edx
         .mint_user_token(&SiteSession {
             site_url: &ctx.site_url,
@@ -41,9 +38,7 @@ async fn mint(ctx: &Context, edx: &OpenEdx, user_id: i64) -> Result<String, JobE
             cookie_value: &session,
         })
         .await;
-    store::accounts::end_session(db, &session)
-        .await
-        .map_err(retry)?;
+    store::accounts::end_session(db, &session).await?;
     tracing::info!(user = user_id, ok = minted.is_ok(), "edX API token minted");
     keep(ctx, user_id, minted.map_err(edx_outcome)?).await
 }
@@ -55,10 +50,7 @@ pub(crate) async fn user_token(
     user_id: i64,
 ) -> Result<String, JobError> {
     let db = ctx.store.db();
-    if let Some(stored) = store::openedx::api_token(db, user_id)
-        .await
-        .map_err(retry)?
-    {
+    if let Some(stored) = store::openedx::api_token(db, user_id).await? {
         if stored.expires_on > Utc::now() + MIN_TTL {
             return Ok(stored.access);
         }
@@ -73,9 +65,7 @@ pub(crate) async fn user_token(
                     user = user_id,
                     "edX refused the refresh token; minting anew"
                 );
-                store::openedx::forget_api_token(db, user_id)
-                    .await
-                    .map_err(retry)?;
+                store::openedx::forget_api_token(db, user_id).await?;
             }
         }
     }
@@ -97,9 +87,7 @@ where
     let token = user_token(ctx, edx, user_id).await?;
     match call(token).await {
         Err(EdxError::Unauthorized(message)) => {
-            store::openedx::forget_api_token(ctx.store.db(), user_id)
-                .await
-                .map_err(retry)?;
+            store::openedx::forget_api_token(ctx.store.db(), user_id).await?;
             Err(JobError::Retry(format!(
                 "edX turned the learner's token away: {message}"
             )))

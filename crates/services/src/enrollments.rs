@@ -15,7 +15,7 @@ use crate::Context;
 use crate::edx_token::with_user_token;
 use crate::emails;
 use crate::mail::Mail;
-use crate::openedx::{edx_outcome, edx_username, retry};
+use crate::openedx::{edx_outcome, edx_username};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EnrollError {
@@ -231,17 +231,12 @@ impl Job for SyncEdxEnrollment {
         {
             Ok(edx_mode) => {
                 // The state and its message commit together, so a retry mails nothing twice.
-                let txn = ctx.store.write().await.map_err(retry)?;
-                enrollments::record_edx(&txn, enrollment.id, enrollment.active, None, now)
-                    .await
-                    .map_err(retry)?;
-                if let Some(mail) = enrollment_mail(&txn, ctx, &enrollment, &run)
-                    .await
-                    .map_err(retry)?
-                {
-                    mail.send(&txn).await.map_err(retry)?;
+                let txn = ctx.store.write().await?;
+                enrollments::record_edx(&txn, enrollment.id, enrollment.active, None, now).await?;
+                if let Some(mail) = enrollment_mail(&txn, ctx, &enrollment, &run).await? {
+                    mail.send(&txn).await?;
                 }
-                txn.commit().await.map_err(retry)?;
+                txn.commit().await?;
                 tracing::info!(enrollment = enrollment.id, %course_id, active = enrollment.active, %edx_mode, "edX enrollment updated");
                 Ok(())
             }
@@ -255,8 +250,7 @@ impl Job for SyncEdxEnrollment {
                     Some(&error.to_string()),
                     now,
                 )
-                .await
-                .map_err(retry)?;
+                .await?;
                 Err(edx_outcome(error))
             }
         }
@@ -265,8 +259,7 @@ impl Job for SyncEdxEnrollment {
 
 async fn existing(db: &impl ConnectionTrait, id: i64) -> Result<Enrollment, JobError> {
     enrollments::find(db, id)
-        .await
-        .map_err(retry)?
+        .await?
         .ok_or_else(|| JobError::Permanent(format!("enrollment {id} is gone")))
 }
 
@@ -275,8 +268,7 @@ async fn run_facts(
     enrollment: &Enrollment,
 ) -> Result<RunFacts, JobError> {
     enrollments::run_facts(db, enrollment.run_id)
-        .await
-        .map_err(retry)?
+        .await?
         .ok_or_else(|| JobError::Permanent(format!("run {} is gone", enrollment.run_id)))
 }
 
@@ -407,10 +399,8 @@ impl Job for RetryFailedEdxEnrollments {
             return Ok(());
         }
         let db = ctx.store.db();
-        for enrollment in enrollments::not_in_edx(db).await.map_err(retry)? {
-            SyncEdxEnrollment::enqueue(db, enrollment.id)
-                .await
-                .map_err(retry)?;
+        for enrollment in enrollments::not_in_edx(db).await? {
+            SyncEdxEnrollment::enqueue(db, enrollment.id).await?;
         }
         Ok(())
     }

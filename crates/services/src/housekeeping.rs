@@ -18,9 +18,7 @@ impl Job for PurgeFinishedJobs {
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let cutoff = Utc::now() - Duration::days(self.keep_days);
-        let (jobs, slots) = jobs::queue::purge(ctx.store.db(), cutoff)
-            .await
-            .map_err(|e| JobError::Retry(e.to_string()))?;
+        let (jobs, slots) = jobs::queue::purge(ctx.store.db(), cutoff).await?;
         tracing::info!(jobs, slots, "purged finished jobs and old schedule slots");
         Ok(())
     }

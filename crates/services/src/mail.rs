@@ -141,15 +141,10 @@ impl Job for Mail {
         // Recorded before it is handed over: a delivery event may come back before the
         // transport answers, and a failed record must not make the job send twice.
         if let Some(id) = &self.message_id {
-            store::mail::sent(db, id, &self.to, &self.subject, Utc::now())
-                .await
-                .map_err(|e| JobError::Retry(e.to_string()))?;
+            store::mail::sent(db, id, &self.to, &self.subject, Utc::now()).await?;
             // Handed over by an earlier run whose success was never recorded (the process
             // stopped between sending and recording): sending again would send it twice.
-            if store::mail::handed_over(db, id)
-                .await
-                .map_err(|e| JobError::Retry(e.to_string()))?
-            {
+            if store::mail::handed_over(db, id).await? {
                 tracing::info!(message = %id, "mail already handed over; not sent again");
                 return Ok(());
             }

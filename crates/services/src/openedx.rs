@@ -34,11 +34,6 @@ impl CreateEdxUser {
     }
 }
 
-/// A database hiccup inside a job: worth another attempt.
-pub(crate) fn retry(e: impl std::fmt::Display) -> JobError {
-    JobError::Retry(e.to_string())
-}
-
 /// How soon work waiting on Open edX (down, or the learner's account not made yet) looks
 /// again: so pending edX work resumes within a minute of edX coming back, however long it
 /// was away, and no attempt is used up by the wait.
@@ -66,15 +61,13 @@ impl Job for CreateEdxUser {
             return Err(JobError::Permanent("no Open edX is configured".to_string()));
         };
         if store::openedx::account(db, self.user_id)
-            .await
-            .map_err(retry)?
+            .await?
             .is_some_and(|a| a.has_been_synced)
         {
             return Ok(());
         }
         let user = store::accounts::find(db, self.user_id)
-            .await
-            .map_err(retry)?
+            .await?
             .ok_or_else(|| JobError::Permanent(format!("user {} is gone", self.user_id)))?;
         if !user.is_active {
             // Not cleared (yet): activation enqueues this again.
@@ -85,8 +78,7 @@ impl Job for CreateEdxUser {
             return Ok(());
         }
         let country = store::accounts::address(db, user.id)
-            .await
-            .map_err(retry)?
+            .await?
             .map(|a| a.country)
             .unwrap_or_default();
         let new = NewUser {
@@ -97,16 +89,12 @@ impl Job for CreateEdxUser {
         };
         match edx.create_user(&new).await {
             Ok(username) => {
-                store::openedx::record_synced(db, user.id, &username, Utc::now())
-                    .await
-                    .map_err(retry)?;
+                store::openedx::record_synced(db, user.id, &username, Utc::now()).await?;
                 tracing::info!(user = user.id, edx_username = %username, "edX account created");
                 Ok(())
             }
             Err(error) => {
-                store::openedx::record_error(db, user.id, &error.to_string(), Utc::now())
-                    .await
-                    .map_err(retry)?;
+                store::openedx::record_error(db, user.id, &error.to_string(), Utc::now()).await?;
                 Err(edx_outcome(error))
             }
         }
@@ -127,11 +115,9 @@ impl Job for RepairEdxUsers {
             return Ok(());
         }
         let db = ctx.store.db();
-        let users = store::openedx::unsynced_users(db, Utc::now(), Duration::minutes(5))
-            .await
-            .map_err(retry)?;
+        let users = store::openedx::unsynced_users(db, Utc::now(), Duration::minutes(5)).await?;
         for user_id in &users {
-            CreateEdxUser::enqueue(db, *user_id).await.map_err(retry)?;
+            CreateEdxUser::enqueue(db, *user_id).await?;
         }
         if !users.is_empty() {
             tracing::info!(count = users.len(), "re-enqueued edX account creation");
@@ -173,8 +159,7 @@ impl Job for UpdateEdxUser {
         let db = ctx.store.db();
         let username = edx_username(db, self.user_id).await?;
         let user = store::accounts::find(db, self.user_id)
-            .await
-            .map_err(retry)?
+            .await?
             .ok_or_else(|| JobError::Permanent(format!("user {} is gone", self.user_id)))?;
         with_user_token(ctx, edx, user.id, |token| async move {
             edx.update_user(&token, &username, &user.name, &user.email)
@@ -190,8 +175,7 @@ pub(crate) async fn edx_username(
     user_id: i64,
 ) -> Result<String, JobError> {
     store::openedx::account(db, user_id)
-        .await
-        .map_err(retry)?
+        .await?
         .filter(|a| a.has_been_synced)
         .and_then(|a| a.edx_username)
         .ok_or_else(|| JobError::wait(EDX_WAIT, "the learner has no edX account yet"))

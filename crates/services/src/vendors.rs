@@ -17,7 +17,6 @@ use store::catalog::write::{ApplyError, Mode};
 use crate::Context;
 use crate::emails;
 use crate::mail::Mail;
-use crate::openedx::retry;
 
 /// The report API and who hears about each sync.
 pub struct VendorSync {
@@ -196,11 +195,9 @@ impl Job for SyncExternalCourses {
         let Some(vendor) = self.vendor.as_deref().and_then(Vendor::from_slug) else {
             // The daily schedule: one job per vendor whose sync is on, so one vendor's
             // failure and retries never repeat another's sync or its summary.
-            let platforms = store::catalog::vocabulary::platforms(db)
-                .await
-                .map_err(retry)?;
+            let platforms = store::catalog::vocabulary::platforms(db).await?;
             for vendor in Vendor::ALL.into_iter().filter(|v| v.enabled(&platforms)) {
-                Self::enqueue(db, vendor).await.map_err(retry)?;
+                Self::enqueue(db, vendor).await?;
             }
             return Ok(());
         };
@@ -210,18 +207,12 @@ impl Job for SyncExternalCourses {
             .rows(vendor.reports(), now)
             .await
             .map_err(report_error)?;
-        let outcome = apply_rows(&ctx.store, vendor, &rows, now)
-            .await
-            .map_err(retry)?;
+        let outcome = apply_rows(&ctx.store, vendor, &rows, now).await?;
         tracing::info!(vendor = vendor.platform(), stats = ?outcome.stats, refused = ?outcome.refused, "vendor catalog synced");
-        let txn = ctx.store.write().await.map_err(retry)?;
+        let txn = ctx.store.write().await?;
         for to in &sync.recipients {
-            outcome
-                .summary(vendor, to)
-                .send(&txn)
-                .await
-                .map_err(retry)?;
+            outcome.summary(vendor, to).send(&txn).await?;
         }
-        txn.commit().await.map_err(retry)
+        Ok(txn.commit().await?)
     }
 }

@@ -26,7 +26,6 @@ use crate::Context;
 use crate::crm::{Deal, SyncDeal};
 use crate::emails;
 use crate::mail::Mail;
-use crate::openedx::retry;
 
 /// Which copy of the result this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -557,8 +556,7 @@ impl Job for ProcessPayment {
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         // Most posts were processed as they arrived: no need to load the catalog for those.
         if orders::unprocessed(ctx.store.db(), self.response_id)
-            .await
-            .map_err(retry)?
+            .await?
             .is_none()
         {
             return Ok(());
@@ -568,9 +566,7 @@ impl Job for ProcessPayment {
                 "payments are not configured in this process (no CyberSource profile)".into(),
             ));
         };
-        let view = store::catalog::read::load(ctx.store.db())
-            .await
-            .map_err(retry)?;
+        let view = store::catalog::read::load(ctx.store.db()).await?;
         process(
             &ctx.store,
             &view,
@@ -578,8 +574,7 @@ impl Job for ProcessPayment {
             self.response_id,
             chrono::Utc::now(),
         )
-        .await
-        .map_err(retry)?;
+        .await?;
         Ok(())
     }
 }

@@ -22,7 +22,6 @@ use super::{Sheets, google_error, keep_watched, sheet_date};
 use crate::Context;
 use crate::commerce::bulk::redeem_url;
 use crate::coupon_requests::{AssignError, Assigned, assign};
-use crate::openedx::retry;
 
 /// The worksheet a spreadsheet Drive creates has.
 const WORKSHEET: &str = "Sheet1";
@@ -76,8 +75,7 @@ impl CreateSheet {
 
 async fn request(db: &impl ConnectionTrait, id: i64) -> Result<CouponRequest, JobError> {
     requests::find(db, id)
-        .await
-        .map_err(retry)?
+        .await?
         .ok_or_else(|| JobError::Permanent(format!("coupon request {id} is gone")))
 }
 
@@ -104,13 +102,11 @@ impl Job for CreateSheet {
                     .create_spreadsheet(&title(&request), sheets.output_folder.as_deref())
                     .await
                     .map_err(google_error)?;
-                requests::set_sheet(db, request.id, &file)
-                    .await
-                    .map_err(retry)?;
+                requests::set_sheet(db, request.id, &file).await?;
                 file
             }
         };
-        let codes = requests::codes(db, &request).await.map_err(retry)?;
+        let codes = requests::codes(db, &request).await?;
         if request.sheet_filled_on.is_none() {
             // Only the header and the columns Registrar owns: a retry never blanks what
             // staff typed.
@@ -152,9 +148,7 @@ impl Job for CreateSheet {
                 )
                 .await
                 .map_err(google_error)?;
-            requests::sheet_filled(db, request.id, Utc::now())
-                .await
-                .map_err(retry)?;
+            requests::sheet_filled(db, request.id, Utc::now()).await?;
         }
         for email in &sheets.admin_emails {
             match google.share(&file, email).await {
@@ -167,9 +161,7 @@ impl Job for CreateSheet {
         }
         let now = Utc::now();
         keep_watched(ctx, sheets, &file, &watch_query(&file), now).await?;
-        requests::sheet_ready(db, request.id, now)
-            .await
-            .map_err(retry)?;
+        requests::sheet_ready(db, request.id, now).await?;
         tracing::info!(request = request.id, %file, codes = codes.len(), "assignment spreadsheet created");
         Ok(())
     }
@@ -191,7 +183,7 @@ impl From<SheetError> for JobError {
         match e {
             SheetError::Invalid(why) => JobError::Permanent(why),
             SheetError::Google(e) => google_error(e),
-            SheetError::Db(e) => retry(e),
+            SheetError::Db(e) => e.into(),
         }
     }
 }

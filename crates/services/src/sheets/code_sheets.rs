@@ -20,7 +20,6 @@ use store::commerce::code_sheets::{self, CodeSheet, CodeUse};
 
 use super::{Sheets, google_error, quoted};
 use crate::Context;
-use crate::openedx::retry;
 
 const HEADER: [&str; 6] = [
     "Enrollment Code",
@@ -145,14 +144,12 @@ impl Job for UpdateCodeSheets {
         let db = ctx.store.db();
         // Each sheet on its own: one Google refuses does not hold back the others.
         let mut first_failure = None;
-        for sheet in code_sheets::list(db).await.map_err(retry)? {
-            let codes = code_sheets::uses(db, &sheet.batch).await.map_err(retry)?;
+        for sheet in code_sheets::list(db).await? {
+            let codes = code_sheets::uses(db, &sheet.batch).await?;
             match update(sheets, &sheet, &codes).await {
                 Ok(rows) => {
                     let whole = sheet.written_to.as_deref() != Some(sheet.target().as_str());
-                    code_sheets::written(db, &sheet, &rows, whole, Utc::now())
-                        .await
-                        .map_err(retry)?;
+                    code_sheets::written(db, &sheet, &rows, whole, Utc::now()).await?;
                 }
                 Err(e) => {
                     tracing::warn!(batch = %sheet.batch, error = %e, "enrollment-code sheet not updated");

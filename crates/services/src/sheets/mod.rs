@@ -35,7 +35,6 @@ use store::sheets::Handled;
 use crate::Context;
 use crate::commerce::refunds::{self, Refund};
 use crate::coupon_requests::{self, RequestError, RequestForm};
-use crate::openedx::retry;
 
 /// A worksheet of request rows.
 #[derive(Debug, Clone)]
@@ -430,9 +429,8 @@ async fn process(
         .values(&sheet.spreadsheet, &range)
         .await
         .map_err(google_error)?;
-    let view = store::catalog::read::load(db).await.map_err(retry)?;
-    let handled: HashMap<String, Handled> =
-        store::sheets::handled(db, kind).await.map_err(retry)?;
+    let view = store::catalog::read::load(db).await?;
+    let handled: HashMap<String, Handled> = store::sheets::handled(db, kind).await?;
     let mut writes: Vec<(String, usize, WriteBack)> = Vec::new();
     // Shown on their rows only: a duplicate has no record of its own.
     let mut duplicates: Vec<(usize, String)> = Vec::new();
@@ -473,17 +471,12 @@ async fn process(
             continue;
         }
         let now = Utc::now();
-        let outcome = workflow
-            .act(ctx, sheets, &view, &row, now)
-            .await
-            .map_err(retry)?;
+        let outcome = workflow.act(ctx, sheets, &view, &row, now).await?;
         let (state, message, write) = match outcome {
             Ok(message) => ("done", message, WriteBack::Done(now)),
             Err(error) => ("failed", error.clone(), WriteBack::Failed(error)),
         };
-        store::sheets::record(db, kind, &key, &input, state, &message, now)
-            .await
-            .map_err(retry)?;
+        store::sheets::record(db, kind, &key, &input, state, &message, now).await?;
         tracing::info!(kind, row = row.number, response = %key, state, %message, "request row handled");
         writes.push((key, row.number, write));
     }
@@ -521,9 +514,7 @@ async fn process(
         .await
         .map_err(google_error)?;
     let keys: Vec<String> = writes.into_iter().map(|(key, _, _)| key).collect();
-    store::sheets::written_back(db, kind, &keys)
-        .await
-        .map_err(retry)
+    Ok(store::sheets::written_back(db, kind, &keys).await?)
 }
 
 /// Runs workflows on their worksheets, each on its own: one that cannot be read does not
@@ -612,13 +603,8 @@ impl Job for ProcessCouponRequests {
         .await;
         // A request whose spreadsheet never got made (its job gave up) is tried again.
         let db = ctx.store.db();
-        for request in store::commerce::coupon_requests::sheets_pending(db)
-            .await
-            .map_err(retry)?
-        {
-            assignments::CreateSheet::enqueue(db, request.id)
-                .await
-                .map_err(retry)?;
+        for request in store::commerce::coupon_requests::sheets_pending(db).await? {
+            assignments::CreateSheet::enqueue(db, request.id).await?;
         }
         processed
     }
@@ -719,7 +705,7 @@ async fn keep_watched(
         return Ok(());
     };
     let db = ctx.store.db();
-    let current = store::sheets::watch(db, file).await.map_err(retry)?;
+    let current = store::sheets::watch(db, file).await?;
     if current.is_some_and(|w| w.expires_at > now + Duration::minutes(180)) {
         return Ok(());
     }
@@ -750,8 +736,7 @@ async fn keep_watched(
             expires_at: expires,
         },
     )
-    .await
-    .map_err(retry)?;
+    .await?;
     tracing::info!(%file, %query, "Drive watch renewed");
     Ok(())
 }
@@ -782,8 +767,7 @@ impl Job for RenewFileWatches {
             ctx.store.db(),
             now - Duration::days(30),
         )
-        .await
-        .map_err(retry)?;
+        .await?;
         watched.extend(assignment_sheets.into_iter().filter_map(|r| {
             let file = r.sheet_id?;
             let query = assignments::watch_query(&file);
