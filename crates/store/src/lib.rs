@@ -68,6 +68,15 @@ impl Store {
         migration::Migrator::up(&self.db, None).await
     }
 
+    /// Every migration of this build, by name, in the order they apply (the job queue's
+    /// among them).
+    pub fn migration_names() -> Vec<String> {
+        migration::Migrator::migrations()
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect()
+    }
+
     /// Migrations not yet applied, by name.
     pub async fn pending_migrations(&self) -> Result<Vec<String>, DbErr> {
         Ok(migration::Migrator::get_pending_migrations(&self.db)

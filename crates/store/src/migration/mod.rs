@@ -23,7 +23,7 @@ mod m0020_sheets;
 mod m0021_mail;
 mod m0022_coupon_requests;
 mod m0023_code_sheets;
-mod m0024_sign_in_security;
+mod m0025_sign_in_security;
 
 pub struct Migrator;
 
@@ -55,7 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0022_coupon_requests::Migration),
             Box::new(m0023_code_sheets::Migration),
             Box::new(jobs::migration::FollowUps),
-            Box::new(m0024_sign_in_security::Migration),
+            Box::new(m0025_sign_in_security::Migration),
         ]
     }
 }

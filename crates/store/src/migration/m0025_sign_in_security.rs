@@ -10,7 +10,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m0024_sign_in_security"
+        "m0025_sign_in_security"
     }
 }
 
