@@ -300,3 +300,33 @@ async fn parallel_guesses_from_one_address_get_no_more_than_the_limit() {
             .all(|r| r.status != StatusCode::INTERNAL_SERVER_ERROR)
     );
 }
+
+/// Every staff change, on every staff route, is refused when the browser says it comes
+/// from another site (before, 6 of 23 staff post routes checked).
+#[tokio::test]
+async fn staff_changes_from_another_site_are_refused_on_every_staff_route() {
+    let app = app().await;
+    let mut staff = app.identities[2].1.clone();
+    staff.push((header::ORIGIN, "https://evil.example".into()));
+    let mut refused = 0;
+    for route in crate::routes::declared_routes() {
+        if !route.path.starts_with("/staff/") {
+            continue;
+        }
+        for method in route.methods.iter().filter(|m| **m != Method::GET) {
+            let uri = crate::routes::fill(&route.path, "1");
+            let reply = app
+                .request(
+                    "192.0.2.1",
+                    &staff,
+                    method,
+                    &uri,
+                    Some((FORM, format!("csrf={CSRF}"))),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::FORBIDDEN, "{method} {uri}");
+            refused += 1;
+        }
+    }
+    assert!(refused > 20, "the staff post routes were found: {refused}");
+}

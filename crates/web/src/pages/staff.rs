@@ -26,8 +26,10 @@ use crate::api::Params;
 
 const COOKIE: &str = "registrar_staff";
 
-/// A signed-in staff member (their email): by a staff token, or a learner account marked
-/// staff (`registrar admin grant-staff`); anyone else is sent to the sign-in page.
+/// A signed-in staff member (their email): by a staff session, or a learner account marked
+/// staff (`registrar admin grant-staff`); anyone else is sent to the sign-in page. Every
+/// staff change (any method but GET and HEAD) must also come from this site's own pages
+/// (its `Origin`, when the browser sends one, names this host), on top of the CSRF token.
 pub struct StaffMember(pub String);
 
 impl axum::extract::FromRequestParts<AppState> for StaffMember {
@@ -37,6 +39,18 @@ impl axum::extract::FromRequestParts<AppState> for StaffMember {
         parts: &mut axum::http::request::Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let changes = !matches!(
+            parts.method,
+            axum::http::Method::GET | axum::http::Method::HEAD
+        );
+        if changes && !same_origin(&parts.headers) {
+            tracing::warn!(path = %parts.uri.path(), "a staff change from another site was refused");
+            return Err(error_page(
+                state,
+                StatusCode::FORBIDDEN,
+                Some("Staff changes are made from the staff pages of this site only.".into()),
+            ));
+        }
         staff(state, &parts.headers).await.map(StaffMember)
     }
 }
@@ -211,6 +225,9 @@ pub async fn sign_in(
 /// Ends the staff token session and, for staff signed in with their account, that
 /// session too, so signing out of the staff area leaves nobody signed in.
 pub async fn sign_out(state: State<AppState>, headers: HeaderMap) -> Response {
+    if !same_origin(&headers) {
+        return error_page(&state, StatusCode::FORBIDDEN, None);
+    }
     if let Some(session) = crate::csrf::cookie_value(&headers, COOKIE)
         && let Err(error) = store::staff::end_session(state.store.db(), &session, state.now()).await
     {
