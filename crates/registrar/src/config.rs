@@ -9,6 +9,46 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+/// A secret setting (a key, a token, a password): read like any string setting, but never
+/// shown by `Debug` (so logging the settings shows none) nor written out when the settings
+/// are serialised; `expose` gives the value to the one place that uses it.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_string())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "[redacted]"
+        })
+    }
+}
+
+/// An empty secret serialises as empty (the defaults carry none); any other as `[redacted]`.
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.0.is_empty() { "" } else { "[redacted]" })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -36,16 +76,16 @@ pub struct Config {
     /// (STARTTLS), `smtps://…:465` (TLS) or `smtp://host:25` (plain, a local relay).
     pub smtp_url: Option<String>,
     /// The key Mailgun signs its delivery-status webhooks with (`/api/mail/events/`).
-    pub mailgun_webhook_signing_key: Option<String>,
+    pub mailgun_webhook_signing_key: Option<Secret>,
     /// The bearer token `/metrics` asks for; without one, `/metrics` is off (404).
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<Secret>,
     /// The sender of every message sent through the relay (the outbox uses a placeholder).
     pub mail_from: String,
     /// The Open edX LMS accounts are provisioned into; none, no provisioning (the demo
     /// uses its in-process simulator).
     pub openedx_url: Option<String>,
     pub openedx_client_id: String,
-    pub openedx_client_secret: String,
+    pub openedx_client_secret: Secret,
     /// edX's social-auth entry for this Registrar (reference `OPENEDX_SOCIAL_LOGIN_PATH`),
     /// which the per-learner API token handshake starts at.
     pub openedx_social_login_path: String,
@@ -54,14 +94,14 @@ pub struct Config {
     pub gateway_trusted_proxies: Vec<std::net::IpAddr>,
     /// reCAPTCHA on sign-up: off unless a site key is set (the demo uses its simulator).
     pub recaptcha_site_key: Option<String>,
-    pub recaptcha_secret: String,
+    pub recaptcha_secret: Secret,
     pub recaptcha_verify_url: String,
     /// The CyberSource SOAP endpoint of the export-compliance screening. Screening is on
     /// when it, the merchant id, the transaction key and the inquiry-log public key are all
     /// set (the reference's rule); the demo uses its simulator.
     pub cybersource_export_url: Option<String>,
     pub cybersource_merchant_id: String,
-    pub cybersource_transaction_key: String,
+    pub cybersource_transaction_key: Secret,
     /// Base64 NaCl public key the screening log is sealed to (`registrar admin
     /// exports-inquiry keygen` makes a pair).
     pub exports_inquiry_public_key: Option<String>,
@@ -76,12 +116,12 @@ pub struct Config {
     pub cybersource_secure_acceptance_url: Option<String>,
     pub cybersource_access_key: String,
     pub cybersource_profile_id: String,
-    pub cybersource_secret_key: String,
+    pub cybersource_secret_key: Secret,
     /// CyberSource's REST API (refunds), signed with this key (id and base64 shared secret)
     /// and `cybersource_merchant_id`; without a key only zero-value orders can be refunded.
     pub cybersource_rest_url: String,
     pub cybersource_rest_key_id: String,
-    pub cybersource_rest_shared_secret: String,
+    pub cybersource_rest_shared_secret: Secret,
     /// Order reference numbers are `<order_reference_prefix>-<environment>-<id>`.
     pub order_reference_prefix: String,
     /// Bulk seat purchases: `<bulk_order_reference_prefix>-<environment>-<id>`.
@@ -91,14 +131,14 @@ pub struct Config {
     /// Emeritus and Global Alumni catalogs are synced from it when set (the demo uses its
     /// simulator), for each vendor whose platform has sync turned on.
     pub vendor_reports_url: Option<String>,
-    pub vendor_reports_api_key: String,
+    pub vendor_reports_api_key: Secret,
     pub vendor_reports_timeout_secs: u64,
     /// Staff who receive each vendor sync's counts.
     pub vendor_sync_recipients: Vec<String>,
     /// HubSpot's API and a private-app token; contacts, products and deals are synced when
     /// the token is set (the demo uses its simulator).
     pub hubspot_url: String,
-    pub hubspot_token: Option<String>,
+    pub hubspot_token: Option<Secret>,
     /// The `unique_app_id` prefix of Registrar's objects in HubSpot.
     pub hubspot_id_prefix: String,
     pub hubspot_pipeline_id: String,
@@ -133,7 +173,7 @@ pub struct Config {
     pub sheets_admin_emails: Vec<String>,
     /// The token Drive's change notifications must carry; set, Registrar keeps a Drive
     /// channel open on each sheet (`<base_url>/api/sheets/watch/?sheet=…`).
-    pub sheets_webhook_token: Option<String>,
+    pub sheets_webhook_token: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -163,15 +203,15 @@ impl Default for Config {
             metrics_token: None,
             openedx_url: None,
             openedx_client_id: String::new(),
-            openedx_client_secret: String::new(),
+            openedx_client_secret: Secret::default(),
             openedx_social_login_path: integrations::openedx::SOCIAL_LOGIN_PATH.to_string(),
             gateway_trusted_proxies: Vec::new(),
             recaptcha_site_key: None,
-            recaptcha_secret: String::new(),
+            recaptcha_secret: Secret::default(),
             recaptcha_verify_url: "https://www.google.com/recaptcha/api/siteverify".to_string(),
             cybersource_export_url: None,
             cybersource_merchant_id: String::new(),
-            cybersource_transaction_key: String::new(),
+            cybersource_transaction_key: Secret::default(),
             exports_inquiry_public_key: None,
             cybersource_export_address_operator: "AND".to_string(),
             cybersource_export_address_weight: "high".to_string(),
@@ -181,15 +221,15 @@ impl Default for Config {
             cybersource_secure_acceptance_url: None,
             cybersource_access_key: String::new(),
             cybersource_profile_id: String::new(),
-            cybersource_secret_key: String::new(),
+            cybersource_secret_key: Secret::default(),
             cybersource_rest_url: "https://apitest.cybersource.com".to_string(),
             cybersource_rest_key_id: String::new(),
-            cybersource_rest_shared_secret: String::new(),
+            cybersource_rest_shared_secret: Secret::default(),
             order_reference_prefix: "registrar".to_string(),
             bulk_order_reference_prefix: "registrar-bulk".to_string(),
             environment: "dev".to_string(),
             vendor_reports_url: None,
-            vendor_reports_api_key: String::new(),
+            vendor_reports_api_key: Secret::default(),
             vendor_reports_timeout_secs: 60,
             vendor_sync_recipients: Vec::new(),
             hubspot_url: "https://api.hubapi.com".to_string(),
@@ -257,6 +297,30 @@ impl Config {
 #[allow(clippy::result_large_err)] // figment::Jail's signature, not ours
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_read_as_before_and_never_shown() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "registrar.toml",
+                "cybersource_secret_key = \"file-secret-1\"",
+            )?;
+            jail.set_env("REGISTRAR_HUBSPOT_TOKEN", "env-token-2");
+            jail.set_env("REGISTRAR_METRICS_TOKEN", "env-token-3");
+            let config = Config::load(Some(Path::new("registrar.toml"))).unwrap();
+            assert_eq!(config.cybersource_secret_key.expose(), "file-secret-1");
+            assert_eq!(
+                config.hubspot_token.as_ref().map(Secret::expose),
+                Some("env-token-2")
+            );
+            let shown = format!("{config:?} {}", serde_json::to_string(&config).unwrap());
+            for secret in ["file-secret-1", "env-token-2", "env-token-3"] {
+                assert!(!shown.contains(secret), "{secret} shown: {shown}");
+            }
+            assert!(shown.contains("[redacted]"));
+            Ok(())
+        });
+    }
 
     #[test]
     fn environment_overrides_file_and_unknown_settings_are_named() {

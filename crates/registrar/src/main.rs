@@ -287,7 +287,7 @@ fn background(
             integrations::openedx::Config {
                 base_url: url.clone(),
                 client_id: config.openedx_client_id.clone(),
-                client_secret: config.openedx_client_secret.clone(),
+                client_secret: config.openedx_client_secret.expose().to_string(),
                 social_login_path: config.openedx_social_login_path.clone(),
             },
         ))
@@ -468,7 +468,7 @@ fn screening(config: &Config) -> Result<Option<Arc<services::compliance::Screeni
             integrations::cybersource::export::Config {
                 url: url.clone(),
                 merchant_id: config.cybersource_merchant_id.clone(),
-                transaction_key: config.cybersource_transaction_key.clone(),
+                transaction_key: config.cybersource_transaction_key.expose().to_string(),
                 address_operator: config.cybersource_export_address_operator.clone(),
                 address_weight: config.cybersource_export_address_weight.clone(),
                 name_weight: config.cybersource_export_name_weight.clone(),
@@ -487,9 +487,18 @@ fn storefront(config: &Config) -> Result<Option<services::commerce::Storefront>>
         return Ok(None);
     };
     let missing = [
-        ("cybersource_access_key", &config.cybersource_access_key),
-        ("cybersource_profile_id", &config.cybersource_profile_id),
-        ("cybersource_secret_key", &config.cybersource_secret_key),
+        (
+            "cybersource_access_key",
+            config.cybersource_access_key.as_str(),
+        ),
+        (
+            "cybersource_profile_id",
+            config.cybersource_profile_id.as_str(),
+        ),
+        (
+            "cybersource_secret_key",
+            config.cybersource_secret_key.expose(),
+        ),
     ];
     if let Some((name, _)) = missing.iter().find(|(_, value)| value.is_empty()) {
         bail!(
@@ -511,7 +520,7 @@ fn storefront(config: &Config) -> Result<Option<services::commerce::Storefront>>
             url: url.clone(),
             access_key: config.cybersource_access_key.clone(),
             profile_id: config.cybersource_profile_id.clone(),
-            secret_key: config.cybersource_secret_key.clone(),
+            secret_key: config.cybersource_secret_key.expose().to_string(),
         },
         refunds: (!config.cybersource_rest_key_id.is_empty()).then(|| {
             Arc::new(integrations::cybersource::refunds::Refunds::new(
@@ -519,7 +528,7 @@ fn storefront(config: &Config) -> Result<Option<services::commerce::Storefront>>
                     base_url: config.cybersource_rest_url.clone(),
                     merchant_id: config.cybersource_merchant_id.clone(),
                     key_id: config.cybersource_rest_key_id.clone(),
-                    shared_secret: config.cybersource_rest_shared_secret.clone(),
+                    shared_secret: config.cybersource_rest_shared_secret.expose().to_string(),
                 },
             ))
         }),
@@ -652,7 +661,7 @@ fn sheets(config: &Config) -> Result<Option<Arc<services::sheets::Sheets>>> {
                     "{}/api/sheets/watch/",
                     config.base_url.trim_end_matches('/')
                 ),
-                token,
+                token: token.expose().to_string(),
             }),
         refund_client: storefront(config)?.and_then(|s| s.refunds),
         ..services::sheets::Sheets::new(google)
@@ -663,7 +672,7 @@ fn sheets(config: &Config) -> Result<Option<Arc<services::sheets::Sheets>>> {
 fn crm(config: &Config) -> Option<Arc<services::crm::Crm>> {
     config.hubspot_token.as_ref().map(|token| {
         Arc::new(services::crm::Crm {
-            hubspot: integrations::hubspot::HubSpot::new(&config.hubspot_url, token),
+            hubspot: integrations::hubspot::HubSpot::new(&config.hubspot_url, token.expose()),
             prefix: config.hubspot_id_prefix.clone(),
             pipeline: config.hubspot_pipeline_id.clone(),
             stages: config.hubspot_deal_stages.clone(),
@@ -699,7 +708,7 @@ fn vendor_sync(config: &Config) -> Option<Arc<services::vendors::VendorSync>> {
         Arc::new(services::vendors::VendorSync {
             reports: integrations::vendor_reports::ReportApi::new(
                 url,
-                &config.vendor_reports_api_key,
+                config.vendor_reports_api_key.expose(),
                 config.vendor_reports_timeout_secs,
             ),
             recipients: config.vendor_sync_recipients.clone(),
@@ -744,8 +753,14 @@ async fn serve(
             gateway_proxies: config.gateway_trusted_proxies.clone(),
             vendors,
             sheets,
-            mail_events_key: config.mailgun_webhook_signing_key.clone(),
-            metrics_token: config.metrics_token.clone(),
+            mail_events_key: config
+                .mailgun_webhook_signing_key
+                .as_ref()
+                .map(|k| k.expose().to_string()),
+            metrics_token: config
+                .metrics_token
+                .as_ref()
+                .map(|t| t.expose().to_string()),
             recaptcha: config
                 .recaptcha_site_key
                 .clone()
@@ -753,7 +768,7 @@ async fn serve(
                     verifier: Arc::new(integrations::recaptcha::Recaptcha::new(
                         integrations::recaptcha::Config {
                             verify_url: config.recaptcha_verify_url.clone(),
-                            secret: config.recaptcha_secret.clone(),
+                            secret: config.recaptcha_secret.expose().to_string(),
                         },
                     )),
                     simulated: demo && site_key == simulators::recaptcha::SITE_KEY,
@@ -947,14 +962,15 @@ async fn main() -> Result<()> {
             let token = store::staff::create_token(store.db(), "demo-staff@example.edu").await?;
             let metrics = config
                 .metrics_token
-                .get_or_insert_with(store::secret::new_token)
-                .clone();
+                .get_or_insert_with(|| store::secret::new_token().as_str().into())
+                .expose()
+                .to_string();
             let base = config.base_url.clone();
             // Without real peers, the demo answers as them from in-process simulators.
             let mut fakes = axum::Router::new();
             if config.recaptcha_site_key.is_none() {
                 config.recaptcha_site_key = Some(simulators::recaptcha::SITE_KEY.to_string());
-                config.recaptcha_secret = simulators::recaptcha::SECRET.to_string();
+                config.recaptcha_secret = simulators::recaptcha::SECRET.into();
                 config.recaptcha_verify_url =
                     format!("{base}/_simulators/recaptcha/recaptcha/api/siteverify");
                 fakes = fakes.nest("/_simulators/recaptcha", simulators::recaptcha::router());
@@ -962,7 +978,7 @@ async fn main() -> Result<()> {
             if config.openedx_url.is_none() {
                 config.openedx_url = Some(format!("{base}/_simulators/openedx"));
                 config.openedx_client_id = simulators::openedx::CLIENT_ID.to_string();
-                config.openedx_client_secret = simulators::openedx::CLIENT_SECRET.to_string();
+                config.openedx_client_secret = simulators::openedx::CLIENT_SECRET.into();
                 let edx = Arc::new(simulators::openedx::OpenEdx::default());
                 let provider = edx_signs_in_here(&store, &base).await?;
                 edx.set_webhooks(edx_webhooks(&store, &base, &provider).await?);
@@ -1001,7 +1017,7 @@ async fn main() -> Result<()> {
                 ));
                 config.cybersource_merchant_id = simulators::cybersource::MERCHANT_ID.to_string();
                 config.cybersource_transaction_key =
-                    simulators::cybersource::TRANSACTION_KEY.to_string();
+                    simulators::cybersource::TRANSACTION_KEY.into();
                 config.exports_inquiry_public_key = Some(demo_inquiry_key(&config)?);
                 config
                     .admin_email
@@ -1014,14 +1030,13 @@ async fn main() -> Result<()> {
                 ));
                 config.cybersource_access_key = simulators::cybersource::ACCESS_KEY.to_string();
                 config.cybersource_profile_id = simulators::cybersource::PROFILE_ID.to_string();
-                config.cybersource_secret_key = simulators::cybersource::SECRET_KEY.to_string();
+                config.cybersource_secret_key = simulators::cybersource::SECRET_KEY.into();
             }
             if config.cybersource_rest_key_id.is_empty() {
                 config.cybersource_rest_url = format!("{base}/_simulators/cybersource");
                 config.cybersource_merchant_id = simulators::cybersource::MERCHANT_ID.to_string();
                 config.cybersource_rest_key_id = simulators::cybersource::REST_KEY_ID.to_string();
-                config.cybersource_rest_shared_secret =
-                    simulators::cybersource::REST_SECRET.to_string();
+                config.cybersource_rest_shared_secret = simulators::cybersource::REST_SECRET.into();
             }
             if config.google_service_account.is_none() {
                 let google = Arc::new(simulators::google::Google::default());
@@ -1053,7 +1068,7 @@ async fn main() -> Result<()> {
                 config.sheets_coupon_request_id = Some(DEMO_COUPON_SHEET.to_string());
                 config.sheets_output_folder_id = Some(DEMO_FOLDER.to_string());
                 config.sheets_admin_emails = vec!["staff@registrar.invalid".to_string()];
-                config.sheets_webhook_token = Some("registrar-demo-drive-token".to_string());
+                config.sheets_webhook_token = Some("registrar-demo-drive-token".into());
                 let requester = [
                     "Form response id",
                     "Request date",
@@ -1135,7 +1150,7 @@ async fn main() -> Result<()> {
             }
             if config.hubspot_token.is_none() {
                 config.hubspot_url = format!("{base}/_simulators/hubspot");
-                config.hubspot_token = Some(simulators::hubspot::TOKEN.to_string());
+                config.hubspot_token = Some(simulators::hubspot::TOKEN.into());
                 config.hubspot_forms_url = format!("{base}/_simulators/hubspot");
                 config.hubspot_portal_id = Some("registrar-demo".to_string());
                 config.hubspot_signup_form_id = Some("create-user".to_string());
@@ -1146,7 +1161,7 @@ async fn main() -> Result<()> {
             }
             if config.vendor_reports_url.is_none() {
                 config.vendor_reports_url = Some(format!("{base}/_simulators/vendor-reports"));
-                config.vendor_reports_api_key = simulators::vendor_reports::API_KEY.to_string();
+                config.vendor_reports_api_key = simulators::vendor_reports::API_KEY.into();
                 config
                     .vendor_sync_recipients
                     .push("catalog-team@example.edu".to_string());

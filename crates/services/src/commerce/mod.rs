@@ -16,14 +16,26 @@ pub mod refunds;
 use domain::catalog::Site;
 use store::catalog::read::{CatalogView, Purchasable};
 
-/// The CyberSource Secure Acceptance profile orders are paid through.
-#[derive(Debug, Clone)]
+/// The CyberSource Secure Acceptance profile orders are paid through. Its `Debug` leaves
+/// the secret key out.
+#[derive(Clone)]
 pub struct Processor {
     /// The hosted payment page the browser posts the signed form to.
     pub url: String,
     pub access_key: String,
     pub profile_id: String,
     pub secret_key: String,
+}
+
+impl std::fmt::Debug for Processor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Processor")
+            .field("url", &self.url)
+            .field("access_key", &self.access_key)
+            .field("profile_id", &self.profile_id)
+            .field("secret_key", &"[redacted]")
+            .finish()
+    }
 }
 
 /// How this deployment sells.
