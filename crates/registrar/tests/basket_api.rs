@@ -1,8 +1,6 @@
 //! The basket and checkout APIs of both references through the full router, on the demo's
 //! synthetic catalog: shapes, errors, CSRF, and the signed checkout payload.
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::Utc;
@@ -85,21 +83,11 @@ async fn api() -> Api {
     let state = web::AppState::new(
         store.clone(),
         web::Settings {
-            base_url: "http://registrar.test".into(),
-            catalog_refresh: Duration::from_secs(60),
-            schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
-            mail_outbox: None,
-            onboarding: Default::default(),
-            gateway_proxies: Vec::new(),
-            recaptcha: None,
-            vendors: None,
-            sheets: None,
-            mail_events_key: None,
-            metrics_token: None,
             storefront: Some(Storefront {
                 support_email: None,
                 ..common::shop::storefront()
             }),
+            ..common::settings("http://registrar.test")
         },
         web::system_clock(),
     );

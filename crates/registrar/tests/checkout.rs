@@ -1036,18 +1036,9 @@ async fn a_refund_request_row_refunds_once_marks_its_row_and_a_bad_row_gets_its_
     };
     // Registrar, serving Drive's notifications (its handler checks the channel's token).
     let settings = web::Settings {
-        base_url: "http://registrar.test".into(),
-        catalog_refresh: std::time::Duration::from_secs(60),
         schedules: Vec::new(),
-        mail_outbox: None,
-        onboarding: Default::default(),
-        gateway_proxies: Vec::new(),
-        recaptcha: None,
-        vendors: None,
         sheets: Some(sheets_at("unused")),
-        mail_events_key: None,
-        metrics_token: None,
-        storefront: None,
+        ..common::settings("http://registrar.test")
     };
     let registrar = simulators::serve(web::router(web::AppState::new(
         shop.store.clone(),

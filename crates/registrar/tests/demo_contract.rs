@@ -2,8 +2,9 @@
 //! responses built from the demo catalog: every key it reads with `d["key"]` is present, with
 //! the JSON type and nullability it expects.
 
+mod common;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -25,21 +26,11 @@ async fn demo_app() -> axum::Router {
     .unwrap();
     txn.commit().await.unwrap();
     let settings = web::Settings {
-        base_url: "https://registrar.example.edu".to_string(),
-        catalog_refresh: Duration::from_secs(60),
-        schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
-        mail_outbox: None,
         onboarding: services::accounts::Onboarding {
             provision_openedx: false,
             screen_exports: false,
         },
-        gateway_proxies: Vec::new(),
-        recaptcha: None,
-        vendors: None,
-        sheets: None,
-        mail_events_key: None,
-        metrics_token: None,
-        storefront: None,
+        ..common::settings("https://registrar.example.edu")
     };
     web::router(web::AppState::new(store, settings, Arc::new(move || now)))
 }

@@ -3,9 +3,10 @@
 //! the token (course-email settings, name and email updates). On the backend
 //! `REGISTRAR_TEST_DATABASE_URL` picks.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::Utc;
 use domain::accounts::{Email, LegalAddress, Username};
@@ -42,21 +43,11 @@ async fn harness() -> Harness {
     let state = web::AppState::new(
         store.clone(),
         web::Settings {
-            base_url: site.clone(),
-            catalog_refresh: Duration::from_secs(60),
-            schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
-            mail_outbox: None,
             onboarding: services::accounts::Onboarding {
                 provision_openedx: true,
                 screen_exports: false,
             },
-            gateway_proxies: Vec::new(),
-            recaptcha: None,
-            vendors: None,
-            sheets: None,
-            mail_events_key: None,
-            metrics_token: None,
-            storefront: None,
+            ..common::settings(&site)
         },
         web::system_clock(),
     );

@@ -232,6 +232,32 @@ pub async fn sign_in_from(
     Ok(outcome)
 }
 
+/// How long a staff-area session lasts.
+pub const STAFF_SESSION: chrono::Duration = chrono::Duration::hours(8);
+
+/// Signs staff in to the staff area with their token: (their email, a new staff session
+/// that expires), or none for a token that is not a staff token.
+pub async fn staff_sign_in(
+    db: &impl ConnectionTrait,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(String, String)>, DbErr> {
+    let Some(email) = store::staff::authenticate(db, token).await? else {
+        return Ok(None);
+    };
+    let session = store::staff::start_session(db, &email, STAFF_SESSION, now).await?;
+    Ok(Some((email, session)))
+}
+
+/// Ends a staff-area session (and any that have expired).
+pub async fn staff_sign_out(
+    db: &impl ConnectionTrait,
+    session: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    store::staff::end_session(db, session, now).await
+}
+
 fn minutes_until(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
     ((until - now).num_seconds() + 59).div_euclid(60).max(1)
 }

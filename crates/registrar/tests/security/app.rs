@@ -2,13 +2,11 @@
 //! and three callers: a stranger, a signed-in learner and staff.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use services::commerce::Storefront;
 use store::catalog::write::{Mode, apply};
 use tower::ServiceExt;
 
@@ -36,20 +34,9 @@ pub struct App {
 
 /// The settings every app of the suite runs with (a restart is a new router over them).
 pub fn settings() -> web::Settings {
-    let front: Storefront = common::shop::storefront();
     web::Settings {
-        base_url: "http://registrar.test".into(),
-        catalog_refresh: Duration::from_secs(60),
-        schedules: services::schedules::for_this_build(&Default::default()).unwrap(),
-        mail_outbox: None,
-        onboarding: Default::default(),
-        gateway_proxies: Vec::new(),
-        recaptcha: None,
-        vendors: None,
-        sheets: None,
-        mail_events_key: None,
-        metrics_token: None,
-        storefront: Some(front),
+        storefront: Some(common::shop::storefront()),
+        ..common::settings("http://registrar.test")
     }
 }
 

@@ -55,9 +55,6 @@ impl axum::extract::FromRequestParts<AppState> for StaffMember {
     }
 }
 
-/// How long a staff-area session lasts.
-const STAFF_SESSION: chrono::Duration = chrono::Duration::hours(8);
-
 async fn staff(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
     if let Some(session) = crate::csrf::cookie_value(headers, COOKIE) {
         match store::staff::session_email(state.store.db(), &session, state.now()).await {
@@ -180,15 +177,7 @@ pub async fn sign_in(
         .get("token")
         .map(|t| t.trim().to_string())
         .unwrap_or_default();
-    let db = state.store.db();
-    let session = match store::staff::authenticate(db, &token).await {
-        Ok(Some(email)) => store::staff::start_session(db, &email, STAFF_SESSION, state.now())
-            .await
-            .map(|session| Some((email, session))),
-        Ok(None) => Ok(None),
-        Err(e) => Err(e),
-    };
-    match session {
+    match services::accounts::staff_sign_in(state.store.db(), &token, state.now()).await {
         Ok(Some((email, session))) => {
             tracing::info!(staff = %email, "staff signed in");
             let secure = if state.settings.base_url.starts_with("https://") {
@@ -202,7 +191,7 @@ pub async fn sign_in(
                     header::SET_COOKIE,
                     format!(
                         "{COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-                        STAFF_SESSION.num_seconds()
+                        services::accounts::STAFF_SESSION.num_seconds()
                     ),
                 )],
                 Redirect::to("/staff/"),
@@ -229,7 +218,8 @@ pub async fn sign_out(state: State<AppState>, headers: HeaderMap) -> Response {
         return error_page(&state, StatusCode::FORBIDDEN, None);
     }
     if let Some(session) = crate::csrf::cookie_value(&headers, COOKIE)
-        && let Err(error) = store::staff::end_session(state.store.db(), &session, state.now()).await
+        && let Err(error) =
+            services::accounts::staff_sign_out(state.store.db(), &session, state.now()).await
     {
         tracing::error!(%error, "ending a staff session failed");
     }
