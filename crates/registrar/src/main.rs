@@ -806,15 +806,15 @@ async fn import_files(store: &Store, files: &[PathBuf]) -> Result<()> {
             std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
         let (source, catalog) =
             import::parse(&text).with_context(|| format!("{}", file.display()))?;
-        let txn = store.write().await?;
-        let report = apply(&txn, &catalog, Mode::Import).await.with_context(|| {
-            format!(
-                "{} ({}): nothing was imported",
-                file.display(),
-                source.describe()
-            )
-        })?;
-        txn.commit().await?;
+        let report = services::catalog::save(store, &catalog, Mode::Import, chrono::Utc::now())
+            .await
+            .with_context(|| {
+                format!(
+                    "{} ({}): nothing was imported",
+                    file.display(),
+                    source.describe()
+                )
+            })?;
         println!(
             "{}: {} — courses {} new / {} updated, runs {} new / {} updated, programs {} new / {} updated, {} price versions",
             file.display(),

@@ -405,7 +405,7 @@ async fn staff_refund_through_the_rest_api_ends_the_enrollment_once() {
     let (ada, order) = shop.paid("ada", product, &processor).await;
 
     let refused = refunds::request(
-        shop.store.db(),
+        &shop.store,
         ada.id,
         &Ask {
             order_id: order.id,
@@ -419,7 +419,7 @@ async fn staff_refund_through_the_rest_api_ends_the_enrollment_once() {
     .await;
     assert!(matches!(refused, Err(RequestRefusal::Consent)));
     refunds::request(
-        shop.store.db(),
+        &shop.store,
         ada.id,
         &Ask {
             order_id: order.id,
@@ -879,7 +879,7 @@ async fn a_course_blocked_in_the_learners_country_is_neither_sold_nor_enrolled()
         .1
         .id;
     assert!(matches!(
-        services::enrollments::enroll_free(shop.store.db(), &shop.view, ada.id, free_run, shop.now)
+        services::enrollments::enroll_free(&shop.store, &shop.view, ada.id, free_run, shop.now)
             .await,
         Err(services::enrollments::EnrollError::CountryBlocked)
     ));

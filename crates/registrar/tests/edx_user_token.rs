@@ -143,7 +143,7 @@ impl Harness {
 
     async fn choose_course_emails(&self, user: i64, enrollment: i64, receive: bool) {
         services::enrollments::set_course_emails(
-            self.store.db(),
+            &self.store,
             user,
             enrollment,
             receive,
@@ -302,7 +302,7 @@ async fn a_changed_name_and_email_reach_the_edx_account_with_the_learners_token(
     )
     .await
     .unwrap();
-    let changed = services::accounts::confirm_email_change(h.store.db(), &token, Utc::now())
+    let changed = services::accounts::confirm_email_change(&h.store, &token, Utc::now())
         .await
         .unwrap();
     assert_eq!(changed.unwrap().email, "countess@example.edu");

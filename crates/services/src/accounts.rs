@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use domain::accounts::{Email, LegalAddress, Password, Username};
 use domain::catalog::validate::FieldErrors;
 use sea_orm::{ConnectionTrait, DbErr};
+use store::Store;
 use store::accounts::{self, AccountsError, NewUser, Purpose, User};
 
 use crate::emails;
@@ -71,7 +72,7 @@ pub struct Onboarding {
 /// enqueues its export screening (the account inactive until cleared) or its Open edX
 /// account, all in the caller's transaction. Blocked addresses are refused without saying
 /// they are blocked.
-pub async fn sign_up(
+async fn sign_up_in(
     db: &impl ConnectionTrait,
     form: &SignUp,
     base_url: &str,
@@ -151,7 +152,7 @@ pub async fn sign_up(
 }
 
 /// Marks the email verified; the user it belongs to.
-pub async fn verify(
+async fn verify_in(
     db: &impl ConnectionTrait,
     token: &str,
     now: DateTime<Utc>,
@@ -196,12 +197,14 @@ pub const WINDOW: chrono::Duration = chrono::Duration::minutes(15);
 /// Signs in from a source address, within the limits above; failures and successes are
 /// recorded in the database, so every process shares them and a restart keeps them.
 pub async fn sign_in_from(
-    db: &impl ConnectionTrait,
+    store: &Store,
     email: &str,
     password: &str,
     source: &str,
     now: DateTime<Utc>,
 ) -> Result<SignIn, DbErr> {
+    // Each step commits on its own: an attempt must count even when the request dies.
+    let db = store.db();
     let account = email.trim().to_lowercase();
     // The attempt counts (as a failure) before anything is checked, so guesses sent in
     // parallel cannot all pass the count; it is forgotten if it is not let through.
@@ -238,10 +241,11 @@ pub const STAFF_SESSION: chrono::Duration = chrono::Duration::hours(8);
 /// Signs staff in to the staff area with their token: (their email, a new staff session
 /// that expires), or none for a token that is not a staff token.
 pub async fn staff_sign_in(
-    db: &impl ConnectionTrait,
+    store: &Store,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<(String, String)>, DbErr> {
+    let db = store.db();
     let Some(email) = store::staff::authenticate(db, token).await? else {
         return Ok(None);
     };
@@ -250,12 +254,25 @@ pub async fn staff_sign_in(
 }
 
 /// Ends a staff-area session (and any that have expired).
-pub async fn staff_sign_out(
-    db: &impl ConnectionTrait,
-    session: &str,
+pub async fn staff_sign_out(store: &Store, session: &str, now: DateTime<Utc>) -> Result<(), DbErr> {
+    store::staff::end_session(store.db(), session, now).await
+}
+
+/// How long a learner's session lasts.
+pub const SESSION: chrono::Duration = chrono::Duration::days(14);
+
+/// Starts a learner's session (after `sign_in_from` let them in): its id, for the cookie.
+pub async fn start_session(
+    store: &Store,
+    user_id: i64,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    store::staff::end_session(db, session, now).await
+) -> Result<String, DbErr> {
+    accounts::start_session(store.db(), user_id, SESSION, now).await
+}
+
+/// Ends a learner's session.
+pub async fn sign_out(store: &Store, session: &str) -> Result<(), DbErr> {
+    accounts::end_session(store.db(), session).await
 }
 
 fn minutes_until(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
@@ -294,7 +311,7 @@ pub async fn sign_in(
 }
 
 /// Mails a reset link if the address has an account; says nothing either way.
-pub async fn request_reset(
+async fn request_reset_in(
     db: &impl ConnectionTrait,
     email: &str,
     base_url: &str,
@@ -321,7 +338,7 @@ pub async fn request_reset(
 
 /// Sets a new password with a reset link, signing the user out everywhere. Using the link
 /// also proves the address, so it verifies it.
-pub async fn reset(
+async fn reset_in(
     db: &impl ConnectionTrait,
     token: &str,
     password: &str,
@@ -350,7 +367,7 @@ pub async fn reset(
 }
 
 /// Mails a confirmation link to the new address; the change happens when it is used.
-pub async fn request_email_change(
+async fn request_email_change(
     db: &impl ConnectionTrait,
     user: &User,
     new_email: &str,
@@ -385,7 +402,7 @@ pub async fn request_email_change(
     Ok(())
 }
 
-pub async fn confirm_email_change(
+async fn confirm_email_change_in(
     db: &impl ConnectionTrait,
     token: &str,
     now: DateTime<Utc>,
@@ -415,7 +432,7 @@ pub async fn confirm_email_change(
 
 /// Saves name and legal address; a new email address is only requested (confirmed from
 /// its own inbox). Checked first, so nothing is half-saved.
-pub async fn update_profile(
+async fn update_profile_in(
     db: &impl ConnectionTrait,
     user: User,
     name: &str,
@@ -442,5 +459,99 @@ pub async fn update_profile(
     if let Some(email) = new_email {
         request_email_change(db, &user, email, base_url, now).await?;
     }
+    Ok(user)
+}
+
+// The use cases as the edge calls them: each runs in one transaction of its own, so what it
+// writes and the mail and jobs it queues commit together or not at all.
+
+/// Creates an account and mails its verification link.
+pub async fn sign_up(
+    store: &Store,
+    form: &SignUp,
+    base_url: &str,
+    onboarding: Onboarding,
+    now: DateTime<Utc>,
+) -> Result<User, FormError> {
+    let txn = store.write().await?;
+    let user = sign_up_in(&txn, form, base_url, onboarding, now).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Marks the email verified; the user it belongs to.
+pub async fn verify(store: &Store, token: &str, now: DateTime<Utc>) -> Result<Option<User>, DbErr> {
+    let txn = store.write().await?;
+    let user = verify_in(&txn, token, now).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Mails a reset link if the address has an account; says nothing either way.
+pub async fn request_reset(
+    store: &Store,
+    email: &str,
+    base_url: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let txn = store.write().await?;
+    request_reset_in(&txn, email, base_url, now).await?;
+    txn.commit().await
+}
+
+/// Sets a new password with a reset link, ending every session of the account.
+pub async fn reset(
+    store: &Store,
+    token: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<User, FormError> {
+    let txn = store.write().await?;
+    let user = reset_in(&txn, token, password, now).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Changes the email with a confirmation link: the account, edX and the CRM all at once.
+pub async fn confirm_email_change(
+    store: &Store,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<User>, DbErr> {
+    let txn = store.write().await?;
+    let user = confirm_email_change_in(&txn, token, now).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Saves name and legal address, and asks to confirm a new email address.
+pub async fn update_profile(
+    store: &Store,
+    user: User,
+    name: &str,
+    address: &LegalAddress,
+    new_email: Option<&str>,
+    base_url: &str,
+    now: DateTime<Utc>,
+) -> Result<User, FormError> {
+    let txn = store.write().await?;
+    let user = update_profile_in(&txn, user, name, address, new_email, base_url, now).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// The account of a person the gateway vouched for (`X-Userinfo`): found, or created or
+/// brought up to date from what the gateway says.
+pub async fn gateway_user(
+    store: &Store,
+    identity: &accounts::GatewayIdentity,
+    now: DateTime<Utc>,
+) -> Result<User, DbErr> {
+    if let Some(user) = accounts::settled_gateway_user(store.db(), identity).await? {
+        return Ok(user);
+    }
+    let txn = store.write().await?;
+    let user = accounts::upsert_gateway_user(&txn, identity, now).await?;
+    txn.commit().await?;
     Ok(user)
 }

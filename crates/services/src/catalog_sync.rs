@@ -154,3 +154,19 @@ async fn modes(edx: &OpenEdx, run: &mut RunRecord, ensure: bool) -> Vec<String> 
     }
     apply_modes(run, &modes)
 }
+
+/// Pulls one run's title and dates from Open edX now (staff's button).
+pub async fn sync_run_now(store: &store::Store, run_id: i64) -> Result<(), sea_orm::DbErr> {
+    jobs::push(
+        store.db(),
+        &SyncCourseRuns {
+            run_id: Some(run_id),
+        },
+        jobs::Enqueue {
+            unique_key: Some(format!("run:{run_id}")),
+            run_at: None,
+        },
+    )
+    .await
+    .map(|_| ())
+}

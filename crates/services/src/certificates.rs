@@ -616,3 +616,43 @@ impl Job for UpgradeEligibleProgramEnrollments {
         Ok(())
     }
 }
+
+// Staff's and Open edX's actions on certificates, each in one transaction.
+
+/// Revokes a learner's certificate with a reason (or, `None`, restores it) and has the
+/// CRM told; `false` when the learner has no such certificate.
+pub async fn set_revoked(
+    store: &store::Store,
+    user_id: i64,
+    of: Of,
+    reason: Option<&str>,
+) -> Result<bool, DbErr> {
+    let txn = store.write().await?;
+    let changed = certs::set_revoked(&txn, user_id, of, reason).await?;
+    let learners = Learners::new(of, &[user_id]);
+    crate::crm::SyncCertificates::enqueue(&txn, learners).await?;
+    txn.commit().await?;
+    Ok(changed)
+}
+
+/// Pulls a run's grades now (staff's button): certificates earned are issued by the job.
+pub async fn sync_grades_now(store: &store::Store, run_id: i64) -> Result<(), DbErr> {
+    SyncRunGrades::enqueue(store.db(), run_id).await
+}
+
+/// Open edX says a learner earned a certificate in a run: the valid certificate Registrar
+/// already has, or none, and the learner's grade is queued to be pulled and applied
+/// without waiting for the certificate date.
+pub async fn edx_certificate_earned(
+    store: &store::Store,
+    user_id: i64,
+    run_id: i64,
+) -> Result<Option<certs::Certificate>, DbErr> {
+    let existing = certs::find(store.db(), user_id, Of::Run(run_id))
+        .await?
+        .filter(|c| !c.is_revoked);
+    if existing.is_none() {
+        CertifyLearner::enqueue(store.db(), user_id, run_id).await?;
+    }
+    Ok(existing)
+}

@@ -15,6 +15,7 @@ use integrations::cybersource::export::{ExportError, ExportService, Subject};
 use jobs::{Enqueue, Job, JobError};
 use sea_orm::{ConnectionTrait, DbErr, Set, TransactionTrait};
 use serde::{Deserialize, Serialize};
+use store::Store;
 use store::accounts::User;
 use store::compliance::{self, NewInquiry};
 
@@ -233,6 +234,18 @@ pub enum ApprovalError {
 /// Staff clear a learner the service denied or could not judge: the latest inquiry becomes
 /// MANUALLY_APPROVED and the account is activated.
 pub async fn approve_manually(
+    store: &Store,
+    user: User,
+    provision: bool,
+    now: DateTime<Utc>,
+) -> Result<(), ApprovalError> {
+    let txn = store.write().await?;
+    approve_manually_in(&txn, user, provision, now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn approve_manually_in(
     db: &impl ConnectionTrait,
     user: User,
     provision: bool,

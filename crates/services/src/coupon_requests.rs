@@ -16,6 +16,7 @@ use domain::catalog::validate::FieldErrors;
 use jobs::{Enqueue, Job, JobError};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
+use store::Store;
 use store::catalog::read::CatalogView;
 use store::commerce::coupon_requests::{self as requests, CouponRequest, NewRequest, Source};
 
@@ -63,7 +64,7 @@ fn product_of(view: &CatalogView, text_id: &str) -> Option<i64> {
 }
 
 /// Checks a request and creates its batch of codes, in the caller's transaction.
-pub async fn create(
+pub async fn create_in(
     db: &impl ConnectionTrait,
     view: &CatalogView,
     form: &RequestForm,
@@ -170,7 +171,7 @@ pub enum AssignError {
 /// unassigned), in the caller's transaction. A redeemed code keeps its assignment
 /// whatever is asked (xPRO). Each new assignment to a valid address is mailed the
 /// `bulk_enroll` message; one to anything else is marked `invalid`.
-pub async fn assign(
+pub async fn assign_in(
     db: &impl ConnectionTrait,
     view: &CatalogView,
     site_url: &str,
@@ -332,4 +333,33 @@ impl Job for FollowDelivery {
         }
         Ok(())
     }
+}
+
+/// Creates a coupon request and its codes (`create_in`) in one transaction.
+pub async fn create(
+    store: &Store,
+    view: &CatalogView,
+    form: &RequestForm,
+    source: Source,
+    now: DateTime<Utc>,
+) -> Result<CouponRequest, RequestError> {
+    let txn = store.write().await?;
+    let request = create_in(&txn, view, form, source, now).await?;
+    txn.commit().await?;
+    Ok(request)
+}
+
+/// Makes a request's assignments those `wanted` (`assign_in`) in one transaction.
+pub async fn assign(
+    store: &Store,
+    view: &CatalogView,
+    site_url: &str,
+    request: &CouponRequest,
+    wanted: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<Assigned, AssignError> {
+    let txn = store.write().await?;
+    let assigned = assign_in(&txn, view, site_url, request, wanted, now).await?;
+    txn.commit().await?;
+    Ok(assigned)
 }

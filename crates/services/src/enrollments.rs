@@ -8,6 +8,7 @@ use domain::catalog::predicates::open_for_enrollment;
 use jobs::{Enqueue, Job, JobError};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
+use store::Store;
 use store::catalog::read::CatalogView;
 use store::enrollments::{self, Enrollment, RunFacts};
 
@@ -17,7 +18,7 @@ use crate::emails;
 use crate::mail::Mail;
 use crate::openedx::{edx_outcome, edx_username};
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum EnrollError {
     #[error("there is no such course run")]
     NoSuchRun,
@@ -31,14 +32,8 @@ pub enum EnrollError {
     NoSuchEnrollment,
     #[error("this course is not offered in your country")]
     CountryBlocked,
-    #[error("database: {0}")]
-    Db(String),
-}
-
-impl From<DbErr> for EnrollError {
-    fn from(error: DbErr) -> Self {
-        EnrollError::Db(error.to_string())
-    }
+    #[error(transparent)]
+    Db(#[from] DbErr),
 }
 
 /// Tells Open edX about one enrollment's current state (active or not).
@@ -78,8 +73,22 @@ pub async fn country_blocked(
         .is_some_and(|a| course.blocked_countries.contains(&a.country.to_uppercase())))
 }
 
-/// Enrolls a learner for free (audit) in an open run that offers audit.
+/// Enrolls a learner for free (audit) in an open run that offers audit, with its edX
+/// push queued in the same transaction.
 pub async fn enroll_free(
+    store: &Store,
+    view: &CatalogView,
+    user_id: i64,
+    run_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Enrollment, EnrollError> {
+    let txn = store.write().await?;
+    let enrollment = enroll_free_in(&txn, view, user_id, run_id, now).await?;
+    txn.commit().await?;
+    Ok(enrollment)
+}
+
+async fn enroll_free_in(
     db: &impl ConnectionTrait,
     view: &CatalogView,
     user_id: i64,
@@ -128,6 +137,24 @@ pub enum DeferError {
 /// enrollment must be active, the runs of one course and the new run open.
 #[allow(clippy::too_many_arguments)]
 pub async fn defer(
+    store: &Store,
+    view: &CatalogView,
+    site_url: &str,
+    user_id: i64,
+    from: &str,
+    to: &str,
+    force: bool,
+    now: DateTime<Utc>,
+) -> Result<(Enrollment, Enrollment), DeferError> {
+    let txn = store.write().await?;
+    let moved = defer_in(&txn, view, site_url, user_id, from, to, force, now).await?;
+    txn.commit().await?;
+    Ok(moved)
+}
+
+/// `defer`, in the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn defer_in(
     db: &impl ConnectionTrait,
     view: &CatalogView,
     site_url: &str,
@@ -199,14 +226,16 @@ async fn own_active(
 
 /// Unenrolls (change status `unenrolled`); the learner's own enrollments only.
 pub async fn unenroll(
-    db: &impl ConnectionTrait,
+    store: &Store,
     user_id: i64,
     enrollment_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Enrollment, EnrollError> {
-    let enrollment = own_active(db, user_id, enrollment_id).await?;
-    let enrollment = enrollments::deactivate(db, enrollment, "unenrolled", now).await?;
-    SyncEdxEnrollment::enqueue(db, enrollment.id).await?;
+    let txn = store.write().await?;
+    let enrollment = own_active(&txn, user_id, enrollment_id).await?;
+    let enrollment = enrollments::deactivate(&txn, enrollment, "unenrolled", now).await?;
+    SyncEdxEnrollment::enqueue(&txn, enrollment.id).await?;
+    txn.commit().await?;
     Ok(enrollment)
 }
 
@@ -328,6 +357,19 @@ async fn enrollment_mail(
 /// Records the learner's choice about a course's email (their own, active enrollment) and
 /// has it pushed to edX; the choice is kept even while edX is away.
 pub async fn set_course_emails(
+    store: &Store,
+    user_id: i64,
+    enrollment_id: i64,
+    receive: bool,
+    now: DateTime<Utc>,
+) -> Result<Enrollment, EnrollError> {
+    let txn = store.write().await?;
+    let enrollment = set_course_emails_in(&txn, user_id, enrollment_id, receive, now).await?;
+    txn.commit().await?;
+    Ok(enrollment)
+}
+
+async fn set_course_emails_in(
     db: &impl ConnectionTrait,
     user_id: i64,
     enrollment_id: i64,
@@ -404,4 +446,68 @@ impl Job for RetryFailedEdxEnrollments {
         }
         Ok(())
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProgramError {
+    #[error("This program was paid for: ask for a refund to leave it.")]
+    Paid,
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Enrolls a learner in a program (audit, free); `true` when this made a new or renewed
+/// enrollment, `false` when they were already in it.
+pub async fn enroll_in_program(
+    store: &Store,
+    user_id: i64,
+    program_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let txn = store.write().await?;
+    let already = enrollments::program_enrollments_of(&txn, user_id)
+        .await?
+        .into_iter()
+        .any(|e| e.program_id == program_id && e.active);
+    if !already {
+        enrollments::activate_program(&txn, user_id, program_id, "audit", None, now).await?;
+    }
+    txn.commit().await?;
+    Ok(!already)
+}
+
+/// Leaves a program (nothing to do when not in it); a bought program is left through a
+/// refund instead.
+pub async fn leave_program(
+    store: &Store,
+    user_id: i64,
+    program_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), ProgramError> {
+    let txn = store.write().await?;
+    let enrollment = enrollments::program_enrollments_of(&txn, user_id)
+        .await?
+        .into_iter()
+        .find(|e| e.program_id == program_id && e.active);
+    if let Some(e) = enrollment {
+        if e.order_id.is_some() {
+            return Err(ProgramError::Paid);
+        }
+        enrollments::deactivate_program(&txn, user_id, program_id, "unenrolled", now).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Mirrors an enrollment Open edX made (`store::enrollments::mirror`); `true` when created.
+pub async fn mirror(
+    store: &Store,
+    user_id: i64,
+    run_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(Enrollment, bool), DbErr> {
+    let txn = store.write().await?;
+    let mirrored = enrollments::mirror(&txn, user_id, run_id, now).await?;
+    txn.commit().await?;
+    Ok(mirrored)
 }

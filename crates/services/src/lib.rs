@@ -2,6 +2,7 @@
 //! worker runs and the recurring schedules both reference platforms declare.
 
 pub mod accounts;
+pub mod catalog;
 pub mod catalog_sync;
 pub mod certificates;
 pub mod commerce;
@@ -15,6 +16,7 @@ pub mod flows;
 pub mod geoip;
 pub mod housekeeping;
 pub mod mail;
+pub mod oauth2;
 pub mod openedx;
 pub mod schedules;
 pub mod sheets;

@@ -273,6 +273,68 @@ pub fn outbox(dir: &Path) -> Vec<Delivered> {
         .collect()
 }
 
+/// A delivery event from the mail provider (Mailgun's webhook), its signature checked.
+#[derive(Debug)]
+pub struct DeliveryEvent<'a> {
+    /// The signature's token: each may be used once.
+    pub token: &'a str,
+    /// `delivered`, `failed`, `opened`, `clicked`; others are ignored.
+    pub kind: &'a str,
+    pub message_id: Option<&'a str>,
+    pub detail: Option<&'a str>,
+    pub at: chrono::DateTime<Utc>,
+}
+
+/// What became of a delivery event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Its token was used before: it may be a replay, and nothing is recorded.
+    Replayed,
+    /// A kind of event Registrar does not record.
+    Ignored,
+    /// It names no message.
+    NoMessageId,
+    /// It names a message that was not sent from here.
+    UnknownMessage,
+    Recorded,
+}
+
+/// The event kinds recorded on a message.
+pub const DELIVERY_KINDS: [&str; 4] = ["delivered", "failed", "opened", "clicked"];
+
+/// Records a delivery event on its message, in one transaction with the token's use; an
+/// enrollment code's message has its assignment followed up now, not at the next sweep.
+pub async fn record_delivery(
+    store: &store::Store,
+    event: &DeliveryEvent<'_>,
+    now: chrono::DateTime<Utc>,
+) -> Result<Delivery, DbErr> {
+    let txn = store.write().await?;
+    if !store::mail::first_use(&txn, event.token, now).await? {
+        return Ok(Delivery::Replayed);
+    }
+    let outcome = if !DELIVERY_KINDS.contains(&event.kind) {
+        Delivery::Ignored
+    } else if let Some(message_id) = event.message_id {
+        if !store::mail::status(&txn, message_id, event.kind, event.detail, event.at).await? {
+            Delivery::UnknownMessage
+        } else {
+            if store::commerce::coupon_requests::by_message(&txn, message_id)
+                .await?
+                .is_some()
+            {
+                crate::coupon_requests::FollowDelivery::soon(&txn).await?;
+            }
+            Delivery::Recorded
+        }
+    } else {
+        // A malformed event does not use up its token.
+        return Ok(Delivery::NoMessageId);
+    };
+    txn.commit().await?;
+    Ok(outcome)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -180,3 +180,18 @@ pub(crate) async fn edx_username(
         .and_then(|a| a.edx_username)
         .ok_or_else(|| JobError::wait(EDX_WAIT, "the learner has no edX account yet"))
 }
+
+/// Queues the user's edX account and every active enrollment edX lacks (staff's re-sync);
+/// the jobs' unique keys make repeated clicks harmless.
+pub async fn resync(store: &store::Store, user_id: i64) -> Result<(), sea_orm::DbErr> {
+    let txn = store.write().await?;
+    CreateEdxUser::enqueue(&txn, user_id).await?;
+    for e in store::enrollments::of_user(&txn, user_id)
+        .await?
+        .into_iter()
+        .filter(|e| e.active && !e.edx_enrolled)
+    {
+        crate::enrollments::SyncEdxEnrollment::enqueue(&txn, e.id).await?;
+    }
+    txn.commit().await
+}

@@ -216,3 +216,13 @@ impl Job for SyncExternalCourses {
         Ok(txn.commit().await?)
     }
 }
+
+/// Turns a vendor's daily catalog sync on or off.
+pub async fn set_sync(store: &Store, vendor: Vendor, enabled: bool) -> Result<(), sea_orm::DbErr> {
+    store::catalog::vocabulary::set_platform_sync(store.db(), vendor.platform(), enabled).await
+}
+
+/// Queues a sync of one vendor now, whatever its setting.
+pub async fn sync_now(store: &Store, vendor: Vendor) -> Result<(), sea_orm::DbErr> {
+    SyncExternalCourses::enqueue(store.db(), vendor).await
+}

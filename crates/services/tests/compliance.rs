@@ -101,7 +101,7 @@ impl Harness {
             screen_exports: true,
         };
         let user = sign_up(
-            self.store.db(),
+            &self.store,
             &form,
             "http://registrar.test",
             onboarding,
@@ -260,14 +260,14 @@ async fn an_unknown_answer_waits_for_staff_who_may_approve_manually() {
         .await
         .unwrap()
         .unwrap();
-    approve_manually(h.store.db(), user.clone(), true, Utc::now())
+    approve_manually(&h.store, user.clone(), true, Utc::now())
         .await
         .unwrap();
     assert!(h.active(id).await);
     assert_eq!(h.results(id).await, [ComputedResult::ManuallyApproved]);
     assert_eq!(h.edx_jobs(id).await, 1);
     assert!(
-        approve_manually(h.store.db(), user, true, Utc::now())
+        approve_manually(&h.store, user, true, Utc::now())
             .await
             .is_err(),
         "an approved screening is not approved twice"

@@ -119,22 +119,17 @@ async fn enroll_with_code(
         refunds: None,
         support_email: None,
     };
-    let txn = store.write().await.unwrap();
     let owner = Owner::User(learner.id);
-    basket::add(&txn, &view, &owner, product_id, now)
+    basket::put(store, &view, &owner, Some(product_id), Some(code), now)
         .await
         .unwrap();
-    basket::apply_code(&txn, &view, &owner, code, now)
-        .await
-        .unwrap();
-    let paid = checkout::checkout(&txn, &view, &storefront, learner, None, None, now)
+    let paid = checkout::checkout(store, &view, &storefront, learner, None, None, now)
         .await
         .unwrap();
     assert!(
         matches!(paid, Checkout::Free { .. }),
         "the code pays it all"
     );
-    txn.commit().await.unwrap();
 }
 
 #[tokio::test]
@@ -338,9 +333,14 @@ async fn a_staff_request_is_checked_field_by_field_and_writes_nothing_when_refus
         ..Default::default()
     };
     let txn = f.store.write().await.unwrap();
-    let refused =
-        services::coupon_requests::create(&txn, &view, &form, requests::Source::Staff, Utc::now())
-            .await;
+    let refused = services::coupon_requests::create_in(
+        &txn,
+        &view,
+        &form,
+        requests::Source::Staff,
+        Utc::now(),
+    )
+    .await;
     let Err(services::coupon_requests::RequestError::Invalid(errors)) = refused else {
         panic!("refused: {refused:?}");
     };
@@ -362,7 +362,7 @@ async fn a_batch_shown_in_a_sheet_is_written_whole_then_kept_current_row_by_row(
     let (program, product_id) = program_on_sale(&f.store).await;
     let view = store::catalog::read::load(f.store.db()).await.unwrap();
     let txn = f.store.write().await.unwrap();
-    let request = services::coupon_requests::create(
+    let request = services::coupon_requests::create_in(
         &txn,
         &view,
         &services::coupon_requests::RequestForm {

@@ -195,7 +195,7 @@ async fn a_basket_is_a_checkout_abandoned_deal_until_it_is_emptied() {
         "the deal is the learner's"
     );
 
-    services::commerce::basket::clear(store.db(), &owner)
+    services::commerce::basket::clear(&store, &owner)
         .await
         .unwrap();
     drain(&store, &url, Duration::from_secs(2)).await;
@@ -286,9 +286,8 @@ async fn mitx_online_certificates_are_custom_objects_of_the_learners_contact() {
 async fn a_sign_up_posts_the_registration_form_with_the_visitors_cookie() {
     let store = store::testing::fresh_store().await;
     let (hubspot, url) = hubspot().await;
-    let txn = store.write().await.unwrap();
     services::accounts::sign_up(
-        &txn,
+        &store,
         &services::accounts::SignUp {
             email: "Ada@Example.edu".into(),
             username: "ada".into(),
@@ -308,7 +307,6 @@ async fn a_sign_up_posts_the_registration_form_with_the_visitors_cookie() {
     )
     .await
     .unwrap();
-    txn.commit().await.unwrap();
     drain(&store, &url, Duration::from_secs(2)).await;
     let submissions = hubspot.submissions.lock().unwrap().clone();
     assert_eq!(submissions.len(), 1);

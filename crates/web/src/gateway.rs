@@ -88,18 +88,7 @@ pub async fn identify(State(state): State<AppState>, request: Request, next: Nex
         tracing::warn!("X-Userinfo that is not base64 JSON with sub and email ignored");
         return USER.scope(None, next.run(request)).await;
     };
-    let user = async {
-        if let Some(user) =
-            store::accounts::settled_gateway_user(state.store.db(), &identity).await?
-        {
-            return Ok(user);
-        }
-        let txn = state.store.write().await?;
-        let user = store::accounts::upsert_gateway_user(&txn, &identity, state.now()).await?;
-        txn.commit().await?;
-        Ok::<_, store::Error>(user)
-    }
-    .await;
+    let user = services::accounts::gateway_user(&state.store, &identity, state.now()).await;
     match user {
         Ok(user) => USER.scope(Some(user), next.run(request)).await,
         Err(error) => {

@@ -136,6 +136,10 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes(metrics, state.settings.metrics_token.clone()))
         .fallback(error::not_found)
         .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::render_page_errors,
+        ))
         .layer(gateway)
         .layer(axum::middleware::from_fn(csrf::protect))
         .layer(axum::middleware::from_fn_with_state(

@@ -124,9 +124,16 @@ async fn a_delivery_event_about_an_assigned_code_is_followed_at_once() {
     let wanted = [(code, "ada@example.edu".to_string())]
         .into_iter()
         .collect();
-    services::coupon_requests::assign(&txn, &view, "http://registrar.test", &request, &wanted, now)
-        .await
-        .unwrap();
+    services::coupon_requests::assign_in(
+        &txn,
+        &view,
+        "http://registrar.test",
+        &request,
+        &wanted,
+        now,
+    )
+    .await
+    .unwrap();
     txn.commit().await.unwrap();
     let message = store::commerce::coupon_requests::codes(app.store.db(), &request)
         .await

@@ -43,7 +43,7 @@ async fn ada_with_everything(app: &App) -> Ada {
         .unwrap();
     assert_eq!(order.state, OrderState::Fulfilled);
     services::commerce::refunds::request(
-        app.store.db(),
+        &app.store,
         ada.id,
         &services::commerce::refunds::Ask {
             order_id: order.id,

@@ -7,6 +7,7 @@ use domain::catalog::Site;
 use domain::catalog::predicates::open_for_enrollment;
 use domain::commerce::pricing::{self, Invalid, Quote};
 use sea_orm::{ConnectionTrait, DbErr};
+use store::Store;
 use store::catalog::read::{CatalogView, Purchasable};
 use store::commerce::baskets::{self, Owner};
 use store::commerce::discounts::{self, DiscountRow};
@@ -173,17 +174,26 @@ async fn basket_changed(db: &impl ConnectionTrait, owner: &Owner) -> Result<(), 
 /// At sign-in a visitor's basket becomes the learner's (`baskets::hand_over`); their
 /// basket deal follows.
 pub async fn hand_over(
-    db: &impl ConnectionTrait,
+    store: &Store,
     anonymous_id: &str,
     user_id: i64,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    baskets::hand_over(db, anonymous_id, user_id, now).await?;
-    basket_changed(db, &Owner::User(user_id)).await
+    let txn = store.write().await?;
+    baskets::hand_over(&txn, anonymous_id, user_id, now).await?;
+    basket_changed(&txn, &Owner::User(user_id)).await?;
+    txn.commit().await
 }
 
 /// Empties the basket.
-pub async fn clear(db: &impl ConnectionTrait, owner: &Owner) -> Result<(), DbErr> {
+pub async fn clear(store: &Store, owner: &Owner) -> Result<(), DbErr> {
+    let txn = store.write().await?;
+    clear_in(&txn, owner).await?;
+    txn.commit().await
+}
+
+/// Empties the basket, in the caller's transaction.
+pub(crate) async fn clear_in(db: &impl ConnectionTrait, owner: &Owner) -> Result<(), DbErr> {
     baskets::clear(db, owner).await?;
     basket_changed(db, owner).await
 }
@@ -326,4 +336,125 @@ pub async fn priced(
         blocker,
         dropped_code,
     }))
+}
+
+// The basket's use cases as the edge calls them, each in one transaction.
+
+/// Puts a product, a code, or both in the basket: all of it or (refused) none.
+pub async fn put(
+    store: &Store,
+    view: &CatalogView,
+    owner: &Owner,
+    product_id: Option<i64>,
+    code: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), BasketError> {
+    let txn = store.write().await?;
+    if let Some(product_id) = product_id {
+        add(&txn, view, owner, product_id, now).await?;
+    }
+    if let Some(code) = code {
+        apply_code(&txn, view, owner, code, now).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Puts a product in the basket with the code that came with it (a redemption link): a
+/// code that does not apply leaves the product in the basket, and is the refusal
+/// returned. An empty code is no code.
+pub async fn put_with_code(
+    store: &Store,
+    view: &CatalogView,
+    owner: &Owner,
+    product_id: i64,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<BasketError>, BasketError> {
+    let txn = store.write().await?;
+    add(&txn, view, owner, product_id, now).await?;
+    let refused = match code.trim() {
+        "" => None,
+        code => match apply_code(&txn, view, owner, code, now).await {
+            Ok(()) => None,
+            Err(BasketError::Db(e)) => return Err(e.into()),
+            Err(refused) => Some(refused),
+        },
+    };
+    txn.commit().await?;
+    Ok(refused)
+}
+
+/// What a change to the basket does with its product.
+#[derive(Debug, Clone)]
+pub enum ItemChange {
+    /// Nothing in the basket.
+    Clear,
+    /// This product (replacing what was there).
+    Product(i64),
+    /// This program, as one of its runs (xPRO's `program-v1:…+R1`).
+    ProgramRun { product_id: i64, run_tag: String },
+}
+
+/// What a change to the basket does with its code.
+#[derive(Debug, Clone)]
+pub enum CodeChange {
+    /// No code.
+    Clear,
+    Apply(String),
+}
+
+/// Why a change to the basket was refused: its product or its code.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("{0}")]
+    Item(BasketError),
+    #[error("{0}")]
+    Code(BasketError),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Changes the basket's product, then its code (xPRO's basket PATCH): all or nothing.
+pub async fn change(
+    store: &Store,
+    view: &CatalogView,
+    owner: &Owner,
+    item: Option<&ItemChange>,
+    code: Option<&CodeChange>,
+    now: DateTime<Utc>,
+) -> Result<(), ChangeError> {
+    let txn = store.write().await?;
+    let refused = |into: fn(BasketError) -> ChangeError| {
+        move |e: BasketError| match e {
+            BasketError::Db(e) => ChangeError::Db(e),
+            e => into(e),
+        }
+    };
+    match item {
+        None => {}
+        Some(ItemChange::Clear) => clear_in(&txn, owner).await?,
+        Some(ItemChange::Product(product_id)) => add(&txn, view, owner, *product_id, now)
+            .await
+            .map_err(refused(ChangeError::Item))?,
+        Some(ItemChange::ProgramRun {
+            product_id,
+            run_tag,
+        }) => add_program_run(&txn, view, owner, *product_id, run_tag, now)
+            .await
+            .map_err(refused(ChangeError::Item))?,
+    }
+    match code {
+        None => {}
+        Some(CodeChange::Clear) => {
+            if let Some(b) = baskets::find(&txn, owner).await? {
+                baskets::set_discount(&txn, b.id, None, now).await?;
+            }
+        }
+        Some(CodeChange::Apply(code)) => apply_code(&txn, view, owner, code, now)
+            .await
+            .map_err(refused(ChangeError::Code))?,
+    }
+    txn.commit().await?;
+    Ok(())
 }

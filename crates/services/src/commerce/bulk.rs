@@ -12,6 +12,7 @@ use domain::commerce::order::OrderState;
 use domain::commerce::pricing::Kind;
 use integrations::cybersource::secure_acceptance;
 use sea_orm::{ConnectionTrait, DbErr};
+use store::Store;
 use store::catalog::read::{CatalogView, Purchasable};
 use store::commerce::bulk_orders::{self, BulkOrder, NewBulkOrder};
 use store::commerce::discounts::{self, DiscountRow};
@@ -110,9 +111,22 @@ pub fn price(list: Money, seats: i32, discount: Option<Kind>) -> (Money, Money) 
     (Money::from_minor(gross.minor - total.minor), total)
 }
 
-/// Creates the pending purchase, in the caller's transaction; fulfils it at once when it
-/// costs nothing.
+/// Creates the pending purchase, in one transaction (a refusal leaves nothing behind);
+/// fulfils it at once when it costs nothing.
 pub async fn checkout(
+    store: &Store,
+    view: &CatalogView,
+    store_front: &Storefront,
+    purchase: &Purchase<'_>,
+    now: DateTime<Utc>,
+) -> Result<Checkout<BulkOrder>, BulkError> {
+    let txn = store.write().await?;
+    let next = checkout_in(&txn, view, store_front, purchase, now).await?;
+    txn.commit().await?;
+    Ok(next)
+}
+
+async fn checkout_in(
     db: &impl ConnectionTrait,
     view: &CatalogView,
     store_front: &Storefront,

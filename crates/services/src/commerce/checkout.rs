@@ -9,6 +9,7 @@ use domain::Money;
 use integrations::cybersource::secure_acceptance;
 use sea_orm::ConnectionTrait;
 use sha2::{Digest, Sha256};
+use store::Store;
 use store::accounts::User;
 use store::catalog::read::{CatalogView, Purchasable};
 use store::commerce::baskets::Owner;
@@ -32,8 +33,24 @@ pub enum Checkout<O = Order> {
     Free { order: O },
 }
 
-/// Turns the signed-in learner's basket into an order, in the caller's transaction.
+/// Turns the signed-in learner's basket into an order, in one transaction: a refused
+/// checkout leaves nothing behind.
 pub async fn checkout(
+    store: &Store,
+    view: &CatalogView,
+    store_front: &Storefront,
+    user: &User,
+    country: Option<&str>,
+    client_ip: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Checkout, BasketError> {
+    let txn = store.write().await?;
+    let next = checkout_in(&txn, view, store_front, user, country, client_ip, now).await?;
+    txn.commit().await?;
+    Ok(next)
+}
+
+async fn checkout_in(
     db: &impl ConnectionTrait,
     view: &CatalogView,
     store_front: &Storefront,

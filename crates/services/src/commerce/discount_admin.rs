@@ -9,6 +9,7 @@ use domain::catalog::validate::FieldErrors;
 use domain::commerce::pricing::{Discount, Kind, Redemption};
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DbErr};
+use store::Store;
 use store::commerce::discounts::{self, DiscountError, NewDiscount};
 
 /// The longest prefix a generated code may have (MITx Online: 63 characters).
@@ -283,6 +284,35 @@ fn code_taken(e: DiscountError) -> AdminError {
 /// payment_transaction, batch,
 /// bare_codes (generated codes without a prefix).
 pub async fn create(
+    store: &Store,
+    form: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<Created, AdminError> {
+    let txn = store.write().await?;
+    let created = create_in(&txn, form, now).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Creates a named batch of coupons (xPRO's coupon API): the name must be new.
+pub async fn create_batch(
+    store: &Store,
+    name: &str,
+    form: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<Created, AdminError> {
+    let txn = store.write().await?;
+    if discounts::batch_exists(&txn, name).await? {
+        let mut errors = FieldErrors::default();
+        errors.add("name", "coupon payment with this name already exists.");
+        return Err(AdminError::Invalid(errors));
+    }
+    let created = create_in(&txn, form, now).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+async fn create_in(
     db: &impl ConnectionTrait,
     form: &HashMap<String, String>,
     now: DateTime<Utc>,
@@ -376,6 +406,18 @@ pub async fn create(
 /// Rewrites a discount's code and terms from a complete form (the caller merges a partial
 /// change into the stored values first); its product and learner scopes stay as they are.
 pub async fn update(
+    store: &Store,
+    id: i64,
+    form: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<(), AdminError> {
+    let txn = store.write().await?;
+    update_in(&txn, id, form, now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn update_in(
     db: &impl ConnectionTrait,
     id: i64,
     form: &HashMap<String, String>,
@@ -411,4 +453,59 @@ pub async fn update(
     )
     .await
     .map_err(code_taken)
+}
+
+/// Why a discount could not be deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteError {
+    #[error(
+        "This discount priced orders; it is kept as their record. Set an expiration date instead."
+    )]
+    InUse,
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Deletes a discount that never priced an order (one that did is their record).
+pub async fn delete(store: &Store, id: i64) -> Result<(), DeleteError> {
+    let txn = store.write().await?;
+    if discounts::in_use(&txn, id).await? {
+        return Err(DeleteError::InUse);
+    }
+    discounts::delete(&txn, id).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Ends the named coupons (codes or batch names) now: (how many ended, the names skipped).
+pub async fn expire(
+    store: &Store,
+    names: &[String],
+    now: DateTime<Utc>,
+) -> Result<(u64, Vec<String>), DbErr> {
+    let txn = store.write().await?;
+    let outcome = discounts::expire(&txn, names, now).await?;
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+/// Lets one more product or learner (a scope's member) use a discount; `false` when it
+/// already could.
+pub async fn add_to_scope(
+    store: &Store,
+    scope: discounts::Scope,
+    id: i64,
+    member: i64,
+) -> Result<bool, DbErr> {
+    discounts::add_to(store.db(), scope, id, member).await
+}
+
+/// Takes a product or learner out of a discount's scope.
+pub async fn remove_from_scope(
+    store: &Store,
+    scope: discounts::Scope,
+    id: i64,
+    member: i64,
+) -> Result<(), DbErr> {
+    discounts::remove_from(store.db(), scope, id, member).await
 }

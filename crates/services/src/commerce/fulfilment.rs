@@ -155,7 +155,7 @@ pub async fn grant(
             ),
         }
     }
-    super::basket::clear(db, &Owner::User(user_id)).await?;
+    super::basket::clear_in(db, &Owner::User(user_id)).await?;
     crate::sheets::code_sheets::order_fulfilled(db, order.id).await?;
     if let Some(user) = store::accounts::find(db, user_id).await? {
         crate::coupon_requests::redeemed(db, order.id, &user.email, now).await?;

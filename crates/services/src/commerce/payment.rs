@@ -211,6 +211,27 @@ fn verdict(result: &SignedResult, due: Money, currency: &str) -> Verdict {
     verdict
 }
 
+/// Receives a result from the processor and acts on it at once: what it was about, as it
+/// then stands. If acting on it fails now, its job will; the post is kept either way.
+pub async fn take(
+    store: &Store,
+    view: &CatalogView,
+    store_front: &Storefront,
+    form: &HashMap<String, String>,
+    channel: Channel,
+    now: DateTime<Utc>,
+) -> Result<Paid, PaymentError> {
+    let (response, paid) = receive(store, store_front, form, channel, now).await?;
+    match process(store, view, store_front, response, now).await {
+        Ok(Some(settled)) => return Ok(settled),
+        Ok(None) => {}
+        Err(error) => {
+            tracing::error!(%error, response, "processing a payment result failed; its job will retry");
+        }
+    }
+    Ok(paid.reload(store.db()).await?.unwrap_or(paid))
+}
+
 /// Acts on a recorded post once; what it was about, as it then stands. A post already
 /// processed changes nothing; a post about an order already settled changes nothing unless
 /// it is a payment taken for it, which is kept and flagged for staff.

@@ -227,6 +227,19 @@ pub struct Ask<'a> {
 /// A learner asks for a refund of their own fulfilled order; the storefront's support
 /// address is mailed.
 pub async fn request(
+    store: &Store,
+    user_id: i64,
+    ask: &Ask<'_>,
+    store_front: Option<&Storefront>,
+    now: DateTime<Utc>,
+) -> Result<RefundRequest, RequestRefusal> {
+    let txn = store.write().await?;
+    let request = request_in(&txn, user_id, ask, store_front, now).await?;
+    txn.commit().await?;
+    Ok(request)
+}
+
+async fn request_in(
     db: &impl ConnectionTrait,
     user_id: i64,
     ask: &Ask<'_>,

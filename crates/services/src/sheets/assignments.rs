@@ -21,7 +21,7 @@ use store::commerce::coupon_requests::{self as requests, CouponRequest};
 use super::{Sheets, google_error, keep_watched, sheet_date};
 use crate::Context;
 use crate::commerce::bulk::redeem_url;
-use crate::coupon_requests::{AssignError, Assigned, assign};
+use crate::coupon_requests::{AssignError, Assigned, assign_in};
 
 /// The worksheet a spreadsheet Drive creates has.
 const WORKSHEET: &str = "Sheet1";
@@ -239,7 +239,7 @@ pub async fn process_sheet(
     }
     let view = store::catalog::read::load(store.db()).await?;
     let txn = store.write().await?;
-    let assigned = match assign(&txn, &view, site_url, &request, &wanted, Utc::now()).await {
+    let assigned = match assign_in(&txn, &view, site_url, &request, &wanted, Utc::now()).await {
         Ok(assigned) => assigned,
         Err(AssignError::UnknownCode(code)) => {
             return Err(SheetError::Invalid(format!(

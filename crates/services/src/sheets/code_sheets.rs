@@ -168,3 +168,23 @@ pub async fn order_fulfilled(db: &impl ConnectionTrait, order_id: i64) -> Result
     }
     Ok(())
 }
+
+/// Shows a batch's codes in a spreadsheet tab (replacing where it was shown), and has the
+/// sheets brought up to date soon.
+pub async fn show(
+    store: &store::Store,
+    batch: &str,
+    spreadsheet: &str,
+    tab: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let txn = store.write().await?;
+    code_sheets::set(&txn, batch, spreadsheet, tab, now).await?;
+    UpdateCodeSheets::soon(&txn).await?;
+    txn.commit().await
+}
+
+/// Stops showing a batch (the spreadsheet keeps what it shows).
+pub async fn stop_showing(store: &store::Store, batch: &str) -> Result<(), DbErr> {
+    code_sheets::remove(store.db(), batch).await
+}

@@ -351,7 +351,9 @@ async fn defer_row(
             return Ok(Ok("deferred before".to_string()));
         }
     }
-    match crate::enrollments::defer(&txn, view, &ctx.site_url, user.id, from, to, true, now).await {
+    match crate::enrollments::defer_in(&txn, view, &ctx.site_url, user.id, from, to, true, now)
+        .await
+    {
         Ok(_) => {
             txn.commit().await?;
             Ok(Ok(format!("deferred from {from} to {to}")))
@@ -387,7 +389,7 @@ async fn request_row(
     {
         return Ok(Ok("created before".to_string()));
     }
-    match coupon_requests::create(&txn, view, &form, Source::Sheet, now).await {
+    match coupon_requests::create_in(&txn, view, &form, Source::Sheet, now).await {
         Ok(request) => {
             assignments::CreateSheet::enqueue(&txn, request.id).await?;
             txn.commit().await?;

@@ -99,12 +99,8 @@ async fn checkout(State(state): State<AppState>, body: axum::body::Bytes) -> Res
     let email = text("email");
     let code = text("discount_code");
     let contract = text("contract_number");
-    let txn = match state.store.write().await {
-        Ok(txn) => txn,
-        Err(e) => return ApiError::Database(e).into_response(),
-    };
     let outcome = bulk::checkout(
-        &txn,
+        &state.store,
         &snapshot.view,
         store_front,
         &Purchase {
@@ -121,9 +117,6 @@ async fn checkout(State(state): State<AppState>, body: axum::body::Bytes) -> Res
         Ok(next) => next,
         Err(error) => return refusal(error),
     };
-    if let Err(e) = txn.commit().await {
-        return ApiError::Database(e).into_response();
-    }
     match next {
         Checkout::Pay { url, fields: f, .. } => {
             Json(json!({"payload": fields(&f), "url": url, "method": "POST"})).into_response()

@@ -14,7 +14,7 @@ use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use services::commerce::Item;
-use services::commerce::basket::{self, BasketError, Priced};
+use services::commerce::basket::{self, BasketError, ChangeError, CodeChange, ItemChange, Priced};
 use services::commerce::checkout::{Checkout, checkout};
 use store::accounts::User;
 use store::catalog::read::{CatalogView, Purchasable};
@@ -151,20 +151,17 @@ async fn fill(
     code: Option<&str>,
 ) -> Result<(), ApiError> {
     let snapshot = state.catalog.get().await?;
-    let txn = state.store.write().await?;
     let owner = Owner::User(user.id);
-    if let Some(product_id) = product_id {
-        basket::add(&txn, &snapshot.view, &owner, product_id, state.now())
-            .await
-            .map_err(refused)?;
-    }
-    if let Some(code) = code {
-        basket::apply_code(&txn, &snapshot.view, &owner, code, state.now())
-            .await
-            .map_err(refused)?;
-    }
-    txn.commit().await?;
-    Ok(())
+    basket::put(
+        &state.store,
+        &snapshot.view,
+        &owner,
+        product_id,
+        code,
+        state.now(),
+    )
+    .await
+    .map_err(refused)
 }
 
 async fn mitx_create_from_product(
@@ -213,7 +210,7 @@ async fn mitx_clear(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let user = learner_with_csrf(&state, &headers).await?;
-    services::commerce::basket::clear(state.store.db(), &Owner::User(user.id)).await?;
+    basket::clear(&state.store, &Owner::User(user.id)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -228,9 +225,8 @@ async fn check_out(
     };
     let snapshot = state.catalog.get().await?;
     let country = country(state, Some(user), client_ip).await;
-    let txn = state.store.write().await?;
     let outcome = checkout(
-        &txn,
+        &state.store,
         &snapshot.view,
         store_front,
         user,
@@ -239,9 +235,6 @@ async fn check_out(
         state.now(),
     )
     .await;
-    if outcome.is_ok() {
-        txn.commit().await?;
-    }
     Ok(outcome)
 }
 
@@ -449,55 +442,67 @@ async fn xpro_patch(
     }
     let snapshot = state.catalog.get().await?;
     let owner = Owner::User(user.id);
-    let txn = state.store.write().await?;
-    let now = state.now();
-    if let Some(items) = &patch.items {
-        match items.as_slice() {
-            [] => services::commerce::basket::clear(&txn, &owner).await?,
-            [item] => {
-                let (product, run) = product_and_run(&snapshot.view, &item.product_id)
-                    .ok_or_else(|| xpro_error("items", "Invalid product id"))?;
-                match run {
-                    Some(tag) => {
-                        basket::add_program_run(&txn, &snapshot.view, &owner, product, &tag, now)
-                            .await
-                    }
-                    None => basket::add(&txn, &snapshot.view, &owner, product, now).await,
-                }
-                .map_err(|e| xpro_error("items", e.to_string()))?;
-            }
-            _ => {
-                return Err(xpro_error(
-                    "items",
-                    "Basket cannot contain more than one item",
-                ));
-            }
+    let item = match patch.items.as_deref() {
+        None => None,
+        Some([]) => Some(ItemChange::Clear),
+        Some([item]) => {
+            let (product_id, run) = product_and_run(&snapshot.view, &item.product_id)
+                .ok_or_else(|| xpro_error("items", "Invalid product id"))?;
+            Some(match run {
+                Some(run_tag) => ItemChange::ProgramRun {
+                    product_id,
+                    run_tag,
+                },
+                None => ItemChange::Product(product_id),
+            })
         }
-    }
-    if let Some(coupons) = &patch.coupons {
-        match coupons.as_slice() {
-            [] => {
-                if let Some(b) = baskets::find(&txn, &owner).await? {
-                    baskets::set_discount(&txn, b.id, None, now).await?;
-                }
-            }
-            [coupon] => basket::apply_code(&txn, &snapshot.view, &owner, &coupon.code, now)
-                .await
-                .map_err(|_| {
-                    xpro_error(
-                        "coupons",
-                        format!("Enrollment / Promotional Code '{}' is invalid", coupon.code),
-                    )
-                })?,
-            _ => {
-                return Err(xpro_error(
-                    "coupons",
-                    "Basket cannot contain more than one coupon",
-                ));
-            }
+        Some(_) => {
+            return Err(xpro_error(
+                "items",
+                "Basket cannot contain more than one item",
+            ));
         }
+    };
+    let code = match patch.coupons.as_deref() {
+        None => None,
+        Some([]) => Some(CodeChange::Clear),
+        Some([coupon]) => Some(CodeChange::Apply(coupon.code.clone())),
+        Some(_) => {
+            return Err(xpro_error(
+                "coupons",
+                "Basket cannot contain more than one coupon",
+            ));
+        }
+    };
+    match basket::change(
+        &state.store,
+        &snapshot.view,
+        &owner,
+        item.as_ref(),
+        code.as_ref(),
+        state.now(),
+    )
+    .await
+    {
+        Ok(()) => {}
+        Err(ChangeError::Item(e)) => return Err(xpro_error("items", e.to_string())),
+        Err(ChangeError::Code(_)) => {
+            let code = patch
+                .coupons
+                .iter()
+                .flatten()
+                .next()
+                .map(|c| c.code.as_str());
+            return Err(xpro_error(
+                "coupons",
+                format!(
+                    "Enrollment / Promotional Code '{}' is invalid",
+                    code.unwrap_or_default()
+                ),
+            ));
+        }
+        Err(ChangeError::Db(e)) => return Err(e.into()),
     }
-    txn.commit().await?;
     let (priced, _) = priced(&state, &user, ip).await?;
     Ok(Json(xpro_basket(&snapshot.view, priced.as_ref())).into_response())
 }

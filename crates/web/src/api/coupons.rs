@@ -13,7 +13,6 @@ use axum::routing::post;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use services::commerce::discount_admin::{self, AdminError};
-use store::commerce::discounts;
 
 use super::staff::Staff;
 use crate::{ApiError, AppState};
@@ -170,14 +169,8 @@ async fn create(
         Err(errors) => return Ok(refused(errors)),
     };
     let name = text(&body, "name");
-    let txn = state.store.write().await?;
-    if discounts::batch_exists(&txn, &name).await? {
-        return Ok(refused(vec![(
-            "name".into(),
-            "coupon payment with this name already exists.".into(),
-        )]));
-    }
-    let created = match discount_admin::create(&txn, &form, state.now()).await {
+    let created = match discount_admin::create_batch(&state.store, &name, &form, state.now()).await
+    {
         Ok(created) => created,
         Err(AdminError::Invalid(errors)) => {
             return Ok(refused(
@@ -191,7 +184,6 @@ async fn create(
         }
         Err(AdminError::Db(e)) => return Err(ApiError::Database(e)),
     };
-    txn.commit().await?;
     tracing::info!(staff = %staff.email, batch = %name, count = created.len(), "coupons created through the xPRO API");
     Ok((
         StatusCode::CREATED,
@@ -233,9 +225,7 @@ async fn deactivate(
             "This field is required.".into(),
         )]));
     }
-    let txn = state.store.write().await?;
-    let (ended, skipped) = discounts::expire(&txn, &names, state.now()).await?;
-    txn.commit().await?;
+    let (ended, skipped) = discount_admin::expire(&state.store, &names, state.now()).await?;
     tracing::info!(staff = %staff.email, ended, "coupons deactivated through the xPRO API");
     Ok(
         Json(json!({"num_of_coupons_deactivated": ended, "skipped_codes": skipped}))

@@ -168,11 +168,9 @@ async fn write(
     staff: &Staff,
     form: &HashMap<String, String>,
 ) -> Result<Vec<Value>, ApiError> {
-    let txn = state.store.write().await?;
-    let created = discount_admin::create(&txn, form, state.now())
+    let created = discount_admin::create(&state.store, form, state.now())
         .await
         .map_err(refusal)?;
-    txn.commit().await?;
     tracing::info!(staff = %staff.email, count = created.len(), "discounts created through the API");
     let mut out = Vec::new();
     for (id, _) in created {
@@ -282,11 +280,9 @@ async fn update(
         }
     }
     form.extend(self::form(&body, &FIELDS));
-    let txn = state.store.write().await?;
-    discount_admin::update(&txn, id, &form, state.now())
+    discount_admin::update(&state.store, id, &form, state.now())
         .await
         .map_err(refusal)?;
-    txn.commit().await?;
     tracing::info!(staff = %staff.email, discount = id, "discount changed through the API");
     let d = found(&state, id).await?;
     Ok(Json(shape(&state, &d).await?).into_response())
@@ -299,15 +295,13 @@ async fn destroy(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     found(&state, id).await?;
-    let txn = state.store.write().await?;
-    if discounts::in_use(&txn, id).await? {
-        return Err(ApiError::Conflict(
-            "This discount priced orders; it is kept as their record. Set an expiration date instead."
-                .into(),
-        ));
+    match discount_admin::delete(&state.store, id).await {
+        Ok(()) => {}
+        Err(refused @ discount_admin::DeleteError::InUse) => {
+            return Err(ApiError::Conflict(refused.to_string()));
+        }
+        Err(discount_admin::DeleteError::Db(e)) => return Err(e.into()),
     }
-    discounts::delete(&txn, id).await?;
-    txn.commit().await?;
     tracing::info!(staff = %staff.email, discount = id, "discount deleted through the API");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -399,7 +393,7 @@ async fn add_member(
     if !member_exists(state, scope, member).await? {
         return Err(ApiError::BadRequest(format!("{key}: there is no {member}")));
     }
-    let added = discounts::add_to(state.store.db(), scope, id, member).await?;
+    let added = discount_admin::add_to_scope(&state.store, scope, id, member).await?;
     tracing::info!(staff = %staff.email, discount = id, ?scope, member, "discount scope widened");
     let d = found(state, id).await?;
     let status = if added {
@@ -418,7 +412,7 @@ async fn remove_member(
     member: i64,
 ) -> Result<Response, ApiError> {
     found(state, id).await?;
-    discounts::remove_from(state.store.db(), scope, id, member).await?;
+    discount_admin::remove_from_scope(&state.store, scope, id, member).await?;
     tracing::info!(staff = %staff.email, discount = id, ?scope, member, "discount scope narrowed");
     let d = found(state, id).await?;
     Ok(Json(links(state, scope, &d).await?).into_response())

@@ -150,7 +150,7 @@ fn shape(view: &CatalogView, earned: &Earned, e: &Enrollment) -> Value {
 fn refused(error: EnrollError) -> ApiError {
     match error {
         EnrollError::NoSuchRun | EnrollError::NoSuchEnrollment => ApiError::NotFound,
-        EnrollError::Db(message) => ApiError::Database(store::Error::Custom(message)),
+        EnrollError::Db(error) => ApiError::Database(error),
         other => ApiError::BadRequest(other.to_string()),
     }
 }
@@ -184,11 +184,15 @@ async fn create(
     let user = learner_with_csrf(&state, &headers).await?;
     let request: Create = super::parse_body(&body)?;
     let snapshot = state.catalog.get().await?;
-    let txn = state.store.write().await?;
-    let enrollment = enroll_free(&txn, &snapshot.view, user.id, request.run_id, state.now())
-        .await
-        .map_err(refused)?;
-    txn.commit().await?;
+    let enrollment = enroll_free(
+        &state.store,
+        &snapshot.view,
+        user.id,
+        request.run_id,
+        state.now(),
+    )
+    .await
+    .map_err(refused)?;
     Ok((
         StatusCode::CREATED,
         Json(shape(
@@ -206,11 +210,9 @@ async fn remove(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     let user = learner_with_csrf(&state, &headers).await?;
-    let txn = state.store.write().await?;
-    unenroll(&txn, user.id, id, state.now())
+    unenroll(&state.store, user.id, id, state.now())
         .await
         .map_err(refused)?;
-    txn.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -258,11 +260,9 @@ async fn update(
     let user = learner_with_csrf(&state, &headers).await?;
     let receive = receive_emails(&headers, &body)?;
     let snapshot = state.catalog.get().await?;
-    let txn = state.store.write().await?;
-    let enrollment = set_course_emails(&txn, user.id, id, receive, state.now())
+    let enrollment = set_course_emails(&state.store, user.id, id, receive, state.now())
         .await
         .map_err(refused)?;
-    txn.commit().await?;
     let earned = Earned::of(&state, user.id).await?;
     Ok(Json(shape(&snapshot.view, &earned, &enrollment)).into_response())
 }

@@ -16,6 +16,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use services::mail::{Delivery, DeliveryEvent};
+
 use crate::{ApiError, AppState};
 
 pub fn routes() -> Router<AppState> {
@@ -81,25 +83,12 @@ async fn event(
             "The event's signature is too old.".into(),
         ));
     }
-    if !store::mail::first_use(state.store.db(), &event.signature.token, now).await? {
-        return Err(ApiError::Forbidden(
-            "The event's token was used before.".into(),
-        ));
-    }
     let data = &event.data;
     let kind = data["event"].as_str().unwrap_or_default();
-    if !["delivered", "failed", "opened", "clicked"].contains(&kind) {
-        return Ok(Json(json!({"status": "ignored", "event": kind})).into_response());
-    }
-    let Some(message_id) = data
+    let message_id = data
         .pointer("/message/headers/message-id")
         .and_then(Value::as_str)
-        .map(|id| id.trim_matches(['<', '>']))
-    else {
-        return Err(ApiError::BadRequest(
-            "event-data.message.headers.message-id is required.".into(),
-        ));
-    };
+        .map(|id| id.trim_matches(['<', '>']));
     let at = data["timestamp"]
         .as_f64()
         .and_then(|t| Utc.timestamp_opt(t as i64, 0).single())
@@ -109,19 +98,28 @@ async fn event(
         .or_else(|| data.pointer("/delivery-status/description"))
         .and_then(Value::as_str)
         .filter(|d| !d.is_empty());
-    if !store::mail::status(state.store.db(), message_id, kind, detail, at).await? {
-        return Ok((
+    let delivery = DeliveryEvent {
+        token: &event.signature.token,
+        kind,
+        message_id,
+        detail,
+        at,
+    };
+    match services::mail::record_delivery(&state.store, &delivery, now).await? {
+        Delivery::Replayed => Err(ApiError::Forbidden(
+            "The event's token was used before.".into(),
+        )),
+        Delivery::Ignored => Ok(Json(json!({"status": "ignored", "event": kind})).into_response()),
+        Delivery::NoMessageId => Err(ApiError::BadRequest(
+            "event-data.message.headers.message-id is required.".into(),
+        )),
+        Delivery::UnknownMessage => Ok((
             StatusCode::NOT_ACCEPTABLE,
-            Json(json!({"detail": format!("No message {message_id} was sent from here.")})),
+            Json(json!({"detail": format!("No message {} was sent from here.", message_id.unwrap_or_default())})),
         )
-            .into_response());
+            .into_response()),
+        Delivery::Recorded => {
+            Ok(Json(json!({"status": "recorded", "event": kind})).into_response())
+        }
     }
-    // An enrollment code's message: its assignment follows now, not at the next sweep.
-    if store::commerce::coupon_requests::by_message(state.store.db(), message_id)
-        .await?
-        .is_some()
-    {
-        services::coupon_requests::FollowDelivery::soon(state.store.db()).await?;
-    }
-    Ok(Json(json!({"status": "recorded", "event": kind})).into_response())
 }

@@ -81,14 +81,8 @@ async fn authorize(
         let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
         return Redirect::to(&format!("/signin?next={next}")).into_response();
     };
-    match store::oauth2::issue_code(
-        state.store.db(),
-        app.id,
-        user.id,
-        &redirect_uri,
-        state.now(),
-    )
-    .await
+    match services::oauth2::authorize(&state.store, app.id, user.id, &redirect_uri, state.now())
+        .await
     {
         Ok(code) => Redirect::to(&format!(
             "{redirect_uri}{separator}code={code}{state_param}"
@@ -149,10 +143,16 @@ async fn access_token(
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     let tokens = match get("grant_type") {
         "authorization_code" => {
-            match store::oauth2::use_code(db, app.id, get("code"), get("redirect_uri"), now).await {
-                Ok(Some(user_id)) => store::oauth2::issue_tokens(db, app.id, user_id, now)
-                    .await
-                    .ok(),
+            match services::oauth2::exchange_code(
+                &state.store,
+                app.id,
+                get("code"),
+                get("redirect_uri"),
+                now,
+            )
+            .await
+            {
+                Ok(Some(tokens)) => Some(tokens),
                 Ok(None) => {
                     return oauth_error(
                         StatusCode::BAD_REQUEST,
@@ -164,7 +164,7 @@ async fn access_token(
             }
         }
         "refresh_token" => {
-            match store::oauth2::refresh(db, app.id, get("refresh_token"), now).await {
+            match services::oauth2::refresh(&state.store, app.id, get("refresh_token"), now).await {
                 Ok(Some(tokens)) => Some(tokens),
                 Ok(None) => {
                     return oauth_error(

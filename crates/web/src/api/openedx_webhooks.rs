@@ -82,7 +82,7 @@ async fn enrollment(
     let caller = staff_caller(&state, &headers).await?;
     let (user, run_id) = resolve(&state, &body).await?;
     let (enrollment, created) =
-        store::enrollments::mirror(state.store.db(), user.id, run_id, state.now()).await?;
+        services::enrollments::mirror(&state.store, user.id, run_id, state.now()).await?;
     tracing::info!(caller = %caller.email, user = user.id, run = run_id, created, "enrollment mirrored from Open edX");
     let status = if created {
         StatusCode::CREATED
@@ -109,10 +109,8 @@ async fn certificate(
 ) -> Result<Response, ApiError> {
     let caller = staff_caller(&state, &headers).await?;
     let (user, run_id) = resolve(&state, &body).await?;
-    let db = state.store.db();
-    let existing = store::certificates::find(db, user.id, store::certificates::Of::Run(run_id))
-        .await?
-        .filter(|c| !c.is_revoked);
+    let existing =
+        services::certificates::edx_certificate_earned(&state.store, user.id, run_id).await?;
     if let Some(certificate) = existing {
         return Ok(Json(json!({
             "message": "Certificate already exists.",
@@ -120,7 +118,6 @@ async fn certificate(
         }))
         .into_response());
     }
-    services::certificates::CertifyLearner::enqueue(db, user.id, run_id).await?;
     tracing::info!(caller = %caller.email, user = user.id, run = run_id, "certificate requested by Open edX");
     Ok(Json(json!({"message": "The learner's grade will be checked and the certificate issued if earned."})).into_response())
 }

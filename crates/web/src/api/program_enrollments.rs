@@ -137,27 +137,18 @@ async fn enroll(
             "There is no live MITx Online program with this id.".into(),
         ));
     }
-    let txn = state.store.write().await?;
-    let existing = store::enrollments::program_enrollments_of(&txn, user.id)
-        .await?
-        .into_iter()
-        .find(|e| e.program_id == request.program_id);
-    let status = match &existing {
-        Some(e) if e.active => StatusCode::OK,
-        _ => {
-            store::enrollments::activate_program(
-                &txn,
-                user.id,
-                request.program_id,
-                "audit",
-                None,
-                state.now(),
-            )
-            .await?;
-            StatusCode::CREATED
-        }
+    let created = services::enrollments::enroll_in_program(
+        &state.store,
+        user.id,
+        request.program_id,
+        state.now(),
+    )
+    .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
-    txn.commit().await?;
     let (_, shaped) = enrollments(&state, &headers).await?;
     let item = shaped
         .into_iter()
@@ -187,27 +178,7 @@ async fn unenroll(
             "There is no such program.".into(),
         ));
     }
-    let txn = state.store.write().await?;
-    let enrollment = store::enrollments::program_enrollments_of(&txn, user.id)
-        .await?
-        .into_iter()
-        .find(|e| e.program_id == program_id && e.active);
-    if let Some(e) = enrollment {
-        if e.order_id.is_some() {
-            return Err(ApiError::BadRequest(
-                "This program was paid for: ask for a refund to leave it.".into(),
-            ));
-        }
-        store::enrollments::deactivate_program(
-            &txn,
-            user.id,
-            program_id,
-            "unenrolled",
-            state.now(),
-        )
-        .await?;
-    }
-    txn.commit().await?;
+    services::enrollments::leave_program(&state.store, user.id, program_id, state.now()).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use domain::catalog::Catalog;
-use store::catalog::write::{Mode, apply};
+use store::catalog::write::Mode;
 
 use crate::{ApiError, AppState};
 
@@ -53,10 +53,7 @@ pub(crate) async fn save_catalog(
     state: &AppState,
     catalog: &Catalog,
 ) -> Result<store::catalog::write::Report, store::catalog::write::ApplyError> {
-    let txn = state.store.write().await?;
-    let report = apply(&txn, catalog, Mode::Strict).await?;
-    services::crm::SyncProducts::catalog_changed(&txn, state.now()).await?;
-    txn.commit().await?;
+    let report = services::catalog::save(&state.store, catalog, Mode::Strict, state.now()).await?;
     state.catalog.invalidate();
     Ok(report)
 }

@@ -10,7 +10,6 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::Duration as Span;
 use domain::accounts::{COUNTRIES, LegalAddress};
 use domain::catalog::validate::FieldErrors;
 use services::accounts::{self as use_cases, FormError, SignIn, SignUp};
@@ -19,8 +18,7 @@ use store::accounts::{self, SESSION_COOKIE, User};
 use super::{Meta, assets, error_page, render};
 use crate::AppState;
 use crate::csrf::cookie_value;
-
-const SESSION_LIFETIME: Span = Span::days(14);
+use crate::error::PageError;
 
 /// Failed attempts per key in a sliding window. Limits are per process: with N web
 /// processes an attacker gets N times as many tries, still far too few to guess passwords.
@@ -345,19 +343,13 @@ pub async fn signup(
         address: address_from(&values),
         hubspotutk: crate::csrf::cookie_value(&headers, "hubspotutk"),
     };
-    let result = async {
-        let txn = state.store.write().await?;
-        let user = use_cases::sign_up(
-            &txn,
-            &form,
-            &state.settings.base_url,
-            state.settings.onboarding,
-            state.now(),
-        )
-        .await?;
-        txn.commit().await?;
-        Ok::<_, FormError>(user)
-    }
+    let result = use_cases::sign_up(
+        &state.store,
+        &form,
+        &state.settings.base_url,
+        state.settings.onboarding,
+        state.now(),
+    )
     .await;
     match result {
         Ok(user) => {
@@ -384,7 +376,7 @@ pub async fn signup(
 }
 
 pub async fn verify(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match use_cases::verify(state.store.db(), &token, state.now()).await {
+    match use_cases::verify(&state.store, &token, state.now()).await {
         Ok(Some(_)) => message(
             &state,
             StatusCode::OK,
@@ -477,10 +469,9 @@ pub async fn signin(
         .unwrap_or_default();
     let password = values.get("password").cloned().unwrap_or_default();
     let source = ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
-    match use_cases::sign_in_from(state.store.db(), &email, &password, &source, state.now()).await {
+    match use_cases::sign_in_from(&state.store, &email, &password, &source, state.now()).await {
         Ok(SignIn::Ok(user)) => {
-            match accounts::start_session(state.store.db(), user.id, SESSION_LIFETIME, state.now())
-                .await
+            match use_cases::start_session(&state.store, user.id, state.now()).await
             {
                 Ok(session) => {
                     let secure = if state.settings.base_url.starts_with("https://") {
@@ -490,7 +481,7 @@ pub async fn signin(
                     };
                     let cookie = format!(
                         "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-                        SESSION_LIFETIME.num_seconds()
+                        use_cases::SESSION.num_seconds()
                     );
                     let mut response = (
                         [(header::SET_COOKIE, cookie)],
@@ -553,7 +544,7 @@ pub async fn signin(
 
 pub async fn signout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(id) = cookie_value(&headers, SESSION_COOKIE) {
-        let _ = accounts::end_session(state.store.db(), &id).await;
+        let _ = use_cases::sign_out(&state.store, &id).await;
     }
     (
         [(
@@ -603,12 +594,8 @@ pub async fn reset_request(
         );
     }
     state.limits.reset.record(&email);
-    let result = async {
-        let txn = state.store.write().await?;
-        use_cases::request_reset(&txn, &email, &state.settings.base_url, state.now()).await?;
-        txn.commit().await
-    }
-    .await;
+    let result =
+        use_cases::request_reset(&state.store, &email, &state.settings.base_url, state.now()).await;
     match result {
         Ok(()) => message(
             &state,
@@ -659,13 +646,7 @@ pub async fn new_password(
     Form(values): Form<HashMap<String, String>>,
 ) -> Response {
     let password = values.get("password").cloned().unwrap_or_default();
-    let result = async {
-        let txn = state.store.write().await?;
-        let user = use_cases::reset(&txn, &token, &password, state.now()).await?;
-        txn.commit().await?;
-        Ok::<_, FormError>(user)
-    }
-    .await;
+    let result = use_cases::reset(&state.store, &token, &password, state.now()).await;
     match result {
         Ok(_) => message(
             &state,
@@ -776,31 +757,21 @@ pub async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Res
     )
 }
 
-/// Commits what `action` did, or maps its error to a page.
-async fn enrollment_outcome(
+/// Back to the dashboard after an enrollment change, or a page saying why it was refused.
+fn enrollment_outcome<T>(
     state: &AppState,
-    txn: sea_orm::DatabaseTransaction,
-    result: Result<(), services::enrollments::EnrollError>,
-) -> Response {
-    let outcome = match result {
-        Ok(()) => txn
-            .commit()
-            .await
-            .map_err(services::enrollments::EnrollError::from),
-        Err(error) => Err(error),
-    };
-    match outcome {
-        Ok(()) => Redirect::to("/dashboard").into_response(),
-        Err(services::enrollments::EnrollError::Db(_)) => {
-            error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None)
-        }
-        Err(error) => message(
+    result: Result<T, services::enrollments::EnrollError>,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(_) => Ok(Redirect::to("/dashboard").into_response()),
+        Err(services::enrollments::EnrollError::Db(error)) => Err(error.into()),
+        Err(error) => Ok(message(
             state,
             StatusCode::BAD_REQUEST,
             "That did not work",
             error.to_string(),
             vec![("/dashboard", "Your dashboard")],
-        ),
+        )),
     }
 }
 
@@ -808,25 +779,25 @@ pub async fn enroll(
     State(state): State<AppState>,
     headers: HeaderMap,
     Form(values): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     let Some(user) = current_user(&state, &headers).await else {
-        return Redirect::to("/signin").into_response();
+        return Ok(Redirect::to("/signin").into_response());
     };
     let Some(run_id) = values.get("run_id").and_then(|v| v.parse::<i64>().ok()) else {
-        return error_page(
-            &state,
-            StatusCode::BAD_REQUEST,
-            Some("The form did not name a course run.".to_string()),
-        );
+        return Err(PageError::bad_request(
+            "The form did not name a course run.",
+        ));
     };
-    let (Ok(snapshot), Ok(txn)) = (state.catalog.get().await, state.store.write().await) else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
-    let result =
-        services::enrollments::enroll_free(&txn, &snapshot.view, user.id, run_id, state.now())
-            .await
-            .map(|_| ());
-    enrollment_outcome(&state, txn, result).await
+    let snapshot = state.catalog.get().await?;
+    let result = services::enrollments::enroll_free(
+        &state.store,
+        &snapshot.view,
+        user.id,
+        run_id,
+        state.now(),
+    )
+    .await;
+    enrollment_outcome(&state, result)
 }
 
 /// The dashboard's course-email switch (`receive_emails` on or off).
@@ -835,35 +806,27 @@ pub async fn course_emails(
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(values): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     let Some(user) = current_user(&state, &headers).await else {
-        return Redirect::to("/signin").into_response();
+        return Ok(Redirect::to("/signin").into_response());
     };
     let receive = values.get("receive_emails").map(String::as_str) == Some("on");
-    let Ok(txn) = state.store.write().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
-    let result = services::enrollments::set_course_emails(&txn, user.id, id, receive, state.now())
-        .await
-        .map(|_| ());
-    enrollment_outcome(&state, txn, result).await
+    let result =
+        services::enrollments::set_course_emails(&state.store, user.id, id, receive, state.now())
+            .await;
+    enrollment_outcome(&state, result)
 }
 
 pub async fn unenroll(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<i64>,
-) -> Response {
+) -> Result<Response, PageError> {
     let Some(user) = current_user(&state, &headers).await else {
-        return Redirect::to("/signin").into_response();
+        return Ok(Redirect::to("/signin").into_response());
     };
-    let Ok(txn) = state.store.write().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
-    let result = services::enrollments::unenroll(&txn, user.id, id, state.now())
-        .await
-        .map(|_| ());
-    enrollment_outcome(&state, txn, result).await
+    let result = services::enrollments::unenroll(&state.store, user.id, id, state.now()).await;
+    enrollment_outcome(&state, result)
 }
 
 async fn profile_page(
@@ -965,21 +928,15 @@ pub async fn profile(
         .get("email")
         .map(|e| e.trim().to_string())
         .filter(|e| !e.is_empty());
-    let result = async {
-        let txn = state.store.write().await?;
-        let user = use_cases::update_profile(
-            &txn,
-            user.clone(),
-            &name,
-            &address,
-            new_email.as_deref(),
-            &state.settings.base_url,
-            state.now(),
-        )
-        .await?;
-        txn.commit().await?;
-        Ok::<_, FormError>(user)
-    }
+    let result = use_cases::update_profile(
+        &state.store,
+        user.clone(),
+        &name,
+        &address,
+        new_email.as_deref(),
+        &state.settings.base_url,
+        state.now(),
+    )
     .await;
     match result {
         Ok(updated) => {
@@ -1014,7 +971,7 @@ pub async fn profile(
 }
 
 pub async fn confirm_email(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match use_cases::confirm_email_change(state.store.db(), &token, state.now()).await {
+    match use_cases::confirm_email_change(&state.store, &token, state.now()).await {
         Ok(Some(user)) => message(
             &state,
             StatusCode::OK,

@@ -179,11 +179,11 @@ pub async fn buy(
     if !errors.is_empty() {
         return form_page(&state, &headers, &values, &errors, None).await;
     }
-    let (Ok(snapshot), Ok(txn)) = (state.catalog.get().await, state.store.write().await) else {
+    let Ok(snapshot) = state.catalog.get().await else {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
     };
     let outcome = bulk::checkout(
-        &txn,
+        &state.store,
         &snapshot.view,
         store_front,
         &Purchase {
@@ -202,15 +202,11 @@ pub async fn buy(
             return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
         }
         Err(refused) => {
-            drop(txn);
             let field = refused.field().unwrap_or("product_id");
             errors.add(field, refused.to_string());
             return form_page(&state, &headers, &values, &errors, None).await;
         }
     };
-    if txn.commit().await.is_err() {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    }
     match next {
         Checkout::Free { order } => Redirect::to(&format!(
             "/ecommerce/bulk/receipt/?hash={}",

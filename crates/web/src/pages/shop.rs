@@ -26,6 +26,7 @@ use super::{Flash, Meta, assets, error_page, render, text};
 use crate::AppState;
 use crate::api::Params;
 use crate::client_ip::ClientIp;
+use crate::error::PageError;
 
 const BASKET_COOKIE: &str = "registrar_basket";
 
@@ -47,8 +48,7 @@ async fn owner(state: &AppState, headers: &HeaderMap) -> (Option<User>, Option<O
 pub async fn hand_over(state: &AppState, headers: &HeaderMap, user_id: i64) -> Option<String> {
     let anonymous = crate::csrf::cookie_value(headers, BASKET_COOKIE)?;
     if let Err(error) =
-        services::commerce::basket::hand_over(state.store.db(), &anonymous, user_id, state.now())
-            .await
+        services::commerce::basket::hand_over(&state.store, &anonymous, user_id, state.now()).await
     {
         tracing::error!(%error, "the visitor's basket could not be handed over");
     }
@@ -219,13 +219,9 @@ pub async fn add(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(values): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     let Some(product_id) = values.get("product_id").and_then(|v| v.parse::<i64>().ok()) else {
-        return error_page(
-            &state,
-            StatusCode::BAD_REQUEST,
-            Some("The form did not name a product.".to_string()),
-        );
+        return Err(PageError::bad_request("The form did not name a product."));
     };
     let (_, owner) = owner(&state, &headers).await;
     let (owner, new_cookie) = match owner {
@@ -240,48 +236,37 @@ pub async fn add(
             )
         }
     };
-    let (Ok(snapshot), Ok(txn)) = (state.catalog.get().await, state.store.write().await) else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
-    let added = basket::add(&txn, &snapshot.view, &owner, product_id, state.now()).await;
+    let snapshot = state.catalog.get().await?;
+    let code = values.get("code").map(|c| c.trim()).unwrap_or_default();
+    let added = basket::put_with_code(
+        &state.store,
+        &snapshot.view,
+        &owner,
+        product_id,
+        code,
+        state.now(),
+    )
+    .await;
     match added {
-        Ok(()) => {
-            // A code that came with the product (a redemption link) is applied at once;
-            // one that does not apply leaves the product in the basket and says why.
-            let code = values.get("code").map(|c| c.trim()).unwrap_or_default();
-            let refused = match code {
-                "" => None,
-                code => match basket::apply_code(&txn, &snapshot.view, &owner, code, state.now())
-                    .await
-                {
-                    Ok(()) => None,
-                    Err(BasketError::Db(_)) => {
-                        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-                    }
-                    Err(refused) => Some(refused.to_string()),
-                },
-            };
-            if txn.commit().await.is_err() {
-                return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-            }
+        Ok(refused) => {
             let mut response = match refused {
                 None => Redirect::to("/cart/").into_response(),
-                Some(why) => cart_page(&state, &headers, ip, code, Some(why), None).await,
+                Some(why) => {
+                    cart_page(&state, &headers, ip, code, Some(why.to_string()), None).await
+                }
             };
             if let Some(cookie) = new_cookie
                 && let Ok(value) = header::HeaderValue::from_str(&cookie)
             {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
-            response
+            Ok(response)
         }
-        Err(BasketError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-        Err(BasketError::NoSuchProduct) => error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some("There is no such product for sale.".into()),
-        ),
-        Err(refused) => error_page(&state, StatusCode::BAD_REQUEST, Some(refused.to_string())),
+        Err(BasketError::Db(e)) => Err(e.into()),
+        Err(BasketError::NoSuchProduct) => {
+            Err(PageError::not_found("There is no such product for sale."))
+        }
+        Err(refused) => Err(PageError::bad_request(refused.to_string())),
     }
 }
 
@@ -290,13 +275,13 @@ pub async fn apply_code(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(values): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     let code = values.get("code").cloned().unwrap_or_default();
     let (_, Some(owner)) = owner(&state, &headers).await else {
-        return Redirect::to("/cart/").into_response();
+        return Ok(Redirect::to("/cart/").into_response());
     };
     if code.trim().is_empty() {
-        return cart_page(
+        return Ok(cart_page(
             &state,
             &headers,
             ip,
@@ -304,33 +289,35 @@ pub async fn apply_code(
             Some("Type a code.".into()),
             None,
         )
-        .await;
+        .await);
     }
-    let (Ok(snapshot), Ok(txn)) = (state.catalog.get().await, state.store.write().await) else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
-    match basket::apply_code(&txn, &snapshot.view, &owner, &code, state.now()).await {
-        Ok(()) => match txn.commit().await {
-            Ok(()) => Redirect::to("/cart/").into_response(),
-            Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-        },
-        Err(BasketError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    let snapshot = state.catalog.get().await?;
+    match basket::put(
+        &state.store,
+        &snapshot.view,
+        &owner,
+        None,
+        Some(&code),
+        state.now(),
+    )
+    .await
+    {
+        Ok(()) => Ok(Redirect::to("/cart/").into_response()),
+        Err(BasketError::Db(e)) => Err(e.into()),
         Err(refused) => {
-            drop(txn);
-            cart_page(&state, &headers, ip, &code, Some(refused.to_string()), None).await
+            Ok(cart_page(&state, &headers, ip, &code, Some(refused.to_string()), None).await)
         }
     }
 }
 
-pub async fn clear(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let (_, Some(owner)) = owner(&state, &headers).await
-        && services::commerce::basket::clear(state.store.db(), &owner)
-            .await
-            .is_err()
-    {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+pub async fn clear(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    if let (_, Some(owner)) = owner(&state, &headers).await {
+        basket::clear(&state.store, &owner).await?;
     }
-    Redirect::to("/cart/").into_response()
+    Ok(Redirect::to("/cart/").into_response())
 }
 
 #[derive(Template)]
@@ -386,11 +373,11 @@ pub async fn start_checkout(
         return Redirect::to("/signin?next=/cart/").into_response();
     };
     let country = country(&state, Some(&user), ip).await;
-    let (Ok(snapshot), Ok(txn)) = (state.catalog.get().await, state.store.write().await) else {
+    let Ok(snapshot) = state.catalog.get().await else {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
     };
     let outcome = checkout(
-        &txn,
+        &state.store,
         &snapshot.view,
         store_front,
         &user,
@@ -400,30 +387,24 @@ pub async fn start_checkout(
     )
     .await;
     match outcome {
-        Ok(next) => {
-            if txn.commit().await.is_err() {
-                return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+        Ok(next) => match next {
+            Checkout::Free { order } => {
+                Redirect::to(&format!("/orders/{}/", order.id)).into_response()
             }
-            match next {
-                Checkout::Free { order } => {
-                    Redirect::to(&format!("/orders/{}/", order.id)).into_response()
-                }
-                Checkout::Pay { order, url, fields } => {
-                    let mut meta = Meta::new(&state, "/checkout/", "Payment", "Payment");
-                    meta.signed_in = Some(user.email.clone());
-                    pay_page(
-                        meta,
-                        order.reference_number.clone(),
-                        order.amount_due(),
-                        url,
-                        fields,
-                    )
-                }
+            Checkout::Pay { order, url, fields } => {
+                let mut meta = Meta::new(&state, "/checkout/", "Payment", "Payment");
+                meta.signed_in = Some(user.email.clone());
+                pay_page(
+                    meta,
+                    order.reference_number.clone(),
+                    order.amount_due(),
+                    url,
+                    fields,
+                )
             }
-        }
+        },
         Err(BasketError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
         Err(refused) => {
-            drop(txn);
             cart_page(
                 &state,
                 &headers,
@@ -440,7 +421,7 @@ pub async fn start_checkout(
     }
 }
 
-/// Receives a result and acts on it; what it was about, as it then stands.
+/// Receives a result and acts on it (`payment::take`); what it was about, as it then stands.
 pub async fn take_result(
     state: &AppState,
     form: &HashMap<String, String>,
@@ -449,30 +430,20 @@ pub async fn take_result(
     let Some(store_front) = state.settings.storefront.as_ref() else {
         return Err(PaymentError::UnknownOrder(String::new()));
     };
-    let (response, paid) =
-        payment::receive(&state.store, store_front, form, channel, state.now()).await?;
     let snapshot = state
         .catalog
         .get()
         .await
         .map_err(|e| PaymentError::Db(store::Error::Custom(e.to_string())))?;
-    // If acting on it fails now, its job will: the order is read as it stands either way.
-    match payment::process(
+    payment::take(
         &state.store,
         &snapshot.view,
         store_front,
-        response,
+        form,
+        channel,
         state.now(),
     )
     .await
-    {
-        Ok(Some(settled)) => return Ok(settled),
-        Ok(None) => {}
-        Err(error) => {
-            tracing::error!(%error, response, "processing a payment result failed; its job will retry");
-        }
-    }
-    Ok(paid.reload(state.store.db()).await?.unwrap_or(paid))
 }
 
 /// `POST /checkout/result/`: the browser's copy. Answered with a redirect, so a reload
@@ -720,15 +691,13 @@ pub async fn ask_refund(
     user_id: i64,
     ask: &refunds::Ask<'_>,
 ) -> Result<(), RequestRefusal> {
-    let txn = state.store.write().await?;
     refunds::request(
-        &txn,
+        &state.store,
         user_id,
         ask,
         state.settings.storefront.as_ref(),
         state.now(),
     )
     .await?;
-    txn.commit().await?;
     Ok(())
 }

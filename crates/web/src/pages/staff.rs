@@ -177,7 +177,7 @@ pub async fn sign_in(
         .get("token")
         .map(|t| t.trim().to_string())
         .unwrap_or_default();
-    match services::accounts::staff_sign_in(state.store.db(), &token, state.now()).await {
+    match services::accounts::staff_sign_in(&state.store, &token, state.now()).await {
         Ok(Some((email, session))) => {
             tracing::info!(staff = %email, "staff signed in");
             let secure = if state.settings.base_url.starts_with("https://") {
@@ -219,7 +219,7 @@ pub async fn sign_out(state: State<AppState>, headers: HeaderMap) -> Response {
     }
     if let Some(session) = crate::csrf::cookie_value(&headers, COOKIE)
         && let Err(error) =
-            services::accounts::staff_sign_out(state.store.db(), &session, state.now()).await
+            services::accounts::staff_sign_out(&state.store, &session, state.now()).await
     {
         tracing::error!(%error, "ending a staff session failed");
     }
@@ -1438,14 +1438,7 @@ pub async fn certificate_action(
         "restore" => None,
         _ => return error_page(&state, StatusCode::NOT_FOUND, None),
     };
-    let changed = async {
-        let txn = state.store.write().await?;
-        store::certificates::set_revoked(&txn, id, found.of, change).await?;
-        let learners = services::certificates::Learners::new(found.of, &[id]);
-        services::crm::SyncCertificates::enqueue(&txn, learners).await?;
-        txn.commit().await
-    }
-    .await;
+    let changed = services::certificates::set_revoked(&state.store, id, found.of, change).await;
     if changed.is_err() {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
     }
@@ -1460,18 +1453,16 @@ pub async fn approve(
     Path(id): Path<i64>,
 ) -> Response {
     let result = async {
-        let txn = state.store.write().await?;
-        let Some(user) = store::accounts::find(&txn, id).await? else {
+        let Some(user) = store::accounts::find(state.store.db(), id).await? else {
             return Ok(None);
         };
         services::compliance::approve_manually(
-            &txn,
+            &state.store,
             user,
             state.settings.onboarding.provision_openedx,
             state.now(),
         )
         .await?;
-        txn.commit().await?;
         Ok::<_, services::compliance::ApprovalError>(Some(()))
     }
     .await;
@@ -1499,19 +1490,7 @@ pub async fn resync(
     StaffMember(who): StaffMember,
     Path(id): Path<i64>,
 ) -> Response {
-    let result = async {
-        let txn = state.store.write().await?;
-        services::openedx::CreateEdxUser::enqueue(&txn, id).await?;
-        for e in store::enrollments::of_user(&txn, id)
-            .await?
-            .into_iter()
-            .filter(|e| e.active && !e.edx_enrolled)
-        {
-            services::enrollments::SyncEdxEnrollment::enqueue(&txn, e.id).await?;
-        }
-        txn.commit().await
-    }
-    .await;
+    let result = services::openedx::resync(&state.store, id).await;
     match result {
         Ok(()) => {
             tracing::info!(staff = %who, user = id, "edX re-sync queued");
@@ -1571,9 +1550,9 @@ pub async fn sync_grades(
     StaffMember(who): StaffMember,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let db = state.store.db();
+    let store = &state.store;
     sync_now(&state, &who, query.as_deref(), "grades", |run_id| {
-        services::certificates::SyncRunGrades::enqueue(db, run_id)
+        services::certificates::sync_grades_now(store, run_id)
     })
     .await
 }
@@ -1584,20 +1563,9 @@ pub async fn sync_run(
     StaffMember(who): StaffMember,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let db = state.store.db();
-    sync_now(&state, &who, query.as_deref(), "run", |run_id| async move {
-        jobs::push(
-            db,
-            &services::catalog_sync::SyncCourseRuns {
-                run_id: Some(run_id),
-            },
-            jobs::Enqueue {
-                unique_key: Some(format!("run:{run_id}")),
-                run_at: None,
-            },
-        )
-        .await
-        .map(|_| ())
+    let store = &state.store;
+    sync_now(&state, &who, query.as_deref(), "run", |run_id| {
+        services::catalog_sync::sync_run_now(store, run_id)
     })
     .await
 }
@@ -1620,34 +1588,26 @@ pub async fn defer(
     let Ok(snapshot) = state.catalog.get().await else {
         return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
     };
-    let moved = async {
-        let txn = state.store.write().await?;
-        let moved = services::enrollments::defer(
-            &txn,
-            &snapshot.view,
-            &state.settings.base_url,
-            id,
-            &form.from,
-            &form.to,
-            form.force.is_some(),
-            state.now(),
-        )
-        .await;
-        if moved.is_ok() {
-            txn.commit().await?;
-        }
-        Ok::<_, sea_orm::DbErr>(moved)
-    }
+    let moved = services::enrollments::defer(
+        &state.store,
+        &snapshot.view,
+        &state.settings.base_url,
+        id,
+        &form.from,
+        &form.to,
+        form.force.is_some(),
+        state.now(),
+    )
     .await;
     match moved {
-        Ok(Ok(_)) => {
+        Ok(_) => {
             tracing::info!(staff = %who, user = id, from = %form.from, to = %form.to, "enrollment deferred");
             Redirect::to(&format!("/staff/users/{id}?deferred=1")).into_response()
         }
-        Ok(Err(services::enrollments::DeferError::Db(_))) | Err(_) => {
+        Err(services::enrollments::DeferError::Db(_)) => {
             error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None)
         }
-        Ok(Err(refused)) => error_page(
+        Err(refused) => error_page(
             &state,
             StatusCode::BAD_REQUEST,
             Some(format!("The enrollment was not moved: {refused}.")),

@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use services::sheets::code_sheets::UpdateCodeSheets;
 use store::commerce::code_sheets::{self, CodeSheet};
 
 use super::staff::{StaffMember, meta};
@@ -107,13 +106,9 @@ pub async fn set(
         form.tab = tab;
         return page(&state, who, form, refused).await;
     }
-    let saved = async {
-        let txn = state.store.write().await?;
-        code_sheets::set(&txn, &batch, &spreadsheet, &tab, state.now()).await?;
-        UpdateCodeSheets::soon(&txn).await?;
-        txn.commit().await
-    }
-    .await;
+    let saved =
+        services::sheets::code_sheets::show(&state.store, &batch, &spreadsheet, &tab, state.now())
+            .await;
     match saved {
         Ok(()) => {
             tracing::info!(staff = %who, %batch, %spreadsheet, %tab, "enrollment-code sheet set");
@@ -134,7 +129,7 @@ pub async fn remove(
     StaffMember(who): StaffMember,
     Form(form): Form<Remove>,
 ) -> Response {
-    match code_sheets::remove(state.store.db(), &form.batch).await {
+    match services::sheets::code_sheets::stop_showing(&state.store, &form.batch).await {
         Ok(()) => {
             tracing::info!(staff = %who, batch = %form.batch, "enrollment-code sheet removed");
             Redirect::to("/staff/code-sheets/").into_response()

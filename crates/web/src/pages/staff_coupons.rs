@@ -139,21 +139,20 @@ pub async fn create(
         expiration: get("expiration"),
         requester: get("requester"),
     };
-    let Ok(txn) = state.store.write().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
-    match coupon_requests::create(&txn, &snapshot.view, &form, Source::Staff, state.now()).await {
+    match coupon_requests::create(
+        &state.store,
+        &snapshot.view,
+        &form,
+        Source::Staff,
+        state.now(),
+    )
+    .await
+    {
         Ok(request) => {
-            if txn.commit().await.is_err() {
-                return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-            }
             tracing::info!(staff = %who, request = request.id, codes = request.num_codes, "coupon request created");
             Redirect::to(&format!("/staff/coupon-requests/{}", request.id)).into_response()
         }
-        Err(RequestError::Invalid(errors)) => {
-            drop(txn);
-            list_page(&state, who, &values, errors).await
-        }
+        Err(RequestError::Invalid(errors)) => list_page(&state, who, &values, errors).await,
         Err(RequestError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
     }
 }
@@ -328,29 +327,21 @@ pub async fn assign(
             (!email.is_empty()).then(|| (c.code, email.to_string()))
         })
         .collect();
-    let assigned = async {
-        let txn = state.store.write().await?;
-        let assigned = coupon_requests::assign(
-            &txn,
-            &snapshot.view,
-            &state.settings.base_url,
-            &request,
-            &wanted,
-            state.now(),
-        )
-        .await;
-        if assigned.is_ok() {
-            txn.commit().await?;
-        }
-        Ok::<_, sea_orm::DbErr>(assigned)
-    }
+    let assigned = coupon_requests::assign(
+        &state.store,
+        &snapshot.view,
+        &state.settings.base_url,
+        &request,
+        &wanted,
+        state.now(),
+    )
     .await;
     match assigned {
-        Ok(Ok(a)) => {
+        Ok(a) => {
             tracing::info!(staff = %who, request = id, ?a, "codes assigned");
             back(id, "done", &summary(&a))
         }
-        Ok(Err(AssignError::UnknownCode(code))) => back(
+        Err(AssignError::UnknownCode(code)) => back(
             id,
             "error",
             &format!("{code} is not a code of this request."),

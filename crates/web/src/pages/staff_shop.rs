@@ -242,19 +242,12 @@ pub async fn discounts_create(
     StaffMember(who): StaffMember,
     Form(values): Form<HashMap<String, String>>,
 ) -> Response {
-    let Ok(txn) = state.store.write().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
-    match discount_admin::create(&txn, &values, state.now()).await {
+    match discount_admin::create(&state.store, &values, state.now()).await {
         Ok(created) => {
-            if txn.commit().await.is_err() {
-                return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-            }
             tracing::info!(staff = %who, count = created.len(), "discounts created");
             Redirect::to(&format!("/staff/discounts/?created={}", created.len())).into_response()
         }
         Err(AdminError::Invalid(errors)) => {
-            drop(txn);
             discounts_page(&state, who, "", &values, errors, None).await
         }
         Err(AdminError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),

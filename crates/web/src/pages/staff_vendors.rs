@@ -161,14 +161,14 @@ pub async fn set_sync(
     Form(setting): Form<Setting>,
 ) -> Response {
     let enabled = setting.enabled == "yes";
-    let db = state.store.db();
+    let store = &state.store;
     on_vendor(
         &state,
         &who,
         &slug,
         if enabled { "sync on" } else { "sync off" },
         |vendor| async move {
-            store::catalog::vocabulary::set_platform_sync(db, vendor.platform(), enabled).await?;
+            services::vendors::set_sync(store, vendor, enabled).await?;
             Ok("/staff/vendors/".to_string())
         },
     )
@@ -181,9 +181,9 @@ pub async fn sync_now(
     StaffMember(who): StaffMember,
     Path(slug): Path<String>,
 ) -> Response {
-    let db = state.store.db();
+    let store = &state.store;
     on_vendor(&state, &who, &slug, "sync queued", |vendor| async move {
-        services::vendors::SyncExternalCourses::enqueue(db, vendor).await?;
+        services::vendors::sync_now(store, vendor).await?;
         Ok(format!("/staff/vendors/?queued={}", vendor.slug()))
     })
     .await

@@ -196,7 +196,7 @@ pub async fn coupon_request(
     import(store, &["xpro_programs.json"]).await;
     let view = store::catalog::read::load(store.db()).await.unwrap();
     let txn = store.write().await.unwrap();
-    let request = services::coupon_requests::create(
+    let request = services::coupon_requests::create_in(
         &txn,
         &view,
         &services::coupon_requests::RequestForm {
