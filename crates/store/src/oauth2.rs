@@ -197,12 +197,17 @@ pub async fn refresh(
         return Ok(None);
     };
     let user_id: i64 = row.try_get("", "user_id")?;
-    run(
+    // Only the request that revokes it gets new tokens: two refreshes with one token (a
+    // replay racing the client) cannot both succeed.
+    let revoked = run(
         db,
-        "UPDATE oauth_tokens SET revoked = $1 WHERE refresh_hash = $2",
-        vec![true.into(), digest(refresh).into()],
+        "UPDATE oauth_tokens SET revoked = $1 WHERE refresh_hash = $2 AND revoked = $3",
+        vec![true.into(), digest(refresh).into(), false.into()],
     )
     .await?;
+    if revoked == 0 {
+        return Ok(None);
+    }
     issue_tokens(db, application_id, user_id, now)
         .await
         .map(Some)

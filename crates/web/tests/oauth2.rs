@@ -204,3 +204,45 @@ async fn authorization_code_token_refresh_and_user_info() {
     );
     assert_eq!(send(&app, me("forged")).await.0, StatusCode::UNAUTHORIZED);
 }
+
+/// A refresh token is good for one refresh, however the requests interleave: two refreshes
+/// racing with one token (a replay against the client) cannot both get tokens. Before the
+/// fix the revocation did not check that it revoked anything, so both could.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refresh_token_refreshes_once_even_when_two_requests_race() {
+    let store = store::testing::fresh_store().await;
+    let now = Utc::now();
+    let (app, _) =
+        store::oauth2::create_application(store.db(), "Open edX", &[REDIRECT.to_string()], now)
+            .await
+            .unwrap();
+    let ada = store::testing::learner(store.db(), "ada", now)
+        .await
+        .unwrap();
+    for round in 0..10 {
+        let tokens = store::oauth2::issue_tokens(store.db(), app.id, ada.id, now)
+            .await
+            .unwrap();
+        let refreshes: Vec<_> = (0..8)
+            .map(|_| {
+                let (store, refresh) = (store.clone(), tokens.refresh.clone());
+                tokio::spawn(async move {
+                    services::oauth2::refresh(&store, app.id, &refresh, now).await
+                })
+            })
+            .collect();
+        let mut granted = 0;
+        for refresh in refreshes {
+            match refresh.await.unwrap() {
+                Ok(Some(_)) => granted += 1,
+                Ok(None) => {}
+                // A serialisation failure is a refusal too (the client may try again).
+                Err(error) => eprintln!("refused by the database: {error}"),
+            }
+        }
+        assert_eq!(
+            granted, 1,
+            "round {round}: one refresh, one set of new tokens"
+        );
+    }
+}
