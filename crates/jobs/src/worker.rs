@@ -63,9 +63,56 @@ pub trait Job: Serialize + DeserializeOwned + Send + 'static {
     type Context: Send + Sync + 'static;
 
     fn run(self, ctx: &Self::Context) -> impl Future<Output = Result<(), JobError>> + Send;
+
+    /// Jobs of this kind with the same key are queued once: while one is queued or waiting
+    /// for its retry, enqueueing another does nothing (see [`Enqueue::unique_key`]). `None`,
+    /// the default, queues every job.
+    fn unique_key(&self) -> Option<String> {
+        None
+    }
+
+    /// Queues this job in the caller's transaction: it exists if and only if the caller
+    /// commits. Its id, or `None` when a job with its key was already pending.
+    fn enqueue<C: ConnectionTrait + Sync>(
+        &self,
+        db: &C,
+    ) -> impl Future<Output = Result<Option<i64>, DbErr>> + Send
+    where
+        Self: Sync,
+    {
+        self.enqueue_at(db, None)
+    }
+
+    /// Queues this job to run not before `run_at` (now when `None`), in the caller's
+    /// transaction; a job with its key already pending absorbs it.
+    fn enqueue_at<C: ConnectionTrait + Sync>(
+        &self,
+        db: &C,
+        run_at: Option<chrono::DateTime<Utc>>,
+    ) -> impl Future<Output = Result<Option<i64>, DbErr>> + Send
+    where
+        Self: Sync,
+    {
+        let options = Enqueue {
+            unique_key: self.unique_key(),
+            run_at,
+        };
+        async move {
+            queue::enqueue(
+                db,
+                Self::KIND,
+                self,
+                Self::MAX_ATTEMPTS,
+                options,
+                Utc::now(),
+            )
+            .await
+        }
+    }
 }
 
-/// Enqueues a typed job in the caller's transaction.
+/// Enqueues a typed job in the caller's transaction with explicit options (a kind's own
+/// `Job::enqueue`, which applies its key, is the usual way).
 pub async fn push<J: Job>(
     db: &impl ConnectionTrait,
     job: &J,

@@ -320,3 +320,60 @@ async fn waiting_on_a_peer_uses_no_attempts() {
     );
     assert_eq!(counters.waits.load(Ordering::SeqCst), 7);
 }
+
+/// A kind that declares its key: one job per target however often it is queued.
+#[derive(Serialize, Deserialize)]
+struct Refresh {
+    target: u32,
+}
+
+impl Job for Refresh {
+    const KIND: &'static str = "test.refresh";
+    type Context = Counters;
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("target:{}", self.target))
+    }
+    async fn run(self, _: &Counters) -> Result<(), JobError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_kind_queued_with_its_own_enqueue_applies_its_key_and_its_time() {
+    let (store, _) = store::testing::fresh_database().await;
+    let db = store.db();
+    let first = Refresh { target: 1 }.enqueue(db).await.unwrap();
+    assert!(first.is_some(), "queued");
+    assert_eq!(
+        Refresh { target: 1 }.enqueue(db).await.unwrap(),
+        None,
+        "the same key while one is queued: nothing more"
+    );
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    assert!(
+        Refresh { target: 2 }
+            .enqueue_at(db, Some(later))
+            .await
+            .unwrap()
+            .is_some(),
+        "another key is another job"
+    );
+    assert!(
+        Add { amount: 1 }.enqueue(db).await.unwrap().is_some()
+            && Add { amount: 1 }.enqueue(db).await.unwrap().is_some(),
+        "a kind without a key queues every job"
+    );
+    let kinds = states(db).await;
+    assert_eq!(kinds.iter().filter(|(k, _)| k == "test.refresh").count(), 2);
+    let run_at: chrono::DateTime<chrono::Utc> = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT run_at FROM jobs WHERE unique_key = 'target:2'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "run_at")
+        .unwrap();
+    assert!((run_at - later).num_seconds().abs() <= 1, "run_at is kept");
+}

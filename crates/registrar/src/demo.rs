@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use jobs::Job as _;
 use registrar::config::Config;
 use registrar::seed;
 use store::Store;
@@ -212,12 +213,9 @@ pub(crate) async fn run(mut config: Config, port: u16) -> Result<()> {
         );
         fakes = fakes.nest("/_simulators/google", simulators::google::router(google));
         // The Drive channel opens and the sheet is read once the worker starts.
-        jobs::push(
-            store.db(),
-            &services::sheets::RenewFileWatches::default(),
-            jobs::Enqueue::default(),
-        )
-        .await?;
+        services::sheets::RenewFileWatches::default()
+            .enqueue(store.db())
+            .await?;
     }
     if config.hubspot_token.is_none() {
         config.hubspot_url = format!("{base}/_simulators/hubspot");
@@ -247,12 +245,9 @@ pub(crate) async fn run(mut config: Config, port: u16) -> Result<()> {
                 .await?;
         }
         // The vendors' courses appear on start-up rather than at the next midnight.
-        jobs::push(
-            store.db(),
-            &services::vendors::SyncExternalCourses::default(),
-            jobs::Enqueue::default(),
-        )
-        .await?;
+        services::vendors::SyncExternalCourses::default()
+            .enqueue(store.db())
+            .await?;
     }
     // One simulated CyberSource serves the export screening and the payment page,
     // posting payment results to this Registrar as a configured profile would.

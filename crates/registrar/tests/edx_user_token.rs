@@ -5,6 +5,7 @@
 
 mod common;
 
+use jobs::Job as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -122,7 +123,10 @@ impl Harness {
         )
         .await
         .unwrap();
-        CreateEdxUser::enqueue(db, user.id).await.unwrap();
+        CreateEdxUser { user_id: user.id }
+            .enqueue(db)
+            .await
+            .unwrap();
         let run = db
             .query_one_raw(Statement::from_string(
                 db.get_database_backend(),

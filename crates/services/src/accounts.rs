@@ -6,6 +6,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use chrono::{DateTime, Duration, Utc};
 use domain::accounts::{Email, LegalAddress, Password, Username};
 use domain::catalog::validate::FieldErrors;
+use jobs::Job as _;
 use sea_orm::{ConnectionTrait, DbErr};
 use store::Store;
 use store::accounts::{self, AccountsError, NewUser, Purpose, User};
@@ -126,11 +127,15 @@ async fn sign_up_in(
     })?;
     let user = if onboarding.screen_exports {
         // Open edX follows once the screening clears the account.
-        crate::compliance::ScreenUser::enqueue(db, user.id).await?;
+        crate::compliance::ScreenUser { user_id: user.id }
+            .enqueue(db)
+            .await?;
         accounts::update(db, user, |u| u.is_active = sea_orm::Set(false)).await?
     } else {
         if onboarding.provision_openedx {
-            crate::openedx::CreateEdxUser::enqueue(db, user.id).await?;
+            crate::openedx::CreateEdxUser { user_id: user.id }
+                .enqueue(db)
+                .await?;
         }
         user
     };
@@ -147,7 +152,12 @@ async fn sign_up_in(
     .send(db)
     .await?;
     crate::crm::contact_changed(db, user.id, now).await?;
-    crate::crm::SubmitSignUpForm::enqueue(db, email.as_str(), form.hubspotutk.as_deref()).await?;
+    crate::crm::SubmitSignUpForm {
+        email: email.as_str().to_string(),
+        hubspotutk: form.hubspotutk.as_deref().map(str::to_string),
+    }
+    .enqueue(db)
+    .await?;
     Ok(user)
 }
 
@@ -425,7 +435,9 @@ async fn confirm_email_change_in(
         u.email = sea_orm::Set(email.as_str().to_string())
     })
     .await?;
-    crate::openedx::UpdateEdxUser::enqueue(db, user.id).await?;
+    crate::openedx::UpdateEdxUser { user_id: user.id }
+        .enqueue(db)
+        .await?;
     crate::crm::contact_changed(db, user.id, now).await?;
     Ok(Some(user))
 }
@@ -453,7 +465,9 @@ async fn update_profile_in(
     let renamed = name != user.name;
     let user = accounts::update(db, user, |u| u.name = sea_orm::Set(name)).await?;
     if renamed {
-        crate::openedx::UpdateEdxUser::enqueue(db, user.id).await?;
+        crate::openedx::UpdateEdxUser { user_id: user.id }
+            .enqueue(db)
+            .await?;
     }
     crate::crm::contact_changed(db, user.id, now).await?;
     if let Some(email) = new_email {

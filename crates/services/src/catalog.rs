@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::catalog::Catalog;
+use jobs::Job as _;
 use store::Store;
 use store::catalog::write::{ApplyError, Mode, Report, apply};
 
@@ -17,7 +18,9 @@ pub async fn save(
 ) -> Result<Report, ApplyError> {
     let txn = store.write().await?;
     let report = apply(&txn, catalog, mode).await?;
-    crate::crm::SyncProducts::catalog_changed(&txn, now).await?;
+    crate::crm::SyncProducts {}
+        .enqueue_at(&txn, Some(now + crate::crm::PRODUCTS_DELAY))
+        .await?;
     txn.commit().await?;
     Ok(report)
 }

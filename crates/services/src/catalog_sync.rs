@@ -27,6 +27,10 @@ impl Job for SyncCourseRuns {
     const KIND: &'static str = "courses.sync_courseruns_data";
     type Context = Context;
 
+    fn unique_key(&self) -> Option<String> {
+        self.run_id.map(|id| format!("run:{id}"))
+    }
+
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let Some(edx) = ctx.openedx.as_ref() else {
             return Ok(());
@@ -157,16 +161,10 @@ async fn modes(edx: &OpenEdx, run: &mut RunRecord, ensure: bool) -> Vec<String> 
 
 /// Pulls one run's title and dates from Open edX now (staff's button).
 pub async fn sync_run_now(store: &store::Store, run_id: i64) -> Result<(), sea_orm::DbErr> {
-    jobs::push(
-        store.db(),
-        &SyncCourseRuns {
-            run_id: Some(run_id),
-        },
-        jobs::Enqueue {
-            unique_key: Some(format!("run:{run_id}")),
-            run_at: None,
-        },
-    )
+    SyncCourseRuns {
+        run_id: Some(run_id),
+    }
+    .enqueue(store.db())
     .await
     .map(|_| ())
 }

@@ -10,7 +10,7 @@ use domain::certificates::{
     CertificateAction, Grade, RunDates, certificate_action, grade_action, merge_grade,
     run_due_for_sync, tree_earned, xpro_program_earned,
 };
-use jobs::{Enqueue, Job, JobError};
+use jobs::{Job, JobError};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 use store::catalog::read::{CatalogView, requirement_tree};
@@ -112,7 +112,14 @@ async fn apply(
     issued_to(db, Of::Run(run_id), &issued).await?;
     let removed = certs::remove_from(db, Of::Run(run_id), &remove).await?;
     applied.certificates_removed = removed.len() as u32;
-    crate::crm::ArchiveCertificates::enqueue(db, false, removed).await?;
+    if !removed.is_empty() {
+        crate::crm::ArchiveCertificates {
+            program: false,
+            ids: removed,
+        }
+        .enqueue(db)
+        .await?;
+    }
     if let Some((course, _)) = view.run(run_id)
         && !course.programs.is_empty()
     {
@@ -297,15 +304,15 @@ async fn issued_to(db: &impl ConnectionTrait, of: Of, users: &[i64]) -> Result<(
         return Ok(());
     }
     let learners = Learners::new(of, users);
-    jobs::push(
-        db,
-        &MailCertificates {
-            learners: learners.clone(),
-        },
-        Enqueue::default(),
-    )
+    MailCertificates {
+        learners: learners.clone(),
+    }
+    .enqueue(db)
     .await?;
-    crate::crm::SyncCertificates::enqueue(db, learners).await
+    crate::crm::SyncCertificates { learners }
+        .enqueue(db)
+        .await
+        .map(|_| ())
 }
 
 impl Job for MailCertificates {
@@ -384,7 +391,7 @@ impl Job for GenerateCourseCertificates {
                 if run_dates(&view, run.id).is_some_and(|(site, dates)| {
                     self.site.is_none_or(|only| only == site) && run_due_for_sync(site, &dates, now)
                 }) {
-                    SyncRunGrades::enqueue(db, run.id).await?;
+                    SyncRunGrades { run_id: run.id }.enqueue(db).await?;
                 }
             }
         }
@@ -398,24 +405,13 @@ pub struct SyncRunGrades {
     pub run_id: i64,
 }
 
-impl SyncRunGrades {
-    pub async fn enqueue(db: &impl ConnectionTrait, run_id: i64) -> Result<(), DbErr> {
-        jobs::push(
-            db,
-            &SyncRunGrades { run_id },
-            Enqueue {
-                unique_key: Some(format!("run:{run_id}")),
-                run_at: None,
-            },
-        )
-        .await
-        .map(|_| ())
-    }
-}
-
 impl Job for SyncRunGrades {
     const KIND: &'static str = "courses.sync_run_grades";
     type Context = Context;
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("run:{}", self.run_id))
+    }
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let Some(edx) = ctx.openedx.as_ref() else {
@@ -453,28 +449,13 @@ pub struct CertifyLearner {
     pub run_id: i64,
 }
 
-impl CertifyLearner {
-    pub async fn enqueue(
-        db: &impl ConnectionTrait,
-        user_id: i64,
-        run_id: i64,
-    ) -> Result<(), DbErr> {
-        jobs::push(
-            db,
-            &CertifyLearner { user_id, run_id },
-            Enqueue {
-                unique_key: Some(format!("user:{user_id}:run:{run_id}")),
-                run_at: None,
-            },
-        )
-        .await
-        .map(|_| ())
-    }
-}
-
 impl Job for CertifyLearner {
     const KIND: &'static str = "courses.certify_learner";
     type Context = Context;
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("user:{}:run:{}", self.user_id, self.run_id))
+    }
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let Some(edx) = ctx.openedx.as_ref() else {
@@ -630,14 +611,19 @@ pub async fn set_revoked(
     let txn = store.write().await?;
     let changed = certs::set_revoked(&txn, user_id, of, reason).await?;
     let learners = Learners::new(of, &[user_id]);
-    crate::crm::SyncCertificates::enqueue(&txn, learners).await?;
+    crate::crm::SyncCertificates { learners }
+        .enqueue(&txn)
+        .await?;
     txn.commit().await?;
     Ok(changed)
 }
 
 /// Pulls a run's grades now (staff's button): certificates earned are issued by the job.
 pub async fn sync_grades_now(store: &store::Store, run_id: i64) -> Result<(), DbErr> {
-    SyncRunGrades::enqueue(store.db(), run_id).await
+    SyncRunGrades { run_id }
+        .enqueue(store.db())
+        .await
+        .map(|_| ())
 }
 
 /// Open edX says a learner earned a certificate in a run: the valid certificate Registrar
@@ -652,7 +638,9 @@ pub async fn edx_certificate_earned(
         .await?
         .filter(|c| !c.is_revoked);
     if existing.is_none() {
-        CertifyLearner::enqueue(store.db(), user_id, run_id).await?;
+        CertifyLearner { user_id, run_id }
+            .enqueue(store.db())
+            .await?;
     }
     Ok(existing)
 }

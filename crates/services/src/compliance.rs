@@ -12,7 +12,7 @@ use crypto_box::aead::OsRng;
 use crypto_box::{PublicKey, SecretKey};
 use domain::compliance::{ComputedResult, verdict};
 use integrations::cybersource::export::{ExportError, ExportService, Subject};
-use jobs::{Enqueue, Job, JobError};
+use jobs::{Job, JobError};
 use sea_orm::{ConnectionTrait, DbErr, Set, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use store::Store;
@@ -87,7 +87,7 @@ async fn activate(db: &impl ConnectionTrait, user: User, provision: bool) -> Res
     let id = user.id;
     store::accounts::update(db, user, |u| u.is_active = Set(true)).await?;
     if provision {
-        CreateEdxUser::enqueue(db, id).await?;
+        CreateEdxUser { user_id: id }.enqueue(db).await?;
     }
     Ok(())
 }
@@ -98,25 +98,14 @@ pub struct ScreenUser {
     pub user_id: i64,
 }
 
-impl ScreenUser {
-    pub async fn enqueue(db: &impl ConnectionTrait, user_id: i64) -> Result<(), DbErr> {
-        jobs::push(
-            db,
-            &ScreenUser { user_id },
-            Enqueue {
-                unique_key: Some(format!("user:{user_id}")),
-                run_at: None,
-            },
-        )
-        .await
-        .map(|_| ())
-    }
-}
-
 impl Job for ScreenUser {
     const KIND: &'static str = "compliance.screen_user";
     const MAX_ATTEMPTS: u32 = 12;
     type Context = Context;
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("user:{}", self.user_id))
+    }
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let db = ctx.store.db();

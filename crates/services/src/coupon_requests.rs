@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use domain::catalog::validate::FieldErrors;
-use jobs::{Enqueue, Job, JobError};
+use jobs::{Job, JobError};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 use store::Store;
@@ -263,7 +263,12 @@ pub async fn redeemed(
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     match requests::redeemed(db, order_id, email, now).await? {
-        Some(request) => crate::sheets::assignments::ShowStatuses::enqueue(db, request).await,
+        Some(request) => crate::sheets::assignments::ShowStatuses {
+            request_id: request,
+        }
+        .enqueue(db)
+        .await
+        .map(|_| ()),
         None => Ok(()),
     }
 }
@@ -276,25 +281,13 @@ pub async fn redeemed(
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct FollowDelivery {}
 
-impl FollowDelivery {
-    /// Queues a run now; events arriving meanwhile join it.
-    pub async fn soon(db: &impl ConnectionTrait) -> Result<(), DbErr> {
-        jobs::push(
-            db,
-            &FollowDelivery {},
-            Enqueue {
-                unique_key: Some("coupons:delivery".into()),
-                run_at: None,
-            },
-        )
-        .await
-        .map(|_| ())
-    }
-}
-
 impl Job for FollowDelivery {
     const KIND: &'static str = "sheets.update_assignment_delivery";
     type Context = Context;
+
+    fn unique_key(&self) -> Option<String> {
+        Some("coupons:delivery".into())
+    }
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let now = Utc::now();
@@ -319,7 +312,11 @@ impl Job for FollowDelivery {
                 requests::delivery_completed(&txn, request.id, now).await?;
             }
             if request.sheet_id.is_some() && (!news.is_empty() || !outstanding) {
-                crate::sheets::assignments::ShowStatuses::enqueue(&txn, request.id).await?;
+                crate::sheets::assignments::ShowStatuses {
+                    request_id: request.id,
+                }
+                .enqueue(&txn)
+                .await?;
             }
             txn.commit().await?;
             if !news.is_empty() {

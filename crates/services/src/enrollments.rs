@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::catalog::predicates::open_for_enrollment;
-use jobs::{Enqueue, Job, JobError};
+use jobs::{Job, JobError};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 use store::Store;
@@ -40,22 +40,6 @@ pub enum EnrollError {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SyncEdxEnrollment {
     pub enrollment_id: i64,
-}
-
-impl SyncEdxEnrollment {
-    pub async fn enqueue(db: &impl ConnectionTrait, enrollment_id: i64) -> Result<(), DbErr> {
-        let key = Some(format!("enrollment:{enrollment_id}"));
-        jobs::push(
-            db,
-            &SyncEdxEnrollment { enrollment_id },
-            Enqueue {
-                unique_key: key,
-                run_at: None,
-            },
-        )
-        .await
-        .map(|_| ())
-    }
 }
 
 /// Whether the course is not offered in the country of the learner's legal address
@@ -112,7 +96,11 @@ async fn enroll_free_in(
         return Err(EnrollError::AlreadyEnrolled);
     }
     let enrollment = enrollments::activate(db, user_id, run_id, "audit", now).await?;
-    SyncEdxEnrollment::enqueue(db, enrollment.id).await?;
+    SyncEdxEnrollment {
+        enrollment_id: enrollment.id,
+    }
+    .enqueue(db)
+    .await?;
     Ok(enrollment)
 }
 
@@ -186,10 +174,18 @@ pub(crate) async fn defer_in(
         }
     }
     let new = enrollments::activate(db, user_id, to_run.id, &old.mode, now).await?;
-    SyncEdxEnrollment::enqueue(db, new.id).await?;
+    SyncEdxEnrollment {
+        enrollment_id: new.id,
+    }
+    .enqueue(db)
+    .await?;
     let old = if old.active {
         let old = enrollments::deactivate(db, old, "deferred", now).await?;
-        SyncEdxEnrollment::enqueue(db, old.id).await?;
+        SyncEdxEnrollment {
+            enrollment_id: old.id,
+        }
+        .enqueue(db)
+        .await?;
         old
     } else {
         old
@@ -234,7 +230,11 @@ pub async fn unenroll(
     let txn = store.write().await?;
     let enrollment = own_active(&txn, user_id, enrollment_id).await?;
     let enrollment = enrollments::deactivate(&txn, enrollment, "unenrolled", now).await?;
-    SyncEdxEnrollment::enqueue(&txn, enrollment.id).await?;
+    SyncEdxEnrollment {
+        enrollment_id: enrollment.id,
+    }
+    .enqueue(&txn)
+    .await?;
     txn.commit().await?;
     Ok(enrollment)
 }
@@ -243,6 +243,10 @@ impl Job for SyncEdxEnrollment {
     const KIND: &'static str = "openedx.sync_enrollment";
     const MAX_ATTEMPTS: u32 = 8;
     type Context = Context;
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("enrollment:{}", self.enrollment_id))
+    }
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let db = ctx.store.db();
@@ -378,15 +382,7 @@ async fn set_course_emails_in(
 ) -> Result<Enrollment, EnrollError> {
     let enrollment = own_active(db, user_id, enrollment_id).await?;
     let enrollment = enrollments::set_email_subscription(db, enrollment, receive, now).await?;
-    jobs::push(
-        db,
-        &SyncEdxEmailSettings { enrollment_id },
-        Enqueue {
-            unique_key: Some(format!("enrollment:{enrollment_id}")),
-            run_at: None,
-        },
-    )
-    .await?;
+    SyncEdxEmailSettings { enrollment_id }.enqueue(db).await?;
     Ok(enrollment)
 }
 
@@ -401,6 +397,10 @@ impl Job for SyncEdxEmailSettings {
     const KIND: &'static str = "openedx.email_settings";
     const MAX_ATTEMPTS: u32 = 8;
     type Context = Context;
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("enrollment:{}", self.enrollment_id))
+    }
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let Some(edx) = &ctx.openedx else {
@@ -442,7 +442,11 @@ impl Job for RetryFailedEdxEnrollments {
         }
         let db = ctx.store.db();
         for enrollment in enrollments::not_in_edx(db).await? {
-            SyncEdxEnrollment::enqueue(db, enrollment.id).await?;
+            SyncEdxEnrollment {
+                enrollment_id: enrollment.id,
+            }
+            .enqueue(db)
+            .await?;
         }
         Ok(())
     }

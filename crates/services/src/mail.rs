@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use askama::Template;
 use chrono::Utc;
-use jobs::{Enqueue, Job, JobError};
+use jobs::{Job, JobError};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::{ConnectionTrait, DbErr};
@@ -84,7 +84,7 @@ impl Mail {
 
     /// Queues the message for delivery in the caller's transaction.
     pub async fn send(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
-        jobs::push(db, &self, Enqueue::default()).await.map(|_| ())
+        self.enqueue(db).await.map(|_| ())
     }
 
     fn message(&self, from: &str) -> Result<Message, String> {
@@ -323,7 +323,9 @@ pub async fn record_delivery(
                 .await?
                 .is_some()
             {
-                crate::coupon_requests::FollowDelivery::soon(&txn).await?;
+                crate::coupon_requests::FollowDelivery {}
+                    .enqueue(&txn)
+                    .await?;
             }
             Delivery::Recorded
         }

@@ -4,7 +4,7 @@
 
 use chrono::{Duration, Utc};
 use integrations::openedx::{EdxError, NewUser};
-use jobs::{Enqueue, Job, JobError};
+use jobs::{Job, JobError};
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 
@@ -16,22 +16,6 @@ use crate::edx_token::with_user_token;
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CreateEdxUser {
     pub user_id: i64,
-}
-
-impl CreateEdxUser {
-    /// Enqueues the job (in the caller's transaction); a pending one for the user suffices.
-    pub async fn enqueue(db: &impl ConnectionTrait, user_id: i64) -> Result<(), sea_orm::DbErr> {
-        jobs::push(
-            db,
-            &CreateEdxUser { user_id },
-            Enqueue {
-                unique_key: Some(format!("user:{user_id}")),
-                run_at: None,
-            },
-        )
-        .await
-        .map(|_| ())
-    }
 }
 
 /// How soon work waiting on Open edX (down, or the learner's account not made yet) looks
@@ -54,6 +38,10 @@ impl Job for CreateEdxUser {
     const KIND: &'static str = "openedx.create_user";
     const MAX_ATTEMPTS: u32 = 8;
     type Context = Context;
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("user:{}", self.user_id))
+    }
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let db = ctx.store.db();
@@ -117,7 +105,7 @@ impl Job for RepairEdxUsers {
         let db = ctx.store.db();
         let users = store::openedx::unsynced_users(db, Utc::now(), Duration::minutes(5)).await?;
         for user_id in &users {
-            CreateEdxUser::enqueue(db, *user_id).await?;
+            CreateEdxUser { user_id: *user_id }.enqueue(db).await?;
         }
         if !users.is_empty() {
             tracing::info!(count = users.len(), "re-enqueued edX account creation");
@@ -133,24 +121,13 @@ pub struct UpdateEdxUser {
     pub user_id: i64,
 }
 
-impl UpdateEdxUser {
-    pub async fn enqueue(db: &impl ConnectionTrait, user_id: i64) -> Result<(), sea_orm::DbErr> {
-        jobs::push(
-            db,
-            &UpdateEdxUser { user_id },
-            Enqueue {
-                unique_key: Some(format!("user:{user_id}")),
-                run_at: None,
-            },
-        )
-        .await
-        .map(|_| ())
-    }
-}
-
 impl Job for UpdateEdxUser {
     const KIND: &'static str = "openedx.update_user";
     type Context = Context;
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("user:{}", self.user_id))
+    }
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let Some(edx) = &ctx.openedx else {
@@ -185,13 +162,17 @@ pub(crate) async fn edx_username(
 /// the jobs' unique keys make repeated clicks harmless.
 pub async fn resync(store: &store::Store, user_id: i64) -> Result<(), sea_orm::DbErr> {
     let txn = store.write().await?;
-    CreateEdxUser::enqueue(&txn, user_id).await?;
+    CreateEdxUser { user_id }.enqueue(&txn).await?;
     for e in store::enrollments::of_user(&txn, user_id)
         .await?
         .into_iter()
         .filter(|e| e.active && !e.edx_enrolled)
     {
-        crate::enrollments::SyncEdxEnrollment::enqueue(&txn, e.id).await?;
+        crate::enrollments::SyncEdxEnrollment {
+            enrollment_id: e.id,
+        }
+        .enqueue(&txn)
+        .await?;
     }
     txn.commit().await
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use domain::catalog::Catalog;
 use domain::catalog::vendors::{Skip, Stats, Vendor, deactivate_missing, listed_run, merge, parse};
 use integrations::vendor_reports::{ReportApi, ReportError};
-use jobs::{Enqueue, Job, JobError};
+use jobs::{Job, JobError};
 use serde::{Deserialize, Serialize};
 use store::Store;
 use store::catalog::write::{ApplyError, Mode};
@@ -141,7 +141,9 @@ pub async fn apply_rows(
         };
         match store::catalog::write::apply(&txn, &one, Mode::Strict).await {
             Ok(_) => {
-                crate::crm::SyncProducts::catalog_changed(&txn, now).await?;
+                crate::crm::SyncProducts {}
+                    .enqueue_at(&txn, Some(now + crate::crm::PRODUCTS_DELAY))
+                    .await?;
                 txn.commit().await?
             }
             Err(ApplyError::Invalid(errors)) => {
@@ -163,29 +165,13 @@ pub struct SyncExternalCourses {
     pub vendor: Option<String>,
 }
 
-impl SyncExternalCourses {
-    pub async fn enqueue(
-        db: &impl sea_orm::ConnectionTrait,
-        vendor: Vendor,
-    ) -> Result<(), sea_orm::DbErr> {
-        jobs::push(
-            db,
-            &SyncExternalCourses {
-                vendor: Some(vendor.slug().to_string()),
-            },
-            Enqueue {
-                unique_key: Some(format!("vendor:{}", vendor.slug())),
-                run_at: None,
-            },
-        )
-        .await
-        .map(|_| ())
-    }
-}
-
 impl Job for SyncExternalCourses {
     const KIND: &'static str = "courses.sync_external_course_runs";
     type Context = Context;
+
+    fn unique_key(&self) -> Option<String> {
+        self.vendor.as_ref().map(|slug| format!("vendor:{slug}"))
+    }
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let Some(sync) = ctx.vendors.as_ref() else {
@@ -197,7 +183,11 @@ impl Job for SyncExternalCourses {
             // failure and retries never repeat another's sync or its summary.
             let platforms = store::catalog::vocabulary::platforms(db).await?;
             for vendor in Vendor::ALL.into_iter().filter(|v| v.enabled(&platforms)) {
-                Self::enqueue(db, vendor).await?;
+                SyncExternalCourses {
+                    vendor: Some(vendor.slug().to_string()),
+                }
+                .enqueue(db)
+                .await?;
             }
             return Ok(());
         };
@@ -224,5 +214,10 @@ pub async fn set_sync(store: &Store, vendor: Vendor, enabled: bool) -> Result<()
 
 /// Queues a sync of one vendor now, whatever its setting.
 pub async fn sync_now(store: &Store, vendor: Vendor) -> Result<(), sea_orm::DbErr> {
-    SyncExternalCourses::enqueue(store.db(), vendor).await
+    SyncExternalCourses {
+        vendor: Some(vendor.slug().to_string()),
+    }
+    .enqueue(store.db())
+    .await
+    .map(|_| ())
 }

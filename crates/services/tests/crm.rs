@@ -4,6 +4,7 @@
 //! sent again, a basket is a checkout-abandoned deal until it is emptied, and MITx Online
 //! certificates are custom objects of the learner's contact, archived when removed.
 
+use jobs::Job as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -229,10 +230,10 @@ async fn mitx_online_certificates_are_custom_objects_of_the_learners_contact() {
             .await
             .unwrap()
     );
-    services::crm::SyncCertificates::enqueue(
-        store.db(),
-        services::certificates::Learners::new(run, &[ada.id]),
-    )
+    services::crm::SyncCertificates {
+        learners: services::certificates::Learners::new(run, &[ada.id]),
+    }
+    .enqueue(store.db())
     .await
     .unwrap();
     drain(&store, &url, Duration::from_secs(2)).await;
@@ -260,10 +261,10 @@ async fn mitx_online_certificates_are_custom_objects_of_the_learners_contact() {
     store::certificates::set_revoked(store.db(), ada.id, run, Some("plagiarism"))
         .await
         .unwrap();
-    services::crm::SyncCertificates::enqueue(
-        store.db(),
-        services::certificates::Learners::new(run, &[ada.id]),
-    )
+    services::crm::SyncCertificates {
+        learners: services::certificates::Learners::new(run, &[ada.id]),
+    }
+    .enqueue(store.db())
     .await
     .unwrap();
     drain(&store, &url, Duration::from_secs(2)).await;
@@ -275,9 +276,13 @@ async fn mitx_online_certificates_are_custom_objects_of_the_learners_contact() {
     let removed = store::certificates::remove_from(store.db(), run, &[ada.id])
         .await
         .unwrap();
-    services::crm::ArchiveCertificates::enqueue(store.db(), false, removed)
-        .await
-        .unwrap();
+    services::crm::ArchiveCertificates {
+        program: false,
+        ids: removed,
+    }
+    .enqueue(store.db())
+    .await
+    .unwrap();
     drain(&store, &url, Duration::from_secs(2)).await;
     assert!(hubspot.objects(type_id).is_empty(), "archived");
 }

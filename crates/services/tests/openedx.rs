@@ -1,6 +1,7 @@
 //! Open edX provisioning against the simulator over real HTTP, on the backend
 //! `REGISTRAR_TEST_DATABASE_URL` picks.
 
+use jobs::Job as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -66,8 +67,14 @@ async fn an_outage_delays_the_edx_account_which_then_arrives_exactly_once() {
     let (sim, url) = simulator().await;
     sim.knobs.fail_next.store(3, Ordering::SeqCst);
     let id = user(&store, "ada@example.edu", "ada", Utc::now()).await;
-    CreateEdxUser::enqueue(store.db(), id).await.unwrap();
-    CreateEdxUser::enqueue(store.db(), id).await.unwrap();
+    CreateEdxUser { user_id: id }
+        .enqueue(store.db())
+        .await
+        .unwrap();
+    CreateEdxUser { user_id: id }
+        .enqueue(store.db())
+        .await
+        .unwrap();
     drain(&store, client(&url)).await;
     assert_eq!(
         sim.users().len(),
@@ -187,10 +194,16 @@ async fn an_enrollment_waits_for_the_edx_account_and_arrives_once_after_an_outag
     let enrollment = store::enrollments::activate(store.db(), id, 256, "audit", Utc::now())
         .await
         .unwrap();
-    SyncEdxEnrollment::enqueue(store.db(), enrollment.id)
+    SyncEdxEnrollment {
+        enrollment_id: enrollment.id,
+    }
+    .enqueue(store.db())
+    .await
+    .unwrap();
+    CreateEdxUser { user_id: id }
+        .enqueue(store.db())
         .await
         .unwrap();
-    CreateEdxUser::enqueue(store.db(), id).await.unwrap();
     drain(&store, client(&url)).await;
     let enrollments = sim.enrollments();
     let jobs = jobs::admin::list(store.db(), None, None, 20).await.unwrap();
@@ -218,9 +231,12 @@ async fn an_enrollment_waits_for_the_edx_account_and_arrives_once_after_an_outag
     let row = store::enrollments::deactivate(store.db(), row, "unenrolled", Utc::now())
         .await
         .unwrap();
-    SyncEdxEnrollment::enqueue(store.db(), row.id)
-        .await
-        .unwrap();
+    SyncEdxEnrollment {
+        enrollment_id: row.id,
+    }
+    .enqueue(store.db())
+    .await
+    .unwrap();
     drain(&store, client(&url)).await;
     assert!(
         !sim.enrollments()[0].is_active,
@@ -303,7 +319,10 @@ async fn grades_pulled_page_by_page_from_edx_certify_the_learners_who_passed() {
     for i in 0..12 {
         let name = format!("learner{i:02}");
         let id = user(&store, &format!("{name}@example.edu"), &name, Utc::now()).await;
-        CreateEdxUser::enqueue(store.db(), id).await.unwrap();
+        CreateEdxUser { user_id: id }
+            .enqueue(store.db())
+            .await
+            .unwrap();
         learners.push((id, name));
     }
     drain(&store, client(&url)).await;
@@ -329,7 +348,8 @@ async fn grades_pulled_page_by_page_from_edx_certify_the_learners_who_passed() {
         passed: true,
         letter_grade: None,
     });
-    services::certificates::SyncRunGrades::enqueue(store.db(), run.id)
+    services::certificates::SyncRunGrades { run_id: run.id }
+        .enqueue(store.db())
         .await
         .unwrap();
     drain(&store, client(&url)).await;
@@ -374,7 +394,10 @@ async fn edx_asking_for_a_certificate_pulls_that_learners_grade_and_certifies() 
         .expect("a run with a verified track");
     let (sim, url) = simulator().await;
     let id = user(&store, "ada@example.edu", "ada", Utc::now()).await;
-    CreateEdxUser::enqueue(store.db(), id).await.unwrap();
+    CreateEdxUser { user_id: id }
+        .enqueue(store.db())
+        .await
+        .unwrap();
     drain(&store, client(&url)).await;
     store::enrollments::activate(store.db(), id, run.id, "verified", Utc::now())
         .await
@@ -388,9 +411,13 @@ async fn edx_asking_for_a_certificate_pulls_that_learners_grade_and_certifies() 
             letter_grade: None,
         });
     }
-    services::certificates::CertifyLearner::enqueue(store.db(), id, run.id)
-        .await
-        .unwrap();
+    services::certificates::CertifyLearner {
+        user_id: id,
+        run_id: run.id,
+    }
+    .enqueue(store.db())
+    .await
+    .unwrap();
     drain(&store, client(&url)).await;
     assert!(
         store::certificates::find(store.db(), id, store::certificates::Of::Run(run.id))
@@ -546,7 +573,10 @@ async fn grades_edx_reports_for_every_course_of_an_xpro_program_bring_its_certif
     );
     let (sim, url) = simulator().await;
     let ada = user(&store, "ada@example.edu", "ada", Utc::now()).await;
-    CreateEdxUser::enqueue(store.db(), ada).await.unwrap();
+    CreateEdxUser { user_id: ada }
+        .enqueue(store.db())
+        .await
+        .unwrap();
     drain(&store, client(&url)).await;
 
     // edX reports a pass in each course; the scheduled sweep queues every run it holds due.
@@ -558,7 +588,8 @@ async fn grades_edx_reports_for_every_course_of_an_xpro_program_bring_its_certif
             passed: true,
             letter_grade: None,
         });
-        services::certificates::SyncRunGrades::enqueue(store.db(), *run)
+        services::certificates::SyncRunGrades { run_id: *run }
+            .enqueue(store.db())
             .await
             .unwrap();
     }

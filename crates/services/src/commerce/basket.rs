@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use domain::catalog::Site;
 use domain::catalog::predicates::open_for_enrollment;
 use domain::commerce::pricing::{self, Invalid, Quote};
+use jobs::Job as _;
 use sea_orm::{ConnectionTrait, DbErr};
 use store::Store;
 use store::catalog::read::{CatalogView, Purchasable};
@@ -166,7 +167,12 @@ async fn choose(
 /// A learner's basket deal follows their basket (anonymous baskets have no contact).
 async fn basket_changed(db: &impl ConnectionTrait, owner: &Owner) -> Result<(), DbErr> {
     match owner {
-        Owner::User(user) => SyncDeal::enqueue(db, Deal::Basket(*user)).await,
+        Owner::User(user) => SyncDeal {
+            deal: Deal::Basket(*user),
+        }
+        .enqueue(db)
+        .await
+        .map(|_| ()),
         _ => Ok(()),
     }
 }

@@ -11,6 +11,7 @@ use domain::catalog::Site;
 use domain::commerce::order::OrderState;
 use domain::commerce::pricing::Kind;
 use integrations::cybersource::secure_acceptance;
+use jobs::Job as _;
 use sea_orm::{ConnectionTrait, DbErr};
 use store::Store;
 use store::catalog::read::{CatalogView, Purchasable};
@@ -180,7 +181,11 @@ async fn checkout_in(
         now,
     )
     .await?;
-    SyncDeal::enqueue(db, Deal::Bulk(order.id)).await?;
+    SyncDeal {
+        deal: Deal::Bulk(order.id),
+    }
+    .enqueue(db)
+    .await?;
     if total == Money::ZERO {
         if let Some(refused) = obstacle(db, &order).await? {
             return Err(refused);

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use domain::Money;
 use integrations::cybersource::secure_acceptance;
+use jobs::Job as _;
 use sea_orm::ConnectionTrait;
 use sha2::{Digest, Sha256};
 use store::Store;
@@ -97,9 +98,17 @@ async fn checkout_in(
         _ => orders::create(db, user.id, &pricing, &store_front.reference_stem(), now).await?,
     };
     discounts::redeem(db, pricing.discount_id, order.id, user.id, now).await?;
-    SyncDeal::enqueue(db, Deal::Order(order.id)).await?;
+    SyncDeal {
+        deal: Deal::Order(order.id),
+    }
+    .enqueue(db)
+    .await?;
     // Checked out: the order's deal takes over from the basket's.
-    SyncDeal::enqueue(db, Deal::Basket(user.id)).await?;
+    SyncDeal {
+        deal: Deal::Basket(user.id),
+    }
+    .enqueue(db)
+    .await?;
     if priced.quote.total == Money::ZERO {
         if let Some(why) =
             fulfilment::fulfil_free(db, view, &store_front.base_url, &order, now).await?

@@ -8,6 +8,7 @@ use domain::Money;
 use domain::catalog::Site;
 use domain::catalog::predicates::open_for_enrollment;
 use domain::commerce::order::OrderState;
+use jobs::Job as _;
 use sea_orm::{ConnectionTrait, DbErr};
 use store::catalog::read::{CatalogView, Purchasable};
 use store::commerce::baskets::Owner;
@@ -37,7 +38,12 @@ async fn enroll_run(
     };
     let enrollment =
         store::enrollments::activate(db, user_id, run_id, paid_mode(course.site), now).await?;
-    SyncEdxEnrollment::enqueue(db, enrollment.id).await
+    SyncEdxEnrollment {
+        enrollment_id: enrollment.id,
+    }
+    .enqueue(db)
+    .await
+    .map(|_| ())
 }
 
 /// The run a program purchase enrolls in for one course: the first that takes enrollments

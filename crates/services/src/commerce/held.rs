@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use domain::commerce::order::OrderState;
 use integrations::cybersource::refunds::{RefundError, Refunds};
+use jobs::Job as _;
 use sea_orm::DbErr;
 use serde_json::json;
 use store::Store;
@@ -174,7 +175,11 @@ pub async fn refund_payment(
         now,
     )
     .await?;
-    SyncDeal::enqueue(&txn, Deal::Order(order_id)).await?;
+    SyncDeal {
+        deal: Deal::Order(order_id),
+    }
+    .enqueue(&txn)
+    .await?;
     let order = settle_flag(&txn, order_id).await?;
     txn.commit().await?;
     tracing::info!(order = order_id, payment = %payment.transaction_id, staff = by, "captured payment refunded");
@@ -216,7 +221,11 @@ pub async fn fulfil(
     {
         return Err(HeldError::NotHeld(order.state));
     }
-    SyncDeal::enqueue(&txn, Deal::Order(order_id)).await?;
+    SyncDeal {
+        deal: Deal::Order(order_id),
+    }
+    .enqueue(&txn)
+    .await?;
     fulfilment::grant(&txn, view, site_url, &order, now).await?;
     let order = settle_flag(&txn, order_id).await?;
     txn.commit().await?;

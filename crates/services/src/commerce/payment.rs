@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use domain::Money;
 use domain::commerce::order::{Decision, OrderState};
 use integrations::cybersource::secure_acceptance::{Profile, SignedResult};
-use jobs::{Enqueue, Job, JobError};
+use jobs::{Job, JobError};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 use store::Store;
@@ -158,15 +158,7 @@ pub async fn receive(
         ));
     };
     let id = orders::record_received(&txn, &record, now).await?;
-    jobs::push(
-        &txn,
-        &ProcessPayment { response_id: id },
-        Enqueue {
-            unique_key: Some(format!("response:{id}")),
-            run_at: None,
-        },
-    )
-    .await?;
+    ProcessPayment { response_id: id }.enqueue(&txn).await?;
     txn.commit().await?;
     Ok((id, paid))
 }
@@ -440,7 +432,7 @@ async fn settle(
         alert_staff(db, store_front, paid, flag).await?;
     }
     paid.moved(target, flag, now);
-    SyncDeal::enqueue(db, paid.deal()).await?;
+    SyncDeal { deal: paid.deal() }.enqueue(db).await?;
     match paid {
         Paid::Order(order) => {
             if taken {
@@ -573,6 +565,10 @@ impl Job for ProcessPayment {
     const KIND: &'static str = "commerce.process_payment";
     const MAX_ATTEMPTS: u32 = 10;
     type Context = Context;
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("response:{}", self.response_id))
+    }
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         // Most posts were processed as they arrived: no need to load the catalog for those.

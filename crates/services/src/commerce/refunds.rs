@@ -10,6 +10,7 @@ use domain::Money;
 use domain::catalog::Site;
 use domain::commerce::order::OrderState;
 use integrations::cybersource::refunds::{RefundError, Refunds};
+use jobs::Job as _;
 use sea_orm::{ConnectionTrait, DbErr};
 use store::Store;
 use store::catalog::read::{CatalogView, Purchasable};
@@ -121,7 +122,11 @@ pub async fn refund(
     )
     .await?
     {
-        SyncDeal::enqueue(&txn, Deal::Order(order.id)).await?;
+        SyncDeal {
+            deal: Deal::Order(order.id),
+        }
+        .enqueue(&txn)
+        .await?;
         orders::record_transaction(
             &txn,
             &NewTransaction {
@@ -196,7 +201,11 @@ async fn end_enrollments(
                 }
                 _ => store::enrollments::deactivate(db, enrollment, "refunded", now).await?,
             };
-            SyncEdxEnrollment::enqueue(db, changed.id).await?;
+            SyncEdxEnrollment {
+                enrollment_id: changed.id,
+            }
+            .enqueue(db)
+            .await?;
         }
     }
     Ok(())

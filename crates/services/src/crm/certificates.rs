@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 use domain::catalog::Site;
 use integrations::hubspot::Upsert;
-use jobs::{Enqueue, Job, JobError};
-use sea_orm::{ConnectionTrait, DbErr};
+use jobs::{Job, JobError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -64,25 +63,6 @@ pub struct ArchiveCertificates {
     pub ids: Vec<i64>,
 }
 
-impl ArchiveCertificates {
-    pub async fn enqueue(
-        db: &impl ConnectionTrait,
-        program: bool,
-        ids: Vec<i64>,
-    ) -> Result<(), DbErr> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        jobs::push(
-            db,
-            &ArchiveCertificates { program, ids },
-            Enqueue::default(),
-        )
-        .await
-        .map(|_| ())
-    }
-}
-
 impl Job for ArchiveCertificates {
     const KIND: &'static str = "crm.archive_certificates";
     const MAX_ATTEMPTS: u32 = 25;
@@ -119,14 +99,6 @@ impl Job for ArchiveCertificates {
 pub struct SyncCertificates {
     #[serde(flatten)]
     pub learners: Learners,
-}
-
-impl SyncCertificates {
-    pub async fn enqueue(db: &impl ConnectionTrait, learners: Learners) -> Result<(), DbErr> {
-        jobs::push(db, &SyncCertificates { learners }, Enqueue::default())
-            .await
-            .map(|_| ())
-    }
 }
 
 impl Job for SyncCertificates {

@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Crm, digest, hubspot_error, sweep_soon};
+use super::{Crm, digest, hubspot_error};
 use crate::Context;
 
 const CONTACT: &str = "contact";
@@ -23,13 +23,10 @@ pub async fn contact_changed(
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     store::crm::mark(db, CONTACT, &[user_id.to_string()], now).await?;
-    sweep_soon(
-        db,
-        &SyncContacts {},
-        "crm:contacts",
-        now + Duration::seconds(5),
-    )
-    .await
+    SyncContacts {}
+        .enqueue_at(db, Some(now + Duration::seconds(5)))
+        .await
+        .map(|_| ())
 }
 
 /// The contact of a learner (xPRO's property mapping, the parts Registrar holds).
@@ -158,6 +155,10 @@ impl Job for SyncContacts {
     // A rate-limit storm fails many attempts in a row; the marks wait either way.
     const MAX_ATTEMPTS: u32 = 25;
     type Context = Context;
+
+    fn unique_key(&self) -> Option<String> {
+        Some("crm:contacts".into())
+    }
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let Some(crm) = ctx.crm.as_ref() else {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use domain::catalog::Site;
 use domain::commerce::order::OrderState;
 use integrations::hubspot::Upsert;
-use jobs::{Enqueue, Job, JobError};
+use jobs::{Job, JobError};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -33,26 +33,6 @@ pub enum Deal {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SyncDeal {
     pub deal: Deal,
-}
-
-impl SyncDeal {
-    pub async fn enqueue(db: &impl ConnectionTrait, deal: Deal) -> Result<(), DbErr> {
-        let key = match deal {
-            Deal::Order(id) => format!("order:{id}"),
-            Deal::Bulk(id) => format!("bulk:{id}"),
-            Deal::Basket(user) => format!("basket:{user}"),
-        };
-        jobs::push(
-            db,
-            &SyncDeal { deal },
-            Enqueue {
-                unique_key: Some(key),
-                run_at: None,
-            },
-        )
-        .await
-        .map(|_| ())
-    }
 }
 
 /// What a deal is made of, read from an order or a bulk purchase.
@@ -307,6 +287,14 @@ impl Job for SyncDeal {
     const KIND: &'static str = "crm.sync_deal";
     const MAX_ATTEMPTS: u32 = 25;
     type Context = Context;
+
+    fn unique_key(&self) -> Option<String> {
+        Some(match self.deal {
+            Deal::Order(id) => format!("order:{id}"),
+            Deal::Bulk(id) => format!("bulk:{id}"),
+            Deal::Basket(user) => format!("basket:{user}"),
+        })
+    }
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let Some(crm) = ctx.crm.as_ref() else {

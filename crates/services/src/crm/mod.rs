@@ -26,13 +26,11 @@ pub use account::{Crm, SignUpForm, Stages};
 pub use certificates::{ArchiveCertificates, SyncCertificates};
 pub use contacts::{SyncContacts, contact_changed};
 pub use deals::{Deal, SyncDeal};
-pub use products::SyncProducts;
+pub use products::{PRODUCTS_DELAY, SyncProducts};
 pub use signup_form::SubmitSignUpForm;
 
-use chrono::{DateTime, Utc};
 use integrations::hubspot::HubSpotError;
-use jobs::{Enqueue, Job, JobError};
-use sea_orm::{ConnectionTrait, DbErr};
+use jobs::JobError;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -51,23 +49,4 @@ fn digest(properties: &Map<String, Value>) -> String {
 
 fn money(minor: i64) -> String {
     domain::Money::from_minor(minor).to_string()
-}
-
-/// Queues a keyed sweep to run at `at`: changes until then join the same sweep.
-async fn sweep_soon<J: Job>(
-    db: &impl ConnectionTrait,
-    job: &J,
-    key: &str,
-    at: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    jobs::push(
-        db,
-        job,
-        Enqueue {
-            unique_key: Some(key.to_string()),
-            run_at: Some(at),
-        },
-    )
-    .await
-    .map(|_| ())
 }

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use integrations::hubspot::Upsert;
 use jobs::{Job, JobError};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use store::catalog::read::CatalogView;
 
-use super::{Crm, digest, hubspot_error, money, sweep_soon};
+use super::{Crm, digest, hubspot_error, money};
 use crate::Context;
 
 const PRODUCT: &str = "product";
@@ -88,26 +88,17 @@ pub(super) async fn send_products(
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct SyncProducts {}
 
-impl SyncProducts {
-    /// Queues the sweep after a catalog change (keyed: many changes, one sweep).
-    pub async fn catalog_changed(
-        db: &impl ConnectionTrait,
-        now: DateTime<Utc>,
-    ) -> Result<(), DbErr> {
-        sweep_soon(
-            db,
-            &SyncProducts {},
-            "crm:products",
-            now + Duration::seconds(10),
-        )
-        .await
-    }
-}
+/// How long after a catalog change the product sweep runs: changes until then join it.
+pub const PRODUCTS_DELAY: Duration = Duration::seconds(10);
 
 impl Job for SyncProducts {
     const KIND: &'static str = "crm.sync_products";
     const MAX_ATTEMPTS: u32 = 25;
     type Context = Context;
+
+    fn unique_key(&self) -> Option<String> {
+        Some("crm:products".into())
+    }
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let Some(crm) = ctx.crm.as_ref() else {

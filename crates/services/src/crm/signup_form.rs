@@ -1,8 +1,7 @@
 //! xPRO's registration form: each sign-up posted to HubSpot with the visitor's tracking
 //! cookie.
 
-use jobs::{Enqueue, Job, JobError};
-use sea_orm::{ConnectionTrait, DbErr};
+use jobs::{Job, JobError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -16,25 +15,6 @@ use crate::Context;
 pub struct SubmitSignUpForm {
     pub email: String,
     pub hubspotutk: Option<String>,
-}
-
-impl SubmitSignUpForm {
-    pub async fn enqueue(
-        db: &impl ConnectionTrait,
-        email: &str,
-        hubspotutk: Option<&str>,
-    ) -> Result<(), DbErr> {
-        jobs::push(
-            db,
-            &SubmitSignUpForm {
-                email: email.to_string(),
-                hubspotutk: hubspotutk.map(str::to_string),
-            },
-            Enqueue::default(),
-        )
-        .await
-        .map(|_| ())
-    }
 }
 
 impl Job for SubmitSignUpForm {

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use integrations::google::{GoogleError, Protection};
-use jobs::{Enqueue, Job, JobError};
+use jobs::{Job, JobError};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 use store::Store;
@@ -58,21 +58,6 @@ pub struct CreateSheet {
     pub request_id: i64,
 }
 
-impl CreateSheet {
-    pub async fn enqueue(db: &impl ConnectionTrait, request_id: i64) -> Result<(), DbErr> {
-        jobs::push(
-            db,
-            &CreateSheet { request_id },
-            Enqueue {
-                unique_key: Some(format!("sheets:assign-create:{request_id}")),
-                run_at: None,
-            },
-        )
-        .await
-        .map(|_| ())
-    }
-}
-
 async fn request(db: &impl ConnectionTrait, id: i64) -> Result<CouponRequest, JobError> {
     requests::find(db, id)
         .await?
@@ -82,6 +67,10 @@ async fn request(db: &impl ConnectionTrait, id: i64) -> Result<CouponRequest, Jo
 impl Job for CreateSheet {
     const KIND: &'static str = "sheets.create_assignment_sheet";
     type Context = Context;
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("sheets:assign-create:{}", self.request_id))
+    }
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let Some(sheets) = ctx.sheets.as_ref() else {
@@ -327,15 +316,13 @@ pub struct ProcessSheet {
     pub request_id: i64,
 }
 
-impl ProcessSheet {
-    pub fn key(request_id: i64) -> String {
-        format!("sheets:assign:{request_id}")
-    }
-}
-
 impl Job for ProcessSheet {
     const KIND: &'static str = "sheets.process_assignment_sheet";
     type Context = Context;
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("sheets:assign:{}", self.request_id))
+    }
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let Some(sheets) = ctx.sheets.as_ref() else {
@@ -357,24 +344,13 @@ pub struct ShowStatuses {
     pub request_id: i64,
 }
 
-impl ShowStatuses {
-    pub async fn enqueue(db: &impl ConnectionTrait, request_id: i64) -> Result<(), DbErr> {
-        jobs::push(
-            db,
-            &ShowStatuses { request_id },
-            Enqueue {
-                unique_key: Some(format!("sheets:assign-show:{request_id}")),
-                run_at: None,
-            },
-        )
-        .await
-        .map(|_| ())
-    }
-}
-
 impl Job for ShowStatuses {
     const KIND: &'static str = "sheets.show_assignment_statuses";
     type Context = Context;
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("sheets:assign-show:{}", self.request_id))
+    }
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let Some(sheets) = ctx.sheets.as_ref() else {

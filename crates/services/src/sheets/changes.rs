@@ -2,30 +2,10 @@
 //! queues.
 
 use chrono::{DateTime, Duration, Utc};
-use jobs::{Enqueue, Job};
+use jobs::Job;
 use sea_orm::{ConnectionTrait, DbErr};
 
 use super::{ProcessCouponRequests, ProcessSheets, Sheets, assignments};
-
-/// Queues a job `delay` from now under a key, so notifications until then join it.
-async fn debounced<J: Job>(
-    db: &impl ConnectionTrait,
-    job: &J,
-    key: String,
-    now: DateTime<Utc>,
-    delay: Duration,
-) -> Result<(), DbErr> {
-    jobs::push(
-        db,
-        job,
-        Enqueue {
-            unique_key: Some(key),
-            run_at: Some(now + delay),
-        },
-    )
-    .await
-    .map(|_| ())
-}
 
 /// What a change notification is about (xPRO's `sheet` parameter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,34 +56,20 @@ impl Change {
         })
     }
 
-    /// Queues the run the change calls for, after its debounce.
+    /// Queues the run the change calls for, after its debounce: notifications until then
+    /// join it (each kind's key).
     pub async fn queue(self, db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(), DbErr> {
-        let soon = Duration::seconds(REQUEST_DEBOUNCE_SECONDS);
+        let soon = Some(now + Duration::seconds(REQUEST_DEBOUNCE_SECONDS));
         match self {
-            Change::EnrollmentChanges => {
-                debounced(
-                    db,
-                    &ProcessSheets {},
-                    "sheets:enrollchange".into(),
-                    now,
-                    soon,
-                )
-                .await
-            }
-            Change::CouponRequests => {
-                let job = ProcessCouponRequests {};
-                debounced(db, &job, "sheets:enrollrequest".into(), now, soon).await
-            }
+            Change::EnrollmentChanges => ProcessSheets {}.enqueue_at(db, soon).await,
+            Change::CouponRequests => ProcessCouponRequests {}.enqueue_at(db, soon).await,
             Change::Assignments(request_id) => {
-                debounced(
-                    db,
-                    &assignments::ProcessSheet { request_id },
-                    assignments::ProcessSheet::key(request_id),
-                    now,
-                    Duration::seconds(ASSIGNMENT_DEBOUNCE_SECONDS),
-                )
-                .await
+                let later = Some(now + Duration::seconds(ASSIGNMENT_DEBOUNCE_SECONDS));
+                assignments::ProcessSheet { request_id }
+                    .enqueue_at(db, later)
+                    .await
             }
         }
+        .map(|_| ())
     }
 }

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use jobs::{Enqueue, Job, JobError};
+use jobs::{Job, JobError};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 use store::commerce::code_sheets::{self, CodeSheet, CodeUse};
@@ -118,24 +118,13 @@ async fn update(
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct UpdateCodeSheets {}
 
-impl UpdateCodeSheets {
-    pub async fn soon(db: &impl ConnectionTrait) -> Result<(), DbErr> {
-        jobs::push(
-            db,
-            &UpdateCodeSheets {},
-            Enqueue {
-                unique_key: Some("sheets:code-sheets".into()),
-                run_at: None,
-            },
-        )
-        .await
-        .map(|_| ())
-    }
-}
-
 impl Job for UpdateCodeSheets {
     const KIND: &'static str = "b2b.update_enrollment_code_sheets";
     type Context = Context;
+
+    fn unique_key(&self) -> Option<String> {
+        Some("sheets:code-sheets".into())
+    }
 
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let Some(sheets) = ctx.sheets.as_ref() else {
@@ -164,7 +153,7 @@ impl Job for UpdateCodeSheets {
 /// After an order is fulfilled: if its code is shown in a sheet, the sheets follow.
 pub async fn order_fulfilled(db: &impl ConnectionTrait, order_id: i64) -> Result<(), DbErr> {
     if code_sheets::shows_order(db, order_id).await? {
-        UpdateCodeSheets::soon(db).await?;
+        UpdateCodeSheets {}.enqueue(db).await?;
     }
     Ok(())
 }
@@ -180,7 +169,7 @@ pub async fn show(
 ) -> Result<(), DbErr> {
     let txn = store.write().await?;
     code_sheets::set(&txn, batch, spreadsheet, tab, now).await?;
-    UpdateCodeSheets::soon(&txn).await?;
+    UpdateCodeSheets {}.enqueue(&txn).await?;
     txn.commit().await
 }
 

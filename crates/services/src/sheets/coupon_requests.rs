@@ -41,7 +41,11 @@ pub(super) async fn request_row(
     }
     match coupon_requests::create_in(&txn, view, &form, Source::Sheet, now).await {
         Ok(request) => {
-            assignments::CreateSheet::enqueue(&txn, request.id).await?;
+            assignments::CreateSheet {
+                request_id: request.id,
+            }
+            .enqueue(&txn)
+            .await?;
             txn.commit().await?;
             Ok(Ok(format!("{} codes created", request.num_codes)))
         }
@@ -60,6 +64,10 @@ impl Job for ProcessCouponRequests {
     const KIND: &'static str = "sheets.handle_coupon_requests";
     type Context = Context;
 
+    fn unique_key(&self) -> Option<String> {
+        Some("sheets:enrollrequest".into())
+    }
+
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let Some(sheets) = ctx.sheets.as_ref() else {
             return Ok(());
@@ -73,7 +81,11 @@ impl Job for ProcessCouponRequests {
         // A request whose spreadsheet never got made (its job gave up) is tried again.
         let db = ctx.store.db();
         for request in store::commerce::coupon_requests::sheets_pending(db).await? {
-            assignments::CreateSheet::enqueue(db, request.id).await?;
+            assignments::CreateSheet {
+                request_id: request.id,
+            }
+            .enqueue(db)
+            .await?;
         }
         processed
     }

@@ -143,6 +143,10 @@ impl Job for ProcessSheets {
     const KIND: &'static str = "sheets.process_requests";
     type Context = Context;
 
+    fn unique_key(&self) -> Option<String> {
+        Some("sheets:enrollchange".into())
+    }
+
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let Some(sheets) = ctx.sheets.as_ref() else {
             return Ok(());
