@@ -251,7 +251,9 @@ impl Job for SyncEdxEnrollment {
     async fn run(self, ctx: &Context) -> Result<(), JobError> {
         let db = ctx.store.db();
         let Some(edx) = &ctx.openedx else {
-            return Err(JobError::Permanent("no Open edX is configured".to_string()));
+            // No LMS here: nothing to do (a dead job per enrollment would only be noise).
+            // Once one is configured, the repair and retry schedules catch up.
+            return Ok(());
         };
         let enrollment = existing(db, self.enrollment_id).await?;
         let username = edx_username(db, enrollment.user_id).await?;
