@@ -27,10 +27,56 @@ pub fn context(store: &store::Store) -> Context {
     }
 }
 
+/// A job that went dead while draining: its kind and its last error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadJob {
+    pub kind: String,
+    pub last_error: String,
+}
+
 /// Runs every job kind of this build until none is queued, waiting or running (at most
-/// about five seconds).
+/// about five seconds), and fails the test if a job went dead meanwhile, naming it: a
+/// dead job is work silently lost. A test that expects deaths uses `drain_expecting_dead`.
 pub async fn drain(context: Context) {
+    let dead = drain_expecting_dead(context).await;
+    assert!(
+        dead.is_empty(),
+        "jobs went dead while draining (use drain_expecting_dead if that is the point): {dead:#?}"
+    );
+}
+
+/// `drain`, answering the jobs that went dead instead of failing on them.
+pub async fn drain_expecting_dead(context: Context) -> Vec<DeadJob> {
     let db = context.store.db().clone();
+    let backend = db.get_database_backend();
+    let dead_query = Statement::from_string(
+        backend,
+        "SELECT id, kind, last_error FROM jobs WHERE state = 'dead' ORDER BY id",
+    );
+    let dead_now = |rows: Vec<sea_orm::QueryResult>| {
+        rows.into_iter()
+            .map(|r| {
+                (
+                    r.try_get::<i64>("", "id").expect("an id"),
+                    DeadJob {
+                        kind: r.try_get("", "kind").expect("a kind"),
+                        last_error: r
+                            .try_get::<Option<String>>("", "last_error")
+                            .expect("an error")
+                            .unwrap_or_default(),
+                    },
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let before: Vec<i64> = dead_now(
+        db.query_all_raw(dead_query.clone())
+            .await
+            .expect("dead jobs"),
+    )
+    .into_iter()
+    .map(|(id, _)| id)
+    .collect();
     let (stop, stopped) = watch::channel(false);
     let worker = Worker {
         db: db.clone(),
@@ -52,7 +98,7 @@ pub async fn drain(context: Context) {
     let handle = tokio::spawn(worker.run(stopped));
     // One statement, so a job enqueued by another job is never missed between counts.
     let pending = Statement::from_string(
-        db.get_database_backend(),
+        backend,
         "SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'failed', 'running')",
     );
     for _ in 0..500 {
@@ -68,4 +114,9 @@ pub async fn drain(context: Context) {
     }
     stop.send(true).expect("the worker listens");
     handle.await.expect("the worker stops");
+    dead_now(db.query_all_raw(dead_query).await.expect("dead jobs"))
+        .into_iter()
+        .filter(|(id, _)| !before.contains(id))
+        .map(|(_, job)| job)
+        .collect()
 }

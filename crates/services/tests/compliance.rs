@@ -59,8 +59,9 @@ impl Harness {
         }
     }
 
-    async fn drain_with(&self, screening: Screening) {
-        services::testing::drain(Context {
+    /// Runs the jobs with this screening; the jobs that went dead.
+    async fn drain_with(&self, screening: Screening) -> Vec<services::testing::DeadJob> {
+        services::testing::drain_expecting_dead(Context {
             mail_outbox: self.outbox.clone(),
             // An LMS that is never up: provisioning is on, and its jobs can be counted.
             openedx: Some(Arc::new(integrations::openedx::OpenEdx::new(
@@ -74,11 +75,13 @@ impl Harness {
             compliance: Some(Arc::new(screening)),
             ..services::testing::context(&self.store)
         })
-        .await;
+        .await
     }
 
+    /// Runs the jobs; none may go dead.
     async fn drain(&self) {
-        self.drain_with(self.screening(sim::TRANSACTION_KEY)).await;
+        let dead = self.drain_with(self.screening(sim::TRANSACTION_KEY)).await;
+        assert!(dead.is_empty(), "jobs went dead: {dead:#?}");
     }
 
     /// Signs up (screening on), verified, with this last name; the user id.
@@ -229,7 +232,12 @@ async fn a_list_match_denies_blocks_and_alerts_the_admin() {
 async fn temporary_failures_and_outages_log_nothing_and_retry_until_an_answer() {
     let h = harness().await;
     let busy = h.sign_up("bob@example.edu", "Busy").await;
-    h.drain().await;
+    let dead = h.drain_with(h.screening(sim::TRANSACTION_KEY)).await;
+    assert!(
+        dead.iter()
+            .all(|d| d.kind == "compliance.screen_user" && d.last_error.contains("reason 150")),
+        "only the screening that never got an answer gave up: {dead:#?}"
+    );
     assert!(h.results(busy).await.is_empty(), "reason 150 is not logged");
     assert!(!h.active(busy).await);
     assert!(
@@ -278,7 +286,8 @@ async fn an_unknown_answer_waits_for_staff_who_may_approve_manually() {
 async fn a_wrong_transaction_key_fails_loudly_and_logs_nothing() {
     let h = harness().await;
     let id = h.sign_up("fay@example.edu", "Lovelace").await;
-    h.drain_with(h.screening("not-the-key")).await;
+    let dead = h.drain_with(h.screening("not-the-key")).await;
+    assert_eq!(dead.len(), 1, "{dead:#?}");
     assert!(h.results(id).await.is_empty());
     assert!(!h.active(id).await);
     let dead = store::testing::count(
