@@ -310,7 +310,7 @@ pub async fn signup(
     State(state): State<AppState>,
     headers: HeaderMap,
     Form(values): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     let get = |k: &str| values.get(k).cloned().unwrap_or_default();
     if let Some(recaptcha) = &state.settings.recaptcha {
         let token = values
@@ -322,7 +322,12 @@ pub async fn signup(
             Ok(false) => {
                 let mut errors = FieldErrors::default();
                 errors.add("captcha", "please confirm you are not a robot");
-                return signup_page(&state, &values, &errors, StatusCode::BAD_REQUEST);
+                return Ok(signup_page(
+                    &state,
+                    &values,
+                    &errors,
+                    StatusCode::BAD_REQUEST,
+                ));
             }
             Err(error) => {
                 tracing::warn!(%error, "reCAPTCHA unavailable; sign-up refused");
@@ -331,7 +336,12 @@ pub async fn signup(
                     "captcha",
                     "the robot check is unavailable; try again in a minute",
                 );
-                return signup_page(&state, &values, &errors, StatusCode::SERVICE_UNAVAILABLE);
+                return Ok(signup_page(
+                    &state,
+                    &values,
+                    &errors,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                ));
             }
         }
     }
@@ -354,7 +364,7 @@ pub async fn signup(
     match result {
         Ok(user) => {
             tracing::info!(user = user.id, "account created; verification mailed");
-            message(
+            Ok(message(
                 &state,
                 StatusCode::OK,
                 "Check your email",
@@ -363,36 +373,39 @@ pub async fn signup(
                     user.email
                 ),
                 vec![("/signin", "Sign in")],
-            )
+            ))
         }
-        Err(FormError::Invalid(errors)) => {
-            signup_page(&state, &values, &errors, StatusCode::BAD_REQUEST)
-        }
-        Err(FormError::Db(error)) => {
-            tracing::error!(%error, "sign-up failed");
-            error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None)
-        }
+        Err(FormError::Invalid(errors)) => Ok(signup_page(
+            &state,
+            &values,
+            &errors,
+            StatusCode::BAD_REQUEST,
+        )),
+        Err(FormError::Db(error)) => Err(error.into()),
     }
 }
 
-pub async fn verify(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match use_cases::verify(&state.store, &token, state.now()).await {
-        Ok(Some(_)) => message(
+pub async fn verify(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let verified = use_cases::verify(&state.store, &token, state.now()).await?;
+    Ok(match verified {
+        Some(_) => message(
             &state,
             StatusCode::OK,
             "Email confirmed",
             "Your email address is confirmed. You can sign in now.",
             vec![("/signin", "Sign in")],
         ),
-        Ok(None) => message(
+        None => message(
             &state,
             StatusCode::BAD_REQUEST,
             "This link does not work",
             "It has expired or was already used. Sign in to have a new one sent, or reset your password.",
             vec![("/reset", "Reset your password")],
         ),
-        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-    }
+    })
 }
 
 fn signin_page(
@@ -456,7 +469,7 @@ pub async fn signin(
     crate::client_ip::ClientIp(ip): crate::client_ip::ClientIp,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
     Form(mut values): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     // The form posts to `/signin?next=…`: where to go after is in the address.
     if let Some(next) = crate::api::Params::parse(query.as_deref()).get("next") {
         values
@@ -469,56 +482,53 @@ pub async fn signin(
         .unwrap_or_default();
     let password = values.get("password").cloned().unwrap_or_default();
     let source = ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
-    match use_cases::sign_in_from(&state.store, &email, &password, &source, state.now()).await {
-        Ok(SignIn::Ok(user)) => {
-            match use_cases::start_session(&state.store, user.id, state.now()).await
+    let outcome =
+        use_cases::sign_in_from(&state.store, &email, &password, &source, state.now()).await?;
+    Ok(match outcome {
+        SignIn::Ok(user) => {
+            let session = use_cases::start_session(&state.store, user.id, state.now()).await?;
+            let secure = if state.settings.base_url.starts_with("https://") {
+                "; Secure"
+            } else {
+                ""
+            };
+            let cookie = format!(
+                "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+                use_cases::SESSION.num_seconds()
+            );
+            let mut response = (
+                [(header::SET_COOKIE, cookie)],
+                Redirect::to(&local_next(&state, values.get("next").map(String::as_str))),
+            )
+                .into_response();
+            // What the visitor put in a basket before signing in is theirs now.
+            if let Some(clear) = super::shop::hand_over(&state, &headers, user.id).await
+                && let Ok(value) = header::HeaderValue::from_str(&clear)
             {
-                Ok(session) => {
-                    let secure = if state.settings.base_url.starts_with("https://") {
-                        "; Secure"
-                    } else {
-                        ""
-                    };
-                    let cookie = format!(
-                        "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-                        use_cases::SESSION.num_seconds()
-                    );
-                    let mut response = (
-                        [(header::SET_COOKIE, cookie)],
-                        Redirect::to(&local_next(&state, values.get("next").map(String::as_str))),
-                    )
-                        .into_response();
-                    // What the visitor put in a basket before signing in is theirs now.
-                    if let Some(clear) = super::shop::hand_over(&state, &headers, user.id).await
-                        && let Ok(value) = header::HeaderValue::from_str(&clear)
-                    {
-                        response.headers_mut().append(header::SET_COOKIE, value);
-                    }
-                    response
-                }
-                Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+                response.headers_mut().append(header::SET_COOKIE, value);
             }
+            response
         }
-        Ok(SignIn::Unverified) => signin_page(
+        SignIn::Unverified => signin_page(
             &state,
             &values,
             Some("Confirm your email address first: follow the link we sent you.".to_string()),
             StatusCode::BAD_REQUEST,
         ),
-        Ok(SignIn::UnderReview) => signin_page(
+        SignIn::UnderReview => signin_page(
             &state,
             &values,
             Some("Your account is being reviewed and is not active yet. Try again in a few minutes; if this persists, contact support.".to_string()),
             StatusCode::FORBIDDEN,
         ),
-        Ok(SignIn::Denied) => message(
+        SignIn::Denied => message(
             &state,
             StatusCode::FORBIDDEN,
             "We cannot activate your account",
             "Sorry, we cannot create an account for you at this time. Please contact support.".to_string(),
             Vec::new(),
         ),
-        Ok(SignIn::Throttled { minutes }) => {
+        SignIn::Throttled { minutes } => {
             tracing::warn!(%email, %source, "sign-in rate-limited");
             signin_page(
                 &state,
@@ -530,16 +540,13 @@ pub async fn signin(
                 StatusCode::TOO_MANY_REQUESTS,
             )
         }
-        Ok(SignIn::Refused) => {
-            signin_page(
-                &state,
-                &values,
-                Some("That email and password do not match an account.".to_string()),
-                StatusCode::BAD_REQUEST,
-            )
-        }
-        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-    }
+        SignIn::Refused => signin_page(
+            &state,
+            &values,
+            Some("That email and password do not match an account.".to_string()),
+            StatusCode::BAD_REQUEST,
+        ),
+    })
 }
 
 pub async fn signout(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -579,33 +586,29 @@ pub async fn reset_form(State(state): State<AppState>) -> Response {
 pub async fn reset_request(
     State(state): State<AppState>,
     Form(values): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     let email = values
         .get("email")
         .map(|e| e.trim().to_lowercase())
         .unwrap_or_default();
     if state.limits.reset.blocked(&email) {
-        return message(
+        return Ok(message(
             &state,
             StatusCode::TOO_MANY_REQUESTS,
             "Too many requests",
             "Several reset links were sent to this address recently. Check your email, or try again in an hour.",
             vec![],
-        );
+        ));
     }
     state.limits.reset.record(&email);
-    let result =
-        use_cases::request_reset(&state.store, &email, &state.settings.base_url, state.now()).await;
-    match result {
-        Ok(()) => message(
-            &state,
-            StatusCode::OK,
-            "Check your email",
-            "If an account uses this address, a link to reset its password is on its way.",
-            vec![("/signin", "Sign in")],
-        ),
-        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-    }
+    use_cases::request_reset(&state.store, &email, &state.settings.base_url, state.now()).await?;
+    Ok(message(
+        &state,
+        StatusCode::OK,
+        "Check your email",
+        "If an account uses this address, a link to reset its password is on its way.",
+        vec![("/signin", "Sign in")],
+    ))
 }
 
 fn new_password_page(
@@ -644,21 +647,24 @@ pub async fn new_password(
     State(state): State<AppState>,
     Path(token): Path<String>,
     Form(values): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     let password = values.get("password").cloned().unwrap_or_default();
     let result = use_cases::reset(&state.store, &token, &password, state.now()).await;
     match result {
-        Ok(_) => message(
+        Ok(_) => Ok(message(
             &state,
             StatusCode::OK,
             "Password changed",
             "Your password is changed and you are signed out everywhere. Sign in with the new one.",
             vec![("/signin", "Sign in")],
-        ),
-        Err(FormError::Invalid(errors)) => {
-            new_password_page(&state, &token, &errors, StatusCode::BAD_REQUEST)
-        }
-        Err(FormError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+        )),
+        Err(FormError::Invalid(errors)) => Ok(new_password_page(
+            &state,
+            &token,
+            &errors,
+            StatusCode::BAD_REQUEST,
+        )),
+        Err(FormError::Db(error)) => Err(error.into()),
     }
 }
 
@@ -686,16 +692,15 @@ struct Dashboard {
     certificates: Vec<super::certificates::Shown>,
 }
 
-pub async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn dashboard(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
     let Some(user) = current_user(&state, &headers).await else {
-        return Redirect::to("/signin").into_response();
+        return Ok(Redirect::to("/signin").into_response());
     };
-    let (Ok(snapshot), Ok(rows)) = (
-        state.catalog.get().await,
-        store::enrollments::of_user(state.store.db(), user.id).await,
-    ) else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let snapshot = state.catalog.get().await?;
+    let rows = store::enrollments::of_user(state.store.db(), user.id).await?;
     let enrollments = rows
         .into_iter()
         .filter_map(|e| {
@@ -744,7 +749,7 @@ pub async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Res
         .collect();
     let mut meta = Meta::new(&state, "/dashboard", "Your dashboard", "Your enrollments");
     meta.signed_in = Some(user.email.clone());
-    render(
+    Ok(render(
         StatusCode::OK,
         &Dashboard {
             meta,
@@ -754,7 +759,7 @@ pub async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Res
             enrollments,
             certificates,
         },
-    )
+    ))
 }
 
 /// Back to the dashboard after an enrollment change, or a page saying why it was refused.
@@ -918,9 +923,9 @@ pub async fn profile(
     State(state): State<AppState>,
     headers: HeaderMap,
     Form(values): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     let Some(user) = current_user(&state, &headers).await else {
-        return Redirect::to("/signin").into_response();
+        return Ok(Redirect::to("/signin").into_response());
     };
     let address = address_from(&values);
     let name = values.get("name").cloned().unwrap_or_default();
@@ -945,7 +950,7 @@ pub async fn profile(
             } else {
                 "Saved."
             };
-            profile_page(
+            Ok(profile_page(
                 &state,
                 &updated,
                 None,
@@ -953,41 +958,42 @@ pub async fn profile(
                 StatusCode::OK,
                 Some(notice),
             )
-            .await
+            .await)
         }
-        Err(FormError::Invalid(errors)) => {
-            profile_page(
-                &state,
-                &user,
-                Some(&values),
-                &errors,
-                StatusCode::BAD_REQUEST,
-                None,
-            )
-            .await
-        }
-        Err(FormError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+        Err(FormError::Invalid(errors)) => Ok(profile_page(
+            &state,
+            &user,
+            Some(&values),
+            &errors,
+            StatusCode::BAD_REQUEST,
+            None,
+        )
+        .await),
+        Err(FormError::Db(error)) => Err(error.into()),
     }
 }
 
-pub async fn confirm_email(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match use_cases::confirm_email_change(&state.store, &token, state.now()).await {
-        Ok(Some(user)) => message(
+pub async fn confirm_email(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let changed = use_cases::confirm_email_change(&state.store, &token, state.now()).await?;
+    Ok(match changed {
+        Some(user) => message(
             &state,
             StatusCode::OK,
             "Email changed",
             format!("Your account now uses {}.", user.email),
             vec![("/dashboard", "Your dashboard")],
         ),
-        Ok(None) => message(
+        None => message(
             &state,
             StatusCode::BAD_REQUEST,
             "This link does not work",
             "It has expired, was already used, or the address is now taken.",
             vec![("/profile", "Profile")],
         ),
-        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-    }
+    })
 }
 
 #[derive(Template)]

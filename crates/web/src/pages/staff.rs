@@ -23,6 +23,7 @@ use store::catalog::write::ApplyError;
 use super::{Flash, Meta, assets, error_page, render, text};
 use crate::AppState;
 use crate::api::Params;
+use crate::error::PageError;
 
 const COOKIE: &str = "registrar_staff";
 
@@ -51,22 +52,24 @@ impl axum::extract::FromRequestParts<AppState> for StaffMember {
                 Some("Staff changes are made from the staff pages of this site only.".into()),
             ));
         }
-        staff(state, &parts.headers).await.map(StaffMember)
+        match staff(state, &parts.headers).await {
+            Ok(Some(email)) => Ok(StaffMember(email)),
+            Ok(None) => Err(Redirect::to("/staff/").into_response()),
+            Err(error) => Err(error.into_response()),
+        }
     }
 }
 
-async fn staff(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
-    if let Some(session) = crate::csrf::cookie_value(headers, COOKIE) {
-        match store::staff::session_email(state.store.db(), &session, state.now()).await {
-            Ok(Some(email)) => return Ok(email),
-            Ok(None) => {}
-            Err(_) => return Err(error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None)),
-        }
+/// The staff member the request comes from, if it comes from one.
+async fn staff(state: &AppState, headers: &HeaderMap) -> Result<Option<String>, PageError> {
+    if let Some(session) = crate::csrf::cookie_value(headers, COOKIE)
+        && let Some(email) =
+            store::staff::session_email(state.store.db(), &session, state.now()).await?
+    {
+        return Ok(Some(email));
     }
-    match crate::pages::account::current_user(state, headers).await {
-        Some(user) if user.is_staff => Ok(user.email),
-        _ => Err(Redirect::to("/staff/").into_response()),
-    }
+    let user = crate::pages::account::current_user(state, headers).await;
+    Ok(user.filter(|u| u.is_staff).map(|u| u.email))
 }
 
 /// Cross-site form posts are refused: the cookie is SameSite=Strict, and a browser's
@@ -123,9 +126,12 @@ struct Home {
     attention: i64,
 }
 
-pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Ok(who) = staff(&state, &headers).await else {
-        return render(
+pub async fn home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let Some(who) = staff(&state, &headers).await? else {
+        return Ok(render(
             StatusCode::OK,
             &SignIn {
                 meta: meta(&state, "/staff/", "Staff sign-in", None, false),
@@ -133,15 +139,16 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
                 asset_htmx: assets::HTMX,
                 error: None,
             },
-        );
+        ));
     };
-    let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
+    let snapshot = state.catalog.get().await?;
+    let dead = match jobs::admin::list(state.store.db(), Some("dead"), None, 10_000).await {
+        Ok(jobs) => jobs.len() as i64,
+        Err(error) => {
+            tracing::error!(%error, "counting dead jobs failed");
+            0
+        }
     };
-    let dead = jobs::admin::list(state.store.db(), Some("dead"), None, 10_000)
-        .await
-        .map(|j| j.len() as i64)
-        .unwrap_or(0);
     let attention = match store::commerce::orders::flagged_count(state.store.db()).await {
         Ok(n) => n,
         Err(error) => {
@@ -150,7 +157,7 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
         }
     };
     let view = &snapshot.view;
-    render(
+    Ok(render(
         StatusCode::OK,
         &Home {
             attention,
@@ -162,43 +169,24 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
             programs: view.programs.len(),
             dead,
         },
-    )
+    ))
 }
 
 pub async fn sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     if !same_origin(&headers) {
-        return error_page(&state, StatusCode::FORBIDDEN, None);
+        return Err(PageError::Refused(StatusCode::FORBIDDEN, None));
     }
     let token = form
         .get("token")
         .map(|t| t.trim().to_string())
         .unwrap_or_default();
-    match services::accounts::staff_sign_in(&state.store, &token, state.now()).await {
-        Ok(Some((email, session))) => {
-            tracing::info!(staff = %email, "staff signed in");
-            let secure = if state.settings.base_url.starts_with("https://") {
-                "; Secure"
-            } else {
-                ""
-            };
-            // A session of its own that expires, never the long-lived token itself.
-            (
-                [(
-                    header::SET_COOKIE,
-                    format!(
-                        "{COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-                        services::accounts::STAFF_SESSION.num_seconds()
-                    ),
-                )],
-                Redirect::to("/staff/"),
-            )
-                .into_response()
-        }
-        Ok(None) => render(
+    let signed_in = services::accounts::staff_sign_in(&state.store, &token, state.now()).await?;
+    let Some((email, session)) = signed_in else {
+        return Ok(render(
             StatusCode::BAD_REQUEST,
             &SignIn {
                 meta: meta(&state, "/staff/", "Staff sign-in", None, false),
@@ -206,9 +194,26 @@ pub async fn sign_in(
                 asset_htmx: assets::HTMX,
                 error: Some("That token is not a staff token.".to_string()),
             },
-        ),
-        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-    }
+        ));
+    };
+    tracing::info!(staff = %email, "staff signed in");
+    let secure = if state.settings.base_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    // A session of its own that expires, never the long-lived token itself.
+    Ok((
+        [(
+            header::SET_COOKIE,
+            format!(
+                "{COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+                services::accounts::STAFF_SESSION.num_seconds()
+            ),
+        )],
+        Redirect::to("/staff/"),
+    )
+        .into_response())
 }
 
 /// Ends the staff token session and, for staff signed in with their account, that
@@ -259,19 +264,17 @@ pub async fn courses(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     if asks_for_new(query) {
-        return course_page(
+        return Ok(course_page(
             &state,
             who,
             CourseForm::from_record(&blank_course(), true),
             StatusCode::OK,
             false,
-        );
+        ));
     }
-    let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let snapshot = state.catalog.get().await?;
     let mut rows: Vec<Row> = snapshot
         .view
         .courses
@@ -286,7 +289,7 @@ pub async fn courses(
         })
         .collect();
     rows.sort_by(|a, b| a.title.cmp(&b.title));
-    render(
+    Ok(render(
         StatusCode::OK,
         &Courses {
             meta: meta(&state, "/staff/courses/", "Courses", Some(who), false),
@@ -294,7 +297,7 @@ pub async fn courses(
             asset_htmx: assets::HTMX,
             rows,
         },
-    )
+    ))
 }
 
 fn when_text(value: Option<DateTime<Utc>>) -> String {
@@ -668,47 +671,43 @@ pub async fn course(
     StaffMember(who): StaffMember,
     Path(readable_id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Response {
-    let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+) -> Result<Response, PageError> {
+    let snapshot = state.catalog.get().await?;
     let Some(course) = snapshot.view.course_by_readable_id(&readable_id) else {
-        return error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some(format!("There is no course {readable_id}.")),
-        );
+        return Err(PageError::not_found(format!(
+            "There is no course {readable_id}."
+        )));
     };
     let saved = Params::parse(query.as_deref()).get("saved").is_some();
-    course_page(
+    Ok(course_page(
         &state,
         who,
         CourseForm::from_record(&snapshot.view.course_record(course), false),
         StatusCode::OK,
         saved,
-    )
+    ))
 }
 
 /// Saves the record named `target` in `collection` ("courses" or "programs") and answers
-/// with a redirect to its edit page, or hands back what the catalog rules rejected so the
-/// caller can show it on the form.
+/// with a redirect to its edit page, or (`Ok(Err(…))`) hands back what the catalog rules
+/// rejected so the caller can show it on the form.
 async fn save(
     state: &AppState,
     who: &str,
     collection: &str,
     target: &str,
     catalog: Catalog,
-) -> Result<Response, FieldErrors> {
+) -> Result<Result<Response, FieldErrors>, PageError> {
     match crate::api::staff::save_catalog(state, &catalog).await {
         Ok(_) => {
             tracing::info!(staff = %who, collection, record = %target, "saved from the staff area");
-            Ok(Redirect::to(&format!("/staff/{collection}/{target}?saved=1")).into_response())
+            Ok(Ok(Redirect::to(&format!(
+                "/staff/{collection}/{target}?saved=1"
+            ))
+            .into_response()))
         }
-        Err(ApplyError::Invalid(errors)) => Err(errors),
-        Err(ApplyError::Db(error)) => {
-            tracing::error!(%error, collection, record = %target, "saving from the staff area failed");
-            Ok(error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None))
-        }
+        Err(ApplyError::Invalid(errors)) => Ok(Err(errors)),
+        Err(ApplyError::Db(error)) => Err(error.into()),
     }
 }
 
@@ -717,7 +716,7 @@ pub async fn create_course(
     StaffMember(who): StaffMember,
     headers: HeaderMap,
     Form(fields): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     store_course(&state, who, &headers, None, fields).await
 }
 
@@ -727,7 +726,7 @@ pub async fn save_course(
     headers: HeaderMap,
     Path(readable_id): Path<String>,
     Form(fields): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     store_course(&state, who, &headers, Some(readable_id), fields).await
 }
 
@@ -738,24 +737,20 @@ async fn store_course(
     headers: &HeaderMap,
     existing: Option<String>,
     fields: HashMap<String, String>,
-) -> Response {
+) -> Result<Response, PageError> {
     if !same_origin(headers) {
-        return error_page(state, StatusCode::FORBIDDEN, None);
+        return Err(PageError::Refused(StatusCode::FORBIDDEN, None));
     }
-    let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let snapshot = state.catalog.get().await?;
     let is_new = existing.is_none();
     let base = match &existing {
         None => blank_course(),
         Some(readable_id) => match snapshot.view.course_by_readable_id(readable_id) {
             Some(course) => snapshot.view.course_record(course),
             None => {
-                return error_page(
-                    state,
-                    StatusCode::NOT_FOUND,
-                    Some(format!("There is no course {readable_id}.")),
-                );
+                return Err(PageError::not_found(format!(
+                    "There is no course {readable_id}."
+                )));
             }
         },
     };
@@ -771,25 +766,42 @@ async fn store_course(
             "readable_id",
             "a course with this readable id already exists",
         );
-        return course_page(state, who, form, StatusCode::BAD_REQUEST, false);
+        return Ok(course_page(
+            state,
+            who,
+            form,
+            StatusCode::BAD_REQUEST,
+            false,
+        ));
     }
     let mut form = CourseForm::from_record(&base, is_new);
     form.take(&fields);
     let Some(record) = form.record(base) else {
-        return course_page(state, who, form, StatusCode::BAD_REQUEST, false);
+        return Ok(course_page(
+            state,
+            who,
+            form,
+            StatusCode::BAD_REQUEST,
+            false,
+        ));
     };
     let target = record.readable_id.clone();
     let catalog = Catalog {
         courses: vec![record],
         ..Catalog::default()
     };
-    match save(state, &who, "courses", &target, catalog).await {
-        Ok(response) => response,
-        Err(errors) => {
-            form.absorb(errors);
-            course_page(state, who, form, StatusCode::BAD_REQUEST, false)
-        }
-    }
+    let errors = match save(state, &who, "courses", &target, catalog).await? {
+        Ok(redirect) => return Ok(redirect),
+        Err(errors) => errors,
+    };
+    form.absorb(errors);
+    Ok(course_page(
+        state,
+        who,
+        form,
+        StatusCode::BAD_REQUEST,
+        false,
+    ))
 }
 
 #[derive(Template)]
@@ -805,19 +817,17 @@ pub async fn programs(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     if asks_for_new(query) {
-        return program_page(
+        return Ok(program_page(
             &state,
             who,
             ProgramForm::from_record(&blank_program(), true),
             StatusCode::OK,
             false,
-        );
+        ));
     }
-    let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let snapshot = state.catalog.get().await?;
     let mut rows: Vec<Row> = snapshot
         .view
         .programs
@@ -831,7 +841,7 @@ pub async fn programs(
         })
         .collect();
     rows.sort_by(|a, b| a.title.cmp(&b.title));
-    render(
+    Ok(render(
         StatusCode::OK,
         &Programs {
             meta: meta(&state, "/staff/programs/", "Programs", Some(who), false),
@@ -839,7 +849,7 @@ pub async fn programs(
             asset_htmx: assets::HTMX,
             rows,
         },
-    )
+    ))
 }
 
 /// The signatories a form lists, onto the page (made if there is none and some are given).
@@ -936,25 +946,21 @@ pub async fn program(
     StaffMember(who): StaffMember,
     Path(readable_id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Response {
-    let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+) -> Result<Response, PageError> {
+    let snapshot = state.catalog.get().await?;
     let Some(program) = snapshot.view.program_by_readable_id(&readable_id) else {
-        return error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some(format!("There is no program {readable_id}.")),
-        );
+        return Err(PageError::not_found(format!(
+            "There is no program {readable_id}."
+        )));
     };
     let saved = Params::parse(query.as_deref()).get("saved").is_some();
-    program_page(
+    Ok(program_page(
         &state,
         who,
         ProgramForm::from_record(&snapshot.view.program_record(program), false),
         StatusCode::OK,
         saved,
-    )
+    ))
 }
 
 pub async fn create_program(
@@ -962,7 +968,7 @@ pub async fn create_program(
     StaffMember(who): StaffMember,
     headers: HeaderMap,
     Form(fields): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     store_program(&state, who, &headers, None, fields).await
 }
 
@@ -972,7 +978,7 @@ pub async fn save_program(
     headers: HeaderMap,
     Path(readable_id): Path<String>,
     Form(fields): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     store_program(&state, who, &headers, Some(readable_id), fields).await
 }
 
@@ -983,13 +989,11 @@ async fn store_program(
     headers: &HeaderMap,
     existing: Option<String>,
     fields: HashMap<String, String>,
-) -> Response {
+) -> Result<Response, PageError> {
     if !same_origin(headers) {
-        return error_page(state, StatusCode::FORBIDDEN, None);
+        return Err(PageError::Refused(StatusCode::FORBIDDEN, None));
     }
-    let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let snapshot = state.catalog.get().await?;
     let is_new = existing.is_none();
     let get = |key: &str| fields.get(key).cloned().unwrap_or_default();
     let mut record = match &existing {
@@ -1002,11 +1006,9 @@ async fn store_program(
         Some(readable_id) => match snapshot.view.program_by_readable_id(readable_id) {
             Some(program) => snapshot.view.program_record(program),
             None => {
-                return error_page(
-                    state,
-                    StatusCode::NOT_FOUND,
-                    Some(format!("There is no program {readable_id}.")),
-                );
+                return Err(PageError::not_found(format!(
+                    "There is no program {readable_id}."
+                )));
             }
         },
     };
@@ -1042,31 +1044,42 @@ async fn store_program(
         Err(error) => form.errors.add("requirements", error.to_string()),
     }
     if !form.errors.is_empty() {
-        return program_page(state, who, form, StatusCode::BAD_REQUEST, false);
+        return Ok(program_page(
+            state,
+            who,
+            form,
+            StatusCode::BAD_REQUEST,
+            false,
+        ));
     }
     let target = record.readable_id.clone();
     let catalog = Catalog {
         programs: vec![record],
         ..Catalog::default()
     };
-    match save(state, &who, "programs", &target, catalog).await {
-        Ok(response) => response,
-        Err(errors) => {
-            for (field, messages) in errors.fields() {
-                let field = field.strip_prefix("programs[0].").unwrap_or(field);
-                // Tree errors carry a node path; the editor has one field for the tree.
-                let field = if field.starts_with("requirements") {
-                    "requirements"
-                } else {
-                    field
-                };
-                for message in messages {
-                    form.errors.add(field, message.clone());
-                }
-            }
-            program_page(state, who, form, StatusCode::BAD_REQUEST, false)
+    let errors = match save(state, &who, "programs", &target, catalog).await? {
+        Ok(redirect) => return Ok(redirect),
+        Err(errors) => errors,
+    };
+    for (field, messages) in errors.fields() {
+        let field = field.strip_prefix("programs[0].").unwrap_or(field);
+        // Tree errors carry a node path; the editor has one field for the tree.
+        let field = if field.starts_with("requirements") {
+            "requirements"
+        } else {
+            field
+        };
+        for message in messages {
+            form.errors.add(field, message.clone());
         }
     }
+    Ok(program_page(
+        state,
+        who,
+        form,
+        StatusCode::BAD_REQUEST,
+        false,
+    ))
 }
 
 pub struct FlowRow {
@@ -1101,15 +1114,16 @@ struct JobsPage {
     jobs: Vec<JobRow>,
 }
 
-pub async fn jobs_page(State(state): State<AppState>, StaffMember(who): StaffMember) -> Response {
+pub async fn jobs_page(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+) -> Result<Response, PageError> {
     let db = state.store.db();
     let mut flows = Vec::new();
     for flow in services::flows::all() {
         let (mut queue, mut dead, mut last_success, mut last_error) = (0, 0, None, None);
         for kind in flow.job_kinds {
-            let Ok(stats) = jobs::admin::kind_stats(db, kind).await else {
-                return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-            };
+            let stats = jobs::admin::kind_stats(db, kind).await?;
             queue += stats.queue_depth;
             dead += stats.dead;
             last_success = last_success.max(stats.last_success);
@@ -1139,9 +1153,7 @@ pub async fn jobs_page(State(state): State<AppState>, StaffMember(who): StaffMem
             last_error: last_error.unwrap_or_default(),
         });
     }
-    let Ok(recent) = jobs::admin::list(db, None, None, 50).await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let recent = jobs::admin::list(db, None, None, 50).await?;
     let jobs = recent
         .into_iter()
         .map(|j| JobRow {
@@ -1154,7 +1166,7 @@ pub async fn jobs_page(State(state): State<AppState>, StaffMember(who): StaffMem
             last_error: j.last_error.unwrap_or_default(),
         })
         .collect();
-    render(
+    Ok(render(
         StatusCode::OK,
         &JobsPage {
             meta: meta(
@@ -1169,7 +1181,7 @@ pub async fn jobs_page(State(state): State<AppState>, StaffMember(who): StaffMem
             flows,
             jobs,
         },
-    )
+    ))
 }
 
 pub async fn job_action(
@@ -1177,29 +1189,22 @@ pub async fn job_action(
     StaffMember(who): StaffMember,
     headers: HeaderMap,
     Path((id, action)): Path<(i64, String)>,
-) -> Response {
+) -> Result<Response, PageError> {
     if !same_origin(&headers) {
-        return error_page(&state, StatusCode::FORBIDDEN, None);
+        return Err(PageError::Refused(StatusCode::FORBIDDEN, None));
     }
-    let result = match action.as_str() {
-        "retry" => jobs::admin::retry(state.store.db(), id, state.now()).await,
-        "cancel" => jobs::admin::cancel(state.store.db(), id, state.now()).await,
-        _ => return error_page(&state, StatusCode::NOT_FOUND, None),
+    let changed = match action.as_str() {
+        "retry" => jobs::admin::retry(state.store.db(), id, state.now()).await?,
+        "cancel" => jobs::admin::cancel(state.store.db(), id, state.now()).await?,
+        _ => return Err(PageError::Refused(StatusCode::NOT_FOUND, None)),
     };
-    match result {
-        Ok(true) => {
-            tracing::info!(staff = %who, job = id, %action, "job changed from the staff area");
-            Redirect::to("/staff/jobs/").into_response()
-        }
-        Ok(false) => error_page(
-            &state,
-            StatusCode::CONFLICT,
-            Some(format!(
-                "Job {id} cannot be {action}ed in its current state."
-            )),
-        ),
-        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    if !changed {
+        return Err(PageError::conflict(format!(
+            "Job {id} cannot be {action}ed in its current state."
+        )));
     }
+    tracing::info!(staff = %who, job = id, %action, "job changed from the staff area");
+    Ok(Redirect::to("/staff/jobs/").into_response())
 }
 
 pub struct UserRow {
@@ -1230,16 +1235,15 @@ fn edx_state(account: Option<store::openedx::EdxAccount>) -> String {
     }
 }
 
-pub async fn users(State(state): State<AppState>, StaffMember(who): StaffMember) -> Response {
+pub async fn users(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+) -> Result<Response, PageError> {
     let db = state.store.db();
-    let Ok(list) = store::accounts::list(db, 500).await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let list = store::accounts::list(db, 500).await?;
     let mut users = Vec::with_capacity(list.len());
     for user in list {
-        let Ok(account) = store::openedx::account(db, user.id).await else {
-            return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-        };
+        let account = store::openedx::account(db, user.id).await?;
         users.push(UserRow {
             id: user.id,
             email: user.email,
@@ -1249,7 +1253,7 @@ pub async fn users(State(state): State<AppState>, StaffMember(who): StaffMember)
             joined: text::date(user.created_on),
         });
     }
-    render(
+    Ok(render(
         StatusCode::OK,
         &UsersPage {
             meta: meta(&state, "/staff/users/", "Users", Some(who), false),
@@ -1257,7 +1261,7 @@ pub async fn users(State(state): State<AppState>, StaffMember(who): StaffMember)
             asset_htmx: assets::HTMX,
             users,
         },
-    )
+    ))
 }
 
 #[derive(Template)]
@@ -1283,21 +1287,15 @@ pub async fn user(
     StaffMember(who): StaffMember,
     Path(id): Path<i64>,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let db = state.store.db();
-    let (Ok(Some(user)), Ok(account), Ok(rows), Ok(inquiries), Ok(snapshot)) = (
-        store::accounts::find(db, id).await,
-        store::openedx::account(db, id).await,
-        store::enrollments::of_user(db, id).await,
-        store::compliance::of_user(db, id).await,
-        state.catalog.get().await,
-    ) else {
-        return error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some(format!("There is no user {id}.")),
-        );
+    let Some(user) = store::accounts::find(db, id).await? else {
+        return Err(PageError::not_found(format!("There is no user {id}.")));
     };
+    let account = store::openedx::account(db, id).await?;
+    let rows = store::enrollments::of_user(db, id).await?;
+    let inquiries = store::compliance::of_user(db, id).await?;
+    let snapshot = state.catalog.get().await?;
     let enrollments = rows
         .iter()
         .map(|e| {
@@ -1383,7 +1381,7 @@ pub async fn user(
         kind: "ok",
         message: message.to_string(),
     });
-    render(
+    Ok(render(
         StatusCode::OK,
         &UserPage {
             meta: page_meta,
@@ -1403,7 +1401,7 @@ pub async fn user(
             certificates,
             user,
         },
-    )
+    ))
 }
 
 /// Revokes a learner's certificate with a reason, or (`restore`) makes it valid again.
@@ -1412,38 +1410,28 @@ pub async fn certificate_action(
     StaffMember(who): StaffMember,
     Path((id, uuid, action)): Path<(i64, String, String)>,
     axum::Form(values): axum::Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     let db = state.store.db();
-    let found = match store::certificates::by_any_uuid(db, &uuid).await {
-        Ok(Some(c)) if c.user_id == id => c,
-        Ok(_) => {
-            return error_page(
-                &state,
-                StatusCode::NOT_FOUND,
-                Some("This learner has no such certificate.".into()),
-            );
+    let found = match store::certificates::by_any_uuid(db, &uuid).await? {
+        Some(c) if c.user_id == id => c,
+        _ => {
+            return Err(PageError::not_found(
+                "This learner has no such certificate.",
+            ));
         }
-        Err(_) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
     };
     let reason = values.get("reason").map(|r| r.trim()).unwrap_or_default();
     let change = match action.as_str() {
         "revoke" if reason.is_empty() => {
-            return error_page(
-                &state,
-                StatusCode::BAD_REQUEST,
-                Some("A revocation needs a reason.".into()),
-            );
+            return Err(PageError::bad_request("A revocation needs a reason."));
         }
         "revoke" => Some(reason),
         "restore" => None,
-        _ => return error_page(&state, StatusCode::NOT_FOUND, None),
+        _ => return Err(PageError::Refused(StatusCode::NOT_FOUND, None)),
     };
-    let changed = services::certificates::set_revoked(&state.store, id, found.of, change).await;
-    if changed.is_err() {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    }
+    services::certificates::set_revoked(&state.store, id, found.of, change).await?;
     tracing::info!(staff = %who, user = id, certificate = %uuid, %action, reason, "certificate changed");
-    Redirect::to(&format!("/staff/users/{id}?certificate=1")).into_response()
+    Ok(Redirect::to(&format!("/staff/users/{id}?certificate=1")).into_response())
 }
 
 /// Clears a learner the export screening denied or could not judge.
@@ -1451,7 +1439,7 @@ pub async fn approve(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     Path(id): Path<i64>,
-) -> Response {
+) -> Result<Response, PageError> {
     let result = async {
         let Some(user) = store::accounts::find(state.store.db(), id).await? else {
             return Ok(None);
@@ -1469,17 +1457,11 @@ pub async fn approve(
     match result {
         Ok(Some(())) => {
             tracing::info!(staff = %who, user = id, "export compliance approved manually");
-            Redirect::to(&format!("/staff/users/{id}?approved=1")).into_response()
+            Ok(Redirect::to(&format!("/staff/users/{id}?approved=1")).into_response())
         }
-        Ok(None) => error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some(format!("There is no user {id}.")),
-        ),
-        Err(services::compliance::ApprovalError::Db(_)) => {
-            error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None)
-        }
-        Err(refused) => error_page(&state, StatusCode::CONFLICT, Some(refused.to_string())),
+        Ok(None) => Err(PageError::not_found(format!("There is no user {id}."))),
+        Err(services::compliance::ApprovalError::Db(error)) => Err(error.into()),
+        Err(refused) => Err(PageError::conflict(refused.to_string())),
     }
 }
 
@@ -1489,15 +1471,10 @@ pub async fn resync(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     Path(id): Path<i64>,
-) -> Response {
-    let result = services::openedx::resync(&state.store, id).await;
-    match result {
-        Ok(()) => {
-            tracing::info!(staff = %who, user = id, "edX re-sync queued");
-            Redirect::to(&format!("/staff/users/{id}?resynced=1")).into_response()
-        }
-        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-    }
+) -> Result<Response, PageError> {
+    services::openedx::resync(&state.store, id).await?;
+    tracing::info!(staff = %who, user = id, "edX re-sync queued");
+    Ok(Redirect::to(&format!("/staff/users/{id}?resynced=1")).into_response())
 }
 
 /// The run a "sync now" form names (`?run=<courseware id>`), with its course's readable id.
@@ -1521,27 +1498,19 @@ async fn sync_now<F, Fut>(
     query: Option<&str>,
     what: &str,
     enqueue: F,
-) -> Response
+) -> Result<Response, PageError>
 where
     F: FnOnce(i64) -> Fut,
     Fut: std::future::Future<Output = Result<(), sea_orm::DbErr>>,
 {
-    let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let snapshot = state.catalog.get().await?;
     let Some((run_id, course)) = run_named(&snapshot.view, query) else {
-        return error_page(
-            state,
-            StatusCode::NOT_FOUND,
-            Some("There is no such run.".into()),
-        );
+        return Err(PageError::not_found("There is no such run."));
     };
-    if enqueue(run_id).await.is_err() {
-        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    }
+    enqueue(run_id).await?;
     tracing::info!(staff = %who, run = run_id, what, "sync queued");
     let path: String = form_urlencoded::byte_serialize(course.as_bytes()).collect();
-    Redirect::to(&format!("/staff/courses/{path}?{what}=queued")).into_response()
+    Ok(Redirect::to(&format!("/staff/courses/{path}?{what}=queued")).into_response())
 }
 
 /// Pulls a run's grades now.
@@ -1549,7 +1518,7 @@ pub async fn sync_grades(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let store = &state.store;
     sync_now(&state, &who, query.as_deref(), "grades", |run_id| {
         services::certificates::sync_grades_now(store, run_id)
@@ -1562,7 +1531,7 @@ pub async fn sync_run(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let store = &state.store;
     sync_now(&state, &who, query.as_deref(), "run", |run_id| {
         services::catalog_sync::sync_run_now(store, run_id)
@@ -1584,10 +1553,8 @@ pub async fn defer(
     StaffMember(who): StaffMember,
     Path(id): Path<i64>,
     Form(form): Form<DeferForm>,
-) -> Response {
-    let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+) -> Result<Response, PageError> {
+    let snapshot = state.catalog.get().await?;
     let moved = services::enrollments::defer(
         &state.store,
         &snapshot.view,
@@ -1602,15 +1569,11 @@ pub async fn defer(
     match moved {
         Ok(_) => {
             tracing::info!(staff = %who, user = id, from = %form.from, to = %form.to, "enrollment deferred");
-            Redirect::to(&format!("/staff/users/{id}?deferred=1")).into_response()
+            Ok(Redirect::to(&format!("/staff/users/{id}?deferred=1")).into_response())
         }
-        Err(services::enrollments::DeferError::Db(_)) => {
-            error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None)
-        }
-        Err(refused) => error_page(
-            &state,
-            StatusCode::BAD_REQUEST,
-            Some(format!("The enrollment was not moved: {refused}.")),
-        ),
+        Err(services::enrollments::DeferError::Db(error)) => Err(error.into()),
+        Err(refused) => Err(PageError::bad_request(format!(
+            "The enrollment was not moved: {refused}."
+        ))),
     }
 }

@@ -19,9 +19,10 @@ use store::commerce::discounts::{self, DiscountRow};
 use store::commerce::{bulk_orders, orders, refund_requests};
 
 use super::staff::{StaffMember, meta};
-use super::{Flash, Meta, assets, error_page, render, text};
+use super::{Flash, Meta, assets, render, text};
 use crate::AppState;
 use crate::api::Params;
+use crate::error::PageError;
 
 pub struct DiscountLine {
     pub code: String,
@@ -156,10 +157,8 @@ async fn discounts_page(
     values: &HashMap<String, String>,
     errors: FieldErrors,
     flash: Option<String>,
-) -> Response {
-    let Ok(list) = discounts::list(state.store.db(), Some(query), 200).await else {
-        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+) -> Result<Response, PageError> {
+    let list = discounts::list(state.store.db(), Some(query), 200).await?;
     let mut lines = Vec::with_capacity(list.len());
     for d in list {
         lines.push(line(state, d).await);
@@ -199,7 +198,7 @@ async fn discounts_page(
     } else {
         StatusCode::BAD_REQUEST
     };
-    render(
+    Ok(render(
         status,
         &DiscountsPage {
             meta: page_meta,
@@ -213,14 +212,14 @@ async fn discounts_page(
             bulk_error: errors.get("bulk").map(|m| m.join("; ")),
             errors,
         },
-    )
+    ))
 }
 
 pub async fn discounts_list(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let params = Params::parse(query.as_deref());
     let flash = params
         .get("created")
@@ -241,16 +240,17 @@ pub async fn discounts_create(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     Form(values): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     match discount_admin::create(&state.store, &values, state.now()).await {
         Ok(created) => {
             tracing::info!(staff = %who, count = created.len(), "discounts created");
-            Redirect::to(&format!("/staff/discounts/?created={}", created.len())).into_response()
+            let to = format!("/staff/discounts/?created={}", created.len());
+            Ok(Redirect::to(&to).into_response())
         }
         Err(AdminError::Invalid(errors)) => {
             discounts_page(&state, who, "", &values, errors, None).await
         }
-        Err(AdminError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+        Err(AdminError::Db(error)) => Err(error.into()),
     }
 }
 
@@ -259,18 +259,12 @@ pub async fn discounts_export(
     State(state): State<AppState>,
     StaffMember(_): StaffMember,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let params = Params::parse(query.as_deref());
     let Some(batch) = params.get("batch").filter(|b| !b.is_empty()) else {
-        return error_page(
-            &state,
-            StatusCode::BAD_REQUEST,
-            Some("Name a batch.".into()),
-        );
+        return Err(PageError::bad_request("Name a batch."));
     };
-    let Ok(rows) = discounts::in_batch(state.store.db(), batch).await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let rows = discounts::in_batch(state.store.db(), batch).await?;
     let mut csv =
         String::from("code,discount_type,amount,redemption_type,activation_date,expiration_date\n");
     for d in rows {
@@ -297,7 +291,7 @@ pub async fn discounts_export(
             }
         })
         .collect();
-    (
+    Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (
@@ -307,7 +301,7 @@ pub async fn discounts_export(
         ],
         csv,
     )
-        .into_response()
+        .into_response())
 }
 
 pub struct OrderLine {
@@ -349,18 +343,14 @@ pub async fn orders_list(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let params = Params::parse(query.as_deref());
     let q = params.get("q").unwrap_or_default().to_string();
     let wanted = params.get("state").unwrap_or_default().to_string();
     let filter = wanted.parse::<OrderState>().ok();
     let attention = params.get("attention").is_some_and(|a| !a.is_empty());
-    let Ok(found) = orders::search(state.store.db(), Some(&q), filter, attention, 200).await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
-    let Ok(bulk) = bulk_orders::search(state.store.db(), Some(&q), 200).await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let found = orders::search(state.store.db(), Some(&q), filter, attention, 200).await?;
+    let bulk = bulk_orders::search(state.store.db(), Some(&q), 200).await?;
     let bulk = bulk
         .into_iter()
         .filter(|b| filter.is_none_or(|f| f == b.state) && (!attention || b.flag.is_some()))
@@ -393,7 +383,7 @@ pub async fn orders_list(
             flag: o.flag,
         });
     }
-    render(
+    Ok(render(
         StatusCode::OK,
         &OrdersPage {
             meta: meta(&state, "/staff/orders/", "Orders", Some(who), false),
@@ -406,7 +396,7 @@ pub async fn orders_list(
             orders: lines,
             bulk,
         },
-    )
+    ))
 }
 
 #[derive(Template)]
@@ -438,23 +428,17 @@ pub async fn order_detail(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     Path(id): Path<i64>,
-) -> Response {
+) -> Result<Response, PageError> {
     let db = state.store.db();
-    let (Ok(Some(order)), Ok(lines), Ok(transitions), Ok(posts), Ok(transactions), Ok(request)) = (
-        orders::find(db, id).await,
-        orders::lines(db, id).await,
-        orders::transitions(db, id).await,
-        orders::received_for(db, id).await,
-        orders::transactions(db, id).await,
-        refund_requests::pending_for(db, id).await,
-    ) else {
-        return error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some(format!("There is no order {id}.")),
-        );
+    let Some(order) = orders::find(db, id).await? else {
+        return Err(PageError::not_found(format!("There is no order {id}.")));
     };
-    render(
+    let lines = orders::lines(db, id).await?;
+    let transitions = orders::transitions(db, id).await?;
+    let posts = orders::received_for(db, id).await?;
+    let transactions = orders::transactions(db, id).await?;
+    let request = refund_requests::pending_for(db, id).await?;
+    Ok(render(
         StatusCode::OK,
         &OrderPage {
             meta: meta(
@@ -536,7 +520,7 @@ pub async fn order_detail(
             state: order.state,
             flag: order.flag,
         },
-    )
+    ))
 }
 
 pub async fn order_refund(
@@ -544,38 +528,22 @@ pub async fn order_refund(
     StaffMember(who): StaffMember,
     Path(id): Path<i64>,
     Form(values): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     let get = |k: &str| values.get(k).map(|v| v.trim()).unwrap_or_default();
     let amount = match get("amount") {
         "" => None,
         text => match domain::Money::parse(text) {
             Ok(m) => Some(m),
-            Err(e) => {
-                return error_page(
-                    &state,
-                    StatusCode::BAD_REQUEST,
-                    Some(format!("The amount {e}.")),
-                );
-            }
+            Err(e) => return Err(PageError::bad_request(format!("The amount {e}."))),
         },
     };
     if get("reason").is_empty() {
-        return error_page(
-            &state,
-            StatusCode::BAD_REQUEST,
-            Some("Give a reason for the refund.".into()),
-        );
+        return Err(PageError::bad_request("Give a reason for the refund."));
     }
-    let (Some(store_front), Ok(snapshot)) = (
-        state.settings.storefront.as_ref(),
-        state.catalog.get().await,
-    ) else {
-        return error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some("This site does not sell anything.".into()),
-        );
+    let Some(store_front) = state.settings.storefront.as_ref() else {
+        return Err(PageError::not_found("This site does not sell anything."));
     };
+    let snapshot = state.catalog.get().await?;
     let outcome = refunds::refund(
         &state.store,
         &snapshot.view,
@@ -591,18 +559,14 @@ pub async fn order_refund(
     )
     .await;
     match outcome {
-        Ok(_) => Redirect::to(&format!("/staff/orders/{id}")).into_response(),
-        Err(RefundFailure::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-        Err(RefundFailure::NoSuchOrder) => error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some(format!("There is no order {id}.")),
-        ),
-        Err(refused) => error_page(
-            &state,
-            StatusCode::CONFLICT,
-            Some(format!("The order was not refunded: {refused}.")),
-        ),
+        Ok(_) => Ok(Redirect::to(&format!("/staff/orders/{id}")).into_response()),
+        Err(RefundFailure::Db(error)) => Err(error.into()),
+        Err(RefundFailure::NoSuchOrder) => {
+            Err(PageError::not_found(format!("There is no order {id}.")))
+        }
+        Err(refused) => Err(PageError::conflict(format!(
+            "The order was not refunded: {refused}."
+        ))),
     }
 }
 
@@ -613,17 +577,13 @@ pub async fn refund_payment(
     StaffMember(who): StaffMember,
     Path(id): Path<i64>,
     Form(values): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     let transaction = values
         .get("transaction")
         .map(|t| t.trim())
         .unwrap_or_default();
     let Some(store_front) = state.settings.storefront.as_ref() else {
-        return error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some("This site does not sell anything.".into()),
-        );
+        return Err(PageError::not_found("This site does not sell anything."));
     };
     let outcome = held::refund_payment(
         &state.store,
@@ -634,7 +594,7 @@ pub async fn refund_payment(
         state.now(),
     )
     .await;
-    held_outcome(&state, id, outcome, "The payment was not refunded")
+    held_outcome(id, outcome, "The payment was not refunded")
 }
 
 /// `POST /staff/orders/{id}/fulfil`: grants a held order for the payment taken.
@@ -642,10 +602,8 @@ pub async fn fulfil_held(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     Path(id): Path<i64>,
-) -> Response {
-    let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+) -> Result<Response, PageError> {
+    let snapshot = state.catalog.get().await?;
     let outcome = held::fulfil(
         &state.store,
         &snapshot.view,
@@ -655,31 +613,21 @@ pub async fn fulfil_held(
         state.now(),
     )
     .await;
-    held_outcome(&state, id, outcome, "The order was not fulfilled")
+    held_outcome(id, outcome, "The order was not fulfilled")
 }
 
 fn held_outcome(
-    state: &AppState,
     id: i64,
     outcome: Result<orders::Order, held::HeldError>,
     failed: &str,
-) -> Response {
+) -> Result<Response, PageError> {
     match outcome {
-        Ok(_) => Redirect::to(&format!("/staff/orders/{id}")).into_response(),
-        Err(held::HeldError::Db(error)) => {
-            tracing::error!(%error, order = id, "acting on a held payment failed");
-            error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None)
+        Ok(_) => Ok(Redirect::to(&format!("/staff/orders/{id}")).into_response()),
+        Err(held::HeldError::Db(error)) => Err(error.into()),
+        Err(held::HeldError::NoSuchOrder) => {
+            Err(PageError::not_found(format!("There is no order {id}.")))
         }
-        Err(held::HeldError::NoSuchOrder) => error_page(
-            state,
-            StatusCode::NOT_FOUND,
-            Some(format!("There is no order {id}.")),
-        ),
-        Err(refused) => error_page(
-            state,
-            StatusCode::CONFLICT,
-            Some(format!("{failed}: {refused}.")),
-        ),
+        Err(refused) => Err(PageError::conflict(format!("{failed}: {refused}."))),
     }
 }
 
@@ -703,11 +651,9 @@ struct RefundsPage {
 pub async fn refund_queue(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
-) -> Response {
+) -> Result<Response, PageError> {
     let db = state.store.db();
-    let Ok(pending) = refund_requests::pending(db).await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let pending = refund_requests::pending(db).await?;
     let mut requests = Vec::with_capacity(pending.len());
     for r in pending {
         let reference = orders::find(db, r.order_id)
@@ -724,7 +670,7 @@ pub async fn refund_queue(
             reason: format!("{} {}", r.reason, r.reason_text),
         });
     }
-    render(
+    Ok(render(
         StatusCode::OK,
         &RefundsPage {
             meta: meta(
@@ -738,16 +684,14 @@ pub async fn refund_queue(
             asset_htmx: assets::HTMX,
             requests,
         },
-    )
+    ))
 }
 
 pub async fn refund_deny(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     Path(order_id): Path<i64>,
-) -> Response {
-    match refund_requests::decide(state.store.db(), order_id, "denied", &who, state.now()).await {
-        Ok(()) => Redirect::to("/staff/refunds/").into_response(),
-        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-    }
+) -> Result<Response, PageError> {
+    refund_requests::decide(state.store.db(), order_id, "denied", &who, state.now()).await?;
+    Ok(Redirect::to("/staff/refunds/").into_response())
 }
