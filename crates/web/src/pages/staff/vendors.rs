@@ -11,11 +11,11 @@ use domain::catalog::vendors::Vendor;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::staff::{StaffMember, meta};
-use super::{Meta, assets, render, text};
+use super::{StaffMember, meta};
 use crate::AppState;
 use crate::api::staff::Staff;
 use crate::error::PageError;
+use crate::pages::{Meta, assets, render, text};
 
 pub struct VendorRun {
     pub courseware_id: String,

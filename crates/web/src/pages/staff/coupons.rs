@@ -16,13 +16,12 @@ use services::coupon_requests::{self, AssignError, RequestError, RequestForm};
 use services::sheets::assignments::{self, SheetError};
 use store::commerce::coupon_requests::{self as requests, CouponRequest, Source};
 
-use super::staff::{StaffMember, meta};
-use super::staff_shop::FormField;
-use super::{Flash, Meta, assets, render, text};
+use super::{FormField, StaffMember, meta};
 use crate::api::Params;
 use crate::api::csv_field;
 use crate::api::staff::Staff;
 use crate::error::PageError;
+use crate::pages::{Flash, Meta, assets, render, text};
 use crate::{ApiError, AppState};
 
 /// The request form's fields: (name, label).

@@ -5,10 +5,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::staff::{StaffMember, meta};
-use super::{Meta, assets, render, text};
+use super::{StaffMember, meta};
 use crate::AppState;
 use crate::error::PageError;
+use crate::pages::{Meta, assets, render, text};
 
 pub struct MailRow {
     pub sent: String,

@@ -9,10 +9,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use store::commerce::code_sheets::{self, CodeSheet};
 
-use super::staff::{StaffMember, meta};
-use super::{Flash, Meta, assets, render, text};
+use super::{StaffMember, meta};
 use crate::AppState;
 use crate::error::PageError;
+use crate::pages::{Flash, Meta, assets, render, text};
 
 #[derive(Template)]
 #[template(path = "staff/code_sheets.html")]
