@@ -199,3 +199,21 @@ async fn frame_error_pages_and_assets() {
     );
     assert_eq!(get(&app, "/static/other.js").await.0, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn an_unexpected_error_is_the_sites_page_saying_something_went_wrong() {
+    let store = store::testing::fresh_store().await;
+    let settings = common::settings("https://registrar.example.edu");
+    let app = web::router(web::AppState::new(store.clone(), settings, Arc::new(now)));
+    // With the database gone, the catalog cannot be read: a `PageError` the handler did
+    // not expect, drawn as the site's error page by `render_page_errors`.
+    store.close().await.unwrap();
+    let (status, html) = get(&app, "/catalog/").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(html.contains("<h1>Something went wrong</h1>"), "{html}");
+    assert!(
+        html.contains("The problem has been logged.") && html.contains("Skip to content"),
+        "the site's frame, saying nothing of the cause: {html}"
+    );
+    assert!(!html.to_lowercase().contains("pool"), "{html}");
+}

@@ -33,6 +33,16 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
         .into_response()
 }
 
+/// A failure of ours: logged once with its causes; the client is told `server_error`.
+fn server_error(error: &(dyn std::error::Error + 'static)) -> Response {
+    crate::error::log_unexpected(error);
+    oauth_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "try again",
+    )
+}
+
 async fn authorize(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -88,11 +98,7 @@ async fn authorize(
             "{redirect_uri}{separator}code={code}{state_param}"
         ))
         .into_response(),
-        Err(_) => oauth_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "try again",
-        ),
+        Err(error) => server_error(&error),
     }
 }
 
@@ -152,7 +158,7 @@ async fn access_token(
             )
             .await
             {
-                Ok(Some(tokens)) => Some(tokens),
+                Ok(Some(tokens)) => tokens,
                 Ok(None) => {
                     return oauth_error(
                         StatusCode::BAD_REQUEST,
@@ -160,12 +166,12 @@ async fn access_token(
                         "the code is unknown, used, expired or for another redirect_uri",
                     );
                 }
-                Err(_) => None,
+                Err(error) => return server_error(&error),
             }
         }
         "refresh_token" => {
             match services::oauth2::refresh(&state.store, app.id, get("refresh_token"), now).await {
-                Ok(Some(tokens)) => Some(tokens),
+                Ok(Some(tokens)) => tokens,
                 Ok(None) => {
                     return oauth_error(
                         StatusCode::BAD_REQUEST,
@@ -173,7 +179,7 @@ async fn access_token(
                         "the refresh token is unknown or was used",
                     );
                 }
-                Err(_) => None,
+                Err(error) => return server_error(&error),
             }
         }
         other => {
@@ -184,21 +190,14 @@ async fn access_token(
             );
         }
     };
-    match tokens {
-        Some(t) => Json(json!({
-            "access_token": t.access,
-            "token_type": "Bearer",
-            "expires_in": t.expires_in.num_seconds(),
-            "refresh_token": t.refresh,
-            "scope": "read write",
-        }))
-        .into_response(),
-        None => oauth_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "try again",
-        ),
-    }
+    Json(json!({
+        "access_token": tokens.access,
+        "token_type": "Bearer",
+        "expires_in": tokens.expires_in.num_seconds(),
+        "refresh_token": tokens.refresh,
+        "scope": "read write",
+    }))
+    .into_response()
 }
 
 /// The signed-in user as Open edX's OAuth backend reads it.

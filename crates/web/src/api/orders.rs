@@ -64,7 +64,7 @@ async fn merchant_result(
             (StatusCode::NOT_FOUND, "Order not found.").into_response()
         }
         Err(PaymentError::Db(error)) => {
-            tracing::error!(%error, "a merchant post could not be recorded");
+            crate::error::log_unexpected(&error);
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }

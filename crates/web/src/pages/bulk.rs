@@ -21,9 +21,10 @@ use store::commerce::bulk_orders;
 
 use super::account::{Field, current_user, field};
 use super::shop::pay_page;
-use super::{Meta, assets, error_page, render, text};
+use super::{Meta, assets, render, text};
 use crate::AppState;
 use crate::api::Params;
+use crate::error::PageError;
 
 pub struct Offer {
     pub product_id: i64,
@@ -75,10 +76,8 @@ async fn form_page(
     values: &HashMap<String, String>,
     errors: &FieldErrors,
     form_error: Option<String>,
-) -> Response {
-    let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+) -> Result<Response, PageError> {
+    let snapshot = state.catalog.get().await?;
     let mut meta = Meta::new(
         state,
         "/ecommerce/bulk/",
@@ -91,7 +90,7 @@ async fn form_page(
     } else {
         StatusCode::BAD_REQUEST
     };
-    render(
+    Ok(render(
         status,
         &BulkForm {
             meta,
@@ -136,7 +135,7 @@ async fn form_page(
             ],
             form_error,
         },
-    )
+    ))
 }
 
 /// `GET /ecommerce/bulk/`.
@@ -144,7 +143,7 @@ pub async fn form(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let params = Params::parse(query.as_deref());
     let mut values = HashMap::from([("num_seats".to_string(), "10".to_string())]);
     if let Some(product) = params.get("product") {
@@ -158,13 +157,9 @@ pub async fn buy(
     State(state): State<AppState>,
     headers: HeaderMap,
     Form(values): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     let Some(store_front) = state.settings.storefront.as_ref() else {
-        return error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some("This site does not sell anything.".into()),
-        );
+        return Err(PageError::not_found("This site does not sell anything."));
     };
     let get = |k: &str| values.get(k).map(String::as_str).unwrap_or_default();
     let mut errors = FieldErrors::default();
@@ -179,9 +174,7 @@ pub async fn buy(
     if !errors.is_empty() {
         return form_page(&state, &headers, &values, &errors, None).await;
     }
-    let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let snapshot = state.catalog.get().await?;
     let outcome = bulk::checkout(
         &state.store,
         &snapshot.view,
@@ -198,16 +191,14 @@ pub async fn buy(
     .await;
     let next = match outcome {
         Ok(next) => next,
-        Err(BulkError::Db(_)) => {
-            return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-        }
+        Err(BulkError::Db(error)) => return Err(error.into()),
         Err(refused) => {
             let field = refused.field().unwrap_or("product_id");
             errors.add(field, refused.to_string());
             return form_page(&state, &headers, &values, &errors, None).await;
         }
     };
-    match next {
+    Ok(match next {
         Checkout::Free { order } => Redirect::to(&format!(
             "/ecommerce/bulk/receipt/?hash={}",
             order.unique_id
@@ -220,7 +211,7 @@ pub async fn buy(
             url,
             fields,
         ),
-    }
+    })
 }
 
 pub struct CodeRow {
@@ -254,27 +245,15 @@ pub async fn receipt(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let params = Params::parse(query.as_deref());
     let hash = params.get("hash").unwrap_or_default();
     let db = state.store.db();
-    let order = match bulk_orders::by_unique_id(db, hash).await {
-        Ok(Some(order)) => order,
-        Ok(None) => {
-            return error_page(
-                &state,
-                StatusCode::NOT_FOUND,
-                Some("There is no such purchase.".into()),
-            );
-        }
-        Err(_) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    let Some(order) = bulk_orders::by_unique_id(db, hash).await? else {
+        return Err(PageError::not_found("There is no such purchase."));
     };
-    let (Ok(snapshot), Ok(codes)) = (
-        state.catalog.get().await,
-        bulk_orders::codes(db, order.id).await,
-    ) else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let snapshot = state.catalog.get().await?;
+    let codes = bulk_orders::codes(db, order.id).await?;
     let base = &state.settings.base_url;
     let mut meta = Meta::new(
         &state,
@@ -287,7 +266,7 @@ pub async fn receipt(
         OrderState::Pending => "awaiting payment".to_string(),
         other => other.to_string(),
     };
-    render(
+    Ok(render(
         StatusCode::OK,
         &ReceiptPage {
             meta,
@@ -315,7 +294,7 @@ pub async fn receipt(
                 })
                 .collect(),
         },
-    )
+    ))
 }
 
 #[derive(Template)]
@@ -334,26 +313,22 @@ pub async fn redeem(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let params = Params::parse(query.as_deref());
     let Some(user) = current_user(&state, &headers).await else {
         let here = format!("/redeem/?{}", query.unwrap_or_default());
         let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
-        return Redirect::to(&format!("/signin?next={next}")).into_response();
+        return Ok(Redirect::to(&format!("/signin?next={next}")).into_response());
     };
-    let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let snapshot = state.catalog.get().await?;
     let item = params
         .get("product")
         .and_then(|p| p.parse().ok())
         .and_then(|id| services::commerce::item(&snapshot.view, id));
     let (Some(item), Some(code)) = (item, params.get("code").filter(|c| !c.is_empty())) else {
-        return error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some("This enrollment link names no product or code on sale.".into()),
-        );
+        return Err(PageError::not_found(
+            "This enrollment link names no product or code on sale.",
+        ));
     };
     let mut meta = Meta::new(
         &state,
@@ -362,7 +337,7 @@ pub async fn redeem(
         "Redeem an enrollment code",
     );
     meta.signed_in = Some(user.email);
-    render(
+    Ok(render(
         StatusCode::OK,
         &RedeemPage {
             meta,
@@ -372,5 +347,5 @@ pub async fn redeem(
             title: item.title,
             code: code.to_string(),
         },
-    )
+    ))
 }

@@ -15,9 +15,10 @@ use domain::catalog::predicates::{
 };
 use store::catalog::read::{CatalogView, CourseView, ProgramView, RunView};
 
-use super::{Meta, assets, error_page, render, text};
+use super::{Meta, assets, render, text};
 use crate::AppState;
 use crate::api::Params;
+use crate::error::PageError;
 
 const PAGE_SIZE: usize = 12;
 
@@ -216,7 +217,10 @@ fn dates(entry: &Entry<'_>) -> String {
     }
 }
 
-pub async fn page(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
     let params = Params::parse(query.as_deref());
     let value = |key: &str| params.get(key).unwrap_or("").trim().to_string();
     let form = Form {
@@ -230,13 +234,7 @@ pub async fn page(State(state): State<AppState>, RawQuery(query): RawQuery) -> R
         price_max: value("price_max"),
         sort: value("sort"),
     };
-    let view = match state.catalog.get().await {
-        Ok(snapshot) => snapshot.view.clone(),
-        Err(error) => {
-            tracing::error!(%error, "catalog unavailable");
-            return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-        }
-    };
+    let view = state.catalog.get().await?.view.clone();
     let now = state.now();
     let (min, max) = (parse_price(&form.price_min), parse_price(&form.price_max));
     let price_error = match (&min, &max) {
@@ -343,7 +341,7 @@ pub async fn page(State(state): State<AppState>, RawQuery(query): RawQuery) -> R
     } else {
         StatusCode::OK
     };
-    render(
+    Ok(render(
         status,
         &CatalogPage {
             meta: Meta::new(
@@ -383,5 +381,5 @@ pub async fn page(State(state): State<AppState>, RawQuery(query): RawQuery) -> R
             previous: (page > 1).then(|| link(page - 1)),
             next: (page < pages).then(|| link(page + 1)),
         },
-    )
+    ))
 }

@@ -12,8 +12,9 @@ use store::catalog::read::CatalogView;
 use store::certificates::{self as certs, Certificate, Of};
 
 use super::account::current_user;
-use super::{Meta, assets, error_page, render, text};
+use super::{Meta, assets, render, text};
 use crate::AppState;
+use crate::error::PageError;
 
 /// What a certificate shows.
 pub struct Shown {
@@ -192,49 +193,47 @@ struct CertificateSvg {
     c: Shown,
 }
 
-async fn load(state: &AppState, uuid: &str, program: bool) -> Result<Shown, Response> {
+async fn load(state: &AppState, uuid: &str, program: bool) -> Result<Shown, PageError> {
     let uuid = uuid.trim_end_matches(".svg").trim_end_matches(".pdf");
-    let not_found = || {
-        error_page(
-            state,
-            StatusCode::NOT_FOUND,
-            Some("There is no certificate with this ID.".into()),
-        )
-    };
+    let not_found = || PageError::not_found("There is no certificate with this ID.");
     let db = state.store.db();
-    let certificate = match certs::by_uuid(db, uuid, program).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return Err(not_found()),
-        Err(_) => return Err(error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None)),
+    let Some(certificate) = certs::by_uuid(db, uuid, program).await? else {
+        return Err(not_found());
     };
-    let (Ok(snapshot), Ok(Some(user))) = (
-        state.catalog.get().await,
-        store::accounts::find(db, certificate.user_id).await,
-    ) else {
-        return Err(error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None));
+    let snapshot = state.catalog.get().await?;
+    let Some(user) = store::accounts::find(db, certificate.user_id).await? else {
+        return Err(PageError::Unexpected(
+            format!(
+                "certificate {uuid} belongs to user {}, who does not exist",
+                certificate.user_id
+            )
+            .into(),
+        ));
     };
     shown(&snapshot.view, &certificate, user.name).ok_or_else(not_found)
 }
 
-async fn respond(state: AppState, headers: HeaderMap, uuid: String, program: bool) -> Response {
+async fn respond(
+    state: AppState,
+    headers: HeaderMap,
+    uuid: String,
+    program: bool,
+) -> Result<Response, PageError> {
     let svg = uuid.ends_with(".svg");
     let pdf = uuid.ends_with(".pdf");
-    let shown = match load(&state, &uuid, program).await {
-        Ok(shown) => shown,
-        Err(response) => return response,
-    };
+    let shown = load(&state, &uuid, program).await?;
     if pdf {
-        return ([(header::CONTENT_TYPE, "application/pdf")], shown.pdf()).into_response();
+        return Ok(([(header::CONTENT_TYPE, "application/pdf")], shown.pdf()).into_response());
     }
     if svg {
-        return match (CertificateSvg { c: shown }).render() {
-            Ok(body) => (
-                [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
-                body,
-            )
-                .into_response(),
-            Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-        };
+        let body = (CertificateSvg { c: shown })
+            .render()
+            .map_err(PageError::unexpected)?;
+        return Ok((
+            [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
+            body,
+        )
+            .into_response());
     }
     let mut meta = Meta::new(
         &state,
@@ -243,7 +242,7 @@ async fn respond(state: AppState, headers: HeaderMap, uuid: String, program: boo
         format!("{} completed {}", shown.learner, shown.title),
     );
     meta.signed_in = current_user(&state, &headers).await.map(|u| u.email);
-    render(
+    Ok(render(
         StatusCode::OK,
         &CertificatePage {
             meta,
@@ -251,7 +250,7 @@ async fn respond(state: AppState, headers: HeaderMap, uuid: String, program: boo
             asset_htmx: assets::HTMX,
             c: shown,
         },
-    )
+    ))
 }
 
 /// `GET /certificate/{uuid}/` (and `{uuid}.svg`).
@@ -259,7 +258,7 @@ pub async fn course(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
-) -> Response {
+) -> Result<Response, PageError> {
     respond(state, headers, uuid, false).await
 }
 
@@ -268,6 +267,6 @@ pub async fn program(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
-) -> Response {
+) -> Result<Response, PageError> {
     respond(state, headers, uuid, true).await
 }

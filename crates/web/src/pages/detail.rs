@@ -9,8 +9,9 @@ use domain::catalog::Site;
 use store::catalog::read::{CatalogView, CourseView, Node, NodeKind, RunView};
 
 use super::catalog::{next_run, run_open, site_label};
-use super::{Meta, assets, error_page, render, text};
+use super::{Meta, assets, render, text};
 use crate::AppState;
+use crate::error::PageError;
 
 pub struct RunLine {
     pub title: String,
@@ -128,21 +129,16 @@ pub async fn course(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
     Path(readable_id): Path<String>,
-) -> Response {
-    let view = match state.catalog.get().await {
-        Ok(snapshot) => snapshot.view.clone(),
-        Err(_) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-    };
+) -> Result<Response, PageError> {
+    let view = state.catalog.get().await?.view.clone();
     let now = state.now();
     let Some(course) = view
         .course_by_readable_id(&readable_id)
         .filter(|c| c.live && !c.placeholder)
     else {
-        return error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some(format!("There is no course {readable_id}.")),
-        );
+        return Err(PageError::not_found(format!(
+            "There is no course {readable_id}."
+        )));
     };
     let (site_label, site_class) = site_label(course.site);
     let next = next_run(course, now);
@@ -186,16 +182,15 @@ pub async fn course(
     if let Some(run) = open_audit {
         match &learner {
             Some(user) => {
-                match store::enrollments::for_run(state.store.db(), user.id, run.id).await {
-                    Ok(Some(e)) if e.active => {
+                match store::enrollments::for_run(state.store.db(), user.id, run.id).await? {
+                    Some(e) if e.active => {
                         enroll_reason =
                             format!("You are enrolled in {}. See your dashboard.", run.run_tag)
                     }
-                    Ok(_) => {
+                    _ => {
                         free_run = Some(run.id);
                         enroll_reason = format!("Free audit track of {}.", run.run_tag);
                     }
-                    Err(_) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
                 }
             }
             None => enroll_reason = "Sign in to enroll for free (audit track).".to_string(),
@@ -285,7 +280,7 @@ pub async fn course(
             })
             .collect(),
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page))
 }
 
 #[derive(Template)]
@@ -363,18 +358,16 @@ fn tree_html(view: &CatalogView, nodes: &[Node]) -> String {
     out
 }
 
-pub async fn program(State(state): State<AppState>, Path(readable_id): Path<String>) -> Response {
-    let view = match state.catalog.get().await {
-        Ok(snapshot) => snapshot.view.clone(),
-        Err(_) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-    };
+pub async fn program(
+    State(state): State<AppState>,
+    Path(readable_id): Path<String>,
+) -> Result<Response, PageError> {
+    let view = state.catalog.get().await?.view.clone();
     let now = state.now();
     let Some(program) = view.program_by_readable_id(&readable_id).filter(|p| p.live) else {
-        return error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some(format!("There is no program {readable_id}.")),
-        );
+        return Err(PageError::not_found(format!(
+            "There is no program {readable_id}."
+        )));
     };
     let (site_label, site_class) = site_label(program.site);
     let courses: Vec<&CourseView> = program
@@ -432,5 +425,5 @@ pub async fn program(State(state): State<AppState>, Path(readable_id): Path<Stri
         description: text::paragraphs(description),
         tree: tree_html(&view, &program.requirements),
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page))
 }

@@ -9,11 +9,6 @@ pub(crate) mod certificates;
 mod detail;
 pub mod shop;
 mod staff;
-mod staff_code_sheets;
-mod staff_coupons;
-mod staff_mail;
-mod staff_shop;
-mod staff_vendors;
 mod text;
 
 use askama::Template;
@@ -40,26 +35,38 @@ pub fn routes() -> Router<AppState> {
         .route("/courses/{readable_id}/", get(detail::course))
         .route("/programs/{readable_id}/", get(detail::program))
         .route(ASSET_ROUTE, get(assets::serve))
-        .route("/signup", get(account::signup_form).post(account::signup))
-        .route("/verify/{token}", get(account::verify))
-        .route("/signin", get(account::signin_form).post(account::signin))
-        .route("/signout", post(account::signout))
+        .route(
+            "/signup",
+            get(account::signup::signup_form).post(account::signup::signup),
+        )
+        .route("/verify/{token}", get(account::signup::verify))
+        .route(
+            "/signin",
+            get(account::signin::signin_form).post(account::signin::signin),
+        )
+        .route("/signout", post(account::signin::signout))
         .route(
             "/reset",
-            get(account::reset_form).post(account::reset_request),
+            get(account::signin::reset_form).post(account::signin::reset_request),
         )
         .route(
             "/reset/{token}",
-            get(account::new_password_form).post(account::new_password),
+            get(account::signin::new_password_form).post(account::signin::new_password),
         )
-        .route("/change-email/{token}", get(account::confirm_email))
-        .route("/dashboard", get(account::dashboard))
-        .route("/enroll", post(account::enroll))
-        .route("/unenroll/{id}", post(account::unenroll))
-        .route("/enrollments/{id}/emails", post(account::course_emails))
+        .route(
+            "/change-email/{token}",
+            get(account::profile::confirm_email),
+        )
+        .route("/dashboard", get(account::dashboard::dashboard))
+        .route("/enroll", post(account::dashboard::enroll))
+        .route("/unenroll/{id}", post(account::dashboard::unenroll))
+        .route(
+            "/enrollments/{id}/emails",
+            post(account::dashboard::course_emails),
+        )
         .route(
             "/profile",
-            get(account::profile_form).post(account::profile),
+            get(account::profile::profile_form).post(account::profile::profile),
         )
         .route("/cart/", get(shop::cart))
         .route("/ecommerce/bulk/", get(bulk::form).post(bulk::buy))
@@ -79,91 +86,100 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/sign-out", post(staff::sign_out))
         .route(
             "/staff/courses/",
-            get(staff::courses).post(staff::create_course),
+            get(staff::courses::courses).post(staff::courses::create_course),
         )
         .route(
             "/staff/courses/{readable_id}",
-            get(staff::course).post(staff::save_course),
+            get(staff::courses::course).post(staff::courses::save_course),
         )
         .route(
             "/staff/programs/",
-            get(staff::programs).post(staff::create_program),
+            get(staff::programs::programs).post(staff::programs::create_program),
         )
         .route(
             "/staff/programs/{readable_id}",
-            get(staff::program).post(staff::save_program),
+            get(staff::programs::program).post(staff::programs::save_program),
         )
-        .route("/staff/jobs/", get(staff::jobs_page))
-        .route("/staff/grades/sync", post(staff::sync_grades))
-        .route("/staff/runs/sync", post(staff::sync_run))
+        .route("/staff/jobs/", get(staff::jobs::jobs_page))
+        .route("/staff/grades/sync", post(staff::courses::sync_grades))
+        .route("/staff/runs/sync", post(staff::courses::sync_run))
         .route(
             "/staff/coupon-requests/",
-            get(staff_coupons::list).post(staff_coupons::create),
+            get(staff::coupons::list).post(staff::coupons::create),
         )
-        .route("/staff/coupon-requests/{id}", get(staff_coupons::detail))
+        .route("/staff/coupon-requests/{id}", get(staff::coupons::detail))
         .route(
             "/staff/coupon-requests/{id}/assign",
-            post(staff_coupons::assign),
+            post(staff::coupons::assign),
         )
         .route(
             "/staff/coupon-requests/{id}/process",
-            post(staff_coupons::process),
+            post(staff::coupons::process),
         )
         .route(
             "/staff/coupon-requests/{id}/assignments.csv",
-            get(staff_coupons::csv_for_staff_page),
+            get(staff::coupons::csv_for_staff_page),
         )
-        .route("/api/bulk_assignments/{id}/", get(staff_coupons::csv_api))
+        .route("/api/bulk_assignments/{id}/", get(staff::coupons::csv_api))
         .route(
             "/staff/code-sheets/",
-            get(staff_code_sheets::list).post(staff_code_sheets::set),
+            get(staff::code_sheets::list).post(staff::code_sheets::set),
         )
-        .route("/staff/code-sheets/remove", post(staff_code_sheets::remove))
-        .route("/staff/vendors/", get(staff_vendors::page))
-        .route("/staff/mail/", get(staff_mail::page))
+        .route(
+            "/staff/code-sheets/remove",
+            post(staff::code_sheets::remove),
+        )
+        .route("/staff/vendors/", get(staff::vendors::page))
+        .route("/staff/mail/", get(staff::mail::page))
         .route(
             "/staff/vendors/{slug}/setting",
-            post(staff_vendors::set_sync),
+            post(staff::vendors::set_sync),
         )
-        .route("/staff/vendors/{slug}/sync", post(staff_vendors::sync_now))
+        .route("/staff/vendors/{slug}/sync", post(staff::vendors::sync_now))
         .route(
             "/staff/vendors/{slug}/report.json",
-            get(staff_vendors::report_for_staff_page),
+            get(staff::vendors::report_for_staff_page),
         )
         .route(
             "/api/external_courses/{slug}/",
-            get(staff_vendors::report_api),
+            get(staff::vendors::report_api),
         )
-        .route("/staff/users/", get(staff::users))
-        .route("/staff/users/{id}", get(staff::user))
-        .route("/staff/users/{id}/resync", post(staff::resync))
-        .route("/staff/users/{id}/approve", post(staff::approve))
-        .route("/staff/users/{id}/defer", post(staff::defer))
+        .route("/staff/users/", get(staff::users::users))
+        .route("/staff/users/{id}", get(staff::users::user))
+        .route("/staff/users/{id}/resync", post(staff::users::resync))
+        .route("/staff/users/{id}/approve", post(staff::users::approve))
+        .route("/staff/users/{id}/defer", post(staff::users::defer))
         .route(
             "/staff/users/{id}/certificates/{uuid}/{action}",
-            post(staff::certificate_action),
+            post(staff::users::certificate_action),
         )
-        .route("/staff/jobs/{id}/{action}", post(staff::job_action))
+        .route("/staff/jobs/{id}/{action}", post(staff::jobs::job_action))
         .route(
             "/staff/discounts/",
-            get(staff_shop::discounts_list).post(staff_shop::discounts_create),
+            get(staff::discounts::discounts_list).post(staff::discounts::discounts_create),
         )
         .route(
             "/staff/discounts/export.csv",
-            get(staff_shop::discounts_export),
+            get(staff::discounts::discounts_export),
         )
-        .route("/staff/orders/", get(staff_shop::orders_list))
-        .route("/staff/orders/{id}", get(staff_shop::order_detail))
-        .route("/staff/orders/{id}/refund", post(staff_shop::order_refund))
+        .route("/staff/orders/", get(staff::orders::orders_list))
+        .route("/staff/orders/{id}", get(staff::orders::order_detail))
+        .route(
+            "/staff/orders/{id}/refund",
+            post(staff::orders::order_refund),
+        )
         .route(
             "/staff/orders/{id}/refund-payment",
-            post(staff_shop::refund_payment),
+            post(staff::orders::refund_payment),
         )
-        .route("/staff/orders/{id}/fulfil", post(staff_shop::fulfil_held))
-        .route("/staff/refunds/", get(staff_shop::refund_queue))
+        .route(
+            "/staff/orders/{id}/fulfil",
+            post(staff::orders::fulfil_held),
+        )
+        .route("/staff/refunds/", get(staff::orders::refund_queue))
         .route(
             "/staff/refunds/{order_id}/deny",
-            post(staff_shop::refund_deny),
+            post(staff::orders::refund_deny),
         )
 }
 

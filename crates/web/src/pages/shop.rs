@@ -22,7 +22,7 @@ use store::commerce::baskets::Owner;
 use store::commerce::orders;
 
 use super::account::current_user;
-use super::{Flash, Meta, assets, error_page, render, text};
+use super::{Flash, Meta, assets, render, text};
 use crate::AppState;
 use crate::api::Params;
 use crate::client_ip::ClientIp;
@@ -108,11 +108,9 @@ async fn cart_page(
     code: &str,
     code_error: Option<String>,
     flash: Option<Flash>,
-) -> Response {
+) -> Result<Response, PageError> {
     let (user, owner) = owner(state, headers).await;
-    let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let snapshot = state.catalog.get().await?;
     let country = country(state, user.as_ref(), client_ip).await;
     let priced = match &owner {
         Some(owner) => basket::priced(
@@ -169,7 +167,7 @@ async fn cart_page(
     } else {
         StatusCode::OK
     };
-    render(
+    Ok(render(
         status,
         &CartPage {
             meta,
@@ -180,7 +178,7 @@ async fn cart_page(
             code_error,
             signed_in: user.is_some(),
         },
-    )
+    ))
 }
 
 /// What a processor result means for the learner, by `?payment=`.
@@ -202,7 +200,7 @@ pub async fn cart(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     cart_page(
         &state,
         &headers,
@@ -252,7 +250,7 @@ pub async fn add(
             let mut response = match refused {
                 None => Redirect::to("/cart/").into_response(),
                 Some(why) => {
-                    cart_page(&state, &headers, ip, code, Some(why.to_string()), None).await
+                    cart_page(&state, &headers, ip, code, Some(why.to_string()), None).await?
                 }
             };
             if let Some(cookie) = new_cookie
@@ -281,7 +279,7 @@ pub async fn apply_code(
         return Ok(Redirect::to("/cart/").into_response());
     };
     if code.trim().is_empty() {
-        return Ok(cart_page(
+        return cart_page(
             &state,
             &headers,
             ip,
@@ -289,7 +287,7 @@ pub async fn apply_code(
             Some("Type a code.".into()),
             None,
         )
-        .await);
+        .await;
     }
     let snapshot = state.catalog.get().await?;
     match basket::put(
@@ -305,7 +303,7 @@ pub async fn apply_code(
         Ok(()) => Ok(Redirect::to("/cart/").into_response()),
         Err(BasketError::Db(e)) => Err(e.into()),
         Err(refused) => {
-            Ok(cart_page(&state, &headers, ip, &code, Some(refused.to_string()), None).await)
+            cart_page(&state, &headers, ip, &code, Some(refused.to_string()), None).await
         }
     }
 }
@@ -358,24 +356,18 @@ pub async fn start_checkout(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     request: Request,
-) -> Response {
+) -> Result<Response, PageError> {
     let headers = request.headers().clone();
     // The buyer's address is sent to the processor (the references send it too).
     let client_ip = ip.map(|a| a.to_string());
     let Some(store_front) = state.settings.storefront.as_ref() else {
-        return error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some("This site does not sell anything.".into()),
-        );
+        return Err(PageError::not_found("This site does not sell anything."));
     };
     let Some(user) = current_user(&state, &headers).await else {
-        return Redirect::to("/signin?next=/cart/").into_response();
+        return Ok(Redirect::to("/signin?next=/cart/").into_response());
     };
     let country = country(&state, Some(&user), ip).await;
-    let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let snapshot = state.catalog.get().await?;
     let outcome = checkout(
         &state.store,
         &snapshot.view,
@@ -387,7 +379,7 @@ pub async fn start_checkout(
     )
     .await;
     match outcome {
-        Ok(next) => match next {
+        Ok(next) => Ok(match next {
             Checkout::Free { order } => {
                 Redirect::to(&format!("/orders/{}/", order.id)).into_response()
             }
@@ -402,8 +394,8 @@ pub async fn start_checkout(
                     fields,
                 )
             }
-        },
-        Err(BasketError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+        }),
+        Err(BasketError::Db(error)) => Err(error.into()),
         Err(refused) => {
             cart_page(
                 &state,
@@ -451,14 +443,14 @@ pub async fn take_result(
 pub async fn browser_result(
     State(state): State<AppState>,
     Form(form): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     match take_result(&state, &form, Channel::Browser).await {
-        Ok(Paid::Bulk(order)) => Redirect::to(&format!(
+        Ok(Paid::Bulk(order)) => Ok(Redirect::to(&format!(
             "/ecommerce/bulk/receipt/?hash={}",
             order.unique_id
         ))
-        .into_response(),
-        Ok(Paid::Order(order)) => match order.state {
+        .into_response()),
+        Ok(Paid::Order(order)) => Ok(match order.state {
             OrderState::Fulfilled => {
                 Redirect::to(&format!("/orders/{}/?paid=1", order.id)).into_response()
             }
@@ -468,18 +460,12 @@ pub async fn browser_result(
                 Redirect::to(&format!("/orders/{}/", order.id)).into_response()
             }
             other => Redirect::to(&format!("/cart/?payment={other}")).into_response(),
-        },
-        Err(PaymentError::BadSignature(_)) => error_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            Some("The payment result could not be verified.".into()),
-        ),
-        Err(PaymentError::UnknownOrder(_)) => error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some("There is no such order.".into()),
-        ),
-        Err(PaymentError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+        }),
+        Err(PaymentError::BadSignature(_)) => Err(PageError::forbidden(
+            "The payment result could not be verified.",
+        )),
+        Err(PaymentError::UnknownOrder(_)) => Err(PageError::not_found("There is no such order.")),
+        Err(PaymentError::Db(error)) => Err(error.into()),
     }
 }
 
@@ -501,14 +487,15 @@ struct OrdersPage {
     orders: Vec<OrderRow>,
 }
 
-pub async fn history(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn history(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
     let Some(user) = current_user(&state, &headers).await else {
-        return Redirect::to("/signin?next=/orders/").into_response();
+        return Ok(Redirect::to("/signin?next=/orders/").into_response());
     };
     let db = state.store.db();
-    let Ok(list) = orders::of_purchaser(db, user.id).await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let list = orders::of_purchaser(db, user.id).await?;
     let mut rows = Vec::with_capacity(list.len());
     for order in list {
         let item = orders::lines(db, order.id)
@@ -527,7 +514,7 @@ pub async fn history(State(state): State<AppState>, headers: HeaderMap) -> Respo
     }
     let mut meta = Meta::new(&state, "/orders/", "Your orders", "Your orders");
     meta.signed_in = Some(user.email);
-    render(
+    Ok(render(
         StatusCode::OK,
         &OrdersPage {
             meta,
@@ -535,7 +522,7 @@ pub async fn history(State(state): State<AppState>, headers: HeaderMap) -> Respo
             asset_htmx: assets::HTMX,
             orders: rows,
         },
-    )
+    ))
 }
 
 #[derive(Template)]
@@ -563,28 +550,17 @@ pub async fn receipt(
     headers: HeaderMap,
     Path(id): Path<i64>,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let Some(user) = current_user(&state, &headers).await else {
-        return Redirect::to(&format!("/signin?next=/orders/{id}/")).into_response();
+        return Ok(Redirect::to(&format!("/signin?next=/orders/{id}/")).into_response());
     };
     let db = state.store.db();
-    let order = match orders::find(db, id).await {
-        Ok(Some(order)) if order.purchaser_id == user.id => order,
-        Ok(_) => {
-            return error_page(
-                &state,
-                StatusCode::NOT_FOUND,
-                Some(format!("You have no order {id}.")),
-            );
-        }
-        Err(_) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+    let order = match orders::find(db, id).await? {
+        Some(order) if order.purchaser_id == user.id => order,
+        _ => return Err(PageError::not_found(format!("You have no order {id}."))),
     };
-    let (Ok(lines), Ok(transactions)) = (
-        orders::lines(db, id).await,
-        orders::transactions(db, id).await,
-    ) else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let lines = orders::lines(db, id).await?;
+    let transactions = orders::transactions(db, id).await?;
     let card = transactions
         .iter()
         .filter_map(|t| serde_json::from_str::<HashMap<String, String>>(&t.data).ok())
@@ -614,7 +590,7 @@ pub async fn receipt(
     };
     let mut meta = Meta::new(&state, &format!("/orders/{id}/"), "Receipt", "Receipt");
     meta.signed_in = Some(user.email);
-    render(
+    Ok(render(
         StatusCode::OK,
         &ReceiptPage {
             meta,
@@ -643,7 +619,7 @@ pub async fn receipt(
             id,
             reasons: &store::commerce::refund_requests::REASONS,
         },
-    )
+    ))
 }
 
 /// The receipt's refund request form.
@@ -652,9 +628,9 @@ pub async fn refund_request(
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(values): Form<HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, PageError> {
     let Some(user) = current_user(&state, &headers).await else {
-        return Redirect::to(&format!("/signin?next=/orders/{id}/")).into_response();
+        return Ok(Redirect::to(&format!("/signin?next=/orders/{id}/")).into_response());
     };
     let get = |k: &str| values.get(k).map(String::as_str).unwrap_or_default();
     let ask = refunds::Ask {
@@ -664,24 +640,20 @@ pub async fn refund_request(
         consent: values.contains_key("consent_given"),
     };
     match ask_refund(&state, user.id, &ask).await {
-        Ok(()) => super::account::message(
+        Ok(()) => Ok(super::account::message(
             &state,
             StatusCode::OK,
             "Refund requested",
             "We received your request and will answer by email.".to_string(),
             vec![("/orders/", "Your orders")],
-        ),
-        Err(RequestRefusal::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-        Err(RequestRefusal::NoSuchOrder) => error_page(
-            &state,
-            StatusCode::NOT_FOUND,
-            Some(format!("You have no order {id}.")),
-        ),
-        Err(refused) => error_page(
-            &state,
-            StatusCode::BAD_REQUEST,
-            Some(format!("The request was not sent: {refused}.")),
-        ),
+        )),
+        Err(RequestRefusal::Db(error)) => Err(error.into()),
+        Err(RequestRefusal::NoSuchOrder) => {
+            Err(PageError::not_found(format!("You have no order {id}.")))
+        }
+        Err(refused) => Err(PageError::bad_request(format!(
+            "The request was not sent: {refused}."
+        ))),
     }
 }
 

@@ -11,10 +11,11 @@ use domain::catalog::vendors::Vendor;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::staff::{StaffMember, meta};
-use super::{Meta, assets, error_page, render, text};
+use super::{StaffMember, meta};
 use crate::AppState;
 use crate::api::staff::Staff;
+use crate::error::PageError;
+use crate::pages::{Meta, assets, render, text};
 
 pub struct VendorRun {
     pub courseware_id: String,
@@ -52,13 +53,9 @@ pub async fn page(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     RawQuery(query): RawQuery,
-) -> Response {
-    let (Ok(snapshot), Ok(platforms)) = (
-        state.catalog.get().await,
-        store::catalog::vocabulary::platforms(state.store.db()).await,
-    ) else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+) -> Result<Response, PageError> {
+    let snapshot = state.catalog.get().await?;
+    let platforms = store::catalog::vocabulary::platforms(state.store.db()).await?;
     let view = &snapshot.view;
     let vendors = Vendor::ALL
         .into_iter()
@@ -106,7 +103,7 @@ pub async fn page(
         .and_then(|q| q.strip_prefix("queued="))
         .and_then(Vendor::from_slug)
         .map(|v| v.platform().to_string());
-    render(
+    Ok(render(
         StatusCode::OK,
         &VendorsPage {
             meta: meta(
@@ -122,7 +119,7 @@ pub async fn page(
             queued,
             vendors,
         },
-    )
+    ))
 }
 
 #[derive(Deserialize)]
@@ -132,25 +129,17 @@ pub struct Setting {
 
 /// A staff action on the vendor a path names: 404 for an unknown one, then back to the
 /// page the action answers (or the error page).
-async fn on_vendor<F, Fut>(state: &AppState, who: &str, slug: &str, what: &str, act: F) -> Response
+async fn on_vendor<F, Fut>(who: &str, slug: &str, what: &str, act: F) -> Result<Response, PageError>
 where
     F: FnOnce(Vendor) -> Fut,
     Fut: std::future::Future<Output = Result<String, sea_orm::DbErr>>,
 {
     let Some(vendor) = Vendor::from_slug(slug) else {
-        return error_page(
-            state,
-            StatusCode::NOT_FOUND,
-            Some("There is no such vendor.".into()),
-        );
+        return Err(PageError::not_found("There is no such vendor."));
     };
-    match act(vendor).await {
-        Ok(to) => {
-            tracing::info!(staff = %who, vendor = vendor.platform(), what, "vendor action");
-            Redirect::to(&to).into_response()
-        }
-        Err(_) => error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None),
-    }
+    let to = act(vendor).await?;
+    tracing::info!(staff = %who, vendor = vendor.platform(), what, "vendor action");
+    Ok(Redirect::to(&to).into_response())
 }
 
 /// Turns a vendor's daily sync on or off.
@@ -159,11 +148,10 @@ pub async fn set_sync(
     StaffMember(who): StaffMember,
     Path(slug): Path<String>,
     Form(setting): Form<Setting>,
-) -> Response {
+) -> Result<Response, PageError> {
     let enabled = setting.enabled == "yes";
     let store = &state.store;
     on_vendor(
-        &state,
         &who,
         &slug,
         if enabled { "sync on" } else { "sync off" },
@@ -180,9 +168,9 @@ pub async fn sync_now(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     Path(slug): Path<String>,
-) -> Response {
+) -> Result<Response, PageError> {
     let store = &state.store;
-    on_vendor(&state, &who, &slug, "sync queued", |vendor| async move {
+    on_vendor(&who, &slug, "sync queued", |vendor| async move {
         services::vendors::sync_now(store, vendor).await?;
         Ok(format!("/staff/vendors/?queued={}", vendor.slug()))
     })

@@ -16,12 +16,12 @@ use services::coupon_requests::{self, AssignError, RequestError, RequestForm};
 use services::sheets::assignments::{self, SheetError};
 use store::commerce::coupon_requests::{self as requests, CouponRequest, Source};
 
-use super::staff::{StaffMember, meta};
-use super::staff_shop::FormField;
-use super::{Flash, Meta, assets, error_page, render, text};
+use super::{FormField, StaffMember, meta};
 use crate::api::Params;
 use crate::api::csv_field;
 use crate::api::staff::Staff;
+use crate::error::PageError;
+use crate::pages::{Flash, Meta, assets, render, text};
 use crate::{ApiError, AppState};
 
 /// The request form's fields: (name, label).
@@ -65,10 +65,8 @@ async fn list_page(
     who: String,
     values: &HashMap<String, String>,
     errors: FieldErrors,
-) -> Response {
-    let Ok(all) = requests::list(state.store.db()).await else {
-        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+) -> Result<Response, PageError> {
+    let all = requests::list(state.store.db()).await?;
     let lines = all
         .into_iter()
         .map(|r| RequestLine {
@@ -96,7 +94,7 @@ async fn list_page(
     } else {
         StatusCode::BAD_REQUEST
     };
-    render(
+    Ok(render(
         status,
         &ListPage {
             meta: meta(
@@ -112,10 +110,13 @@ async fn list_page(
             fields,
             errors,
         },
-    )
+    ))
 }
 
-pub async fn list(State(state): State<AppState>, StaffMember(who): StaffMember) -> Response {
+pub async fn list(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+) -> Result<Response, PageError> {
     list_page(&state, who, &HashMap::new(), FieldErrors::default()).await
 }
 
@@ -124,10 +125,8 @@ pub async fn create(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     Form(values): Form<HashMap<String, String>>,
-) -> Response {
-    let Ok(snapshot) = state.catalog.get().await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+) -> Result<Response, PageError> {
+    let snapshot = state.catalog.get().await?;
     let get = |k: &str| values.get(k).cloned().unwrap_or_default();
     let form = RequestForm {
         purchase_order: get("purchase_order"),
@@ -150,10 +149,10 @@ pub async fn create(
     {
         Ok(request) => {
             tracing::info!(staff = %who, request = request.id, codes = request.num_codes, "coupon request created");
-            Redirect::to(&format!("/staff/coupon-requests/{}", request.id)).into_response()
+            Ok(Redirect::to(&format!("/staff/coupon-requests/{}", request.id)).into_response())
         }
         Err(RequestError::Invalid(errors)) => list_page(&state, who, &values, errors).await,
-        Err(RequestError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+        Err(RequestError::Db(error)) => Err(error.into()),
     }
 }
 
@@ -185,16 +184,10 @@ struct DetailPage {
     enrolled: usize,
 }
 
-async fn find(state: &AppState, id: i64) -> Result<CouponRequest, Response> {
-    match requests::find(state.store.db(), id).await {
-        Ok(Some(request)) => Ok(request),
-        Ok(None) => Err(error_page(
-            state,
-            StatusCode::NOT_FOUND,
-            Some("There is no such coupon request.".into()),
-        )),
-        Err(_) => Err(error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None)),
-    }
+async fn find(state: &AppState, id: i64) -> Result<CouponRequest, PageError> {
+    requests::find(state.store.db(), id)
+        .await?
+        .ok_or_else(|| PageError::not_found("There is no such coupon request."))
 }
 
 pub async fn detail(
@@ -202,14 +195,9 @@ pub async fn detail(
     StaffMember(who): StaffMember,
     Path(id): Path<i64>,
     RawQuery(query): RawQuery,
-) -> Response {
-    let request = match find(&state, id).await {
-        Ok(request) => request,
-        Err(page) => return page,
-    };
-    let Ok(codes) = requests::codes(state.store.db(), &request).await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+) -> Result<Response, PageError> {
+    let request = find(&state, id).await?;
+    let codes = requests::codes(state.store.db(), &request).await?;
     let base = &state.settings.base_url;
     let lines: Vec<CodeLine> = codes
         .into_iter()
@@ -271,7 +259,7 @@ pub async fn detail(
             .map(text::date)
             .unwrap_or_else(|| "no end".into())
     );
-    render(
+    Ok(render(
         StatusCode::OK,
         &DetailPage {
             meta: page_meta,
@@ -287,7 +275,7 @@ pub async fn detail(
             delivered,
             enrolled,
         },
-    )
+    ))
 }
 
 fn back(id: i64, key: &str, message: &str) -> Response {
@@ -302,24 +290,17 @@ pub async fn assign(
     StaffMember(who): StaffMember,
     Path(id): Path<i64>,
     Form(values): Form<HashMap<String, String>>,
-) -> Response {
-    let request = match find(&state, id).await {
-        Ok(request) => request,
-        Err(page) => return page,
-    };
+) -> Result<Response, PageError> {
+    let request = find(&state, id).await?;
     if request.source == Source::Sheet.as_str() {
-        return back(
+        return Ok(back(
             id,
             "error",
             "This request's codes are assigned in its spreadsheet.",
-        );
+        ));
     }
-    let (Ok(snapshot), Ok(codes)) = (
-        state.catalog.get().await,
-        requests::codes(state.store.db(), &request).await,
-    ) else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+    let snapshot = state.catalog.get().await?;
+    let codes = requests::codes(state.store.db(), &request).await?;
     let wanted: HashMap<String, String> = codes
         .into_iter()
         .filter_map(|c| {
@@ -339,14 +320,14 @@ pub async fn assign(
     match assigned {
         Ok(a) => {
             tracing::info!(staff = %who, request = id, ?a, "codes assigned");
-            back(id, "done", &summary(&a))
+            Ok(back(id, "done", &summary(&a)))
         }
-        Err(AssignError::UnknownCode(code)) => back(
+        Err(AssignError::UnknownCode(code)) => Ok(back(
             id,
             "error",
             &format!("{code} is not a code of this request."),
-        ),
-        _ => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
+        )),
+        Err(AssignError::Db(error)) => Err(error.into()),
     }
 }
 
@@ -362,17 +343,17 @@ pub async fn process(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     Path(id): Path<i64>,
-) -> Response {
+) -> Result<Response, PageError> {
     let Some(sheets) = state.settings.sheets.as_ref() else {
-        return back(id, "error", "Google Sheets is not configured here.");
+        return Ok(back(id, "error", "Google Sheets is not configured here."));
     };
     match assignments::process_sheet(&state.store, &state.settings.base_url, sheets, id).await {
         Ok(a) => {
             tracing::info!(staff = %who, request = id, ?a, "assignment spreadsheet processed");
-            back(id, "done", &summary(&a))
+            Ok(back(id, "done", &summary(&a)))
         }
-        Err(SheetError::Db(_)) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-        Err(e) => back(id, "error", &e.to_string()),
+        Err(SheetError::Db(error)) => Err(error.into()),
+        Err(e) => Ok(back(id, "error", &e.to_string())),
     }
 }
 

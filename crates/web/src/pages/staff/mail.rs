@@ -5,9 +5,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::staff::{StaffMember, meta};
-use super::{Meta, assets, error_page, render, text};
+use super::{StaffMember, meta};
 use crate::AppState;
+use crate::error::PageError;
+use crate::pages::{Meta, assets, render, text};
 
 pub struct MailRow {
     pub sent: String,
@@ -26,10 +27,11 @@ struct MailPage {
     messages: Vec<MailRow>,
 }
 
-pub async fn page(State(state): State<AppState>, StaffMember(who): StaffMember) -> Response {
-    let Ok(sent) = store::mail::recent(state.store.db(), 200).await else {
-        return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+pub async fn page(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+) -> Result<Response, PageError> {
+    let sent = store::mail::recent(state.store.db(), 200).await?;
     let messages = sent
         .into_iter()
         .map(|m| MailRow {
@@ -48,7 +50,7 @@ pub async fn page(State(state): State<AppState>, StaffMember(who): StaffMember) 
             },
         })
         .collect();
-    render(
+    Ok(render(
         StatusCode::OK,
         &MailPage {
             meta: meta(&state, "/staff/mail/", "Mail", Some(who), false),
@@ -57,5 +59,5 @@ pub async fn page(State(state): State<AppState>, StaffMember(who): StaffMember) 
             events: state.settings.mail_events_key.is_some(),
             messages,
         },
-    )
+    ))
 }

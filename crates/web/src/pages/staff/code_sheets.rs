@@ -9,9 +9,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use store::commerce::code_sheets::{self, CodeSheet};
 
-use super::staff::{StaffMember, meta};
-use super::{Flash, Meta, assets, error_page, render, text};
+use super::{StaffMember, meta};
 use crate::AppState;
+use crate::error::PageError;
+use crate::pages::{Flash, Meta, assets, render, text};
 
 #[derive(Template)]
 #[template(path = "staff/code_sheets.html")]
@@ -34,10 +35,13 @@ pub struct Target {
     tab: String,
 }
 
-async fn page(state: &AppState, who: String, form: Target, refused: Option<String>) -> Response {
-    let Ok(sheets) = code_sheets::list(state.store.db()).await else {
-        return error_page(state, StatusCode::INTERNAL_SERVER_ERROR, None);
-    };
+async fn page(
+    state: &AppState,
+    who: String,
+    form: Target,
+    refused: Option<String>,
+) -> Result<Response, PageError> {
+    let sheets = code_sheets::list(state.store.db()).await?;
     let mut page_meta = meta(
         state,
         "/staff/code-sheets/",
@@ -54,7 +58,7 @@ async fn page(state: &AppState, who: String, form: Target, refused: Option<Strin
         kind: "error",
         message,
     });
-    render(
+    Ok(render(
         status,
         &Page {
             meta: page_meta,
@@ -73,10 +77,13 @@ async fn page(state: &AppState, who: String, form: Target, refused: Option<Strin
                 .collect(),
             form,
         },
-    )
+    ))
 }
 
-pub async fn list(State(state): State<AppState>, StaffMember(who): StaffMember) -> Response {
+pub async fn list(
+    State(state): State<AppState>,
+    StaffMember(who): StaffMember,
+) -> Result<Response, PageError> {
     page(&state, who, Target::default(), None).await
 }
 
@@ -85,7 +92,7 @@ pub async fn set(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     Form(mut form): Form<Target>,
-) -> Response {
+) -> Result<Response, PageError> {
     let db = state.store.db();
     let (batch, spreadsheet) = (
         form.batch.trim().to_string(),
@@ -95,27 +102,20 @@ pub async fn set(
         .filter(|t| !t.is_empty())
         .unwrap_or("Sheet1")
         .to_string();
-    let known = store::commerce::discounts::batch_exists(db, &batch).await;
+    let known = store::commerce::discounts::batch_exists(db, &batch).await?;
     let refused = match known {
-        Err(_) => return error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-        Ok(false) => Some(format!("There is no batch of codes named {batch:?}.")),
-        Ok(true) if spreadsheet.is_empty() => Some("The spreadsheet's id is required.".to_string()),
-        Ok(true) => None,
+        false => Some(format!("There is no batch of codes named {batch:?}.")),
+        true if spreadsheet.is_empty() => Some("The spreadsheet's id is required.".to_string()),
+        true => None,
     };
     if refused.is_some() {
         form.tab = tab;
         return page(&state, who, form, refused).await;
     }
-    let saved =
-        services::sheets::code_sheets::show(&state.store, &batch, &spreadsheet, &tab, state.now())
-            .await;
-    match saved {
-        Ok(()) => {
-            tracing::info!(staff = %who, %batch, %spreadsheet, %tab, "enrollment-code sheet set");
-            Redirect::to("/staff/code-sheets/").into_response()
-        }
-        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-    }
+    services::sheets::code_sheets::show(&state.store, &batch, &spreadsheet, &tab, state.now())
+        .await?;
+    tracing::info!(staff = %who, %batch, %spreadsheet, %tab, "enrollment-code sheet set");
+    Ok(Redirect::to("/staff/code-sheets/").into_response())
 }
 
 #[derive(Deserialize)]
@@ -128,12 +128,8 @@ pub async fn remove(
     State(state): State<AppState>,
     StaffMember(who): StaffMember,
     Form(form): Form<Remove>,
-) -> Response {
-    match services::sheets::code_sheets::stop_showing(&state.store, &form.batch).await {
-        Ok(()) => {
-            tracing::info!(staff = %who, batch = %form.batch, "enrollment-code sheet removed");
-            Redirect::to("/staff/code-sheets/").into_response()
-        }
-        Err(_) => error_page(&state, StatusCode::INTERNAL_SERVER_ERROR, None),
-    }
+) -> Result<Response, PageError> {
+    services::sheets::code_sheets::stop_showing(&state.store, &form.batch).await?;
+    tracing::info!(staff = %who, batch = %form.batch, "enrollment-code sheet removed");
+    Ok(Redirect::to("/staff/code-sheets/").into_response())
 }
