@@ -1354,3 +1354,43 @@ async fn xpro_coupon_api_creates_batches_and_promo_codes_and_deactivates_them() 
         .await;
     assert!(listed["results"][0]["expiration_date"].is_string());
 }
+
+/// The catalog dialects as a peer receives them, whole: a change to any field of these
+/// answers shows up as a snapshot diff (`cargo insta review`), on top of the field checks
+/// above. Times a database writes (row creation) are redacted; the catalog itself comes
+/// from the originals' recorded payloads, read at a fixed instant, so it is the same on
+/// SQLite and PostgreSQL.
+#[tokio::test]
+async fn the_catalog_dialects_answer_in_their_recorded_shapes() {
+    let xpro = spawn_app(
+        "https://xpro.mit.edu",
+        at(2024, 3, 10),
+        &["xpro_courses.json", "xpro_programs.json"],
+    )
+    .await;
+    let mitx = spawn_app(
+        "https://mitxonline.mit.edu",
+        at(2024, 9, 10),
+        &["mitxonline_courses.json", "mitxonline_programs.json"],
+    )
+    .await;
+    for (name, app, uri) in [
+        ("xpro_courses", &xpro, "/api/courses/"),
+        ("xpro_programs", &xpro, "/api/programs/"),
+        (
+            "mitxonline_v2_courses",
+            &mitx,
+            "/api/v2/courses/?page_size=2",
+        ),
+        (
+            "mitxonline_v2_programs",
+            &mitx,
+            "/api/v2/programs/?page_size=2",
+        ),
+    ] {
+        insta::assert_json_snapshot!(name, app.ok(uri).await, {
+            ".**.created_on" => "[time]",
+            ".**.updated_on" => "[time]",
+        });
+    }
+}
