@@ -1,10 +1,12 @@
 //! The HTTP edge: both catalog API dialects (MITx Online `/api/v1|v2/…`, xPRO `/api/…`),
 //! the staff catalog API, and the operations endpoints.
 
+mod actions;
 pub mod api;
 mod cache;
 mod client_ip;
 mod csrf;
+mod csv;
 mod error;
 mod gateway;
 mod headers;
@@ -13,6 +15,7 @@ mod ops;
 mod pages;
 mod pdf;
 mod redirect;
+pub(crate) mod request;
 
 use std::sync::Arc;
 use std::time::Duration;

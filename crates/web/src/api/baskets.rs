@@ -21,10 +21,10 @@ use store::catalog::read::{CatalogView, Purchasable};
 use store::commerce::baskets::{self, Owner};
 
 use super::Params;
-use super::enrollments::{learner_same_site, learner_with_csrf};
 use crate::client_ip::ClientIp;
-use crate::pages::account::current_user;
-use crate::pages::shop::country;
+use crate::request::country;
+use crate::request::current_user;
+use crate::request::{learner_same_site, learner_with_csrf};
 use crate::{ApiError, AppState};
 
 pub fn routes() -> Router<AppState> {

@@ -15,15 +15,13 @@ use axum::routing::{delete, get};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use services::enrollments::{EnrollError, enroll_free, set_course_emails, unenroll};
-use store::accounts::User;
 use store::catalog::read::CatalogView;
 use store::certificates::{Certificate, Of};
 use store::enrollments::Enrollment;
 
 use super::program_enrollments::certificate_json;
 
-use crate::csrf;
-use crate::pages::account::current_user;
+use crate::request::{current_user, learner_with_csrf};
 use crate::{ApiError, AppState};
 
 pub fn routes() -> Router<AppState> {
@@ -34,41 +32,6 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/enrollments/{id}/",
             delete(remove).patch(update).put(update),
         )
-}
-
-/// The signed-in learner making a state-changing call, which must carry the CSRF token.
-pub(crate) async fn learner_with_csrf(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<User, ApiError> {
-    let user = current_user(state, headers)
-        .await
-        .ok_or(ApiError::Unauthorized)?;
-    if !csrf::header_matches_cookie(headers) {
-        return Err(ApiError::Forbidden(
-            "CSRF token missing or incorrect.".to_string(),
-        ));
-    }
-    Ok(user)
-}
-
-/// The signed-in learner making a call that changes something although its method is GET
-/// (MITx Online's `GET /api/v0/baskets/checkout/` creates orders): it must carry the CSRF
-/// token, or be a fetch the browser marks as from this site (`Sec-Fetch-Site: same-origin`,
-/// which a page elsewhere cannot set), so a link or image on another site does nothing.
-pub(crate) async fn learner_same_site(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<User, ApiError> {
-    let same_origin = headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"same-origin");
-    if same_origin {
-        return current_user(state, headers)
-            .await
-            .ok_or(ApiError::Unauthorized);
-    }
-    learner_with_csrf(state, headers).await
 }
 
 /// The learner's valid certificates and grades, for the enrollment shapes.

@@ -20,8 +20,6 @@ pub mod sheets;
 pub mod staff;
 pub mod xpro;
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serializer;
 
@@ -30,99 +28,9 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use store::catalog::read::CatalogView;
 
+pub use crate::csv::csv_field;
+pub use crate::request::Params;
 use crate::{ApiError, AppState};
-
-/// Query parameters with repeats kept (`?id=1&id=2`).
-#[derive(Debug, Default)]
-pub struct Params(HashMap<String, Vec<String>>);
-
-impl Params {
-    pub fn parse(query: Option<&str>) -> Self {
-        let mut map: HashMap<String, Vec<String>> = HashMap::new();
-        for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            map.entry(key.into_owned())
-                .or_default()
-                .push(value.into_owned());
-        }
-        Self(map)
-    }
-
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.last()).map(String::as_str)
-    }
-
-    /// A boolean filter; DRF accepts `True`/`true`/`1` and `False`/`false`/`0`.
-    pub fn flag(&self, key: &str) -> Result<Option<bool>, ApiError> {
-        match self.get(key) {
-            None | Some("") => Ok(None),
-            Some(v) => match v.to_ascii_lowercase().as_str() {
-                "true" | "1" => Ok(Some(true)),
-                "false" | "0" => Ok(Some(false)),
-                _ => Err(ApiError::BadRequest(format!(
-                    "{key}: \"{v}\" is not a boolean (use true or false)"
-                ))),
-            },
-        }
-    }
-
-    /// Numeric ids, from repeats and comma lists (`?id=1,2&id=3`).
-    pub fn ids(&self, key: &str) -> Result<Option<Vec<i64>>, ApiError> {
-        let Some(values) = self.0.get(key) else {
-            return Ok(None);
-        };
-        let mut ids = Vec::new();
-        for part in values
-            .iter()
-            .flat_map(|v| v.split(','))
-            .filter(|p| !p.trim().is_empty())
-        {
-            ids.push(part.trim().parse().map_err(|_| {
-                ApiError::BadRequest(format!("{key}: \"{part}\" is not a whole number"))
-            })?);
-        }
-        Ok(Some(ids))
-    }
-
-    pub fn number(&self, key: &str) -> Result<Option<i64>, ApiError> {
-        self.get(key)
-            .filter(|v| !v.is_empty())
-            .map(|v| {
-                v.parse().map_err(|_| {
-                    ApiError::BadRequest(format!("{key}: \"{v}\" is not a whole number"))
-                })
-            })
-            .transpose()
-    }
-
-    /// The query string with `key` set to `value` (or removed), other parameters kept.
-    pub fn with(&self, key: &str, value: Option<String>) -> String {
-        let mut keys: Vec<&String> = self.0.keys().collect();
-        keys.sort();
-        let mut out = form_urlencoded::Serializer::new(String::new());
-        for k in keys {
-            if k != key {
-                for v in &self.0[k] {
-                    out.append_pair(k, v);
-                }
-            }
-        }
-        if let Some(value) = value {
-            out.append_pair(key, &value);
-        }
-        out.finish()
-    }
-}
-
-/// A CSV field, always quoted; one a spreadsheet would take for a formula (`=`, `+`, `-`,
-/// `@` first) is kept text with a leading `'`.
-pub fn csv_field(value: &str) -> String {
-    let text = if value.starts_with(['=', '+', '-', '@']) {
-        format!("'{value}")
-    } else {
-        value.to_string()
-    };
-    format!("\"{}\"", text.replace('"', "\"\""))
-}
 
 /// A JSON request body as `T`; a body that is not one is a 400 saying why.
 pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

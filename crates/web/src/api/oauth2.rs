@@ -14,7 +14,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 use super::Params;
-use crate::pages::account::current_user;
+use crate::request::current_user;
 use crate::{ApiError, AppState};
 
 pub fn routes() -> Router<AppState> {

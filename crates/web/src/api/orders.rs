@@ -13,8 +13,8 @@ use services::commerce::refunds::RequestRefusal;
 use std::collections::HashMap;
 use store::commerce::orders::{self, Order};
 
-use crate::pages::account::current_user;
-use crate::pages::shop::take_result;
+use crate::actions::take_result;
+use crate::request::current_user;
 use crate::{ApiError, AppState};
 
 pub fn routes() -> Router<AppState> {
@@ -157,9 +157,9 @@ async fn refund_request(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let user = super::enrollments::learner_with_csrf(&state, &headers).await?;
+    let user = crate::request::learner_with_csrf(&state, &headers).await?;
     let ask: RefundAsk = super::parse_body(&body)?;
-    let outcome = crate::pages::shop::ask_refund(
+    let outcome = crate::actions::ask_refund(
         &state,
         user.id,
         &services::commerce::refunds::Ask {

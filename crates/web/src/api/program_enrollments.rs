@@ -15,8 +15,8 @@ use store::catalog::read::CatalogView;
 use store::certificates::{Certificate, Of};
 use store::enrollments::ProgramEnrollment;
 
-use super::enrollments::learner_with_csrf;
-use crate::pages::account::current_user;
+use crate::request::current_user;
+use crate::request::learner_with_csrf;
 use crate::{ApiError, AppState};
 
 pub fn routes() -> Router<AppState> {

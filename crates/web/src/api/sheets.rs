@@ -16,7 +16,7 @@ use services::sheets::assignments::{self, SheetError};
 use store::commerce::coupon_requests as requests;
 
 use super::staff::Staff;
-use crate::api::Params;
+use crate::request::Params;
 use crate::{ApiError, AppState};
 
 pub fn routes() -> Router<AppState> {

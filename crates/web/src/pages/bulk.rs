@@ -23,8 +23,8 @@ use super::account::{Field, current_user, field};
 use super::shop::pay_page;
 use super::{Meta, assets, render, text};
 use crate::AppState;
-use crate::api::Params;
 use crate::error::PageError;
+use crate::request::Params;
 
 pub struct Offer {
     pub product_id: i64,

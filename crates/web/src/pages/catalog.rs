@@ -17,8 +17,8 @@ use store::catalog::read::{CatalogView, CourseView, ProgramView, RunView};
 
 use super::{Meta, assets, render, text};
 use crate::AppState;
-use crate::api::Params;
 use crate::error::PageError;
+use crate::request::Params;
 
 const PAGE_SIZE: usize = 12;
 

@@ -15,7 +15,7 @@ use domain::Money;
 use domain::commerce::order::OrderState;
 use services::commerce::basket::{self, BasketError};
 use services::commerce::checkout::{Checkout, checkout};
-use services::commerce::payment::{self, Channel, Paid, PaymentError};
+use services::commerce::payment::{Channel, Paid, PaymentError};
 use services::commerce::refunds::{self, RequestRefusal};
 use store::accounts::User;
 use store::commerce::baskets::Owner;
@@ -24,9 +24,11 @@ use store::commerce::orders;
 use super::account::current_user;
 use super::{Flash, Meta, assets, render, text};
 use crate::AppState;
-use crate::api::Params;
+use crate::actions::{ask_refund, take_result};
 use crate::client_ip::ClientIp;
 use crate::error::PageError;
+use crate::request::Params;
+use crate::request::country;
 
 const BASKET_COOKIE: &str = "registrar_basket";
 
@@ -78,27 +80,6 @@ struct CartPage {
     code: String,
     code_error: Option<String>,
     signed_in: bool,
-}
-
-/// The buyer's country for tax: located by address when a rate is set there, else their
-/// legal address (see `services::commerce::tax_country`).
-pub(crate) async fn country(
-    state: &AppState,
-    user: Option<&User>,
-    client_ip: Option<IpAddr>,
-) -> Option<String> {
-    let db = state.store.db();
-    let profile = store::accounts::address(db, user?.id)
-        .await
-        .ok()
-        .flatten()
-        .map(|a| a.country);
-    services::commerce::tax_country(db, client_ip, profile.as_deref())
-        .await
-        .unwrap_or_else(|error| {
-            tracing::error!(%error, "the tax country could not be found; using the legal address");
-            profile
-        })
 }
 
 async fn cart_page(
@@ -413,31 +394,6 @@ pub async fn start_checkout(
     }
 }
 
-/// Receives a result and acts on it (`payment::take`); what it was about, as it then stands.
-pub async fn take_result(
-    state: &AppState,
-    form: &HashMap<String, String>,
-    channel: Channel,
-) -> Result<Paid, PaymentError> {
-    let Some(store_front) = state.settings.storefront.as_ref() else {
-        return Err(PaymentError::UnknownOrder(String::new()));
-    };
-    let snapshot = state
-        .catalog
-        .get()
-        .await
-        .map_err(|e| PaymentError::Db(store::Error::Custom(e.to_string())))?;
-    payment::take(
-        &state.store,
-        &snapshot.view,
-        store_front,
-        form,
-        channel,
-        state.now(),
-    )
-    .await
-}
-
 /// `POST /checkout/result/`: the browser's copy. Answered with a redirect, so a reload
 /// does not post it again.
 pub async fn browser_result(
@@ -655,21 +611,4 @@ pub async fn refund_request(
             "The request was not sent: {refused}."
         ))),
     }
-}
-
-/// Records a learner's refund request (page and API).
-pub async fn ask_refund(
-    state: &AppState,
-    user_id: i64,
-    ask: &refunds::Ask<'_>,
-) -> Result<(), RequestRefusal> {
-    refunds::request(
-        &state.store,
-        user_id,
-        ask,
-        state.settings.storefront.as_ref(),
-        state.now(),
-    )
-    .await?;
-    Ok(())
 }

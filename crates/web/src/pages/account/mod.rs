@@ -9,15 +9,14 @@ use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use domain::accounts::{COUNTRIES, LegalAddress};
 use domain::catalog::validate::FieldErrors;
-use store::accounts::{self, SESSION_COOKIE, User};
 
 use super::{Meta, assets, error_page, render};
 use crate::AppState;
-use crate::csrf::cookie_value;
+pub(crate) use crate::request::current_user;
 
 pub(super) mod dashboard;
 pub(super) mod profile;
@@ -78,18 +77,6 @@ impl Default for Limits {
             reset: Limiter::new(3, Duration::from_secs(60 * 60)),
         }
     }
-}
-
-/// The signed-in learner, if any.
-pub async fn current_user(state: &AppState, headers: &HeaderMap) -> Option<User> {
-    if let Some(user) = crate::gateway::current() {
-        return Some(user);
-    }
-    let id = cookie_value(headers, SESSION_COOKIE)?;
-    accounts::session_user(state.store.db(), &id, state.now())
-        .await
-        .ok()
-        .flatten()
 }
 
 pub(crate) struct Field {

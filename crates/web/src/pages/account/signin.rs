@@ -58,7 +58,7 @@ pub async fn signin_form(
     State(state): State<AppState>,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Response {
-    let params = crate::api::Params::parse(query.as_deref());
+    let params = crate::request::Params::parse(query.as_deref());
     let values = params
         .get("next")
         .map(|n| HashMap::from([("next".to_string(), n.to_string())]))
@@ -80,7 +80,7 @@ pub async fn signin(
     Form(mut values): Form<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     // The form posts to `/signin?next=…`: where to go after is in the address.
-    if let Some(next) = crate::api::Params::parse(query.as_deref()).get("next") {
+    if let Some(next) = crate::request::Params::parse(query.as_deref()).get("next") {
         values
             .entry("next".to_string())
             .or_insert_with(|| next.to_string());

@@ -9,9 +9,9 @@ use domain::catalog::{Catalog, PageRecord, PriceVersion, ProductRecord, Signator
 use store::catalog::write::ApplyError;
 
 use crate::AppState;
-use crate::api::Params;
 use crate::error::PageError;
 use crate::pages::text;
+use crate::request::Params;
 
 /// A course or program in its collection's list.
 pub struct Row {
@@ -90,7 +90,7 @@ pub(super) async fn save(
     target: &str,
     catalog: Catalog,
 ) -> Result<Result<Response, FieldErrors>, PageError> {
-    match crate::api::staff::save_catalog(state, &catalog).await {
+    match crate::actions::save_catalog(state, &catalog).await {
         Ok(_) => {
             tracing::info!(staff = %who, collection, record = %target, "saved from the staff area");
             Ok(Ok(Redirect::to(&format!(

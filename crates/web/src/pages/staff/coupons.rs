@@ -17,11 +17,11 @@ use services::sheets::assignments::{self, SheetError};
 use store::commerce::coupon_requests::{self as requests, CouponRequest, Source};
 
 use super::{FormField, StaffMember, meta};
-use crate::api::Params;
-use crate::api::csv_field;
-use crate::api::staff::Staff;
+use crate::csv::csv_field;
 use crate::error::PageError;
 use crate::pages::{Flash, Meta, assets, render, text};
+use crate::request::Params;
+use crate::request::Staff;
 use crate::{ApiError, AppState};
 
 /// The request form's fields: (name, label).

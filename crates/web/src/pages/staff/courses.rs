@@ -19,9 +19,9 @@ use super::catalog::{
 };
 use super::{StaffMember, meta, same_origin};
 use crate::AppState;
-use crate::api::Params;
 use crate::error::PageError;
 use crate::pages::{Meta, assets, render};
+use crate::request::Params;
 
 #[derive(Template)]
 #[template(path = "staff/courses.html")]
@@ -495,7 +495,7 @@ fn run_named(
     view: &store::catalog::read::CatalogView,
     query: Option<&str>,
 ) -> Option<(i64, String)> {
-    let params = crate::api::Params::parse(query);
+    let params = crate::request::Params::parse(query);
     let courseware_id = params.get("run")?;
     view.courses
         .iter()

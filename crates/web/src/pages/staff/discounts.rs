@@ -15,9 +15,9 @@ use store::commerce::discounts::{self, DiscountRow};
 
 use super::{FormField, StaffMember, meta};
 use crate::AppState;
-use crate::api::Params;
 use crate::error::PageError;
 use crate::pages::{Flash, Meta, assets, render, text};
+use crate::request::Params;
 
 pub struct DiscountLine {
     pub code: String,

@@ -27,65 +27,7 @@ pub(super) mod programs;
 pub(super) mod users;
 pub(super) mod vendors;
 
-const COOKIE: &str = "registrar_staff";
-
-/// A signed-in staff member (their email): by a staff session, or a learner account marked
-/// staff (`registrar admin grant-staff`); anyone else is sent to the sign-in page. Every
-/// staff change (any method but GET and HEAD) must also come from this site's own pages
-/// (its `Origin`, when the browser sends one, names this host), on top of the CSRF token.
-pub struct StaffMember(pub String);
-
-impl axum::extract::FromRequestParts<AppState> for StaffMember {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let changes = !matches!(
-            parts.method,
-            axum::http::Method::GET | axum::http::Method::HEAD
-        );
-        if changes && !same_origin(&parts.headers) {
-            tracing::warn!(path = %parts.uri.path(), "a staff change from another site was refused");
-            return Err(error_page(
-                state,
-                StatusCode::FORBIDDEN,
-                Some("Staff changes are made from the staff pages of this site only.".into()),
-            ));
-        }
-        match staff(state, &parts.headers).await {
-            Ok(Some(email)) => Ok(StaffMember(email)),
-            Ok(None) => Err(Redirect::to("/staff/").into_response()),
-            Err(error) => Err(error.into_response()),
-        }
-    }
-}
-
-/// The staff member the request comes from, if it comes from one.
-async fn staff(state: &AppState, headers: &HeaderMap) -> Result<Option<String>, PageError> {
-    if let Some(session) = crate::csrf::cookie_value(headers, COOKIE)
-        && let Some(email) =
-            store::staff::session_email(state.store.db(), &session, state.now()).await?
-    {
-        return Ok(Some(email));
-    }
-    let user = crate::pages::account::current_user(state, headers).await;
-    Ok(user.filter(|u| u.is_staff).map(|u| u.email))
-}
-
-/// Cross-site form posts are refused: the cookie is SameSite=Strict, and a browser's
-/// `Origin` must name this host.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true;
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    origin.split_once("://").map(|(_, rest)| rest) == Some(host)
-}
+pub(crate) use crate::request::{STAFF_COOKIE as COOKIE, StaffMember, same_origin, staff};
 
 fn meta(state: &AppState, path: &str, title: &str, who: Option<String>, saved: bool) -> Meta {
     let mut meta = Meta::new(state, path, title, "Registrar staff area");

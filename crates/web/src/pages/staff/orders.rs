@@ -17,9 +17,9 @@ use store::commerce::{bulk_orders, orders, refund_requests};
 
 use super::{StaffMember, meta};
 use crate::AppState;
-use crate::api::Params;
 use crate::error::PageError;
 use crate::pages::{Meta, assets, render, text};
+use crate::request::Params;
 
 pub struct OrderLine {
     pub link: String,

@@ -18,9 +18,9 @@ use super::catalog::{
 };
 use super::{StaffMember, meta, same_origin};
 use crate::AppState;
-use crate::api::Params;
 use crate::error::PageError;
 use crate::pages::{Meta, assets, render};
+use crate::request::Params;
 
 fn blank_program() -> ProgramRecord {
     serde_json::from_value(serde_json::json!({"readable_id": "", "title": ""}))

@@ -14,9 +14,9 @@ use domain::compliance::ComputedResult;
 
 use super::{StaffMember, meta};
 use crate::AppState;
-use crate::api::Params;
 use crate::error::PageError;
 use crate::pages::{Flash, Meta, assets, render, text};
+use crate::request::Params;
 
 pub struct UserRow {
     pub id: i64,

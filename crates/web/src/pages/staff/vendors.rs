@@ -13,9 +13,9 @@ use serde_json::json;
 
 use super::{StaffMember, meta};
 use crate::AppState;
-use crate::api::staff::Staff;
 use crate::error::PageError;
 use crate::pages::{Meta, assets, render, text};
+use crate::request::Staff;
 
 pub struct VendorRun {
     pub courseware_id: String,
