@@ -20,11 +20,7 @@ pub async fn take_result(
     let Some(store_front) = state.settings.storefront.as_ref() else {
         return Err(PaymentError::UnknownOrder(String::new()));
     };
-    let snapshot = state
-        .catalog
-        .get()
-        .await
-        .map_err(|e| PaymentError::Db(store::Error::Custom(e.to_string())))?;
+    let snapshot = state.catalog.get().await?;
     payment::take(
         &state.store,
         &snapshot.view,
